@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# Builds the real upstream components the local cluster, the e2e suites and the benchmarks run,
+# from the Go modules pinned in hack/tools/<component>/go.mod, into a cache outside the clone.
+#
+#   hack/tools/build.sh                 build every component that is missing
+#   hack/tools/build.sh etcd kubernetes build only these
+#   hack/tools/build.sh --print-dir     print the cache's bin/ directory and exit
+#
+# Each component lands in $TOOLS_DIR/<component>-<version>-<key>/ where <key> hashes its go.mod,
+# go.sum, RECIPE and the Go version, so a pin change rebuilds and an unchanged pin never does.
+# $TOOLS_DIR/bin/ holds links to the current build of every binary; the test harness reads it.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TOOLS_DIR=${ETCD_SNAPSHOT_DRIVER_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/etcd-snapshot-driver/tools}
+ALL_COMPONENTS=(etcd kubernetes snapshotter provisioner csi-test jaeger)
+# Bump when what a build produces changes (flags, extras), to rebuild every cached component.
+RECIPE=1
+
+log() { printf '[tools] %s\n' "$*" >&2; }
+die() { printf '[tools] error: %s\n' "$*" >&2; exit 1; }
+
+if [[ ${1:-} == --print-dir ]]; then
+  echo "$TOOLS_DIR/bin"
+  exit 0
+fi
+
+command -v go >/dev/null 2>&1 || die "Go is not installed or not on PATH. Install Go 1.26 or newer (https://go.dev/doc/install) and run this again."
+# The pins need go 1.26; never let the go command fetch another toolchain behind our back.
+export GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0
+go_version=$(go env GOVERSION)
+case $go_version in
+  go1.2[6-9]* | go1.[3-9][0-9]* | go[2-9]*) ;;
+  *) die "Go $go_version is too old: the pinned modules need go1.26 or newer." ;;
+esac
+
+mkdir -p "$TOOLS_DIR/bin"
+# Parallel test files and the main command may all ask for tools at once: one builder at a time.
+exec 9>"$TOOLS_DIR/.lock"
+flock 9
+
+module_version() { # <component dir> <module path>
+  (cd "$1" && go list -m -f '{{.Version}}' "$2")
+}
+module_dir() { # <component dir> <module path>
+  (cd "$1" && go list -m -f '{{.Dir}}' "$2")
+}
+
+# Prints the space-separated "<binary name>=<package>" pairs a component builds, and its version.
+recipe() {
+  case $1 in
+    kubernetes)
+      version=$(module_version "$here/kubernetes" k8s.io/kubernetes)
+      binaries="kube-apiserver=k8s.io/kubernetes/cmd/kube-apiserver kube-controller-manager=k8s.io/kubernetes/cmd/kube-controller-manager kube-scheduler=k8s.io/kubernetes/cmd/kube-scheduler kubectl=k8s.io/kubernetes/cmd/kubectl"
+      ;;
+    etcd)
+      version=$(module_version "$here/etcd" go.etcd.io/etcd/server/v3)
+      binaries="etcd=go.etcd.io/etcd/server/v3 etcdctl=go.etcd.io/etcd/etcdctl/v3 etcdutl=go.etcd.io/etcd/etcdutl/v3"
+      ;;
+    snapshotter)
+      version=$(module_version "$here/snapshotter" github.com/kubernetes-csi/external-snapshotter/v8)
+      binaries="snapshot-controller=github.com/kubernetes-csi/external-snapshotter/v8/cmd/snapshot-controller csi-snapshotter=github.com/kubernetes-csi/external-snapshotter/v8/cmd/csi-snapshotter"
+      ;;
+    provisioner)
+      version=$(module_version "$here/provisioner" github.com/kubernetes-csi/external-provisioner/v6)
+      binaries="csi-provisioner=github.com/kubernetes-csi/external-provisioner/v6/cmd/csi-provisioner"
+      ;;
+    csi-test)
+      version=$(module_version "$here/csi-test" github.com/kubernetes-csi/csi-test/v5)
+      binaries="csi-sanity=github.com/kubernetes-csi/csi-test/v5/cmd/csi-sanity"
+      ;;
+    jaeger)
+      version=$(module_version "$here/jaeger" github.com/jaegertracing/jaeger)
+      binaries="jaeger=github.com/jaegertracing/jaeger/cmd/jaeger"
+      ;;
+    *) die "unknown component '$1' (known: ${ALL_COMPONENTS[*]})" ;;
+  esac
+}
+
+ldflags_for() { # <component> <version>
+  local flags="-s -w"
+  if [[ $1 == kubernetes ]]; then
+    # What hack/lib/version.sh of Kubernetes sets, so `--version` reports the pinned release.
+    local v=$2 major minor
+    major=${v#v}; major=${major%%.*}
+    minor=${v#v*.}; minor=${minor%%.*}
+    for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+      flags+=" -X $pkg.gitVersion=$v -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+    done
+  fi
+  printf '%s' "$flags"
+}
+
+# Files that are not binaries but come from the same pinned modules.
+copy_extras() { # <component> <out dir>
+  case $1 in
+    snapshotter)
+      mkdir -p "$2/crds"
+      cp "$(module_dir "$here/snapshotter" github.com/kubernetes-csi/external-snapshotter/client/v8)"/config/crd/*.storage.k8s.io_*.yaml "$2/crds/"
+      chmod u+w "$2"/crds/*.yaml
+      ;;
+    csi-test)
+      cp "$(module_dir "$here/csi-test" github.com/container-storage-interface/spec)/csi.proto" "$2/csi.proto"
+      chmod u+w "$2/csi.proto"
+      ;;
+  esac
+}
+
+build_component() {
+  local component=$1 version binaries key out
+  [[ -f $here/$component/go.mod ]] || die "hack/tools/$component/go.mod is missing"
+  if ! recipe "$component" 2>/tmp/etcd-snapshot-driver-tools-$$.err; then
+    cat /tmp/etcd-snapshot-driver-tools-$$.err >&2
+    die "could not resolve the $component pins: is the Go module proxy ($(go env GOPROXY)) reachable?"
+  fi
+  key=$(cat "$here/$component/go.mod" "$here/$component/go.sum" <(echo "$go_version recipe $RECIPE") | sha256sum | cut -c1-12)
+  out="$TOOLS_DIR/$component-$version-$key"
+  if [[ -f $out/.complete ]]; then
+    log "$component $version: cached in $out"
+  else
+    log "$component $version: building into $out (first time only; Kubernetes and Jaeger take minutes on 2 cores)"
+    local started=$SECONDS tmp="$out.partial"
+    rm -rf "$tmp"
+    mkdir -p "$tmp/bin"
+    local pair name pkg
+    for pair in $binaries; do
+      name=${pair%%=*} pkg=${pair#*=}
+      log "  go build $name ($pkg)"
+      (cd "$here/$component" && go build -trimpath -ldflags "$(ldflags_for "$component" "$version")" -o "$tmp/bin/$name" "$pkg") ||
+        die "go build $pkg failed (above). If it could not download modules, is the Go module proxy ($(go env GOPROXY)) reachable?"
+    done
+    copy_extras "$component" "$tmp"
+    echo "$version" >"$tmp/VERSION"
+    touch "$tmp/.complete"
+    rm -rf "$out"
+    mv "$tmp" "$out"
+    log "$component $version: built in $((SECONDS - started)) s"
+  fi
+  # Point the shared bin/ (and extras) at this build.
+  local f
+  for f in "$out"/bin/*; do ln -sfn "$f" "$TOOLS_DIR/bin/$(basename "$f")"; done
+  [[ -d $out/crds ]] && ln -sfn "$out/crds" "$TOOLS_DIR/snapshot-crds"
+  [[ -f $out/csi.proto ]] && ln -sfn "$out/csi.proto" "$TOOLS_DIR/csi.proto"
+  return 0
+}
+
+components=("$@")
+[[ ${#components[@]} -gt 0 ]] || components=("${ALL_COMPONENTS[@]}")
+total_started=$SECONDS
+for c in "${components[@]}"; do build_component "$c"; done
+log "ready in $((SECONDS - total_started)) s: $TOOLS_DIR/bin"
