@@ -1,0 +1,116 @@
+// A local Kubernetes cluster made of real upstream components (see control-plane.ts) plus the
+// process kubelet and the local-path provisioner that stand in for a container runtime and a
+// storage driver. Used by the integration and e2e tiers, the benchmarks and `npm run local-up`.
+//
+//   const cluster = await startLocalCluster({ name: 'my-test' });
+//   … cluster.kubeConfig (admin), cluster.kubectl(['get', 'pods', '-A']) …
+//   await cluster.stop();
+//
+// Every cluster owns a loopback /16 (cluster-slot.ts), so several run side by side.
+import { execFile } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import { claimSlot } from './cluster-slot.ts';
+import { type ControlPlane, startControlPlane } from './control-plane.ts';
+import { createPki, type Pki } from './pki.ts';
+import { tool, toolsBinDir } from './tools.ts';
+
+export interface LocalClusterOptions {
+  /** Names the cluster's directory; defaults to "local". */
+  name?: string;
+  /** Keep the directory (logs, etcd data) after stop; also set by KEEP_LOCAL_CLUSTER=1. */
+  keepDir?: boolean;
+}
+
+export interface KubectlResult {
+  stdout: string;
+  stderr: string;
+}
+
+export interface LocalCluster {
+  name: string;
+  /** Holds logs/, the PKI, kubeconfigs and the etcd data. */
+  dir: string;
+  /** The loopback /16 of this cluster, e.g. "127.21"; pods get addresses in it. */
+  subnet: string;
+  /** Where the control plane listens, and the node's InternalIP. */
+  hostIP: string;
+  apiserverUrl: string;
+  /** Admin (system:masters) kubeconfig file and the same loaded for @kubernetes/client-node. */
+  kubeconfigPath: string;
+  kubeConfig: KubeConfig;
+  pki: Pki;
+  toolsBinDir: string;
+  /** Runs the real kubectl against this cluster as admin; rejects with stderr on a non-zero exit. */
+  kubectl(args: readonly string[], options?: { input?: string; timeoutMs?: number }): Promise<KubectlResult>;
+  restartApiserver(): Promise<void>;
+  compactEtcd(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startLocalCluster(options: LocalClusterOptions = {}): Promise<LocalCluster> {
+  const name = options.name ?? 'local';
+  const slot = claimSlot();
+  const dir = join(tmpdir(), 'etcd-snapshot-driver-clusters', `${name}-${slot.index}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const keepDir = options.keepDir ?? process.env.KEEP_LOCAL_CLUSTER === '1';
+
+  let controlPlane: ControlPlane | undefined;
+  const stop = async () => {
+    try {
+      await controlPlane?.stop();
+    } finally {
+      if (!keepDir) rmSync(dir, { recursive: true, force: true });
+      slot.release();
+    }
+  };
+
+  try {
+    const pki = createPki(join(dir, 'pki'));
+    controlPlane = await startControlPlane({ dir, hostIP: slot.hostIP, pki });
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromFile(controlPlane.adminKubeconfig);
+    const cp = controlPlane;
+    return {
+      name,
+      dir,
+      subnet: slot.subnet,
+      hostIP: slot.hostIP,
+      apiserverUrl: cp.apiserverUrl,
+      kubeconfigPath: cp.adminKubeconfig,
+      kubeConfig,
+      pki,
+      toolsBinDir: toolsBinDir(),
+      kubectl: (args, kubectlOptions) => runKubectl(cp.adminKubeconfig, args, kubectlOptions),
+      restartApiserver: () => cp.restartApiserver(),
+      compactEtcd: () => cp.compactEtcd(),
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+function runKubectl(
+  kubeconfig: string,
+  args: readonly string[],
+  { input, timeoutMs = 60_000 }: { input?: string; timeoutMs?: number } = {},
+): Promise<KubectlResult> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      tool('kubectl'),
+      [`--kubeconfig=${kubeconfig}`, ...args],
+      { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`kubectl ${args.join(' ')} failed: ${stderr || err.message}`));
+        else resolve({ stdout, stderr });
+      },
+    );
+    if (input !== undefined) child.stdin?.end(input);
+    else child.stdin?.end();
+  });
+}
