@@ -26,6 +26,9 @@ async function main(argv: string[]): Promise<number> {
     'etcd-snapshot-driver starting',
   );
 
+  // Signal listeners alone do not keep Node's event loop alive; the servers will, but until the
+  // process has something listening it must still wait for its signal.
+  const keepAlive = setInterval(() => undefined, 2 ** 30);
   const stopped = new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));
@@ -33,6 +36,7 @@ async function main(argv: string[]): Promise<number> {
   log.info('etcd-snapshot-driver started');
   const signal = await stopped;
   log.info({ signal }, 'shutting down');
+  clearInterval(keepAlive);
   const deadline = setTimeout(() => {
     log.error({ deadline_ms: SHUTDOWN_DEADLINE_MS }, 'shutdown did not finish in time; exiting');
     process.exit(1);

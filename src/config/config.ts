@@ -202,7 +202,9 @@ function parseFlags(argv: readonly string[]): Map<string, string> {
       throw new ConfigError(`unexpected argument "${arg}": flags look like --name=value`);
     const eq = arg.indexOf('=');
     if (eq > 0) {
-      flags.set(arg.slice(2, eq), arg.slice(eq + 1));
+      const name = arg.slice(2, eq);
+      if (!known.has(name)) throw new ConfigError(`unknown flag --${name}`);
+      flags.set(name, arg.slice(eq + 1));
       continue;
     }
     const name = arg.slice(2);

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, OPTIONS, usage } from '../../../src/config/config.ts';
+
+describe('loadConfig', () => {
+  it('gives the seed defaults when nothing is set', () => {
+    const config = loadConfig([], {});
+    expect(config).toEqual({
+      driverName: 'etcd-snapshot-driver',
+      csiEndpoint: 'unix:///var/lib/kubelet/plugins/etcd-snapshot-driver/csi.sock',
+      kubeconfig: undefined,
+      snapshotTimeoutSeconds: 300,
+      storageClass: 'standard',
+      etcdNamespace: 'default',
+      metricsBindAddress: ':8080',
+      logLevel: 'info',
+      logFormat: 'json',
+      leaderElect: false,
+      jobBackoffLimit: 2,
+      jobActiveDeadlineSeconds: 600,
+    });
+  });
+
+  it('reads the environment, and a flag wins over its variable', () => {
+    const env = { SNAPSHOT_TIMEOUT: '120', LOG_LEVEL: 'debug', LEADER_ELECT: 'true' };
+    const config = loadConfig(['--snapshot-timeout=900'], env);
+    expect(config.snapshotTimeoutSeconds).toBe(900);
+    expect(config.logLevel).toBe('debug');
+    expect(config.leaderElect).toBe(true);
+  });
+
+  it('accepts --flag value, --flag=value and a bare boolean flag', () => {
+    const config = loadConfig(['--storage-class', 'fast', '--leader-elect', '--log-format=text'], {});
+    expect(config.storageClass).toBe('fast');
+    expect(config.leaderElect).toBe(true);
+    expect(config.logFormat).toBe('text');
+  });
+
+  it('ignores an empty environment variable', () => {
+    expect(loadConfig([], { STORAGE_CLASS: '' }).storageClass).toBe('standard');
+  });
+
+  it.each([
+    [['--snapshot-timeout=59'], /--snapshot-timeout must be an integer from 60 to 3600, got "59"/],
+    [['--snapshot-timeout=1.5'], /--snapshot-timeout must be an integer/],
+    [['--log-level=trace'], /--log-level must be one of debug, info, warn, error, got "trace"/],
+    [['--leader-elect=maybe'], /--leader-elect must be true or false, got "maybe"/],
+    [['--bogus=1'], /unknown flag --bogus/],
+    [['--storage-class'], /flag --storage-class needs a value/],
+    [['positional'], /unexpected argument "positional"/],
+  ])('rejects %j with a message naming the flag and the value', (argv, message) => {
+    expect(() => loadConfig(argv, {})).toThrowError(ConfigError);
+    expect(() => loadConfig(argv, {})).toThrowError(message);
+  });
+
+  it('names the environment variable when that is where a bad value came from', () => {
+    expect(() => loadConfig([], { JOB_BACKOFF_LIMIT: 'x' })).toThrowError(
+      /JOB_BACKOFF_LIMIT must be an integer/,
+    );
+  });
+
+  it('lists every option with its variable in the usage text', () => {
+    const text = usage();
+    for (const option of OPTIONS) {
+      expect(text).toContain(`--${option.flag}`);
+      if (option.env) expect(text).toContain(option.env);
+    }
+  });
+});

@@ -1,0 +1,59 @@
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '../../../src/telemetry/logger.ts';
+
+function capture(format: 'json' | 'text', level: 'debug' | 'info' = 'info') {
+  const out = new PassThrough();
+  const lines: string[] = [];
+  out.on('data', (chunk: Buffer) => lines.push(...chunk.toString('utf8').split('\n').filter(Boolean)));
+  return { log: createLogger({ level, format, destination: out }), lines };
+}
+
+describe('createLogger', () => {
+  it('writes one JSON object a line with the seed field names', () => {
+    const { log, lines } = capture('json');
+    log
+      .child({ component: 'csi' })
+      .info({ operation: 'CreateSnapshot', snapshot_id: 's-1' }, 'snapshot requested');
+    expect(lines).toHaveLength(1);
+    const entry = JSON.parse(lines[0]!);
+    expect(entry).toMatchObject({
+      level: 'info',
+      component: 'csi',
+      operation: 'CreateSnapshot',
+      snapshot_id: 's-1',
+      message: 'snapshot requested',
+    });
+    expect(new Date(entry.timestamp).toISOString()).toBe(entry.timestamp);
+  });
+
+  it('honours the level', () => {
+    const { log, lines } = capture('json', 'info');
+    log.debug('hidden');
+    log.warn('shown');
+    expect(lines.map((l) => JSON.parse(l).message)).toEqual(['shown']);
+  });
+
+  it('never writes a password, token or private key, at the top level or nested', () => {
+    const { log, lines } = capture('json');
+    log.info(
+      {
+        password: 'hunter2',
+        token: 'eyJhbGciOi',
+        secret: { 'tls.key': '-----BEGIN EC PRIVATE KEY-----', password: 'p4ss' },
+      },
+      'credentials resolved',
+    );
+    const line = lines.join('\n');
+    for (const secret of ['hunter2', 'eyJhbGciOi', 'BEGIN EC PRIVATE KEY', 'p4ss'])
+      expect(line).not.toContain(secret);
+    expect(line).toContain('[REDACTED]');
+  });
+
+  it('renders text lines for humans', () => {
+    const { log, lines } = capture('text');
+    log.child({ component: 'main' }).info({ signal: 'SIGTERM' }, 'shutting down');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z INFO \[main\] shutting down signal=SIGTERM$/);
+  });
+});
