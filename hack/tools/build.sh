@@ -135,6 +135,11 @@ build_component() {
     rm -rf "$out"
     mv "$tmp" "$out"
     log "$component $version: built in $((SECONDS - started)) s"
+    # Earlier pins of this component are dead weight now.
+    local old
+    for old in "$TOOLS_DIR/$component"-*; do
+      [[ $old == "$out" || ! -d $old ]] || rm -rf "$old"
+    done
   fi
   # Point the shared bin/ (and extras) at this build.
   local f

@@ -15,6 +15,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { claimSlot } from './cluster-slot.ts';
 import { type ControlPlane, startControlPlane } from './control-plane.ts';
 import { createPki, type Pki } from './pki.ts';
+import type { ManagedProcess } from './process.ts';
 import { tool, toolsBinDir } from './tools.ts';
 
 export interface LocalClusterOptions {
@@ -45,6 +46,8 @@ export interface LocalCluster {
   toolsBinDir: string;
   /** Runs the real kubectl against this cluster as admin; rejects with stderr on a non-zero exit. */
   kubectl(args: readonly string[], options?: { input?: string; timeoutMs?: number }): Promise<KubectlResult>;
+  /** The cluster's live component processes (for tests that check nothing outlives a stop). */
+  processes(): ManagedProcess[];
   restartApiserver(): Promise<void>;
   compactEtcd(): Promise<void>;
   stop(): Promise<void>;
@@ -85,6 +88,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
       pki,
       toolsBinDir: toolsBinDir(),
       kubectl: (args, kubectlOptions) => runKubectl(cp.adminKubeconfig, args, kubectlOptions),
+      processes: () => cp.processes(),
       restartApiserver: () => cp.restartApiserver(),
       compactEtcd: () => cp.compactEtcd(),
       stop,
