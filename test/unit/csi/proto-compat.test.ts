@@ -34,7 +34,8 @@ function upstreamProtos(): Map<string, string> {
     ['list', '-m', '-f', '{{.Dir}}', 'github.com/container-storage-interface/spec'],
     join(repo, 'hack/tools/csi-test'),
   );
-  if (pinnedDir && existsSync(join(pinnedDir, 'csi.proto'))) found.set('pinned', join(pinnedDir, 'csi.proto'));
+  if (pinnedDir && existsSync(join(pinnedDir, 'csi.proto')))
+    found.set('pinned', join(pinnedDir, 'csi.proto'));
   const toolsCopy = join(homedir(), '.cache/etcd-snapshot-driver/tools/csi.proto');
   if (existsSync(toolsCopy)) found.set('tools cache', toolsCopy);
   const modCache = goEnv(['env', 'GOMODCACHE'], repo);
