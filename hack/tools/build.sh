@@ -7,7 +7,8 @@
 #   hack/tools/build.sh --print-dir     print the cache's bin/ directory and exit
 #
 # Each component lands in $TOOLS_DIR/<component>-<version>-<key>/ where <key> hashes its go.mod,
-# go.sum, RECIPE and the Go version, so a pin change rebuilds and an unchanged pin never does.
+# go.sum, its link flags, RECIPE and the Go version, so a pin change rebuilds and an unchanged pin
+# never does.
 # $TOOLS_DIR/bin/ holds links to the current build of every binary; the test harness reads it.
 set -euo pipefail
 
@@ -78,16 +79,24 @@ recipe() {
 }
 
 ldflags_for() { # <component> <version>
-  local flags="-s -w"
-  if [[ $1 == kubernetes ]]; then
-    # What hack/lib/version.sh of Kubernetes sets, so `--version` reports the pinned release.
-    local v=$2 major minor
-    major=${v#v}; major=${major%%.*}
-    minor=${v#v*.}; minor=${minor%%.*}
-    for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-      flags+=" -X $pkg.gitVersion=$v -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
-    done
-  fi
+  local flags="-s -w" v=$2
+  case $1 in
+    kubernetes)
+      # What hack/lib/version.sh of Kubernetes sets, so `--version` reports the pinned release.
+      local major minor pkg
+      major=${v#v}; major=${major%%.*}
+      minor=${v#v*.}; minor=${minor%%.*}
+      for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+        flags+=" -X $pkg.gitVersion=$v -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+      done
+      ;;
+    snapshotter | provisioner) flags+=" -X main.version=$v" ;;
+    jaeger)
+      # v1.(63+k).0 and v2.k.0 tag the same commit: report the v2 version the binary is.
+      local minor=${v#v1.}; minor=${minor%%.*}
+      flags+=" -X github.com/jaegertracing/jaeger/internal/version.latestVersion=v2.$((minor - 63)).0"
+      ;;
+  esac
   printf '%s' "$flags"
 }
 
@@ -113,7 +122,7 @@ build_component() {
     cat /tmp/etcd-snapshot-driver-tools-$$.err >&2
     die "could not resolve the $component pins: is the Go module proxy ($(go env GOPROXY)) reachable?"
   fi
-  key=$(cat "$here/$component/go.mod" "$here/$component/go.sum" <(echo "$go_version recipe $RECIPE") | sha256sum | cut -c1-12)
+  key=$(cat "$here/$component/go.mod" "$here/$component/go.sum" <(echo "$go_version recipe $RECIPE $(ldflags_for "$component" "$version")") | sha256sum | cut -c1-12)
   out="$TOOLS_DIR/$component-$version-$key"
   if [[ -f $out/.complete ]]; then
     log "$component $version: cached in $out"

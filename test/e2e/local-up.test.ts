@@ -1,0 +1,79 @@
+// The README's main command, end to end: it brings up the cluster and the etcd fixture, prints
+// how to reach them, and tears everything down on Ctrl-C.
+import { execFile, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { waitFor } from '../harness/process.ts';
+import { PROJECT_ROOT, tool } from '../harness/tools.ts';
+
+const execFileAsync = promisify(execFile);
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('npm run local-up', () => {
+  it('brings up a cluster with a healthy 3-member etcd, serves kubectl, and leaves nothing on Ctrl-C', async () => {
+    const child = spawn(
+      join(PROJECT_ROOT, 'node_modules/.bin/node'),
+      [join(PROJECT_ROOT, 'hack/local-up.ts')],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => {
+      output += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      output += c.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      await waitFor(
+        'local-up to report the cluster is up',
+        () => (output.includes('The cluster is up') ? true : undefined),
+        {
+          timeoutMs: 240_000,
+          abortIf: () =>
+            child.exitCode !== null ? `local-up exited ${child.exitCode}:\n${output}` : undefined,
+        },
+      );
+      const kubeconfig = /export KUBECONFIG=(\S+)/.exec(output)?.[1];
+      expect(kubeconfig).toBeDefined();
+      const { stdout } = await execFileAsync(tool('kubectl'), [
+        `--kubeconfig=${kubeconfig}`,
+        'get',
+        'pods',
+        '-n',
+        'etcd-demo',
+        '-o',
+        'jsonpath={.items[*].status.phase}',
+      ]);
+      expect(stdout.split(' ')).toEqual(['Running', 'Running', 'Running']);
+      expect(output).toMatch(/demo-0.*started/s);
+      const pids = (
+        await execFileAsync('pgrep', ['-f', kubeconfig!.replace(/admin\.kubeconfig$/, '')]).catch(() => ({
+          stdout: '',
+        }))
+      ).stdout
+        .split('\n')
+        .filter(Boolean)
+        .map(Number);
+      expect(pids.length).toBeGreaterThan(0);
+
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+      expect(output).toContain('[local-up] stopped');
+      expect(pids.filter(alive)).toEqual([]);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+});
