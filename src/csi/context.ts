@@ -1,0 +1,40 @@
+// What the Controller and GroupController handlers work with: the driver's settings, read views
+// of the informer caches, and the record writers. Built once by startCsiServer's caller.
+
+import type { DiscoveryStores } from '../etcd/discovery.ts';
+import type { PersistentVolume, PersistentVolumeClaim } from '../informers/resources.ts';
+import type { ReadonlyStore } from '../informers/store-types.ts';
+import type { EtcdSnapshot } from '../records/etcd-snapshot.ts';
+import type { EtcdSourceVolume } from '../records/etcd-source-volume.ts';
+import type { RecordWriter } from '../records/record-writer.ts';
+import { CsiError } from './errors.ts';
+
+export interface CsiDefaults {
+  /** Where volumes without a claim and without etcd-namespace keep their records and look for etcd. */
+  etcdNamespace: string;
+  storageClass: string;
+  snapshotTimeoutSeconds: number;
+  retentionDays: number;
+  /** Claim in each etcd cluster's namespace that holds the backup files. */
+  storageClaimName: string;
+}
+
+export interface DriverContext {
+  driverName: string;
+  /** Written into records' spec.createdBy, e.g. the pod name. */
+  createdBy: string;
+  defaults: CsiDefaults;
+  snapshots: RecordWriter<EtcdSnapshot>;
+  volumes: RecordWriter<EtcdSourceVolume>;
+  claims: ReadonlyStore<PersistentVolumeClaim>;
+  /** Lets a static PV's volumeAttributes name the cluster; optional. */
+  persistentVolumes?: ReadonlyStore<PersistentVolume>;
+  discovery: DiscoveryStores;
+  /** True once every informer cache the handlers read has synced. */
+  cachesSynced(): boolean;
+}
+
+/** Handlers that answer from caches refuse to answer from caches that are not complete yet. */
+export function requireSynced(ctx: DriverContext): void {
+  if (!ctx.cachesSynced()) throw new CsiError('NOT_READY', 'the driver is still loading its caches; retry');
+}

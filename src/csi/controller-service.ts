@@ -1,0 +1,399 @@
+// CSI Controller: etcd source volumes (CreateVolume/DeleteVolume/ValidateVolumeCapabilities) and
+// single snapshots (CreateSnapshot/DeleteSnapshot/ListSnapshots). Handlers validate, write
+// desired state into records and answer from caches; they never wait for a snapshot to be taken.
+import { referenceFromAnnotations } from '../etcd/discovery.ts';
+import { apiErrorKind } from '../kube/api-errors.ts';
+import {
+  type EtcdSnapshot,
+  INDEX_SNAPSHOT_ID,
+  INDEX_SOURCE_VOLUME_ID,
+  isBeingDeleted,
+  LABEL_DRIVER,
+} from '../records/etcd-snapshot.ts';
+import {
+  ETCD_SOURCE_VOLUME,
+  type EtcdClusterReference,
+  type EtcdSourceVolume,
+  INDEX_VOLUME_NAME,
+} from '../records/etcd-source-volume.ts';
+import { type DriverContext, requireSynced } from './context.ts';
+import { CsiError, fromApiError } from './errors.ts';
+import type { CallContext, ServiceHandlers } from './handler.ts';
+import { formatVolumeId, parseVolumeId, singleSnapshotId, type VolumeKey, volumeRecordName } from './ids.ts';
+import type {
+  ControllerGetCapabilitiesResponse,
+  CreateSnapshotRequest,
+  CreateSnapshotResponse,
+  CreateVolumeRequest,
+  CreateVolumeResponse,
+  DeleteSnapshotRequest,
+  DeleteSnapshotResponse,
+  DeleteVolumeRequest,
+  DeleteVolumeResponse,
+  ListSnapshotsRequest,
+  ListSnapshotsResponse,
+  Snapshot,
+  StringMap,
+  ValidateVolumeCapabilitiesRequest,
+  ValidateVolumeCapabilitiesResponse,
+} from './messages.ts';
+import {
+  ensureRecords,
+  memberSnapshot,
+  recordBody,
+  recordMatches,
+  requireUsable,
+} from './snapshot-records.ts';
+import {
+  type Capacity,
+  capacityFits,
+  type ParsedParameters,
+  parseCapacity,
+  parseParameters,
+  requireCapabilities,
+  requireName,
+  sameStringMap,
+} from './validation.ts';
+import {
+  CONTEXT_ETCD_CLUSTER_NAME,
+  CONTEXT_ETCD_NAMESPACE,
+  CONTEXT_SNAPSHOT_LABEL,
+  completeReference,
+  discoverCluster,
+  resolveVolume,
+  volumeExists,
+} from './volume-resolver.ts';
+
+export function controllerService(ctx: DriverContext): ServiceHandlers {
+  return {
+    async ControllerGetCapabilities(): Promise<ControllerGetCapabilitiesResponse> {
+      return {
+        capabilities: [
+          { rpc: { type: 'CREATE_DELETE_VOLUME' } },
+          { rpc: { type: 'CREATE_DELETE_SNAPSHOT' } },
+          { rpc: { type: 'LIST_SNAPSHOTS' } },
+        ],
+      };
+    },
+    CreateVolume: (req: CreateVolumeRequest) => createVolume(ctx, req),
+    DeleteVolume: (req: DeleteVolumeRequest) => deleteVolume(ctx, req),
+    ValidateVolumeCapabilities: (req: ValidateVolumeCapabilitiesRequest) =>
+      validateVolumeCapabilities(ctx, req),
+    CreateSnapshot: (req: CreateSnapshotRequest, call: CallContext) => createSnapshot(ctx, req, call),
+    DeleteSnapshot: (req: DeleteSnapshotRequest) => deleteSnapshot(ctx, req),
+    ListSnapshots: (req: ListSnapshotsRequest) => listSnapshots(ctx, req),
+  };
+}
+
+// ---- volumes ----
+
+async function createVolume(ctx: DriverContext, req: CreateVolumeRequest): Promise<CreateVolumeResponse> {
+  const name = requireName(req.name);
+  requireCapabilities(req.volume_capabilities);
+  if (req.volume_content_source?.snapshot || req.volume_content_source?.volume) {
+    throw new CsiError(
+      'VOLUME_CONTENT_SOURCE_UNSUPPORTED',
+      'volume_content_source is not supported: etcd source volumes cannot be created from a snapshot or volume yet (restore is a separate feature)',
+    );
+  }
+  const capacity = parseCapacity(req.capacity_range);
+  const parameters = parseParameters(req.parameters);
+  if (Object.keys(req.mutable_parameters ?? {}).length > 0) {
+    throw new CsiError('UNKNOWN_PARAMETER', 'mutable_parameters are not supported (no MODIFY_VOLUME)');
+  }
+  requireSynced(ctx);
+
+  const existing = ctx.volumes.store
+    .byIndex(INDEX_VOLUME_NAME, name)
+    .find((v) => v.spec.driverName === ctx.driverName);
+  if (existing) return answerVolume(existing, name, capacity, parameters);
+
+  // With --extra-create-metadata the provisioner names the claim: the volume ID is the claim's key
+  // and the claim's annotations name the cluster. Without it, the parameters must.
+  const pvcName = parameters.metadata['pvc/name'];
+  const pvcNamespace = parameters.metadata['pvc/namespace'];
+  let key: VolumeKey;
+  let reference: Partial<EtcdClusterReference> & { namespace?: string };
+  if (pvcName && pvcNamespace) {
+    const claim = ctx.claims.get(`${pvcNamespace}/${pvcName}`);
+    if (!claim) throw new CsiError('CLAIM_NOT_FOUND', `claim ${pvcNamespace}/${pvcName} is not known (yet)`);
+    key = { namespace: pvcNamespace, name: pvcName };
+    reference = {
+      namespace: parameters.values.etcdNamespace ?? pvcNamespace,
+      ...referenceFromAnnotations(claim.metadata?.annotations, claim.metadata?.labels),
+    };
+  } else {
+    key = {
+      namespace: parameters.values.etcdNamespace ?? ctx.defaults.etcdNamespace,
+      name: volumeRecordName(name),
+    };
+    reference = { namespace: key.namespace };
+  }
+  const what = `volume ${name}`;
+  const cluster = completeReference(ctx, reference, parameters.values, what);
+  discoverCluster(ctx, cluster, what); // refuse volumes that stand for no cluster
+
+  const held = ctx.volumes.store.get(formatVolumeId(key));
+  if (held && held.spec.volumeName !== name) throw heldBy(key, held);
+  const body: EtcdSourceVolume = {
+    apiVersion: `${ETCD_SOURCE_VOLUME.group}/${ETCD_SOURCE_VOLUME.version}`,
+    kind: ETCD_SOURCE_VOLUME.kind,
+    metadata: { name: key.name, namespace: key.namespace, labels: { [LABEL_DRIVER]: ctx.driverName } },
+    spec: {
+      driverName: ctx.driverName,
+      volumeName: name,
+      capacityBytes: capacity.requiredBytes || capacity.limitBytes,
+      requiredBytes: capacity.requiredBytes,
+      limitBytes: capacity.limitBytes,
+      parameters: parameters.own,
+      cluster,
+      ...(pvcName && pvcNamespace ? { claim: { namespace: pvcNamespace, name: pvcName } } : {}),
+    },
+  };
+  let record: EtcdSourceVolume;
+  try {
+    record = (await ctx.volumes.createIfAbsent(body)).record;
+  } catch (err) {
+    throw fromApiError(err, `create EtcdSourceVolume ${formatVolumeId(key)}`);
+  }
+  if (record.spec.volumeName !== name) throw heldBy(key, record);
+  return answerVolume(record, name, capacity, parameters);
+}
+
+function heldBy(key: VolumeKey, record: EtcdSourceVolume): CsiError {
+  return new CsiError(
+    'VOLUME_ALREADY_EXISTS',
+    `volume ID ${formatVolumeId(key)} belongs to volume "${record.spec.volumeName}"; delete that volume first`,
+  );
+}
+
+function answerVolume(
+  record: EtcdSourceVolume,
+  name: string,
+  capacity: Capacity,
+  parameters: ParsedParameters,
+): CreateVolumeResponse {
+  if (!capacityFits(record.spec.capacityBytes, capacity)) {
+    throw new CsiError(
+      'VOLUME_ALREADY_EXISTS',
+      `volume "${name}" exists with capacity ${record.spec.capacityBytes} bytes, outside the requested range`,
+    );
+  }
+  if (!sameStringMap(record.spec.parameters ?? {}, parameters.own)) {
+    throw new CsiError('VOLUME_ALREADY_EXISTS', `volume "${name}" exists with other parameters`);
+  }
+  const cluster = record.spec.cluster;
+  const context: StringMap = { [CONTEXT_ETCD_NAMESPACE]: cluster.namespace };
+  if (cluster.name) context[CONTEXT_ETCD_CLUSTER_NAME] = cluster.name;
+  if (cluster.labelSelector) context[CONTEXT_SNAPSHOT_LABEL] = cluster.labelSelector;
+  return {
+    volume: {
+      capacity_bytes: record.spec.capacityBytes,
+      volume_id: `${record.metadata?.namespace}/${record.metadata?.name}`,
+      volume_context: context,
+    },
+  };
+}
+
+async function deleteVolume(ctx: DriverContext, req: DeleteVolumeRequest): Promise<DeleteVolumeResponse> {
+  const volumeId = req.volume_id;
+  if (!volumeId) throw new CsiError('MISSING_VOLUME_ID', 'volume_id is required');
+  // An ID that cannot be ours names nothing to delete (CSI: unknown volume → OK).
+  const key = parseVolumeId(volumeId);
+  if (!key) return {};
+  const { namespace, name } = key;
+  requireSynced(ctx);
+  try {
+    // DeleteVolume is rare; asking the API when the cache has nothing closes the cache-lag window.
+    const record = ctx.volumes.store.get(volumeId) ?? (await ctx.volumes.fetch(namespace, name));
+    if (record && record.spec.driverName === ctx.driverName) await ctx.volumes.delete(record);
+  } catch (err) {
+    if (apiErrorKind(err) === 'not-found') return {};
+    throw fromApiError(err, `delete EtcdSourceVolume ${volumeId}`);
+  }
+  return {};
+}
+
+async function validateVolumeCapabilities(
+  ctx: DriverContext,
+  req: ValidateVolumeCapabilitiesRequest,
+): Promise<ValidateVolumeCapabilitiesResponse> {
+  const volumeId = req.volume_id;
+  if (!volumeId) throw new CsiError('MISSING_VOLUME_ID', 'volume_id is required');
+  const capabilities = requireCapabilities(req.volume_capabilities);
+  requireSynced(ctx);
+  // CSI: a volume that does not exist is NOT_FOUND here, whatever its ID looks like.
+  if (!volumeExists(ctx, volumeId))
+    throw new CsiError('VOLUME_NOT_FOUND', `volume "${volumeId}" does not exist`);
+  try {
+    parseParameters(req.parameters);
+  } catch (err) {
+    if (err instanceof CsiError) return { confirmed: null, message: err.message };
+    throw err;
+  }
+  if (Object.keys(req.mutable_parameters ?? {}).length > 0) {
+    return { confirmed: null, message: 'mutable_parameters are not supported' };
+  }
+  return {
+    confirmed: {
+      volume_context: req.volume_context ?? {},
+      volume_capabilities: capabilities,
+      parameters: req.parameters ?? {},
+      mutable_parameters: {},
+    },
+    message: '',
+  };
+}
+
+// ---- snapshots ----
+
+async function createSnapshot(
+  ctx: DriverContext,
+  req: CreateSnapshotRequest,
+  call: CallContext,
+): Promise<CreateSnapshotResponse> {
+  const name = requireName(req.name);
+  const sourceVolumeId = req.source_volume_id;
+  if (!sourceVolumeId) throw new CsiError('MISSING_VOLUME_ID', 'source_volume_id is required');
+  const parameters = parseParameters(req.parameters);
+  requireSynced(ctx);
+
+  const snapshotId = singleSnapshotId(name);
+  const existing = ctx.snapshots.store.byIndex(INDEX_SNAPSHOT_ID, snapshotId);
+  if (existing.length > 0) return answerSnapshot(existing, name, sourceVolumeId, parameters);
+
+  const volume = resolveVolume(ctx, sourceVolumeId);
+  const what = `volume ${sourceVolumeId}`;
+  const reference = completeReference(ctx, volume.reference, parameters.values, what);
+  const cluster = discoverCluster(ctx, reference, what);
+  const claim = volume.claim?.metadata;
+  const body = recordBody(ctx, {
+    kind: 'snapshot',
+    requestName: name,
+    cluster,
+    ...(reference.snapshotPrefix ? { snapshotPrefix: reference.snapshotPrefix } : {}),
+    members: [
+      {
+        snapshotId,
+        sourceVolumeId,
+        ...(claim?.name && claim.namespace
+          ? { claim: { namespace: claim.namespace, name: claim.name } }
+          : {}),
+      },
+    ],
+    parameters,
+    ...(call.traceparent ? { traceparent: call.traceparent } : {}),
+  });
+  return answerSnapshot(await ensureRecords(ctx, [body]), name, sourceVolumeId, parameters);
+}
+
+function answerSnapshot(
+  records: EtcdSnapshot[],
+  name: string,
+  sourceVolumeId: string,
+  parameters: ParsedParameters,
+): CreateSnapshotResponse {
+  const record = records[0]!;
+  const member = record.spec.members[0];
+  if (!member || !recordMatches(record, name, new Set([sourceVolumeId]), parameters.own)) {
+    throw new CsiError(
+      'SNAPSHOT_ALREADY_EXISTS',
+      `snapshot "${name}" exists for source volume "${member?.sourceVolumeId ?? '?'}" or with other parameters`,
+    );
+  }
+  requireUsable(records, `snapshot "${name}"`);
+  return { snapshot: memberSnapshot(record, member) };
+}
+
+/**
+ * Deletes one member snapshot. The backing file is shared by the members of a record, so a member
+ * is only marked; the record (and with it the file) is deleted when its last member is.
+ */
+async function deleteSnapshot(
+  ctx: DriverContext,
+  req: DeleteSnapshotRequest,
+): Promise<DeleteSnapshotResponse> {
+  const snapshotId = req.snapshot_id;
+  if (!snapshotId) throw new CsiError('MISSING_SNAPSHOT_ID', 'snapshot_id is required');
+  requireSynced(ctx);
+  let record = ctx.snapshots.store.byIndex(INDEX_SNAPSHOT_ID, snapshotId)[0];
+  for (let attempt = 0; attempt < 3; attempt++) {
+    if (!record || isBeingDeleted(record)) return {};
+    const index = record.spec.members.findIndex((m) => m.snapshotId === snapshotId);
+    if (index < 0) return {};
+    const others = record.spec.members.filter((m, i) => i !== index && !m.deletionRequested);
+    const where = `EtcdSnapshot ${record.metadata?.namespace}/${record.metadata?.name}`;
+    try {
+      if (others.length === 0) {
+        await ctx.snapshots.delete(record);
+      } else if (!record.spec.members[index]!.deletionRequested) {
+        await ctx.snapshots.patch(record, [
+          { op: 'add', path: `/spec/members/${index}/deletionRequested`, value: true },
+        ]);
+      }
+      return {};
+    } catch (err) {
+      const kind = apiErrorKind(err);
+      if (kind === 'not-found') return {};
+      if (kind !== 'conflict') throw fromApiError(err, `delete snapshot ${snapshotId} from ${where}`);
+      try {
+        record = await ctx.snapshots.fetch(record.metadata?.namespace ?? '', record.metadata?.name ?? '');
+      } catch (fetchErr) {
+        throw fromApiError(fetchErr, `read ${where}`);
+      }
+    }
+  }
+  throw new CsiError('CONCURRENT_UPDATE', `snapshot ${snapshotId} kept changing while being deleted; retry`);
+}
+
+const TOKEN_PREFIX = 'v1:';
+
+function encodeToken(afterSnapshotId: string): string {
+  return Buffer.from(`${TOKEN_PREFIX}${afterSnapshotId}`).toString('base64url');
+}
+
+function decodeToken(token: string): string {
+  const text = Buffer.from(token, 'base64url').toString('utf8');
+  if (!text.startsWith(TOKEN_PREFIX) || !/^[a-z0-9-]{1,128}$/.test(text.slice(TOKEN_PREFIX.length))) {
+    throw new CsiError('INVALID_STARTING_TOKEN', `starting_token "${token}" was not issued by this driver`);
+  }
+  return text.slice(TOKEN_PREFIX.length);
+}
+
+/**
+ * Keyset pagination in snapshot ID order: a token is the last ID of the previous page, so pages
+ * stay consistent while snapshots come and go between calls.
+ */
+async function listSnapshots(ctx: DriverContext, req: ListSnapshotsRequest): Promise<ListSnapshotsResponse> {
+  const maxEntries = req.max_entries ?? 0;
+  if (maxEntries < 0)
+    throw new CsiError('INVALID_MAX_ENTRIES', `max_entries must not be negative (got ${maxEntries})`);
+  const after = req.starting_token ? decodeToken(req.starting_token) : undefined;
+  requireSynced(ctx);
+  const { snapshot_id: snapshotId, source_volume_id: sourceVolumeId } = req;
+  const store = ctx.snapshots.store;
+  const candidates = snapshotId
+    ? store.byIndex(INDEX_SNAPSHOT_ID, snapshotId)
+    : sourceVolumeId
+      ? store.byIndex(INDEX_SOURCE_VOLUME_ID, sourceVolumeId)
+      : store.list();
+  const entries: Snapshot[] = [];
+  for (const record of candidates) {
+    if (record.spec?.driverName !== ctx.driverName || isBeingDeleted(record)) continue;
+    for (const member of record.spec.members) {
+      if (member.deletionRequested) continue;
+      if (snapshotId && member.snapshotId !== snapshotId) continue;
+      if (sourceVolumeId && member.sourceVolumeId !== sourceVolumeId) continue;
+      entries.push(memberSnapshot(record, member));
+    }
+  }
+  entries.sort((a, b) => (a.snapshot_id < b.snapshot_id ? -1 : a.snapshot_id > b.snapshot_id ? 1 : 0));
+  const start = after === undefined ? 0 : entries.findIndex((e) => e.snapshot_id > after);
+  const from = start < 0 ? entries.length : start;
+  const page = maxEntries > 0 ? entries.slice(from, from + maxEntries) : entries.slice(from);
+  const more = maxEntries > 0 && from + maxEntries < entries.length;
+  return {
+    entries: page.map((snapshot) => ({ snapshot })),
+    next_token: more ? encodeToken(page[page.length - 1]!.snapshot_id) : '',
+  };
+}

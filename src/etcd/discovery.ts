@@ -1,0 +1,285 @@
+// etcd cluster discovery from informer caches: pure functions, no API calls.
+//
+// A volume names its etcd cluster (claim annotations/labels, or CSI parameters); discovery turns
+// that reference into a cluster: key, namespace, client endpoints, credentials Secret. Order:
+//   1. explicit endpoints (claim annotation etcd.io/endpoints): used as given, except that a
+//      name of the form <pod>.<service>… whose pod is cached becomes that pod's IP;
+//   2. an etcd-druid `Etcd` resource of that name in the namespace (when the CRD is installed):
+//      the members of its StatefulSet;
+//   3. pods labelled etcd.io/cluster=<name> in the namespace that are Running with an IP;
+//   4. StatefulSets labelled etcd.io/cluster=<name>: their members' pod IPs, else the members'
+//      stable DNS names <sts>-<i>.<serviceName>.<namespace>.svc.
+// Endpoints use pod IPs because the driver and its Jobs may not have cluster DNS (and IPs are
+// what serving certificates name in clusters that issue them per pod).
+import { createHash } from 'node:crypto';
+import { isIP } from 'node:net';
+import type { V1Container, V1ObjectMeta } from '@kubernetes/client-node';
+import type { Pod, StatefulSet } from '../informers/resources.ts';
+import type { ReadonlyStore } from '../informers/store-types.ts';
+import type { Wire } from '../informers/wire.ts';
+import type { DiscoveryMethod, EtcdClusterRef } from '../records/etcd-snapshot.ts';
+import type { EtcdClusterReference } from '../records/etcd-source-volume.ts';
+import { matchesSelector, parseLabelSelector } from './label-selector.ts';
+
+export const LABEL_ETCD_CLUSTER = 'etcd.io/cluster';
+export const ANNOTATION_ETCD_CLUSTER = 'etcd.io/cluster';
+export const ANNOTATION_ETCD_ENDPOINTS = 'etcd.io/endpoints';
+export const ANNOTATION_CREDENTIALS_SECRET = 'etcd.io/credentials-secret';
+export const ANNOTATION_SNAPSHOT_PREFIX = 'etcd.io/snapshot-prefix';
+
+export const DEFAULT_CLIENT_PORT = 2379;
+
+/** Index over pods and StatefulSets: `<namespace>/<etcd.io/cluster label>`. */
+export const INDEX_ETCD_CLUSTER = 'etcd-cluster';
+export function etcdClusterIndexer(obj: {
+  metadata?: { namespace?: string; labels?: Record<string, string> };
+}): string[] {
+  const cluster = obj.metadata?.labels?.[LABEL_ETCD_CLUSTER];
+  return cluster ? [`${obj.metadata?.namespace ?? ''}/${cluster}`] : [];
+}
+
+type Container = Wire<V1Container>;
+interface Named {
+  metadata?: { name?: string };
+}
+
+/** The parts of etcd-druid's `Etcd` (druid.gardener.cloud/v1alpha1) that discovery reads. */
+export interface DruidEtcd {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: Wire<V1ObjectMeta>;
+  spec?: {
+    replicas?: number;
+    etcd?: {
+      clientPort?: number;
+      clientUrlTls?: { clientTLSSecretRef?: { name?: string } };
+    };
+    /** Older API (the druid proposal). */
+    tlsClientSecret?: string;
+  };
+  status?: { etcd?: { name?: string } };
+}
+
+export const DRUID_ETCD = {
+  group: 'druid.gardener.cloud',
+  version: 'v1alpha1',
+  plural: 'etcds',
+  kind: 'Etcd',
+} as const;
+
+export interface DiscoveryStores {
+  /** Indexed by INDEX_ETCD_CLUSTER. */
+  pods: ReadonlyStore<Pod>;
+  /** Indexed by INDEX_ETCD_CLUSTER. */
+  statefulSets: ReadonlyStore<StatefulSet>;
+  /** Present only when the etcd-druid CRD is installed. */
+  druidEtcds?: ReadonlyStore<DruidEtcd>;
+}
+
+export type DiscoveryResult = { found: true; cluster: EtcdClusterRef } | { found: false; tried: string[] };
+
+/** What a claim's annotations and labels say about its etcd cluster, if anything. */
+export function referenceFromAnnotations(
+  annotations: Record<string, string> | undefined,
+  labels: Record<string, string> | undefined,
+): Partial<EtcdClusterReference> {
+  const a = annotations ?? {};
+  const name = a[ANNOTATION_ETCD_CLUSTER]?.trim() || labels?.[LABEL_ETCD_CLUSTER]?.trim() || undefined;
+  const endpoints = (a[ANNOTATION_ETCD_ENDPOINTS] ?? '')
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '');
+  const ref: Partial<EtcdClusterReference> = {};
+  if (name) ref.name = name;
+  if (endpoints.length > 0) ref.endpoints = endpoints;
+  const secret = a[ANNOTATION_CREDENTIALS_SECRET]?.trim();
+  if (secret) ref.credentialsSecret = secret;
+  const prefix = a[ANNOTATION_SNAPSHOT_PREFIX]?.trim();
+  if (prefix) ref.snapshotPrefix = prefix;
+  return ref;
+}
+
+export function discoverEtcdCluster(ref: EtcdClusterReference, stores: DiscoveryStores): DiscoveryResult {
+  const { namespace } = ref;
+  const selector = ref.labelSelector ? parseLabelSelector(ref.labelSelector) : [];
+  const tried: string[] = [];
+  const found = (
+    name: string,
+    endpoints: string[],
+    discoveredBy: DiscoveryMethod,
+    credentialsSecret: string | undefined,
+  ): DiscoveryResult => {
+    const cluster: EtcdClusterRef = { key: `${namespace}/${name}`, namespace, name, endpoints, discoveredBy };
+    const secret = ref.credentialsSecret ?? credentialsSecret;
+    if (secret) cluster.credentialsSecret = secret;
+    return { found: true, cluster };
+  };
+
+  // 1. Explicit endpoints.
+  if (ref.endpoints && ref.endpoints.length > 0) {
+    const endpoints = ref.endpoints.map((e) =>
+      explicitEndpoint(e, namespace, stores.pods, ref.credentialsSecret),
+    );
+    const name = ref.name ?? `endpoints-${shortHash([...ref.endpoints].sort().join(','))}`;
+    return found(name, endpoints, 'pvc-annotation', undefined);
+  }
+  const name = ref.name;
+  if (!name)
+    return { found: false, tried: ['no cluster name (etcd.io/cluster, etcd-cluster-name) and no endpoints'] };
+
+  // 2. etcd-druid.
+  if (stores.druidEtcds) {
+    const etcd = stores.druidEtcds.get(`${namespace}/${name}`);
+    if (etcd && !etcd.metadata?.deletionTimestamp) {
+      const sts = etcd.status?.etcd?.name ?? name;
+      const port = etcd.spec?.etcd?.clientPort ?? DEFAULT_CLIENT_PORT;
+      const tls = etcd.spec?.etcd?.clientUrlTls !== undefined;
+      const replicas = etcd.spec?.replicas ?? 1;
+      const ips = memberIps(stores.pods, namespace, sts, replicas);
+      const scheme = tls ? 'https' : 'http';
+      const endpoints =
+        ips.length > 0
+          ? ips.map((ip) => url(scheme, ip, port))
+          : range(replicas).map((i) => url(scheme, `${sts}-${i}.${name}-peer.${namespace}.svc`, port));
+      const secret = etcd.spec?.etcd?.clientUrlTls?.clientTLSSecretRef?.name ?? etcd.spec?.tlsClientSecret;
+      return found(name, endpoints, 'etcd-druid', secret);
+    }
+    tried.push(`no etcd-druid Etcd ${namespace}/${name}`);
+  }
+
+  // 3. Pods labelled with the cluster.
+  const pods = stores.pods
+    .byIndex(INDEX_ETCD_CLUSTER, `${namespace}/${name}`)
+    .filter((p) => matchesSelector(p.metadata?.labels, selector))
+    .sort(byName);
+  const running = pods.filter(isServing);
+  if (running.length > 0) {
+    const endpoints = running.map((p) => podEndpoint(p));
+    const secret = running.map((p) => p.metadata?.annotations?.[ANNOTATION_CREDENTIALS_SECRET]).find(Boolean);
+    return found(name, endpoints, 'pods', secret);
+  }
+  tried.push(
+    pods.length > 0
+      ? `${pods.length} pod(s) labelled ${LABEL_ETCD_CLUSTER}=${name} in ${namespace}, none Running with an IP`
+      : `no pods labelled ${LABEL_ETCD_CLUSTER}=${name} in ${namespace}`,
+  );
+
+  // 4. StatefulSets labelled with the cluster.
+  const sets = stores.statefulSets
+    .byIndex(INDEX_ETCD_CLUSTER, `${namespace}/${name}`)
+    .filter((s) => matchesSelector(s.metadata?.labels, selector) && !s.metadata?.deletionTimestamp)
+    .sort(byName);
+  if (sets.length > 0) {
+    const endpoints: string[] = [];
+    for (const sts of sets) {
+      const stsName = sts.metadata?.name ?? '';
+      const replicas = sts.spec?.replicas ?? 1;
+      const container = etcdContainer(sts.spec?.template?.spec?.containers ?? []);
+      const port = clientPort(container);
+      const scheme = clientScheme(container);
+      const ips = memberIps(stores.pods, namespace, stsName, replicas);
+      endpoints.push(
+        ...(ips.length > 0
+          ? ips.map((ip) => url(scheme, ip, port))
+          : range(replicas).map((i) =>
+              url(scheme, `${stsName}-${i}.${sts.spec?.serviceName ?? stsName}.${namespace}.svc`, port),
+            )),
+      );
+    }
+    const secret = sets.map((s) => s.metadata?.annotations?.[ANNOTATION_CREDENTIALS_SECRET]).find(Boolean);
+    return found(name, endpoints, 'statefulset', secret);
+  }
+  tried.push(`no StatefulSets labelled ${LABEL_ETCD_CLUSTER}=${name} in ${namespace}`);
+  return { found: false, tried };
+}
+
+function explicitEndpoint(
+  raw: string,
+  namespace: string,
+  pods: ReadonlyStore<Pod>,
+  credentialsSecret: string | undefined,
+): string {
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw)
+    ? raw
+    : `${credentialsSecret ? 'https' : 'http'}://${raw}`;
+  let parsed: URL;
+  try {
+    parsed = new URL(withScheme);
+  } catch {
+    return withScheme;
+  }
+  const host = parsed.hostname.replace(/^\[|\]$/g, '');
+  if (isIP(host) !== 0) return withScheme;
+  // <pod>.<service>[.<namespace>[.svc…]] names one member of a headless service.
+  const labels = host.split('.');
+  if (labels.length < 2 || (labels.length >= 3 && labels[2] !== namespace)) return withScheme;
+  const pod = pods.get(`${namespace}/${labels[0]}`);
+  const ip = pod && isServing(pod) ? pod.status?.podIP : undefined;
+  if (!ip) return withScheme;
+  return url(parsed.protocol.replace(/:$/, ''), ip, Number(parsed.port || DEFAULT_CLIENT_PORT));
+}
+
+function memberIps(pods: ReadonlyStore<Pod>, namespace: string, sts: string, replicas: number): string[] {
+  return range(replicas)
+    .map((i) => pods.get(`${namespace}/${sts}-${i}`))
+    .filter((p): p is Pod => p !== undefined && isServing(p))
+    .map((p) => p.status!.podIP!);
+}
+
+function isServing(pod: Pod): boolean {
+  return pod.status?.phase === 'Running' && Boolean(pod.status.podIP) && !pod.metadata?.deletionTimestamp;
+}
+
+function podEndpoint(pod: Pod): string {
+  const container = etcdContainer(pod.spec?.containers ?? []);
+  return url(clientScheme(container), pod.status!.podIP!, clientPort(container));
+}
+
+/** The container running etcd: one named etcd, else one with a port named client, else the first. */
+function etcdContainer(containers: readonly Container[]): Container | undefined {
+  return (
+    containers.find((c) => c.name === 'etcd') ??
+    containers.find((c) => c.ports?.some((p) => p.name === 'client')) ??
+    containers[0]
+  );
+}
+
+function clientPort(container: Container | undefined): number {
+  return container?.ports?.find((p) => p.name === 'client')?.containerPort ?? DEFAULT_CLIENT_PORT;
+}
+
+/** https when etcd's client URLs say so (flags or ETCD_* environment) or client TLS is configured. */
+function clientScheme(container: Container | undefined): 'http' | 'https' {
+  if (!container) return 'http';
+  const words = [...(container.command ?? []), ...(container.args ?? [])];
+  const urls: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    const m = /^--(listen|advertise)-client-urls(?:=(.*))?$/.exec(words[i]!);
+    if (m) urls.push(m[2] ?? words[i + 1] ?? '');
+  }
+  for (const env of container.env ?? []) {
+    if (env.name === 'ETCD_LISTEN_CLIENT_URLS' || env.name === 'ETCD_ADVERTISE_CLIENT_URLS') {
+      urls.push(env.value ?? '');
+    }
+  }
+  if (urls.length > 0) return urls.some((u) => u.includes('https://')) ? 'https' : 'http';
+  return words.some((w) => w.startsWith('--client-cert-auth') || w.startsWith('--cert-file'))
+    ? 'https'
+    : 'http';
+}
+
+function url(scheme: string, host: string, port: number): string {
+  return `${scheme}://${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
+}
+
+function range(n: number): number[] {
+  return Array.from({ length: Math.max(0, n) }, (_, i) => i);
+}
+
+function byName(a: Named, b: Named): number {
+  return (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? '', 'en', { numeric: true });
+}
+
+function shortHash(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 12);
+}

@@ -1,0 +1,135 @@
+// The EtcdSnapshot record (deploy/crds/etcdsnapshots.yaml): one per (snapshot request, etcd
+// cluster). The CSI server writes its spec — the desired snapshot — and the pipeline reconciler
+// writes its status. A group of N source volumes of one etcd cluster is one record, one backup
+// file, N member snapshot IDs; a group spanning clusters has one record per cluster, all labelled
+// with the group ID.
+import type { V1ObjectMeta } from '@kubernetes/client-node';
+import type { ResourceDefinition } from '../informers/resources.ts';
+import type { IndexFunc } from '../informers/store-types.ts';
+import type { Wire } from '../informers/wire.ts';
+import type { CustomResourceType } from '../kube/custom-objects.ts';
+
+export const SNAPSHOT_GROUP = 'snapshot.etcd-snapshot-driver.io';
+export const SNAPSHOT_VERSION = 'v1alpha1';
+
+export const ETCD_SNAPSHOT: CustomResourceType = {
+  group: SNAPSHOT_GROUP,
+  version: SNAPSHOT_VERSION,
+  plural: 'etcdsnapshots',
+  kind: 'EtcdSnapshot',
+};
+
+export const LABEL_GROUP_SNAPSHOT_ID = `${SNAPSHOT_GROUP}/group-snapshot-id`;
+export const LABEL_CLUSTER = `${SNAPSHOT_GROUP}/cluster`;
+export const LABEL_DRIVER = `${SNAPSHOT_GROUP}/driver`;
+/** W3C trace context of the request that created the record, for the pipeline's spans. */
+export const ANNOTATION_TRACEPARENT = `${SNAPSHOT_GROUP}/traceparent`;
+/** Held until the pipeline has removed the backup file; deleting the record is the delete request. */
+export const FINALIZER_BACKUP_FILE = `${SNAPSHOT_GROUP}/backup-file`;
+
+/** How the etcd cluster was found (see src/etcd/discovery.ts for the order). */
+export type DiscoveryMethod = 'pvc-annotation' | 'etcd-druid' | 'pods' | 'statefulset';
+
+export interface EtcdClusterRef {
+  /** `<namespace>/<name>`: what ownership buckets hash and saves serialize on. */
+  key: string;
+  namespace: string;
+  name: string;
+  /** Client URLs (scheme://host:port), pod IPs where names would need cluster DNS. */
+  endpoints: string[];
+  /** Secret in the cluster's namespace with client credentials (kubernetes.io/tls or basic-auth). */
+  credentialsSecret?: string;
+  discoveredBy: DiscoveryMethod;
+}
+
+export interface EtcdSnapshotMember {
+  /** The CSI snapshot ID the CO knows this member by. */
+  snapshotId: string;
+  /** Echoed exactly as the CO sent it. */
+  sourceVolumeId: string;
+  sourceNamespace?: string;
+  sourcePvcName?: string;
+  /** Set by DeleteSnapshot of this member; the record goes when every member has it. */
+  deletionRequested?: boolean;
+}
+
+export interface EtcdSnapshotSpec {
+  driverName: string;
+  /** `snapshot` for Controller.CreateSnapshot, `group` for CreateVolumeGroupSnapshot. */
+  requestKind: 'snapshot' | 'group';
+  /** The CSI request's name (the VolumeSnapshotContent / group content name). */
+  requestName: string;
+  groupSnapshotId?: string;
+  cluster: EtcdClusterRef;
+  /** Fixed when the record is created: the first answer's member list never changes. */
+  members: EtcdSnapshotMember[];
+  /** The request's parameters without csi.storage.k8s.io/* keys: what idempotency compares. */
+  parameters: Record<string, string>;
+  snapshotTimeoutSeconds: number;
+  retentionDays: number;
+  /** Where the backup file goes (and is found again for restore). */
+  storage: {
+    storageClassName: string;
+    /** Claim in the cluster's namespace holding the files; the pipeline creates it if absent. */
+    claimName: string;
+    /** Path of this record's file inside that claim. */
+    path: string;
+  };
+  snapshotLabel?: string;
+  snapshotPrefix?: string;
+  createdBy: string;
+}
+
+export type EtcdSnapshotPhase = 'Pending' | 'Running' | 'Ready' | 'Failed' | 'Deleting';
+
+export interface EtcdSnapshotStatus {
+  phase?: EtcdSnapshotPhase;
+  readyToUse?: boolean;
+  /** When etcd's snapshot was taken (RFC 3339). */
+  creationTime?: string;
+  sizeBytes?: number;
+  checksumSha256?: string;
+  revision?: number;
+  etcdVersion?: string;
+  sourceMember?: string;
+  backupPath?: string;
+  /** A reason of the error catalog (src/csi/errors.ts) when phase is Failed. */
+  reason?: string;
+  message?: string;
+  observedGeneration?: number;
+  conditions?: {
+    type: string;
+    status: 'True' | 'False' | 'Unknown';
+    reason?: string;
+    message?: string;
+    lastTransitionTime?: string;
+  }[];
+}
+
+/** As the API server's JSON has it (timestamps are RFC 3339 strings). */
+export interface EtcdSnapshot {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: Wire<V1ObjectMeta>;
+  spec: EtcdSnapshotSpec;
+  status?: EtcdSnapshotStatus;
+}
+
+/** What the informer factory lists and watches (src/informers/resources.ts has it untyped too). */
+export const etcdSnapshotResource: ResourceDefinition<EtcdSnapshot> = { ...ETCD_SNAPSHOT, namespaced: true };
+
+// Informer indexes over EtcdSnapshot records; every CSI ID leads to its record through one.
+export const INDEX_SNAPSHOT_ID = 'snapshot-id';
+export const INDEX_GROUP_SNAPSHOT_ID = 'group-snapshot-id';
+export const INDEX_SOURCE_VOLUME_ID = 'source-volume-id';
+
+export const etcdSnapshotIndexers: Record<string, IndexFunc<EtcdSnapshot>> = {
+  [INDEX_SNAPSHOT_ID]: (r) => (r.spec?.members ?? []).map((m) => m.snapshotId),
+  [INDEX_GROUP_SNAPSHOT_ID]: (r) => (r.spec?.groupSnapshotId ? [r.spec.groupSnapshotId] : []),
+  [INDEX_SOURCE_VOLUME_ID]: (r) => [...new Set((r.spec?.members ?? []).map((m) => m.sourceVolumeId))],
+};
+
+/** A record whose deletion was asked for (the pipeline still removes its file). */
+export function isBeingDeleted(record: EtcdSnapshot): boolean {
+  return Boolean(record.metadata?.deletionTimestamp);
+}
