@@ -1,0 +1,443 @@
+// The process kubelet and the local-path provisioner against the real control plane: pods run to
+// their phases as on a real node, the real Job controller counts them, kubectl logs works through
+// the apiserver, PVCs bind to host directories, deletion kills processes, Secrets reach
+// containers, and a restricted-PSA pod runs.
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { BatchV1Api, CoreV1Api, type V1Job, type V1Pod } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_NODE_NAME, type ProcessKubelet, startProcessKubelet } from '../../harness/kubelet/launch.ts';
+import { type LocalCluster, startLocalCluster } from '../../harness/local-cluster.ts';
+import {
+  type LocalPathProvisioner,
+  startLocalPathProvisioner,
+} from '../../harness/local-path-provisioner.ts';
+import { waitFor } from '../../harness/process.ts';
+
+const execFileAsync = promisify(execFile);
+
+let cluster: LocalCluster;
+let core: CoreV1Api;
+let batch: BatchV1Api;
+// Started here only while local-cluster.ts does not start them itself.
+let kubelet: ProcessKubelet | undefined;
+let provisioner: LocalPathProvisioner | undefined;
+let localPathDir: string;
+
+beforeAll(async () => {
+  cluster = await startLocalCluster({ name: 'kubelet' });
+  core = cluster.kubeConfig.makeApiClient(CoreV1Api);
+  batch = cluster.kubeConfig.makeApiClient(BatchV1Api);
+  localPathDir = join(cluster.dir, 'local-path');
+  const nodes = await core.listNode();
+  if (nodes.items.length === 0) {
+    kubelet = await startProcessKubelet({
+      dir: cluster.dir,
+      pki: cluster.pki,
+      apiserverUrl: cluster.apiserverUrl,
+      nodeIP: cluster.hostIP,
+      podSubnet: cluster.subnet,
+      adminKubeConfig: cluster.kubeConfig,
+      toolsBinDir: cluster.toolsBinDir,
+      localPathDir,
+    });
+    provisioner = await startLocalPathProvisioner(cluster.kubeConfig, {
+      baseDir: localPathDir,
+      nodeName: DEFAULT_NODE_NAME,
+    });
+  }
+});
+
+afterAll(async () => {
+  await provisioner?.stop();
+  await kubelet?.stop();
+  await cluster?.stop();
+});
+
+async function createPod(pod: V1Pod, namespace = 'default'): Promise<V1Pod> {
+  return core.createNamespacedPod({ namespace, body: pod });
+}
+
+async function waitForPod(
+  name: string,
+  done: (pod: V1Pod) => boolean,
+  { namespace = 'default', timeoutMs = 60_000 } = {},
+): Promise<V1Pod> {
+  return waitFor(
+    `pod ${namespace}/${name}`,
+    async () => {
+      const pod = await core.readNamespacedPod({ name, namespace });
+      return done(pod) ? pod : undefined;
+    },
+    { timeoutMs, intervalMs: 200 },
+  );
+}
+
+const terminal = (pod: V1Pod) => pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
+
+function pidOf(pod: V1Pod, container = 0): number {
+  const id = pod.status?.containerStatuses?.[container]?.containerID ?? '';
+  const pid = Number(id.replace('process://', ''));
+  expect(pid).toBeGreaterThan(0);
+  return pid;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('process kubelet', () => {
+  it('registers a Ready node with its address and kubelet endpoint', async () => {
+    const node = await core.readNode({ name: DEFAULT_NODE_NAME });
+    expect(node.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+    expect(node.status?.addresses).toContainEqual({ type: 'InternalIP', address: cluster.hostIP });
+    expect(node.status?.daemonEndpoints?.kubeletEndpoint?.Port).toBe(10250);
+    expect(node.metadata?.labels?.['kubernetes.io/hostname']).toBe(DEFAULT_NODE_NAME);
+  });
+
+  it('runs a pod to Succeeded with its termination message, IP, conditions and exit code', async () => {
+    await createPod({
+      metadata: { name: 'succeeds' },
+      spec: {
+        restartPolicy: 'Never',
+        containers: [
+          {
+            name: 'main',
+            image: 'busybox:1.37',
+            command: [
+              'sh',
+              '-c',
+              'echo "$GREETING from $(POD_NAME)"; printf \'{"ok":true}\' > /dev/termination-log',
+            ],
+            env: [
+              { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+              { name: 'GREETING', value: 'hello' },
+            ],
+          },
+        ],
+      },
+    });
+    const pod = await waitForPod('succeeds', terminal);
+    expect(pod.status?.phase).toBe('Succeeded');
+    const state = pod.status?.containerStatuses?.[0]?.state?.terminated;
+    expect(state?.exitCode).toBe(0);
+    expect(state?.reason).toBe('Completed');
+    expect(state?.message).toBe('{"ok":true}');
+    expect(pod.status?.podIP).toMatch(new RegExp(`^${cluster.subnet.replace('.', '\\.')}\\.\\d+\\.\\d+$`));
+    expect(pod.status?.hostIP).toBe(cluster.hostIP);
+    const ready = pod.status?.conditions?.find((c) => c.type === 'Ready');
+    expect(ready).toMatchObject({ status: 'False', reason: 'PodCompleted' });
+    expect(pod.status?.conditions?.find((c) => c.type === 'Initialized')?.status).toBe('True');
+  });
+
+  it('reports a failing container as Failed with exit code and the log tail when asked', async () => {
+    await createPod({
+      metadata: { name: 'fails' },
+      spec: {
+        restartPolicy: 'Never',
+        containers: [
+          {
+            name: 'main',
+            image: 'busybox',
+            command: ['sh', '-c', 'echo something broke >&2; exit 3'],
+            terminationMessagePolicy: 'FallbackToLogsOnError',
+          },
+        ],
+      },
+    });
+    const pod = await waitForPod('fails', terminal);
+    expect(pod.status?.phase).toBe('Failed');
+    expect(pod.status?.containerStatuses?.[0]?.state?.terminated).toMatchObject({
+      exitCode: 3,
+      reason: 'Error',
+      message: 'something broke\n',
+    });
+  });
+
+  it('serves container logs through the apiserver to kubectl logs', async () => {
+    await createPod({
+      metadata: { name: 'talks' },
+      spec: {
+        restartPolicy: 'Never',
+        containers: [
+          { name: 'main', image: 'busybox', command: ['sh', '-c', 'for i in 1 2 3; do echo line $i; done'] },
+        ],
+      },
+    });
+    await waitForPod('talks', terminal);
+    const kubectl = join(cluster.toolsBinDir, 'kubectl');
+    const run = async (...args: string[]) =>
+      (await execFileAsync(kubectl, [`--kubeconfig=${cluster.kubeconfigPath}`, ...args])).stdout;
+    expect(await run('logs', 'talks')).toBe('line 1\nline 2\nline 3\n');
+    expect(await run('logs', 'talks', '--tail=1')).toBe('line 3\n');
+    expect(await run('logs', 'talks', '--timestamps')).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z line 1\n/);
+  });
+
+  it('restarts an OnFailure container until it succeeds, counting restarts', async () => {
+    // Fails on the first run (no marker in the emptyDir yet), succeeds on the second.
+    await createPod({
+      metadata: { name: 'retries' },
+      spec: {
+        restartPolicy: 'OnFailure',
+        volumes: [{ name: 'scratch', emptyDir: {} }],
+        containers: [
+          {
+            name: 'main',
+            image: 'busybox',
+            command: ['sh', '-c', 'if [ -e /scratch/ran ]; then exit 0; fi; touch /scratch/ran; exit 1'],
+            volumeMounts: [{ name: 'scratch', mountPath: '/scratch' }],
+          },
+        ],
+      },
+    });
+    const pod = await waitForPod('retries', terminal);
+    expect(pod.status?.phase).toBe('Succeeded');
+    const status = pod.status?.containerStatuses?.[0];
+    expect(status?.restartCount).toBe(1);
+    expect(status?.lastState?.terminated?.exitCode).toBe(1);
+  });
+
+  it('runs init containers in order before the app container', async () => {
+    await createPod({
+      metadata: { name: 'with-init' },
+      spec: {
+        restartPolicy: 'Never',
+        volumes: [{ name: 'shared', emptyDir: {} }],
+        initContainers: [
+          {
+            name: 'first',
+            image: 'busybox',
+            command: ['sh', '-c', 'echo first >> /shared/order'],
+            volumeMounts: [{ name: 'shared', mountPath: '/shared' }],
+          },
+          {
+            name: 'second',
+            image: 'busybox',
+            command: ['sh', '-c', 'echo second >> /shared/order'],
+            volumeMounts: [{ name: 'shared', mountPath: '/shared' }],
+          },
+        ],
+        containers: [
+          {
+            name: 'main',
+            image: 'busybox',
+            command: ['sh', '-c', 'echo main >> /shared/order; cat /shared/order > /dev/termination-log'],
+            volumeMounts: [{ name: 'shared', mountPath: '/shared' }],
+          },
+        ],
+      },
+    });
+    const pod = await waitForPod('with-init', terminal);
+    expect(pod.status?.phase).toBe('Succeeded');
+    expect(pod.status?.containerStatuses?.[0]?.state?.terminated?.message).toBe('first\nsecond\nmain\n');
+    expect(pod.status?.initContainerStatuses?.map((s) => s.state?.terminated?.reason)).toEqual([
+      'Completed',
+      'Completed',
+    ]);
+  });
+
+  it('runs a Job to Complete through the real Job controller, and fails one past its backoffLimit', async () => {
+    const job = (name: string, script: string, backoffLimit: number): V1Job => ({
+      metadata: { name },
+      spec: {
+        backoffLimit,
+        template: {
+          spec: {
+            restartPolicy: 'Never',
+            containers: [{ name: 'main', image: 'busybox', command: ['sh', '-c', script] }],
+          },
+        },
+      },
+    });
+    await batch.createNamespacedJob({ namespace: 'default', body: job('job-ok', 'echo done', 0) });
+    await batch.createNamespacedJob({ namespace: 'default', body: job('job-fails', 'exit 1', 1) });
+    const condition = (name: string) =>
+      waitFor(
+        `job ${name} to finish`,
+        async () => {
+          const j = await batch.readNamespacedJob({ name, namespace: 'default' });
+          return j.status?.conditions?.find(
+            (c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
+          )
+            ? j
+            : undefined;
+        },
+        { timeoutMs: 90_000, intervalMs: 500 },
+      );
+    const [ok, failed] = await Promise.all([condition('job-ok'), condition('job-fails')]);
+    expect(ok.status?.conditions?.some((c) => c.type === 'Complete' && c.status === 'True')).toBe(true);
+    expect(ok.status?.succeeded).toBe(1);
+    expect(failed.status?.conditions?.find((c) => c.type === 'Failed' && c.status === 'True')?.reason).toBe(
+      'BackoffLimitExceeded',
+    );
+    expect(failed.status?.failed).toBe(2);
+  });
+
+  it('binds a PVC of the default class to a host directory the pod writes into', async () => {
+    await core.createNamespacedPersistentVolumeClaim({
+      namespace: 'default',
+      body: {
+        metadata: { name: 'data' },
+        spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+      },
+    });
+    await createPod({
+      metadata: { name: 'writes' },
+      spec: {
+        restartPolicy: 'Never',
+        volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data' } }],
+        containers: [
+          {
+            name: 'main',
+            image: 'busybox',
+            command: ['sh', '-c', 'echo persisted > /data/file'],
+            volumeMounts: [{ name: 'data', mountPath: '/data' }],
+          },
+        ],
+      },
+    });
+    const pod = await waitForPod('writes', terminal);
+    expect(pod.status?.phase).toBe('Succeeded');
+    const claim = await core.readNamespacedPersistentVolumeClaim({ name: 'data', namespace: 'default' });
+    expect(claim.status?.phase).toBe('Bound');
+    const pv = await core.readPersistentVolume({ name: claim.spec!.volumeName! });
+    expect(pv.spec?.storageClassName).toBe('local-path');
+    const dir = pv.spec!.hostPath!.path;
+    expect(dir.startsWith(localPathDir)).toBe(true);
+    expect(readFileSync(join(dir, 'file'), 'utf8')).toBe('persisted\n');
+
+    // Reclaim policy Delete: once the claim goes, so do the PV and its directory.
+    await core.deleteNamespacedPod({ name: 'writes', namespace: 'default' });
+    await core.deleteNamespacedPersistentVolumeClaim({ name: 'data', namespace: 'default' });
+    await waitFor('the PV directory to be removed', () => (existsSync(dir) ? undefined : true), {
+      timeoutMs: 60_000,
+    });
+  });
+
+  it('kills a deleted pod’s processes within its grace period', async () => {
+    await createPod({
+      metadata: { name: 'sleeper' },
+      spec: {
+        terminationGracePeriodSeconds: 3,
+        containers: [{ name: 'main', image: 'busybox', command: ['sh', '-c', 'sleep 3600 & wait'] }],
+      },
+    });
+    const running = await waitForPod('sleeper', (p) => p.status?.phase === 'Running');
+    expect(running.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+    const pid = pidOf(running);
+    expect(alive(pid)).toBe(true);
+    const started = Date.now();
+    await core.deleteNamespacedPod({ name: 'sleeper', namespace: 'default' });
+    await waitFor('the pod process to end', () => (alive(pid) ? undefined : true), {
+      timeoutMs: 10_000,
+      intervalMs: 100,
+    });
+    expect(Date.now() - started).toBeLessThan(3_000 + 2_000);
+    await waitFor(
+      'the pod object to be gone',
+      async () => {
+        try {
+          await core.readNamespacedPod({ name: 'sleeper', namespace: 'default' });
+          return undefined;
+        } catch {
+          return true;
+        }
+      },
+      { timeoutMs: 10_000 },
+    );
+  });
+
+  it('gives containers Secret values through secretKeyRef env and a secret volume', async () => {
+    await core.createNamespacedSecret({
+      namespace: 'default',
+      body: { metadata: { name: 'creds' }, stringData: { username: 'root', password: 's3cret' } },
+    });
+    await createPod({
+      metadata: { name: 'reads-secret' },
+      spec: {
+        restartPolicy: 'Never',
+        volumes: [
+          { name: 'creds', secret: { secretName: 'creds', items: [{ key: 'password', path: 'pw' }] } },
+        ],
+        containers: [
+          {
+            name: 'main',
+            image: 'busybox',
+            command: ['sh', '-c', 'printf "%s:%s" "$USERNAME" "$(cat /etc/creds/pw)" > /dev/termination-log'],
+            env: [{ name: 'USERNAME', valueFrom: { secretKeyRef: { name: 'creds', key: 'username' } } }],
+            volumeMounts: [{ name: 'creds', mountPath: '/etc/creds', readOnly: true }],
+          },
+        ],
+      },
+    });
+    const pod = await waitForPod('reads-secret', terminal);
+    expect(pod.status?.phase).toBe('Succeeded');
+    expect(pod.status?.containerStatuses?.[0]?.state?.terminated?.message).toBe('root:s3cret');
+  });
+
+  it('runs a pod that satisfies the restricted Pod Security Standard, as its non-root user', async () => {
+    await core.createNamespace({
+      body: {
+        metadata: {
+          name: 'restricted',
+          labels: { 'pod-security.kubernetes.io/enforce': 'restricted' },
+        },
+      },
+    });
+    await waitFor(
+      'the default ServiceAccount of namespace restricted',
+      async () =>
+        (await core.readNamespacedServiceAccount({ name: 'default', namespace: 'restricted' }))
+          ? true
+          : undefined,
+      { timeoutMs: 30_000 },
+    );
+    await createPod(
+      {
+        metadata: { name: 'locked-down' },
+        spec: {
+          restartPolicy: 'Never',
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: 1000,
+            runAsGroup: 3000,
+            fsGroup: 2000,
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
+          volumes: [{ name: 'scratch', emptyDir: {} }],
+          containers: [
+            {
+              name: 'main',
+              image: 'busybox',
+              command: [
+                'sh',
+                '-c',
+                'touch /scratch/x && ! touch /tmp/read-only-root 2>/dev/null && cat /var/run/secrets/kubernetes.io/serviceaccount/namespace >/dev/null && id -u > /dev/termination-log',
+              ],
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                capabilities: { drop: ['ALL'] },
+              },
+              volumeMounts: [{ name: 'scratch', mountPath: '/scratch' }],
+            },
+          ],
+        },
+      },
+      'restricted',
+    );
+    const pod = await waitForPod('locked-down', terminal, { namespace: 'restricted' });
+    expect(pod.status?.containerStatuses?.[0]?.state?.terminated).toMatchObject({
+      exitCode: 0,
+      message: '1000\n',
+    });
+    expect(pod.status?.phase).toBe('Succeeded');
+  });
+});
