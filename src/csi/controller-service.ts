@@ -281,6 +281,7 @@ async function createSnapshot(
           : {}),
       },
     ],
+    sourceVolumeIds: [sourceVolumeId],
     parameters,
     ...(call.traceparent ? { traceparent: call.traceparent } : {}),
   });
@@ -295,7 +296,7 @@ function answerSnapshot(
 ): CreateSnapshotResponse {
   const record = records[0]!;
   const member = record.spec.members[0];
-  if (!member || !recordMatches(record, name, new Set([sourceVolumeId]), parameters.own)) {
+  if (!member || !recordMatches(record, name, [sourceVolumeId], parameters.own)) {
     throw new CsiError(
       'SNAPSHOT_ALREADY_EXISTS',
       `snapshot "${name}" exists for source volume "${member?.sourceVolumeId ?? '?'}" or with other parameters`,

@@ -90,7 +90,8 @@ async function createGroup(
   const groupId = groupSnapshotId(name);
   const requested = new Set(sourceVolumeIds);
   const existing = groupRecords(ctx, groupId);
-  if (!existing.every((r) => recordMatches(r, name, requested, parameters.own))) throw alreadyExists(name);
+  if (!existing.every((r) => recordMatches(r, name, sourceVolumeIds, parameters.own)))
+    throw alreadyExists(name);
   const covered = new Set(existing.flatMap((r) => r.spec.members.map((m) => m.sourceVolumeId)));
   // The common case: the snapshotter polling a group it created. Answer from the cache.
   if (existing.length > 0 && covered.size === requested.size) return answer(groupId, existing, name);
@@ -98,7 +99,7 @@ async function createGroup(
   // First call (or one that failed half-way): write the records of the clusters still missing.
   const missing = sourceVolumeIds.filter((id) => !covered.has(id));
   for (const id of missing) parseVolumeIdOrThrow(id);
-  const bodies = planRecords(ctx, name, groupId, missing, parameters, call.traceparent);
+  const bodies = planRecords(ctx, name, groupId, sourceVolumeIds, missing, parameters, call.traceparent);
   const written = await ensureRecords(ctx, bodies);
   const all = new Map<string, EtcdSnapshot>();
   for (const r of [...existing, ...written]) all.set(`${r.metadata?.namespace}/${r.metadata?.name}`, r);
@@ -106,7 +107,7 @@ async function createGroup(
   const members = new Set(records.flatMap((r) => r.spec.members.map((m) => m.sourceVolumeId)));
   // A concurrent Create of the same name with other volumes won a record: its answer stands.
   if (
-    !records.every((r) => recordMatches(r, name, requested, parameters.own)) ||
+    !records.every((r) => recordMatches(r, name, sourceVolumeIds, parameters.own)) ||
     members.size !== requested.size
   ) {
     throw alreadyExists(name);
@@ -118,6 +119,7 @@ function planRecords(
   ctx: DriverContext,
   name: string,
   groupId: string,
+  allSourceVolumeIds: readonly string[],
   sourceVolumeIds: readonly string[],
   parameters: ParsedParameters,
   traceparent: string | undefined,
@@ -152,6 +154,7 @@ function planRecords(
       cluster: entry.cluster,
       ...(entry.prefix ? { snapshotPrefix: entry.prefix } : {}),
       members: entry.members,
+      sourceVolumeIds: allSourceVolumeIds,
       parameters,
       ...(traceparent ? { traceparent } : {}),
     }),

@@ -12,7 +12,7 @@ import {
 } from '../records/etcd-snapshot.ts';
 import type { DriverContext } from './context.ts';
 import { CsiError, fromApiError, isErrorReason } from './errors.ts';
-import { snapshotRecordName } from './ids.ts';
+import { hashId, snapshotRecordName } from './ids.ts';
 import type { Snapshot, StringMap, Timestamp, VolumeGroupSnapshot } from './messages.ts';
 import { type ParsedParameters, sameStringMap } from './validation.ts';
 
@@ -29,6 +29,8 @@ export interface RecordPlan {
   cluster: EtcdClusterRef;
   snapshotPrefix?: string;
   members: PlannedMember[];
+  /** Every source volume of the request, across clusters. */
+  sourceVolumeIds: readonly string[];
   parameters: ParsedParameters;
   traceparent?: string;
 }
@@ -72,6 +74,7 @@ export function recordBody(ctx: DriverContext, plan: RecordPlan): EtcdSnapshot {
       requestName: plan.requestName,
       cluster: plan.cluster,
       members,
+      sourcesDigest: sourcesDigest(plan.sourceVolumeIds),
       parameters: plan.parameters.own,
       snapshotTimeoutSeconds: values.snapshotTimeoutSeconds ?? ctx.defaults.snapshotTimeoutSeconds,
       retentionDays: values.retentionDays ?? ctx.defaults.retentionDays,
@@ -89,16 +92,23 @@ export function recordBody(ctx: DriverContext, plan: RecordPlan): EtcdSnapshot {
   return record;
 }
 
+/** Order-independent digest of a request's source volume IDs. */
+export function sourcesDigest(sourceVolumeIds: readonly string[]): string {
+  return hashId([...new Set(sourceVolumeIds)].sort(), 32);
+}
+
 /** Whether an existing record was made by the same request (same name, sources, parameters). */
 export function recordMatches(
   record: EtcdSnapshot,
   requestName: string,
-  sourceVolumeIds: ReadonlySet<string>,
+  sourceVolumeIds: readonly string[],
   parameters: StringMap,
 ): boolean {
+  const wanted = new Set(sourceVolumeIds);
   return (
     record.spec.requestName === requestName &&
-    record.spec.members.every((m) => sourceVolumeIds.has(m.sourceVolumeId)) &&
+    record.spec.sourcesDigest === sourcesDigest(sourceVolumeIds) &&
+    record.spec.members.every((m) => wanted.has(m.sourceVolumeId)) &&
     sameStringMap(record.spec.parameters ?? {}, parameters)
   );
 }

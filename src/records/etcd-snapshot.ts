@@ -63,6 +63,11 @@ export interface EtcdSnapshotSpec {
   cluster: EtcdClusterRef;
   /** Fixed when the record is created: the first answer's member list never changes. */
   members: EtcdSnapshotMember[];
+  /**
+   * Digest of every source volume ID of the request (all clusters), so a record tells a repeat of
+   * its request from a request of the same name with other sources.
+   */
+  sourcesDigest: string;
   /** The request's parameters without csi.storage.k8s.io/* keys: what idempotency compares. */
   parameters: Record<string, string>;
   snapshotTimeoutSeconds: number;
