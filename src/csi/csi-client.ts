@@ -7,6 +7,8 @@ import { CSI_PROTO_PATH, type CsiServiceName, PROTO_LOADER_OPTIONS } from './pro
 export interface CallOptions {
   /** Milliseconds from now. */
   timeoutMs?: number;
+  /** Cancels the call when aborted. */
+  signal?: AbortSignal;
   metadata?: Record<string, string>;
 }
 
@@ -39,12 +41,16 @@ export function createCsiClient(endpoint: string): CsiClient {
     for (const method of Object.keys(Ctor.service)) {
       methods[method] = (request = {}, options = {}) =>
         new Promise((resolve, reject) => {
-          const fn = (client as unknown as Record<string, (...args: unknown[]) => void>)[method]!.bind(
-            client,
+          const fn = (client as unknown as Record<string, (...args: unknown[]) => { cancel(): void }>)[
+            method
+          ]!.bind(client);
+          const call = fn(
+            request,
+            toMetadata(options),
+            callOptions(options),
+            (err: ServiceError | null, res: unknown) => (err ? reject(err) : resolve(res)),
           );
-          fn(request, toMetadata(options), callOptions(options), (err: ServiceError | null, res: unknown) =>
-            err ? reject(err) : resolve(res),
-          );
+          options.signal?.addEventListener('abort', () => call.cancel(), { once: true });
         });
     }
     services[name] = methods;
