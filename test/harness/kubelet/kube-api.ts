@@ -60,7 +60,7 @@ export function describeError(err: unknown): string {
  * strings, while watch events carry the wire form. The kubelet works on the wire form throughout.
  */
 export function wireForm<T>(object: T): T {
-  return JSON.parse(JSON.stringify(object)) as T;
+  return object === undefined ? object : (JSON.parse(JSON.stringify(object)) as T);
 }
 
 /** RFC 3339 to the second, as metav1.Time is written. */

@@ -120,6 +120,7 @@ interface ContainerSlot {
   /** Restarts in a row without a long enough run, for the back-off; and when the next start may happen. */
   crashes: number;
   nextStartAt: number;
+  backoffMs: number;
   configFailures: number;
   /** Its process was lost in a kubelet restart: start it again whatever the restart policy says. */
   lost: boolean;
@@ -263,6 +264,7 @@ export class PodWorker {
         imageID: '',
         crashes: 0,
         nextStartAt: 0,
+        backoffMs: 0,
         configFailures: 0,
         lost: false,
       };
@@ -548,7 +550,7 @@ export class PodWorker {
       if (slot.hasRun && !slot.waiting) {
         slot.waiting = {
           reason: 'CrashLoopBackOff',
-          message: `back-off ${Math.round((slot.nextStartAt - (slot.exit ? Date.parse(slot.exit.finishedAt) : now)) / 1000)}s restarting failed container=${slot.spec.name} pod=${this.#pod.metadata?.name}_${this.#pod.metadata?.namespace}(${this.uid})`,
+          message: `back-off ${Math.round(slot.backoffMs / 1000)}s restarting failed container=${slot.spec.name} pod=${this.#pod.metadata?.name}_${this.#pod.metadata?.namespace}(${this.uid})`,
         };
         this.#deps.events.record(
           this.#pod,
@@ -817,6 +819,7 @@ export class PodWorker {
     const { initialMs, maxMs } = this.#deps.backoff;
     const delay = Math.min(initialMs * 2 ** Math.min(slot.crashes, 20), maxMs);
     slot.crashes++;
+    slot.backoffMs = delay;
     slot.nextStartAt = Date.now() + delay;
     this.#after(`start-${slot.spec.name}`, delay);
   }
@@ -857,6 +860,7 @@ export class PodWorker {
     if (ranMs > 2 * maxMs) slot.crashes = 0;
     const delay = slot.crashes === 0 ? 0 : Math.min(initialMs * 2 ** (slot.crashes - 1), maxMs);
     slot.crashes++;
+    slot.backoffMs = delay;
     slot.nextStartAt = Date.now() + delay;
   }
 
