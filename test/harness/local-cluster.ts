@@ -14,6 +14,9 @@ import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { claimSlot } from './cluster-slot.ts';
 import { type ControlPlane, startControlPlane } from './control-plane.ts';
+import type { KubeletConfig } from './kubelet/config.ts';
+import { DEFAULT_NODE_NAME, type ProcessKubelet, startProcessKubelet } from './kubelet/launch.ts';
+import { type LocalPathProvisioner, startLocalPathProvisioner } from './local-path-provisioner.ts';
 import { createPki, type Pki } from './pki.ts';
 import type { ManagedProcess } from './process.ts';
 import { tool, toolsBinDir } from './tools.ts';
@@ -23,6 +26,13 @@ export interface LocalClusterOptions {
   name?: string;
   /** Keep the directory (logs, etcd data) after stop; also set by KEEP_LOCAL_CLUSTER=1. */
   keepDir?: boolean;
+  /**
+   * Start the process kubelet (Node `local-node`) and the local-path provisioner with its default
+   * StorageClass; default true. Tests of the control plane alone turn it off to start faster.
+   */
+  kubelet?: boolean;
+  /** Settings passed to the process kubelet (restart back-off, lease timings …). */
+  kubeletOverrides?: Partial<KubeletConfig>;
 }
 
 export interface KubectlResult {
@@ -44,6 +54,12 @@ export interface LocalCluster {
   kubeConfig: KubeConfig;
   pki: Pki;
   toolsBinDir: string;
+  /** The node's name when the kubelet runs ("local-node"). */
+  nodeName: string;
+  /** Where the local-path provisioner makes PV directories (under dir). */
+  localPathDir: string;
+  /** The process kubelet, when started. */
+  kubelet: ProcessKubelet | undefined;
   /** Runs the real kubectl against this cluster as admin; rejects with stderr on a non-zero exit. */
   kubectl(args: readonly string[], options?: { input?: string; timeoutMs?: number }): Promise<KubectlResult>;
   /** The cluster's live component processes (for tests that check nothing outlives a stop). */
@@ -62,8 +78,13 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   const keepDir = options.keepDir ?? process.env.KEEP_LOCAL_CLUSTER === '1';
 
   let controlPlane: ControlPlane | undefined;
+  let kubelet: ProcessKubelet | undefined;
+  let provisioner: LocalPathProvisioner | undefined;
   const stop = async () => {
     try {
+      await provisioner?.stop();
+      // The kubelet first: it ends its pods while the apiserver can still record it.
+      await kubelet?.stop();
       await controlPlane?.stop();
     } finally {
       if (!keepDir) rmSync(dir, { recursive: true, force: true });
@@ -77,6 +98,25 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromFile(controlPlane.adminKubeconfig);
     const cp = controlPlane;
+    const localPathDir = join(dir, 'local-path');
+    if (options.kubelet ?? true) {
+      kubelet = await startProcessKubelet({
+        dir,
+        pki,
+        apiserverUrl: cp.apiserverUrl,
+        nodeIP: slot.hostIP,
+        podSubnet: slot.subnet,
+        adminKubeConfig: kubeConfig,
+        toolsBinDir: toolsBinDir(),
+        localPathDir,
+        ...(options.kubeletOverrides ? { overrides: options.kubeletOverrides } : {}),
+      });
+      provisioner = await startLocalPathProvisioner(kubeConfig, {
+        baseDir: localPathDir,
+        nodeName: DEFAULT_NODE_NAME,
+      });
+    }
+    const startedKubelet = kubelet;
     return {
       name,
       dir,
@@ -87,8 +127,14 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
       kubeConfig,
       pki,
       toolsBinDir: toolsBinDir(),
+      nodeName: DEFAULT_NODE_NAME,
+      localPathDir,
+      kubelet: startedKubelet,
       kubectl: (args, kubectlOptions) => runKubectl(cp.adminKubeconfig, args, kubectlOptions),
-      processes: () => cp.processes(),
+      processes: () => [
+        ...cp.processes(),
+        ...(startedKubelet && !startedKubelet.process.hasExited ? [startedKubelet.process] : []),
+      ],
       restartApiserver: () => cp.restartApiserver(),
       compactEtcd: () => cp.compactEtcd(),
       stop,

@@ -11,7 +11,7 @@ let cluster: LocalCluster;
 let core: CoreV1Api;
 
 beforeAll(async () => {
-  cluster = await startLocalCluster({ name: 'control-plane-test' });
+  cluster = await startLocalCluster({ name: 'control-plane-test', kubelet: false });
   core = cluster.kubeConfig.makeApiClient(CoreV1Api);
 });
 afterAll(async () => {
@@ -114,7 +114,7 @@ describe('local control plane', () => {
   });
 
   it('runs a second cluster beside the first on its own addresses, and leaves no process behind', async () => {
-    const second = await startLocalCluster({ name: 'control-plane-test-2' });
+    const second = await startLocalCluster({ name: 'control-plane-test-2', kubelet: false });
     const pids = second.processes().map((p) => p.pid);
     try {
       expect(second.subnet).not.toBe(cluster.subnet);

@@ -45,7 +45,7 @@ describe('etcd fixture', () => {
     expect(claims.items.map((c) => c.status?.phase)).toEqual(['Bound', 'Bound', 'Bound']);
 
     await etcd.loadData(3);
-    const keys = await etcd.etcdctl(['get', '/load/', '--prefix', '--count-only', '-w', 'json']);
+    const keys = await etcd.etcdctl(['get', '/load/', '--prefix', '--keys-only', '-w', 'json']);
     expect((JSON.parse(keys) as { count: number }).count).toBe(3);
   });
 
