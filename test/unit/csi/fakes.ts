@@ -111,6 +111,8 @@ export class FakeApi<T extends Obj> implements NamespacedCustomObjects<T> {
   propagate: boolean;
   /** Makes the next calls fail with this error. */
   failWith: Error | undefined;
+  /** Makes every call take this long (a slow API server). */
+  delayMs = 0;
   #pending: (() => void)[] = [];
 
   constructor(type: NamespacedCustomObjects<T>['type'], store: FakeStore<T>, propagate = true) {
@@ -134,8 +136,9 @@ export class FakeApi<T extends Obj> implements NamespacedCustomObjects<T> {
     for (const apply of this.#pending.splice(0)) apply();
   }
 
-  #check(): void {
+  async #check(): Promise<void> {
     this.calls++;
+    if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
     if (this.failWith) throw this.failWith;
   }
 
@@ -155,7 +158,7 @@ export class FakeApi<T extends Obj> implements NamespacedCustomObjects<T> {
   }
 
   async create(namespace: string, body: T): Promise<T> {
-    this.#check();
+    await this.#check();
     const key = `${namespace}/${body.metadata?.name}`;
     if (this.objects.has(key)) throw new FakeApiError(409, 'AlreadyExists', `${key} already exists`);
     this.writes++;
@@ -163,13 +166,13 @@ export class FakeApi<T extends Obj> implements NamespacedCustomObjects<T> {
   }
 
   async get(namespace: string, name: string): Promise<T | undefined> {
-    this.#check();
+    await this.#check();
     const obj = this.objects.get(`${namespace}/${name}`);
     return obj && structuredClone(obj);
   }
 
   async jsonPatch(namespace: string, name: string, ops: readonly JsonPatchOp[]): Promise<T> {
-    this.#check();
+    await this.#check();
     const key = `${namespace}/${name}`;
     const current = this.objects.get(key);
     if (!current) throw new FakeApiError(404, 'NotFound', `${key} not found`);
@@ -192,7 +195,7 @@ export class FakeApi<T extends Obj> implements NamespacedCustomObjects<T> {
   }
 
   async delete(namespace: string, name: string, preconditions?: { uid?: string }): Promise<unknown> {
-    this.#check();
+    await this.#check();
     const key = `${namespace}/${name}`;
     const current = this.objects.get(key);
     if (!current) return undefined;

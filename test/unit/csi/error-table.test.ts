@@ -1,0 +1,265 @@
+// Every row of the error table (src/csi/errors.ts, docs/csi.md) produced through the real
+// server and a real gRPC client: the scenario, the gRPC code and "REASON: message".
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { status } from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CsiClient, createCsiClient } from '../../../src/csi/csi-client.ts';
+import { createCsiServices } from '../../../src/csi/driver.ts';
+import { ERROR_CATALOG, type ErrorReason } from '../../../src/csi/errors.ts';
+import { type CsiServer, startCsiServer } from '../../../src/csi/server.ts';
+import {
+  addClaim,
+  addEtcdCluster,
+  FakeApiError,
+  MOUNT_CAPABILITY,
+  memoryLogger,
+  type World,
+  world,
+} from './fakes.ts';
+
+interface Served {
+  w: World;
+  client: CsiClient;
+  server: CsiServer;
+}
+
+let dir: string;
+let n = 0;
+const servers: Served[] = [];
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'csi-errors-'));
+});
+afterAll(async () => {
+  for (const s of servers) {
+    s.client.close();
+    await s.server.stop(100);
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** A world with cluster "main" (claims default/a, default/b) behind a real server. */
+async function served(): Promise<Served> {
+  const w = world();
+  addEtcdCluster(w, 'main');
+  addClaim(w, 'a', { cluster: 'main' });
+  addClaim(w, 'b', { cluster: 'main' });
+  const server = await startCsiServer({
+    endpoints: [`unix://${join(dir, `csi-${n++}.sock`)}`],
+    services: createCsiServices(w.options),
+    log: memoryLogger('info').log,
+  });
+  const s = { w, client: createCsiClient(server.addresses[0]!), server };
+  servers.push(s);
+  return s;
+}
+
+const snapshot = (c: CsiClient, req: Record<string, unknown> = {}) =>
+  c.Controller.CreateSnapshot!({ name: 's', source_volume_id: 'default/a', ...req });
+const group = (c: CsiClient, req: Record<string, unknown> = {}) =>
+  c.GroupController.CreateVolumeGroupSnapshot!({ name: 'g', source_volume_ids: ['default/a'], ...req });
+const volume = (c: CsiClient, req: Record<string, unknown> = {}) =>
+  c.Controller.CreateVolume!({
+    name: 'v',
+    volume_capabilities: [MOUNT_CAPABILITY],
+    parameters: { 'etcd-cluster-name': 'main' },
+    ...req,
+  });
+
+/** A snapshot whose record the pipeline marked Failed with `reason`; Create answers with it. */
+async function failedWith(reason: string): Promise<unknown> {
+  const { w, client } = await served();
+  await snapshot(client);
+  const [record] = [...w.snapshotsApi.objects.values()];
+  w.snapshotsApi.put({ ...record!, status: { phase: 'Failed', reason, message: 'from the pipeline' } });
+  return snapshot(client);
+}
+
+const SCENARIOS: Record<ErrorReason, () => Promise<unknown>> = {
+  MISSING_NAME: async () => snapshot((await served()).client, { name: '' }),
+  NAME_TOO_LONG: async () => group((await served()).client, { name: 'n'.repeat(129) }),
+  MISSING_VOLUME_ID: async () => (await served()).client.Controller.DeleteVolume!({}),
+  MISSING_SNAPSHOT_ID: async () => (await served()).client.Controller.DeleteSnapshot!({}),
+  MISSING_GROUP_SNAPSHOT_ID: async () => (await served()).client.GroupController.GetVolumeGroupSnapshot!({}),
+  MISSING_SOURCE_VOLUMES: async () => group((await served()).client, { source_volume_ids: [] }),
+  TOO_MANY_VOLUMES: async () =>
+    group((await served()).client, {
+      source_volume_ids: Array.from({ length: 65 }, (_, i) => `default/v${i}`),
+    }),
+  DUPLICATE_SOURCE_VOLUME: async () =>
+    group((await served()).client, { source_volume_ids: ['default/a', 'default/a'] }),
+  MISSING_VOLUME_CAPABILITIES: async () => volume((await served()).client, { volume_capabilities: [] }),
+  INVALID_VOLUME_CAPABILITY: async () =>
+    volume((await served()).client, {
+      volume_capabilities: [{ access_mode: { mode: 'SINGLE_NODE_WRITER' } }],
+    }),
+  INVALID_CAPACITY_RANGE: async () =>
+    volume((await served()).client, { capacity_range: { required_bytes: 10, limit_bytes: 5 } }),
+  UNKNOWN_PARAMETER: async () => group((await served()).client, { parameters: { 'no-such-key': 'x' } }),
+  INVALID_PARAMETER: async () => group((await served()).client, { parameters: { 'snapshot-timeout': '59' } }),
+  PARAMETERS_TOO_LARGE: async () =>
+    group((await served()).client, { parameters: { 'csi.storage.k8s.io/big': 'x'.repeat(5000) } }),
+  VOLUME_CONTENT_SOURCE_UNSUPPORTED: async () =>
+    volume((await served()).client, { volume_content_source: { snapshot: { snapshot_id: 'snap-x' } } }),
+  MALFORMED_VOLUME_ID: async () => snapshot((await served()).client, { source_volume_id: 'fake-vol-id' }),
+  INVALID_MAX_ENTRIES: async () => (await served()).client.Controller.ListSnapshots!({ max_entries: -1 }),
+  INVALID_STARTING_TOKEN: async () =>
+    (await served()).client.Controller.ListSnapshots!({ starting_token: 'invalid-token' }),
+  SNAPSHOT_IDS_MISMATCH: async () => {
+    const { client } = await served();
+    const { group_snapshot } = await group(client);
+    return client.GroupController.DeleteVolumeGroupSnapshot!({
+      group_snapshot_id: group_snapshot.group_snapshot_id,
+      snapshot_ids: ['snap-of-another-group'],
+    });
+  },
+  VOLUME_NOT_FOUND: async () => snapshot((await served()).client, { source_volume_id: 'default/nothing' }),
+  CLAIM_NOT_FOUND: async () =>
+    volume((await served()).client, {
+      parameters: { 'csi.storage.k8s.io/pvc/name': 'x', 'csi.storage.k8s.io/pvc/namespace': 'default' },
+    }),
+  GROUP_SNAPSHOT_NOT_FOUND: async () =>
+    (await served()).client.GroupController.GetVolumeGroupSnapshot!({ group_snapshot_id: 'fake-vol-id' }),
+  ETCD_CLUSTER_NOT_FOUND: async () =>
+    volume((await served()).client, { parameters: { 'etcd-cluster-name': 'none' } }),
+  PVC_NOT_BOUND: async () => {
+    const { w, client } = await served();
+    addClaim(w, 'pending', { cluster: 'main', phase: 'Pending' });
+    return group(client, { source_volume_ids: ['default/a', 'default/pending'] });
+  },
+  VOLUME_ALREADY_EXISTS: async () => {
+    const { client } = await served();
+    await volume(client, { capacity_range: { required_bytes: 100, limit_bytes: 100 } });
+    return volume(client, { capacity_range: { required_bytes: 200, limit_bytes: 200 } });
+  },
+  SNAPSHOT_ALREADY_EXISTS: async () => {
+    const { client } = await served();
+    await snapshot(client);
+    return snapshot(client, { source_volume_id: 'default/b' });
+  },
+  GROUP_SNAPSHOT_ALREADY_EXISTS: async () => {
+    const { client } = await served();
+    await group(client);
+    return group(client, { source_volume_ids: ['default/a', 'default/b'] });
+  },
+  SNAPSHOT_DELETION_IN_PROGRESS: async () => {
+    const { client } = await served();
+    const { group_snapshot } = await group(client);
+    await client.GroupController.DeleteVolumeGroupSnapshot!({
+      group_snapshot_id: group_snapshot.group_snapshot_id,
+    });
+    return group(client);
+  },
+  CONCURRENT_UPDATE: async () => {
+    const { w, client } = await served();
+    const { group_snapshot } = await group(client, { source_volume_ids: ['default/a', 'default/b'] });
+    w.snapshotsApi.failWith = new FakeApiError(409, 'Conflict', 'the object has been modified');
+    return client.Controller.DeleteSnapshot!({ snapshot_id: group_snapshot.snapshots[0].snapshot_id });
+  },
+  ETCD_ENDPOINTS_UNREACHABLE: () => failedWith('ETCD_ENDPOINTS_UNREACHABLE'),
+  ETCD_QUORUM_LOST: () => failedWith('ETCD_QUORUM_LOST'),
+  ETCD_NO_LEADER: () => failedWith('ETCD_NO_LEADER'),
+  AUTH_CERT_INVALID: () => failedWith('AUTH_CERT_INVALID'),
+  AUTH_CERT_NOT_FOUND: () => failedWith('AUTH_CERT_NOT_FOUND'),
+  AUTH_PERMISSION_DENIED: () => failedWith('AUTH_PERMISSION_DENIED'),
+  AUTH_BASIC_INVALID: () => failedWith('AUTH_BASIC_INVALID'),
+  STORAGE_PVC_NOT_FOUND: () => failedWith('STORAGE_PVC_NOT_FOUND'),
+  STORAGE_QUOTA_EXCEEDED: () => failedWith('STORAGE_QUOTA_EXCEEDED'),
+  STORAGE_WRITE_FAILED: () => failedWith('STORAGE_WRITE_FAILED'),
+  JOB_CREATION_FAILED: () => failedWith('JOB_CREATION_FAILED'),
+  JOB_TIMEOUT: () => failedWith('JOB_TIMEOUT'),
+  JOB_IMAGE_PULL_FAILED: () => failedWith('JOB_IMAGE_PULL_FAILED'),
+  JOB_POD_EVICTED: () => failedWith('JOB_POD_EVICTED'),
+  CHECKSUM_MISMATCH: () => failedWith('CHECKSUM_MISMATCH'),
+  SNAPSHOT_STATUS_FAILED: () => failedWith('SNAPSHOT_STATUS_FAILED'),
+  SNAPSHOT_INCOMPLETE: () => failedWith('SNAPSHOT_INCOMPLETE'),
+  SNAPSHOT_CREATION_IN_PROGRESS: () => failedWith('SNAPSHOT_CREATION_IN_PROGRESS'),
+  CLUSTER_MODIFICATION_IN_PROGRESS: () => failedWith('CLUSTER_MODIFICATION_IN_PROGRESS'),
+  SNAPSHOT_FAILED: () => failedWith('A_REASON_NOT_IN_THE_CATALOG'),
+  KUBE_FORBIDDEN: async () => {
+    const { w, client } = await served();
+    w.snapshotsApi.failWith = new FakeApiError(403, 'Forbidden', 'cannot create etcdsnapshots');
+    return snapshot(client);
+  },
+  KUBE_UNAVAILABLE: async () => {
+    const { w, client } = await served();
+    w.snapshotsApi.failWith = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    return snapshot(client);
+  },
+  KUBE_REJECTED: async () => {
+    const { w, client } = await served();
+    w.snapshotsApi.failWith = new FakeApiError(422, 'Invalid', 'spec.members: Invalid value');
+    return snapshot(client);
+  },
+  NOT_READY: async () => {
+    const { w, client } = await served();
+    w.synced.value = false;
+    return client.Controller.ListSnapshots!({});
+  },
+  CANCELLED: async () => {
+    const { w, client } = await served();
+    w.snapshotsApi.delayMs = 2_000;
+    const cancel = new AbortController();
+    setTimeout(() => cancel.abort(), 200);
+    return client.Controller.CreateSnapshot!(
+      { name: 's', source_volume_id: 'default/a' },
+      { signal: cancel.signal },
+    );
+  },
+  DEADLINE_EXCEEDED: async () => {
+    const { w, client } = await served();
+    w.snapshotsApi.delayMs = 2_000;
+    return client.Controller.CreateSnapshot!(
+      { name: 's', source_volume_id: 'default/a' },
+      { timeoutMs: 300 },
+    );
+  },
+  UNIMPLEMENTED: async () => (await served()).client.raw('/csi.v1.Controller/ControllerPublishVolume'),
+  INTERNAL: async () => {
+    const { w, client } = await served();
+    w.snapshotsApi.failWith = new RangeError('something nobody expected');
+    return snapshot(client);
+  },
+};
+
+/** Rows of the error table in docs/csi.md: | `REASON` | CODE | when |. */
+function docsTable(): Map<string, string> {
+  const text = readFileSync(resolve(import.meta.dirname, '../../../docs/csi.md'), 'utf8');
+  const rows = new Map<string, string>();
+  for (const m of text.matchAll(/^\| `([A-Z_]+)` \| ([A-Z_]+) \|/gm)) rows.set(m[1]!, m[2]!);
+  return rows;
+}
+
+describe('error table', () => {
+  it('has a scenario for every catalogued reason', () => {
+    expect(Object.keys(SCENARIOS).sort()).toEqual(Object.keys(ERROR_CATALOG).sort());
+  });
+
+  it('is documented row for row in docs/csi.md', () => {
+    const documented = docsTable();
+    expect(Object.fromEntries(documented)).toEqual(
+      Object.fromEntries(Object.entries(ERROR_CATALOG).map(([reason, e]) => [reason, e.code])),
+    );
+  });
+
+  for (const [reason, entry] of Object.entries(ERROR_CATALOG) as [
+    ErrorReason,
+    { code: keyof typeof status },
+  ][]) {
+    it(`${reason} → ${entry.code}`, async () => {
+      let err: { code?: number; details?: string } | undefined;
+      try {
+        await SCENARIOS[reason]();
+      } catch (e) {
+        err = e as { code?: number; details?: string };
+      }
+      expect(err?.code, `${reason}: ${err?.details ?? 'no error'}`).toBe(status[entry.code]);
+      // grpc-js answers these itself (the client stops waiting; no handler exists), so the text is its own.
+      if (!['UNIMPLEMENTED', 'CANCELLED', 'DEADLINE_EXCEEDED'].includes(reason)) {
+        expect(err?.details).toMatch(new RegExp(`^${reason}: `));
+      }
+    });
+  }
+});
