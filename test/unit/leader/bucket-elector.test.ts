@@ -1,0 +1,331 @@
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { BucketElector, type BucketElectorOptions, microTime } from '../../../src/leader/bucket-elector.ts';
+import { bucketLeaseName, bucketOf, fnv1a32, memberLeaseName } from '../../../src/leader/buckets.ts';
+import { RecordingLeaderMetrics } from '../../../src/leader/metrics.ts';
+import type { OwnershipChange } from '../../../src/leader/ownership.ts';
+import { DEFAULT_LEASE_TIMING, LeaderConfigError, validateTiming } from '../../../src/leader/timing.ts';
+import { type FakeLeaseClient, FakeLeaseServer } from './fake-lease-api.ts';
+
+const FAST = { leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 500 };
+const log = pino({ level: 'silent' });
+
+interface Replica {
+  elector: BucketElector;
+  client: FakeLeaseClient;
+  changes: { at: number; change: OwnershipChange }[];
+  metrics: RecordingLeaderMetrics;
+}
+
+let replicas: Replica[] = [];
+
+function replica(
+  server: FakeLeaseServer,
+  identity: string,
+  options: Partial<BucketElectorOptions> = {},
+): Replica {
+  const client = server.client();
+  const metrics = new RecordingLeaderMetrics();
+  const elector = new BucketElector({
+    api: client,
+    name: 'set',
+    identity,
+    buckets: 1,
+    timing: FAST,
+    logger: log,
+    metrics,
+    random: () => 0,
+    ...options,
+  });
+  const changes: Replica['changes'] = [];
+  elector.changes$.subscribe((change) => changes.push({ at: performance.now(), change }));
+  const r = { elector, client, changes, metrics };
+  replicas.push(r);
+  return r;
+}
+
+/** Advances fake time in small steps so promise chains between timers run. */
+async function advance(ms: number, step = 50): Promise<void> {
+  for (let t = 0; t < ms; t += step) await vi.advanceTimersByTimeAsync(Math.min(step, ms - t));
+}
+
+async function until(condition: () => boolean, limitMs: number, step = 10): Promise<number> {
+  const start = performance.now();
+  while (!condition()) {
+    if (performance.now() - start > limitMs) throw new Error(`condition not met within ${limitMs} ms`);
+    await vi.advanceTimersByTimeAsync(step);
+  }
+  return performance.now() - start;
+}
+
+beforeEach(() => {
+  vi.useFakeTimers({
+    toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'performance', 'Date'],
+  });
+});
+
+afterEach(async () => {
+  for (const r of replicas) r.client.partitioned = false;
+  const stopping = Promise.all(replicas.map((r) => r.elector.stop({ release: false })));
+  await vi.advanceTimersByTimeAsync(5_000);
+  await stopping;
+  replicas = [];
+  vi.useRealTimers();
+});
+
+describe('timing', () => {
+  it('defaults to client-go’s 15 s / 10 s / 2 s', () => {
+    expect(validateTiming()).toEqual({
+      leaseDurationMs: 15_000,
+      renewDeadlineMs: 10_000,
+      retryPeriodMs: 2_000,
+    });
+    expect(DEFAULT_LEASE_TIMING.leaseDurationMs).toBe(15_000);
+  });
+
+  it('requires LeaseDuration > RenewDeadline > 1.2 × RetryPeriod', () => {
+    expect(() => validateTiming({ leaseDurationMs: 10_000 })).toThrow(LeaderConfigError);
+    expect(() => validateTiming({ renewDeadlineMs: 2_400, retryPeriodMs: 2_000 })).toThrow(/1.2/);
+    expect(() => validateTiming({ renewDeadlineMs: 2_401, retryPeriodMs: 2_000 })).not.toThrow();
+    expect(() => validateTiming({ retryPeriodMs: 0 })).toThrow(LeaderConfigError);
+  });
+
+  it('rejects a bad bucket count', () => {
+    const server = new FakeLeaseServer();
+    expect(
+      () => new BucketElector({ api: server.client(), name: 'x', identity: 'a', buckets: 0, logger: log }),
+    ).toThrow(LeaderConfigError);
+  });
+});
+
+describe('buckets', () => {
+  it('hashes keys with 32-bit FNV-1a, stable forever', () => {
+    expect(fnv1a32('')).toBe(0x811c9dc5);
+    expect(fnv1a32('a')).toBe(0xe40c292c);
+    expect(fnv1a32('foobar')).toBe(0xbf9cf968);
+    expect(bucketOf('etcd/main', 6)).toBe(fnv1a32('etcd/main') % 6);
+  });
+
+  it('spreads keys evenly', () => {
+    const counts = new Array(8).fill(0);
+    for (let i = 0; i < 8_000; i++) counts[bucketOf(`namespace-${i % 37}/cluster-${i}`, 8)]++;
+    for (const c of counts) expect(c).toBeGreaterThan(800);
+  });
+
+  it('names Leases by set, bucket and count, and member Leases by a DNS-safe identity', () => {
+    expect(bucketLeaseName('drv', 3, 8)).toBe('drv-bucket-3-of-8');
+    expect(memberLeaseName('drv', 'Pod_ABC.1/x')).toBe('drv-member-pod-abc.1-x');
+  });
+
+  it('writes MicroTime with six fractional digits', () => {
+    expect(microTime(new Date('2025-01-02T03:04:05.678Z'))).toBe('2025-01-02T03:04:05.678000Z');
+  });
+});
+
+describe('BucketElector with one bucket (classic leader election)', () => {
+  it('acquires a free Lease at the first tick and keeps renewing it', async () => {
+    const server = new FakeLeaseServer();
+    const a = replica(server, 'a');
+    a.elector.start();
+    await until(() => a.elector.isOwner('any-key'), 100);
+    expect(server.holderOf('set-bucket-0-of-1')).toBe('a');
+    expect(a.changes.map((c) => c.change.type)).toEqual(['acquired']);
+    expect(a.metrics.value('leader_election_master_status', 'set-bucket-0-of-1')).toBe(1);
+    const rv = server.leases.get('set-bucket-0-of-1')!.metadata.resourceVersion;
+    await advance(2_000);
+    expect(server.leases.get('set-bucket-0-of-1')!.metadata.resourceVersion).not.toBe(rv);
+    expect(a.elector.isOwner('any-key')).toBe(true);
+  });
+
+  it('a standby takes over from a crashed holder after LeaseDuration from its own observation, within LD + 2·RP', async () => {
+    const server = new FakeLeaseServer();
+    const a = replica(server, 'a');
+    a.elector.start();
+    await until(() => a.elector.isOwner('k'), 100);
+    const b = replica(server, 'b');
+    b.elector.start();
+    await advance(2_000);
+    expect(b.elector.isOwner('k')).toBe(false);
+    await a.elector.stop({ release: false }); // crash: no more writes
+    const crashedAt = performance.now();
+    const waited = await until(() => b.elector.isOwner('k'), 10_000);
+    expect(waited).toBeGreaterThan(FAST.leaseDurationMs - FAST.retryPeriodMs * 1.2);
+    expect(waited).toBeLessThanOrEqual(FAST.leaseDurationMs + 2 * FAST.retryPeriodMs);
+    expect(performance.now() - crashedAt).toBe(waited);
+    expect(server.holderOf('set-bucket-0-of-1')).toBe('b');
+    expect(server.leases.get('set-bucket-0-of-1')!.spec?.leaseTransitions).toBe(1);
+  });
+
+  it('a graceful stop releases the Lease and the standby takes it within about one RetryPeriod', async () => {
+    const server = new FakeLeaseServer();
+    const a = replica(server, 'a');
+    a.elector.start();
+    await until(() => a.elector.isOwner('k'), 100);
+    const b = replica(server, 'b');
+    b.elector.start();
+    await advance(1_000);
+    const stopping = a.elector.stop();
+    await until(() => server.holderOf('set-bucket-0-of-1') === '', 1_000);
+    await stopping;
+    const waited = await until(() => b.elector.isOwner('k'), 5_000);
+    expect(waited).toBeLessThanOrEqual(FAST.retryPeriodMs * 1.2 + 50);
+    expect(server.leases.has(memberLeaseName('set', 'a'))).toBe(false);
+  });
+
+  it('a partitioned holder stops acting at its renew deadline, before anyone else may start', async () => {
+    const server = new FakeLeaseServer();
+    const a = replica(server, 'a');
+    a.elector.start();
+    await until(() => a.elector.isOwner('k'), 100);
+    const b = replica(server, 'b');
+    b.elector.start();
+    await advance(1_000);
+    a.client.partitioned = true;
+    await until(() => b.elector.isOwner('k'), 10_000);
+    const lostAt = a.changes.find((c) => c.change.type === 'lost')!.at;
+    const acquiredAt = b.changes.find((c) => c.change.type === 'acquired')!.at;
+    expect(acquiredAt - lostAt).toBeGreaterThanOrEqual(FAST.leaseDurationMs - FAST.renewDeadlineMs);
+    expect(a.elector.isOwner('k')).toBe(false);
+    expect(a.metrics.value('leader_election_master_status', 'set-bucket-0-of-1')).toBe(0);
+    // Healed, the old holder sees the new one and stays off.
+    a.client.partitioned = false;
+    await advance(2_000);
+    expect(a.elector.isOwner('k')).toBe(false);
+    expect(b.elector.isOwner('k')).toBe(true);
+  });
+
+  it('isOwner turns false at the renew deadline even if the deadline timer has not run', async () => {
+    const server = new FakeLeaseServer();
+    const a = replica(server, 'a');
+    a.elector.start();
+    await until(() => a.elector.isOwner('k'), 100);
+    a.client.partitioned = true;
+    // Move the clock without running timers: only the clock check can notice.
+    const now = performance.now();
+    vi.setSystemTime(Date.now() + 5_000);
+    const realNow = performance.now;
+    performance.now = () => now + 5_000;
+    try {
+      expect(a.elector.isOwner('k')).toBe(false);
+    } finally {
+      performance.now = realNow;
+    }
+  });
+});
+
+describe('BucketElector with several buckets', () => {
+  function counts(rs: Replica[]): number[] {
+    return rs.map((r) => r.elector.heldBuckets().length);
+  }
+
+  it('three replicas with B = 8 end within ±1 of each other, every bucket held once', async () => {
+    const server = new FakeLeaseServer();
+    const rs = ['a', 'b', 'c'].map((id) => replica(server, id, { buckets: 8 }));
+    for (const r of rs) r.elector.start();
+    await advance(8_000);
+    const held = counts(rs);
+    expect(held.reduce((x, y) => x + y, 0)).toBe(8);
+    expect(Math.max(...held) - Math.min(...held)).toBeLessThanOrEqual(1);
+    const owners = Array.from(
+      { length: 8 },
+      (_, i) => rs.filter((r) => r.elector.heldBuckets().includes(i)).length,
+    );
+    expect(owners).toEqual(new Array(8).fill(1));
+    expect(rs[0]!.elector.liveReplicas).toBe(3);
+  });
+
+  it('five replicas with B = 8 also end within ±1 (nobody left with none)', async () => {
+    const server = new FakeLeaseServer();
+    const rs = ['a', 'b', 'c', 'd', 'e'].map((id) => replica(server, id, { buckets: 8 }));
+    rs[0]!.elector.start();
+    await advance(1_000); // the first grabs all 8
+    for (const r of rs.slice(1)) r.elector.start();
+    await advance(20_000);
+    const held = counts(rs);
+    expect(held.reduce((x, y) => x + y, 0)).toBe(8);
+    expect(Math.max(...held) - Math.min(...held)).toBeLessThanOrEqual(1);
+  });
+
+  it('hands a surplus bucket over only after the in-flight work it guards has ended', async () => {
+    const server = new FakeLeaseServer();
+    const a = replica(server, 'a', { buckets: 2 });
+    a.elector.start();
+    await until(() => a.elector.heldBuckets().length === 2, 1_000);
+    let finishWork!: () => void;
+    const work = new Promise<void>((resolve) => {
+      finishWork = resolve;
+    });
+    let lostShard: string | undefined;
+    a.elector.changes$.subscribe((change) => {
+      if (change.type === 'lost') {
+        lostShard = change.shard;
+        change.waitUntil(work);
+      }
+    });
+    const b = replica(server, 'b', { buckets: 2 });
+    b.elector.start();
+    await until(() => lostShard !== undefined, 5_000);
+    // a no longer acts on it, yet still holds the Lease while the work runs.
+    expect(a.elector.heldBuckets()).toHaveLength(1);
+    await advance(1_500);
+    expect(server.holderOf(lostShard!)).toBe('a');
+    expect(b.elector.heldBuckets()).toHaveLength(0);
+    finishWork();
+    await until(() => b.elector.heldBuckets().length === 1, 2_000);
+    expect(server.holderOf(lostShard!)).toBe('b');
+  });
+
+  it('a replica that gains a bucket announces which keys it now owns', async () => {
+    const server = new FakeLeaseServer();
+    const a = replica(server, 'a', { buckets: 4 });
+    a.elector.start();
+    await until(() => a.changes.length === 4, 1_000);
+    const key = 'ns/etcd-main';
+    const change = a.changes.find((c) => c.change.contains(key))!.change;
+    expect(change.type).toBe('acquired');
+    expect(change.shard).toBe(bucketLeaseName('set', bucketOf(key, 4), 4));
+    expect(a.changes.filter((c) => c.change.contains(key))).toHaveLength(1);
+  });
+
+  it('stands down while a live replica uses another bucket count', async () => {
+    const server = new FakeLeaseServer();
+    const a = replica(server, 'a', { buckets: 4 });
+    a.elector.start();
+    await until(() => a.elector.heldBuckets().length === 4, 1_000);
+    const b = replica(server, 'b', { buckets: 8 });
+    b.elector.start();
+    await advance(3_000);
+    expect(a.elector.heldBuckets()).toHaveLength(0);
+    expect(b.elector.heldBuckets()).toHaveLength(0);
+    await b.elector.stop();
+    await advance(3_000);
+    expect(a.elector.heldBuckets()).toHaveLength(4);
+  });
+
+  it('deletes member Leases nobody renewed for ten LeaseDurations', async () => {
+    const server = new FakeLeaseServer();
+    const ghost = replica(server, 'ghost', { buckets: 2 });
+    ghost.elector.start();
+    await advance(1_000);
+    await ghost.elector.stop({ release: false });
+    const a = replica(server, 'a', { buckets: 2 });
+    a.elector.start();
+    await advance(5_000);
+    expect(server.leases.has(memberLeaseName('set', 'ghost'))).toBe(true);
+    expect(a.elector.heldBuckets()).toHaveLength(2);
+    await advance(10 * FAST.leaseDurationMs);
+    expect(server.leases.has(memberLeaseName('set', 'ghost'))).toBe(false);
+  });
+
+  it('reports buckets held and live replicas', async () => {
+    const server = new FakeLeaseServer();
+    const a = replica(server, 'a', { buckets: 4 });
+    const b = replica(server, 'b', { buckets: 4 });
+    a.elector.start();
+    b.elector.start();
+    await advance(5_000);
+    expect(a.metrics.value('leader_election_live_replicas', 'set')).toBe(2);
+    expect(a.metrics.value('leader_election_buckets_held', 'set')).toBe(2);
+    expect(b.metrics.value('leader_election_buckets_held', 'set')).toBe(2);
+  });
+});
