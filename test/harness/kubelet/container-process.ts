@@ -65,7 +65,10 @@ export interface ContainerProcess {
   readonly hasExited: boolean;
   /** Sends a signal to every process of the container. */
   signal(signal: NodeJS.Signals): void;
-  /** The host PID of the container's PID 1 (the target for nsenter), once it exists. */
+  /**
+   * The host PID of the container's PID 1 (the target for nsenter), once the entry script has
+   * set the container up and exec'd the program.
+   */
   namespacePid(): number | undefined;
 }
 
@@ -143,7 +146,10 @@ export function startContainerProcess(spec: ContainerProcessSpec): ContainerProc
       try {
         const children = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim();
         const first = Number(children.split(' ')[0]);
-        return Number.isInteger(first) && first > 0 ? first : undefined;
+        if (!Number.isInteger(first) || first <= 0) return undefined;
+        // Still the entry script: mounts may not be in place yet.
+        const cmdline = readFileSync(`/proc/${first}/cmdline`, 'utf8');
+        return cmdline.includes(spec.entryScript) ? undefined : first;
       } catch {
         return undefined;
       }
@@ -164,7 +170,7 @@ const MAX_EXEC_OUTPUT = 10 * 1024;
  * and PID namespaces, then setpriv to the container's user. Output is kept up to 10 KiB, as the
  * kubelet keeps probe output.
  */
-export function execInContainer(
+export async function execInContainer(
   container: ContainerProcess,
   isolation: IsolationMode,
   argv: readonly string[],
@@ -176,9 +182,17 @@ export function execInContainer(
     timeoutMs: number;
   },
 ): Promise<ExecResult> {
-  const target = container.namespacePid();
-  if (target === undefined)
-    return Promise.resolve({ exitCode: 1, output: 'container is not running', timedOut: false });
+  // A probe may come right after the start, while the container is still being set up.
+  let target = container.namespacePid();
+  for (
+    let waited = 0;
+    target === undefined && !container.hasExited && waited < options.timeoutMs;
+    waited += 20
+  ) {
+    await new Promise((r) => setTimeout(r, 20));
+    target = container.namespacePid();
+  }
+  if (target === undefined) return { exitCode: 1, output: 'container is not running', timedOut: false };
   const namespaces =
     isolation === 'userns' ? ['--user', '--mount', '--uts', '--pid'] : ['--mount', '--uts', '--pid'];
   const child = spawn(

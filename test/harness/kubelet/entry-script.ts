@@ -42,6 +42,8 @@ export interface EntryScriptSpec {
   setpriv: string;
 }
 
+const STAGING_DIR = '/run/process-kubelet/sources';
+
 /** Single-quotes a word for sh. */
 export function shellQuote(word: string): string {
   return `'${word.replace(/'/g, `'\\''`)}'`;
@@ -83,11 +85,17 @@ export function renderEntryScript(spec: EntryScriptSpec): string {
     lines.push(`bind ${q(hostPath)} ${CONTAINER_BIN_DIR}/${name} file ro`);
   }
 
-  for (const m of [...spec.mounts].sort(byDepth)) {
+  // Every source is first bound into the private tmpfs: a mount over, say, /tmp must not hide
+  // the sources of later mounts that live under /tmp (the kubelet's own directory may).
+  const mounts = [...spec.mounts].sort(byDepth);
+  mounts.forEach((m, i) => {
+    lines.push(`bind ${q(m.hostPath)} ${STAGING_DIR}/${i} ${m.isFile ? 'file' : 'dir'} rw`);
+  });
+  mounts.forEach((m, i) => {
     lines.push(
-      `bind ${q(m.hostPath)} ${q(m.containerPath)} ${m.isFile ? 'file' : 'dir'} ${m.readOnly ? 'ro' : 'rw'}`,
+      `bind ${STAGING_DIR}/${i} ${q(m.containerPath)} ${m.isFile ? 'file' : 'dir'} ${m.readOnly ? 'ro' : 'rw'}`,
     );
-  }
+  });
   if (spec.workingDir) lines.push(`mkdir -p ${q(spec.workingDir)}`);
   if (spec.readOnlyRootFilesystem) lines.push('mount -o remount,bind,ro /');
   lines.push(`cd ${q(spec.workingDir || '/')}`);

@@ -684,6 +684,19 @@ export class PodWorker {
       readOnly: false,
       isFile: true,
     });
+    // A fresh /tmp for each run, as a container's own root file system would have.
+    if (!mounts.some((m) => m.containerPath === '/tmp')) {
+      const tmp = join(containerDir, 'tmp');
+      rmSync(tmp, { recursive: true, force: true });
+      mkdirSync(tmp);
+      chmodSync(tmp, 0o1777);
+      mounts.push({
+        hostPath: tmp,
+        containerPath: '/tmp',
+        readOnly: spec.securityContext?.readOnlyRootFilesystem === true,
+        isFile: false,
+      });
+    }
     if (!mounts.some((m) => m.containerPath === '/etc/hosts')) {
       mounts.push({
         hostPath: this.#deps.hostsFile,
@@ -808,6 +821,7 @@ export class PodWorker {
         );
       },
       unhealthy: (kind, message) => {
+        if (slot.run !== run || run.killing) return;
         const name = kind.charAt(0).toUpperCase() + kind.slice(1);
         events.record(pod, 'Warning', 'Unhealthy', `${name} probe failed: ${message}`.trim(), spec.name);
       },

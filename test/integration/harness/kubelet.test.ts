@@ -382,6 +382,131 @@ describe('process kubelet', () => {
     expect(pod.status?.containerStatuses?.[0]?.state?.terminated?.message).toBe('root:s3cret');
   });
 
+  it('mounts a service-account token bound to the pod (the kube-api-access volume)', async () => {
+    await createPod({
+      metadata: { name: 'has-token' },
+      spec: {
+        restartPolicy: 'Never',
+        containers: [
+          {
+            name: 'main',
+            image: 'busybox',
+            command: [
+              'sh',
+              '-c',
+              'D=/var/run/secrets/kubernetes.io/serviceaccount; test -s $D/ca.crt && cut -d. -f2 $D/token > /dev/termination-log',
+            ],
+          },
+        ],
+      },
+    });
+    const pod = await waitForPod('has-token', terminal);
+    expect(pod.status?.phase).toBe('Succeeded');
+    const claims = JSON.parse(
+      Buffer.from(
+        pod.status?.containerStatuses?.[0]?.state?.terminated?.message?.trim() ?? '',
+        'base64url',
+      ).toString(),
+    ) as { sub: string; 'kubernetes.io': { pod: { name: string; uid: string } } };
+    expect(claims.sub).toBe('system:serviceaccount:default:default');
+    expect(claims['kubernetes.io'].pod).toEqual({ name: 'has-token', uid: pod.metadata?.uid });
+  });
+
+  it('gates Ready on the readiness probe and restarts a container whose liveness probe fails', async () => {
+    await createPod({
+      metadata: { name: 'probed' },
+      spec: {
+        terminationGracePeriodSeconds: 1,
+        containers: [
+          {
+            name: 'main',
+            image: 'busybox',
+            // /tmp is private to each run. Ready after 3 s; the liveness probe fails from 5 s on.
+            command: [
+              'sh',
+              '-c',
+              'touch /tmp/alive; sleep 3; touch /tmp/ready; sleep 2; rm /tmp/alive; exec sleep 3600',
+            ],
+            readinessProbe: { exec: { command: ['test', '-e', '/tmp/ready'] }, periodSeconds: 1 },
+            livenessProbe: {
+              exec: { command: ['test', '-e', '/tmp/alive'] },
+              initialDelaySeconds: 1,
+              periodSeconds: 1,
+              failureThreshold: 1,
+            },
+          },
+        ],
+      },
+    });
+    const notReady = await waitForPod('probed', (p) => p.status?.phase === 'Running');
+    expect(notReady.status?.containerStatuses?.[0]?.ready).toBe(false);
+    await waitForPod('probed', (p) => p.status?.containerStatuses?.[0]?.ready === true, {
+      timeoutMs: 10_000,
+    });
+    const restarted = await waitForPod(
+      'probed',
+      (p) => (p.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1,
+      {
+        timeoutMs: 20_000,
+      },
+    );
+    expect(restarted.status?.containerStatuses?.[0]?.lastState?.terminated?.exitCode).toBe(137);
+    // A fresh run has a fresh /tmp: not ready again until its readiness probe passes.
+    expect(restarted.status?.containerStatuses?.[0]?.ready).toBe(false);
+    const events = await core.listNamespacedEvent({
+      namespace: 'default',
+      fieldSelector: 'involvedObject.name=probed',
+    });
+    const fromKubelet = events.items.filter((e) => e.source?.component === 'kubelet');
+    expect(fromKubelet.map((e) => e.reason)).toEqual(
+      expect.arrayContaining(['Unhealthy', 'Killing', 'Started']),
+    );
+    expect(fromKubelet.every((e) => e.source?.host === DEFAULT_NODE_NAME)).toBe(true);
+  });
+
+  it('crash-loops an Always container with CrashLoopBackOff and keeps an unknown image in ErrImagePull', async () => {
+    await createPod({
+      metadata: { name: 'crashes' },
+      spec: { containers: [{ name: 'main', image: 'busybox', command: ['sh', '-c', 'exit 2'] }] },
+    });
+    await createPod({
+      metadata: { name: 'no-image' },
+      spec: { containers: [{ name: 'main', image: 'nginx:1.27' }] },
+    });
+    const crashing = await waitForPod(
+      'crashes',
+      (p) => p.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CrashLoopBackOff',
+    );
+    expect(crashing.status?.phase).toBe('Running');
+    expect(crashing.status?.containerStatuses?.[0]?.lastState?.terminated?.exitCode).toBe(2);
+    const pulling = await waitForPod(
+      'no-image',
+      (p) => p.status?.containerStatuses?.[0]?.state?.waiting !== undefined,
+    );
+    expect(pulling.status?.phase).toBe('Pending');
+    expect(pulling.status?.containerStatuses?.[0]?.state?.waiting?.reason).toMatch(
+      /^(ErrImagePull|ImagePullBackOff)$/,
+    );
+    expect(pulling.status?.containerStatuses?.[0]?.state?.waiting?.message).toContain(
+      'docs/process-kubelet.md',
+    );
+  });
+
+  it('fails a pod past its activeDeadlineSeconds with DeadlineExceeded', async () => {
+    await createPod({
+      metadata: { name: 'too-slow' },
+      spec: {
+        restartPolicy: 'Never',
+        activeDeadlineSeconds: 1,
+        terminationGracePeriodSeconds: 1,
+        containers: [{ name: 'main', image: 'busybox', command: ['sleep', '3600'] }],
+      },
+    });
+    const pod = await waitForPod('too-slow', terminal, { timeoutMs: 15_000 });
+    expect(pod.status).toMatchObject({ phase: 'Failed', reason: 'DeadlineExceeded' });
+    expect(alive(pidOf(pod))).toBe(false);
+  });
+
   it('runs a pod that satisfies the restricted Pod Security Standard, as its non-root user', async () => {
     await core.createNamespace({
       body: {

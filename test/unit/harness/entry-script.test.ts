@@ -34,13 +34,24 @@ describe('renderEntryScript', () => {
   const lines = script.split('\n');
 
   it('binds volumes shallow-first, read-only ones remounted read-only', () => {
-    const data = lines.findIndex((l) => l.includes("'/data' dir rw"));
-    const inner = lines.findIndex((l) => l.includes("'/etc/creds/inner' dir ro"));
-    const hosts = lines.findIndex((l) => l.includes("'/etc/hosts' file ro"));
+    const data = lines.findIndex((l) => l.endsWith("'/data' dir rw"));
+    const inner = lines.findIndex((l) => l.endsWith("'/etc/creds/inner' dir ro"));
+    const hosts = lines.findIndex((l) => l.endsWith("'/etc/hosts' file ro"));
     expect(data).toBeGreaterThan(0);
     expect(hosts).toBeGreaterThan(data);
     expect(inner).toBeGreaterThan(hosts);
     expect(script).toContain('mount -o remount,bind,ro "$2"');
+  });
+
+  it('stages every source before mounting anything over the container paths', () => {
+    const staged = lines.filter(
+      (l) => l.startsWith("bind '") && l.includes(' /run/process-kubelet/sources/'),
+    );
+    expect(staged).toHaveLength(3);
+    expect(staged).toContain("bind '/k/pods/u/volumes/empty/data' /run/process-kubelet/sources/0 dir rw");
+    const lastStaged = lines.indexOf(staged.at(-1)!);
+    expect(lines.findIndex((l) => l.endsWith("'/data' dir rw"))).toBeGreaterThan(lastStaged);
+    expect(script).toContain("bind /run/process-kubelet/sources/0 '/data' dir rw");
   });
 
   it('provides the image programs in the container bin dir', () => {
