@@ -182,10 +182,14 @@ function adapt(
         const code = ERROR_CATALOG[st.reason].code;
         const seconds = finish(code, st.reason);
         const fields = { code, reason: st.reason, duration_ms: Math.round(seconds * 1000) };
-        if (code === 'INTERNAL' || code === 'UNAVAILABLE' || code === 'PERMISSION_DENIED') {
-          // The cause (with its stack) goes to the log only; the client gets the catalog message.
+        if (st.reason === 'INTERNAL') {
+          // Unexpected: the cause (with its stack) goes to the log only, never to the client.
           callLog.error({ ...fields, err, request: stripSecrets(call.request) }, st.details);
+        } else if (st.reason.startsWith('KUBE_')) {
+          // The driver's own API call failed: the cause says which and why.
+          callLog.warn({ ...fields, err: (err as Error).cause ?? err }, st.details);
         } else {
+          // The caller's mistake or a catalogued outcome (a failed snapshot, a conflict).
           callLog.info(fields, st.details);
         }
         callback({ code: st.code, details: st.details });

@@ -1,0 +1,196 @@
+// The CSI side of the driver on a real local cluster, wired the way main.ts wires it: the CRDs
+// applied, informers over the real apiserver, records written through the informer layer's
+// KubeClient, the server on a unix socket, and a real gRPC client. Optionally the 3-member etcd
+// fixture. Used by the CSI integration tests, the csi-sanity run and bench/csi-latency.ts.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { type CsiClient, createCsiClient } from '../../../src/csi/csi-client.ts';
+import { type CsiDriverOptions, type CsiRecordApis, startCsiDriver } from '../../../src/csi/driver.ts';
+import type { CsiServer } from '../../../src/csi/server.ts';
+import {
+  DRUID_ETCD,
+  type DruidEtcd,
+  etcdClusterIndexer,
+  INDEX_ETCD_CLUSTER,
+} from '../../../src/etcd/discovery.ts';
+import { discoverServedVersion } from '../../../src/informers/discovery.ts';
+import { InformerFactory } from '../../../src/informers/informer-factory.ts';
+import { KubeClient } from '../../../src/informers/kube-client.ts';
+import {
+  persistentVolumeClaims,
+  persistentVolumes,
+  pods,
+  type ResourceDefinition,
+  statefulSets,
+} from '../../../src/informers/resources.ts';
+import { type ApiHealth, startApiHealth, versionPing } from '../../../src/kube/api-health.ts';
+import { type JsonRequester, namespacedCustomObjects } from '../../../src/kube/custom-objects.ts';
+import {
+  ETCD_SNAPSHOT,
+  type EtcdSnapshot,
+  etcdSnapshotIndexers,
+  etcdSnapshotResource,
+} from '../../../src/records/etcd-snapshot.ts';
+import {
+  ETCD_SOURCE_VOLUME,
+  type EtcdSourceVolume,
+  etcdSourceVolumeIndexers,
+  etcdSourceVolumeResource,
+} from '../../../src/records/etcd-source-volume.ts';
+import { createLogger, type Logger } from '../../../src/telemetry/logger.ts';
+import { deployEtcdFixture, type EtcdFixture, type EtcdFixtureOptions } from '../../harness/etcd-fixture.ts';
+import type { LocalCluster } from '../../harness/local-cluster.ts';
+import { PROJECT_ROOT } from '../../harness/tools.ts';
+
+export const CRD_FILES = [
+  resolve(PROJECT_ROOT, 'deploy/crds/etcdsnapshots.yaml'),
+  resolve(PROJECT_ROOT, 'deploy/crds/etcdsourcevolumes.yaml'),
+];
+
+/** Applies the driver's CRDs and waits until the apiserver serves them. */
+export async function installCrds(cluster: LocalCluster): Promise<void> {
+  for (const file of CRD_FILES) await cluster.kubectl(['apply', '-f', file]);
+  await cluster.kubectl([
+    'wait',
+    '--for=condition=Established',
+    '--timeout=60s',
+    'crd/etcdsnapshots.snapshot.etcd-snapshot-driver.io',
+    'crd/etcdsourcevolumes.snapshot.etcd-snapshot-driver.io',
+  ]);
+}
+
+/** Counts API calls of the record clients: `writes` are creates, patches and deletes. */
+export interface ApiCounter {
+  writes: number;
+  reads: number;
+}
+
+export interface DriverEnv {
+  endpoint: string;
+  server: CsiServer;
+  client: CsiClient;
+  kubeClient: KubeClient;
+  apiCalls: ApiCounter;
+  factory: InformerFactory;
+  stores: Parameters<typeof startCsiDriver>[0]['stores'];
+  stop(): Promise<void>;
+}
+
+export interface DriverEnvOptions {
+  driverName?: string;
+  /** Socket path; a temporary one when unset. */
+  socket?: string;
+  log?: Logger;
+  hooks?: CsiDriverOptions['hooks'];
+  /** Default namespace for volumes without one (the etcd fixture's namespace). */
+  etcdNamespace?: string;
+  /** The client records are written with (another user's, an unreachable server's); the admin's by default. */
+  writeClient?: JsonRequester;
+  /** Wraps the record clients (to slow them down or interpose a conflicting writer). */
+  wrapApis?: (apis: CsiRecordApis) => CsiRecordApis;
+  /** Overrides the informers' sync state as the driver sees it. */
+  cachesSynced?: () => boolean;
+}
+
+function counted<T extends object>(api: T, counter: ApiCounter): T {
+  return new Proxy(api, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        if (prop === 'get') counter.reads++;
+        else counter.writes++;
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
+
+/** Starts informers and the CSI server against the cluster (its CRDs must be installed). */
+export async function startDriver(cluster: LocalCluster, options: DriverEnvOptions = {}): Promise<DriverEnv> {
+  const log =
+    options.log ??
+    createLogger({ level: process.env.CSI_LOG_LEVEL === 'debug' ? 'debug' : 'warn', format: 'json' });
+  const kubeClient = new KubeClient(cluster.kubeConfig, { userAgent: 'etcd-snapshot-driver-csi-test' });
+  const factory = new InformerFactory(kubeClient, { logger: log });
+  const snapshotsInformer = factory.informerFor(etcdSnapshotResource);
+  for (const [name, fn] of Object.entries(etcdSnapshotIndexers)) snapshotsInformer.addIndexer(name, fn);
+  const volumesInformer = factory.informerFor(etcdSourceVolumeResource);
+  for (const [name, fn] of Object.entries(etcdSourceVolumeIndexers)) volumesInformer.addIndexer(name, fn);
+  const druidVersion = await discoverServedVersion(kubeClient, DRUID_ETCD.group, [DRUID_ETCD.version]);
+  const druid = druidVersion
+    ? factory.informerFor<DruidEtcd>({ ...DRUID_ETCD, namespaced: true } as ResourceDefinition<DruidEtcd>)
+    : undefined;
+  const stores = {
+    etcdSnapshots: snapshotsInformer.store,
+    etcdSourceVolumes: volumesInformer.store,
+    persistentVolumeClaims: factory.informerFor(persistentVolumeClaims).store,
+    persistentVolumes: factory.informerFor(persistentVolumes).store,
+    pods: factory.informerFor(pods).addIndexer(INDEX_ETCD_CLUSTER, etcdClusterIndexer).store,
+    statefulSets: factory.informerFor(statefulSets).addIndexer(INDEX_ETCD_CLUSTER, etcdClusterIndexer).store,
+    ...(druid ? { druidEtcds: druid.store } : {}),
+  };
+  factory.start();
+  const health: ApiHealth = startApiHealth(versionPing(kubeClient), { intervalMs: 2_000 });
+  await factory.waitForSync(AbortSignal.timeout(60_000));
+
+  const apiCalls: ApiCounter = { writes: 0, reads: 0 };
+  const writer = options.writeClient ?? kubeClient;
+  const counting: CsiRecordApis = {
+    snapshots: counted(namespacedCustomObjects<EtcdSnapshot>(writer, ETCD_SNAPSHOT), apiCalls),
+    volumes: counted(namespacedCustomObjects<EtcdSourceVolume>(writer, ETCD_SOURCE_VOLUME), apiCalls),
+  };
+  const api = options.wrapApis ? options.wrapApis(counting) : counting;
+  const dir = options.socket ? undefined : mkdtempSync(join(tmpdir(), 'csi-driver-'));
+  const socket = options.socket ?? join(dir!, 'csi.sock');
+  const server = await startCsiDriver({
+    driverName: options.driverName ?? 'etcd-snapshot-driver',
+    endpoints: [`unix://${socket}`],
+    defaults: {
+      etcdNamespace: options.etcdNamespace ?? 'default',
+      storageClass: 'standard',
+      snapshotTimeoutSeconds: 300,
+    },
+    stores,
+    api,
+    readiness: {
+      cachesSynced: options.cachesSynced ?? (() => factory.informers().every((i) => i.hasSynced)),
+      apiReachable: () => health.reachable(),
+    },
+    log,
+    ...(options.hooks ? { hooks: options.hooks } : {}),
+    nodeId: cluster.nodeName,
+    createdBy: 'csi-integration-test',
+  });
+  const endpoint = server.addresses[0]!;
+  const client = createCsiClient(endpoint);
+  // Probe says ready once the first API health check is in.
+  await health.check();
+  return {
+    endpoint,
+    server,
+    client,
+    kubeClient,
+    apiCalls,
+    factory,
+    stores,
+    async stop() {
+      client.close();
+      await server.stop(2_000);
+      health.stop();
+      await factory.stop();
+      kubeClient.destroy();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export const ETCD_FIXTURE: EtcdFixtureOptions = { name: 'main', namespace: 'etcd', replicas: 3 };
+
+export async function deployEtcd(
+  cluster: LocalCluster,
+  options: Partial<EtcdFixtureOptions> = {},
+): Promise<EtcdFixture> {
+  return deployEtcdFixture(cluster, { ...ETCD_FIXTURE, ...options });
+}
