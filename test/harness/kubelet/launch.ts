@@ -39,9 +39,16 @@ export interface ProcessKubelet {
   configFile: string;
   /** The kubelet's own log (JSON lines). */
   logFile: string;
-  process: ManagedProcess;
+  /** The current kubelet process (a new one after restart()). */
+  readonly process: ManagedProcess;
   /** SIGTERM: the kubelet kills its pods' processes and exits; SIGKILL after 15 s. */
   stop(): Promise<void>;
+  /**
+   * Stops the kubelet and starts it again with the same config; resolves once it is Ready and
+   * synced. `crash: true` kills it with SIGKILL instead of SIGTERM: its pods' processes die by
+   * pdeathsig, as when a node's kubelet and runtime crash together.
+   */
+  restart(options?: { crash?: boolean }): Promise<void>;
 }
 
 export async function startProcessKubelet(options: ProcessKubeletOptions): Promise<ProcessKubelet> {
@@ -91,43 +98,69 @@ export async function startProcessKubelet(options: ProcessKubeletOptions): Promi
   writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`);
 
   const logFile = join(rootDir, 'kubelet.log');
-  const proc = startProcess(
-    'kubelet',
-    // The project's own Node (24, with type stripping), whatever node runs the harness.
-    join(config.projectRoot, 'node_modules/.bin/node'),
-    [join(config.projectRoot, 'test/harness/kubelet/main.ts'), '--config', configFile],
-    { logFile, cwd: config.projectRoot },
-  );
-
   const core = options.adminKubeConfig.makeApiClient(CoreV1Api);
-  try {
-    await waitFor(
-      `node ${nodeName} to be Ready`,
-      async () => {
-        const node = await core.readNode({ name: nodeName });
-        return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')
-          ? true
-          : undefined;
-      },
-      {
-        timeoutMs: options.readyTimeoutMs ?? 60_000,
-        abortIf: () => (proc.hasExited ? `the kubelet exited early:\n${tail(logFile)}` : undefined),
-      },
-    );
-  } catch (err) {
-    await proc.stop(5_000);
-    throw err;
-  }
+  const readyTimeoutMs = options.readyTimeoutMs ?? 60_000;
 
+  /** Starts the process; resolves once its Node is Ready and it has synced its pods. */
+  const launch = async (): Promise<ManagedProcess> => {
+    const readyBefore = readyLines(logFile);
+    const proc = startProcess(
+      'kubelet',
+      // The project's own Node (24, with type stripping), whatever node runs the harness.
+      join(config.projectRoot, 'node_modules/.bin/node'),
+      [join(config.projectRoot, 'test/harness/kubelet/main.ts'), '--config', configFile],
+      { logFile, cwd: config.projectRoot },
+    );
+    try {
+      await waitFor(
+        `node ${nodeName} to be Ready`,
+        async () => {
+          if (readyLines(logFile) <= readyBefore) return undefined;
+          const node = await core.readNode({ name: nodeName });
+          return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')
+            ? true
+            : undefined;
+        },
+        {
+          timeoutMs: readyTimeoutMs,
+          abortIf: () => (proc.hasExited ? `the kubelet exited early:\n${tail(logFile)}` : undefined),
+        },
+      );
+    } catch (err) {
+      await proc.stop(5_000);
+      throw err;
+    }
+    return proc;
+  };
+
+  let proc = await launch();
   return {
     config,
     configFile,
     logFile,
-    process: proc,
+    get process() {
+      return proc;
+    },
     async stop() {
       await proc.stop(15_000);
     },
+    async restart({ crash = false } = {}) {
+      if (crash) {
+        process.kill(proc.pid, 'SIGKILL');
+        await proc.exited;
+      } else await proc.stop(15_000);
+      proc = await launch();
+    },
   };
+}
+
+/** How many times the kubelet logged that it is ready (once per start). */
+function readyLines(file: string): number {
+  try {
+    return readFileSync(file, 'utf8').split('"message":"ready"').length - 1;
+  } catch {
+    return 0;
+  }
 }
 
 function tail(file: string, lines = 30): string {

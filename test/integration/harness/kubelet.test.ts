@@ -3,17 +3,13 @@
 // the apiserver, PVCs bind to host directories, deletion kills processes, Secrets reach
 // containers, and a restricted-PSA pod runs.
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { BatchV1Api, CoreV1Api, type V1Job, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_NODE_NAME, type ProcessKubelet, startProcessKubelet } from '../../harness/kubelet/launch.ts';
+import { DEFAULT_NODE_NAME } from '../../harness/kubelet/launch.ts';
 import { type LocalCluster, startLocalCluster } from '../../harness/local-cluster.ts';
-import {
-  type LocalPathProvisioner,
-  startLocalPathProvisioner,
-} from '../../harness/local-path-provisioner.ts';
 import { waitFor } from '../../harness/process.ts';
 
 const execFileAsync = promisify(execFile);
@@ -21,38 +17,14 @@ const execFileAsync = promisify(execFile);
 let cluster: LocalCluster;
 let core: CoreV1Api;
 let batch: BatchV1Api;
-// Started here only while local-cluster.ts does not start them itself.
-let kubelet: ProcessKubelet | undefined;
-let provisioner: LocalPathProvisioner | undefined;
-let localPathDir: string;
 
 beforeAll(async () => {
   cluster = await startLocalCluster({ name: 'kubelet' });
   core = cluster.kubeConfig.makeApiClient(CoreV1Api);
   batch = cluster.kubeConfig.makeApiClient(BatchV1Api);
-  localPathDir = join(cluster.dir, 'local-path');
-  const nodes = await core.listNode();
-  if (nodes.items.length === 0) {
-    kubelet = await startProcessKubelet({
-      dir: cluster.dir,
-      pki: cluster.pki,
-      apiserverUrl: cluster.apiserverUrl,
-      nodeIP: cluster.hostIP,
-      podSubnet: cluster.subnet,
-      adminKubeConfig: cluster.kubeConfig,
-      toolsBinDir: cluster.toolsBinDir,
-      localPathDir,
-    });
-    provisioner = await startLocalPathProvisioner(cluster.kubeConfig, {
-      baseDir: localPathDir,
-      nodeName: DEFAULT_NODE_NAME,
-    });
-  }
 });
 
 afterAll(async () => {
-  await provisioner?.stop();
-  await kubelet?.stop();
   await cluster?.stop();
 });
 
@@ -84,13 +56,29 @@ function pidOf(pod: V1Pod, container = 0): number {
   return pid;
 }
 
+/** A process that exists and is not a zombie (an orphan's zombie may linger until init reaps it). */
 function alive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
   } catch {
     return false;
   }
+}
+
+/** Live processes whose command line is exactly `argv`. */
+function processesRunning(...argv: string[]): number[] {
+  const wanted = `${argv.join('\0')}\0`;
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8') === wanted && alive(Number(pid));
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
 }
 
 describe('process kubelet', () => {
@@ -310,7 +298,7 @@ describe('process kubelet', () => {
     const pv = await core.readPersistentVolume({ name: claim.spec!.volumeName! });
     expect(pv.spec?.storageClassName).toBe('local-path');
     const dir = pv.spec!.hostPath!.path;
-    expect(dir.startsWith(localPathDir)).toBe(true);
+    expect(dir.startsWith(cluster.localPathDir)).toBe(true);
     expect(readFileSync(join(dir, 'file'), 'utf8')).toBe('persisted\n');
 
     // Reclaim policy Delete: once the claim goes, so do the PV and its directory.
@@ -564,5 +552,45 @@ describe('process kubelet', () => {
       message: '1000\n',
     });
     expect(pod.status?.phase).toBe('Succeeded');
+  });
+
+  // Last: it restarts the node's kubelet.
+  it('takes every pod process along when the kubelet crashes, and restarts the pods when it is back', async () => {
+    await createPod({
+      metadata: { name: 'survivor' },
+      spec: {
+        containers: [
+          { name: 'main', image: 'busybox', command: ['sh', '-c', 'sleep 3601 & exec sleep 3602'] },
+        ],
+      },
+    });
+    const before = await waitForPod('survivor', (p) => p.status?.containerStatuses?.[0]?.ready === true);
+    await waitFor('the background sleep', () =>
+      processesRunning('sleep', '3601').length === 1 ? true : undefined,
+    );
+    const pid = pidOf(before);
+
+    const background = processesRunning('sleep', '3601');
+    await cluster.kubelet!.restart({ crash: true });
+    expect(alive(pid)).toBe(false);
+    // The background child too: its PID namespace died with its PID 1.
+    expect(background.filter(alive)).toEqual([]);
+    const after = await waitForPod(
+      'survivor',
+      (p) => p.status?.containerStatuses?.[0]?.restartCount === 1 && p.status.containerStatuses[0].ready,
+      { timeoutMs: 30_000 },
+    );
+    expect(after.status?.containerStatuses?.[0]?.lastState?.terminated?.reason).toBe(
+      'ContainerStatusUnknown',
+    );
+    expect(after.status?.podIP).toBe(before.status?.podIP);
+    expect(pidOf(after)).not.toBe(pid);
+    await waitFor('the background sleep', () =>
+      processesRunning('sleep', '3601').length === 1 ? true : undefined,
+    );
+    // Terminal pods stay as they were.
+    const done = await core.readNamespacedPod({ name: 'succeeds', namespace: 'default' });
+    expect(done.status?.phase).toBe('Succeeded');
+    expect(done.status?.containerStatuses?.[0]?.restartCount).toBe(0);
   });
 });
