@@ -12,17 +12,16 @@ export interface LoggerOptions {
   destination?: NodeJS.WritableStream;
 }
 
-// Field names whose values never reach a log line, wherever they are nested.
+// Field names whose values never reach a log line, at the top level or one level down. A bare
+// `key` is not among them: work-queue and etcd keys are logged on purpose.
 const SECRET_PATHS = [
   'password',
   'token',
-  'tls.key',
-  'key',
   'privateKey',
   'authorization',
+  '["tls.key"]',
   '*.password',
   '*.token',
-  '*.key',
   '*.privateKey',
   '*.authorization',
   '*["tls.key"]',

@@ -143,13 +143,13 @@ export async function deployEtcdFixture(
 
   const pods = async () =>
     (await core.listNamespacedPod({ namespace, labelSelector: `${CLUSTER_LABEL}=${name}` })).items;
-  const endpoints = async () => {
-    const ips = (await pods())
+  const endpoints = async () =>
+    (await pods())
       .filter((p) => p.status?.podIP)
       .sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''))
       .map((p) => `${scheme}://${p.status!.podIP}:2379`);
-    return ips;
-  };
+  // Set once the fixture has turned etcd authentication on; before that, no user is sent.
+  let authEnabled = false;
   const etcdctl = async (args: readonly string[], opts: { input?: string; endpoints?: string[] } = {}) => {
     const eps = opts.endpoints ?? (await endpoints());
     const userFlags = basic && authEnabled ? [`--user=${basic.username}:${basic.password}`] : [];
@@ -158,7 +158,6 @@ export async function deployEtcdFixture(
       opts.input,
     );
   };
-  let authEnabled = false;
 
   const fixture: EtcdFixture = {
     name,

@@ -57,3 +57,11 @@ describe('createLogger', () => {
     expect(lines[0]).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z INFO \[main\] shutting down signal=SIGTERM$/);
   });
 });
+
+describe('createLogger redaction', () => {
+  it('keeps work-queue and etcd keys, which are not secrets', () => {
+    const { log, lines } = capture('json');
+    log.info({ key: 'etcd-a/backup-1', etcd: { key: '/registry/pods' } }, 'reconciling');
+    expect(JSON.parse(lines[0]!)).toMatchObject({ key: 'etcd-a/backup-1', etcd: { key: '/registry/pods' } });
+  });
+});
