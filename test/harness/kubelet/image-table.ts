@@ -2,7 +2,8 @@
 // program on this machine. The table is documented in docs/process-kubelet.md; keep the two in step.
 //
 // Inside every container the kubelet mounts a small tmpfs at CONTAINER_BIN_DIR holding the
-// programs the images provide (the driver's CLI, etcd, etcdctl, etcdutl) and puts it first on PATH,
+// programs the images provide (the driver's CLI, etcd, etcdctl, etcdutl, the CSI sidecars …) and
+// puts it first on PATH,
 // so `etcdctl` in a shell script or an exec probe works in any container. Binding them there (rather
 // than running them from the project or tools cache) also lets non-root containers run them when
 // those directories are not world-readable (e.g. ~/.cache under a 0700 /root).
@@ -12,14 +13,29 @@ export const CONTAINER_BIN_DIR = '/run/process-kubelet/bin';
 /** Where the checkout appears inside a container (the driver's CLI script resolves its root from it). */
 export const CONTAINER_PROJECT_DIR = '/run/process-kubelet/project';
 
-/** Programs the process kubelet provides inside containers, by the name they have in images. */
-export const PROVIDED_PROGRAMS = ['etcd-snapshot-driver', 'etcd', 'etcdctl', 'etcdutl'] as const;
+/**
+ * Programs the process kubelet provides inside containers, by the name they have in images. All
+ * but the driver's CLI are binaries of the tools cache (hack/tools/build.sh).
+ */
+export const PROVIDED_PROGRAMS = [
+  'etcd-snapshot-driver',
+  'etcd',
+  'etcdctl',
+  'etcdutl',
+  'csi-snapshotter',
+  'snapshot-controller',
+  'csi-provisioner',
+  'kubectl',
+  'jaeger',
+] as const;
 export type ProvidedProgram = (typeof PROVIDED_PROGRAMS)[number];
 
-export type ImageKind = 'driver' | 'etcd' | 'shell';
+export type ImageKind = 'driver' | 'etcd' | 'tool' | 'shell';
 
 export interface ImageEntry {
   kind: ImageKind;
+  /** The image's own programs: any path ending in one of these names runs the provided one. */
+  programs: readonly ProvidedProgram[];
   /** The image's ENTRYPOINT and CMD, with Kubernetes' command/args rules applied over them. */
   entrypoint: string[];
   cmd: string[];
@@ -32,6 +48,18 @@ const ROOT = { uid: 0, gid: 0 };
 const NONROOT = { uid: 65532, gid: 65532 };
 
 const SHELL_IMAGES = new Set(['busybox', 'alpine', 'debian', 'ubuntu', 'bash']);
+
+// Upstream images whose program the tools cache builds, by the last segment of their repository:
+// registry.k8s.io/sig-storage/{csi-snapshotter,snapshot-controller,csi-provisioner},
+// registry.k8s.io/kubectl, bitnami/kubectl, jaegertracing/jaeger, jaegertracing/all-in-one.
+const TOOL_IMAGES: Record<string, ProvidedProgram> = {
+  'csi-snapshotter': 'csi-snapshotter',
+  'snapshot-controller': 'snapshot-controller',
+  'csi-provisioner': 'csi-provisioner',
+  kubectl: 'kubectl',
+  jaeger: 'jaeger',
+  'all-in-one': 'jaeger',
+};
 
 /**
  * The repository of an image reference without registry defaults, tag or digest:
@@ -55,11 +83,21 @@ export function lookupImage(image: string): ImageEntry | undefined {
   const repository = imageRepository(image);
   const name = repository.slice(repository.lastIndexOf('/') + 1);
   if (name === 'etcd-snapshot-driver') {
-    return { kind: 'driver', entrypoint: ['etcd-snapshot-driver'], cmd: [], user: NONROOT };
+    return { kind: 'driver', programs: [name], entrypoint: [name], cmd: [], user: NONROOT };
   }
   // quay.io/coreos/etcd, gcr.io/etcd-development/etcd, registry.k8s.io/etcd, bitnami/etcd, …
-  if (name === 'etcd') return { kind: 'etcd', entrypoint: ['etcd'], cmd: [], user: ROOT };
-  if (SHELL_IMAGES.has(name)) return { kind: 'shell', entrypoint: [], cmd: ['sh'], user: ROOT };
+  if (name === 'etcd') {
+    return {
+      kind: 'etcd',
+      programs: ['etcd', 'etcdctl', 'etcdutl'],
+      entrypoint: ['etcd'],
+      cmd: [],
+      user: ROOT,
+    };
+  }
+  const tool = TOOL_IMAGES[name];
+  if (tool) return { kind: 'tool', programs: [tool], entrypoint: [tool], cmd: [], user: ROOT };
+  if (SHELL_IMAGES.has(name)) return { kind: 'shell', programs: [], entrypoint: [], cmd: ['sh'], user: ROOT };
   return undefined;
 }
 
@@ -67,8 +105,8 @@ export function lookupImage(image: string): ImageEntry | undefined {
 export function unknownImageMessage(image: string): string {
   return (
     `Failed to pull image "${image}": the process kubelet has no program for repository ` +
-    `"${imageRepository(image)}"; known images are *etcd-snapshot-driver, *etcd and ` +
-    `busybox/alpine/debian/ubuntu/bash (see docs/process-kubelet.md, "Image table")`
+    `"${imageRepository(image)}"; known images are *etcd-snapshot-driver, *etcd, the CSI sidecars, ` +
+    `kubectl, jaeger and busybox/alpine/debian/ubuntu/bash (see docs/process-kubelet.md, "Image table")`
   );
 }
 
@@ -87,7 +125,7 @@ export function containerArgv(
     ? [...command, ...(args ?? [])]
     : [...entry.entrypoint, ...(hasArgs ? args : entry.cmd)];
   if (argv.length === 0) return argv;
-  return [mapProgram(entry.kind, argv[0]!), ...argv.slice(1)];
+  return [mapProgram(entry, argv[0]!), ...argv.slice(1)];
 }
 
 // Where images keep their programs; a command naming a provided program there means ours.
@@ -95,18 +133,16 @@ const STANDARD_BIN_DIRS = new Set(['/usr/local/bin', '/usr/bin', '/bin', '/usr/l
 
 /**
  * Maps a program named by a container (or an exec probe) to its path inside the container:
- * `etcdctl`, `/usr/local/bin/etcd` … → CONTAINER_BIN_DIR/…; in the driver's image any path ending
- * in /etcd-snapshot-driver, in an etcd image any …/etcd, …/etcdctl, …/etcdutl. Anything else runs
- * as named (host programs such as sh, sleep, cat).
+ * `etcdctl`, `/usr/local/bin/etcd` … → CONTAINER_BIN_DIR/…; any path ending in one of the image's
+ * own programs (`/csi-snapshotter`, `/app/bin/etcd-snapshot-driver`) too. Anything else runs as
+ * named (host programs such as sh, sleep, cat).
  */
-export function mapProgram(kind: ImageKind, program: string): string {
+export function mapProgram(entry: Pick<ImageEntry, 'programs'>, program: string): string {
   const slash = program.lastIndexOf('/');
   const base = program.slice(slash + 1);
   const dir = slash > 0 ? program.slice(0, slash) : slash === 0 ? '/' : '';
   if (!(PROVIDED_PROGRAMS as readonly string[]).includes(base)) return program;
-  const ownImage =
-    (kind === 'driver' && base === 'etcd-snapshot-driver') ||
-    (kind === 'etcd' && base !== 'etcd-snapshot-driver');
-  if (dir === '' || STANDARD_BIN_DIRS.has(dir) || ownImage) return `${CONTAINER_BIN_DIR}/${base}`;
+  const ownProgram = (entry.programs as readonly string[]).includes(base);
+  if (dir === '' || STANDARD_BIN_DIRS.has(dir) || ownProgram) return `${CONTAINER_BIN_DIR}/${base}`;
   return program;
 }

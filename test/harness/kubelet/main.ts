@@ -41,7 +41,7 @@ function findPrograms(toolsBinDir: string, log: Log): Partial<Record<ProvidedPro
     try {
       programs[name] = realpathSync(join(toolsBinDir, name));
     } catch {
-      log.warn('program not found; images using it will fail to start', { program: name, toolsBinDir });
+      log.info('program not built; images using it will fail to start', { program: name, toolsBinDir });
     }
   }
   return programs;

@@ -48,6 +48,20 @@ describe('lookupImage', () => {
     },
   );
 
+  it.each([
+    ['registry.k8s.io/sig-storage/csi-snapshotter:v8.2.0', 'csi-snapshotter'],
+    ['registry.k8s.io/sig-storage/snapshot-controller:v8.2.0', 'snapshot-controller'],
+    ['registry.k8s.io/sig-storage/csi-provisioner:v5.2.0', 'csi-provisioner'],
+    ['bitnami/kubectl:1.33', 'kubectl'],
+    ['jaegertracing/all-in-one:1.76', 'jaeger'],
+  ])('maps the upstream image %s to the built %s', (image, program) => {
+    const entry = lookupImage(image)!;
+    expect(entry).toMatchObject({ kind: 'tool', programs: [program] });
+    expect(containerArgv(entry, undefined, ['--v=5'])).toEqual([`${CONTAINER_BIN_DIR}/${program}`, '--v=5']);
+    // The sig-storage images name their program at the root.
+    expect(containerArgv(entry, [`/${program}`], undefined)).toEqual([`${CONTAINER_BIN_DIR}/${program}`]);
+  });
+
   it('knows no other image, and says where the table is', () => {
     expect(lookupImage('nginx:1.27')).toBeUndefined();
     expect(lookupImage('quay.io/coreos/etcd-operator')).toBeUndefined();
@@ -88,23 +102,28 @@ describe('containerArgv', () => {
 });
 
 describe('mapProgram', () => {
+  const shell = lookupImage('busybox')!;
+  const etcd = lookupImage('quay.io/coreos/etcd')!;
+  const driver = lookupImage('etcd-snapshot-driver')!;
+
   it('maps provided programs by bare name or in standard bin directories, in any image', () => {
-    expect(mapProgram('shell', 'etcdctl')).toBe(`${CONTAINER_BIN_DIR}/etcdctl`);
-    expect(mapProgram('shell', '/usr/local/bin/etcd-snapshot-driver')).toBe(
+    expect(mapProgram(shell, 'etcdctl')).toBe(`${CONTAINER_BIN_DIR}/etcdctl`);
+    expect(mapProgram(shell, '/usr/local/bin/etcd-snapshot-driver')).toBe(
       `${CONTAINER_BIN_DIR}/etcd-snapshot-driver`,
     );
+    expect(mapProgram(shell, 'kubectl')).toBe(`${CONTAINER_BIN_DIR}/kubectl`);
   });
 
   it('maps any path of its own program in the driver and etcd images', () => {
-    expect(mapProgram('driver', '/app/bin/etcd-snapshot-driver')).toBe(
+    expect(mapProgram(driver, '/app/bin/etcd-snapshot-driver')).toBe(
       `${CONTAINER_BIN_DIR}/etcd-snapshot-driver`,
     );
-    expect(mapProgram('etcd', '/opt/bitnami/etcd/bin/etcdctl')).toBe(`${CONTAINER_BIN_DIR}/etcdctl`);
-    expect(mapProgram('shell', '/opt/bitnami/etcd/bin/etcdctl')).toBe('/opt/bitnami/etcd/bin/etcdctl');
+    expect(mapProgram(etcd, '/opt/bitnami/etcd/bin/etcdctl')).toBe(`${CONTAINER_BIN_DIR}/etcdctl`);
+    expect(mapProgram(shell, '/opt/bitnami/etcd/bin/etcdctl')).toBe('/opt/bitnami/etcd/bin/etcdctl');
   });
 
   it('leaves host programs alone', () => {
-    expect(mapProgram('shell', 'sh')).toBe('sh');
-    expect(mapProgram('etcd', '/bin/sh')).toBe('/bin/sh');
+    expect(mapProgram(shell, 'sh')).toBe('sh');
+    expect(mapProgram(etcd, '/bin/sh')).toBe('/bin/sh');
   });
 });
