@@ -405,6 +405,8 @@ function setUpHostPath(path: string, type: string | undefined): string {
   };
   switch (type ?? '') {
     case '':
+      // No checks; a missing path becomes a directory, as container runtimes make it.
+      if (!stat()) mkdirSync(path, { recursive: true, mode: 0o755 });
       return path;
     case 'DirectoryOrCreate':
       if (!stat()) mkdirSync(path, { recursive: true, mode: 0o755 });
