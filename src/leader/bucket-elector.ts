@@ -243,7 +243,11 @@ export class BucketElector implements Ownership {
       const role = lease.metadata.labels?.[LABEL_LEASE_ROLE];
       if (role === 'member') {
         seenMembers.add(lease.metadata.name);
-        this.#members.set(lease.metadata.name, observe(this.#members.get(lease.metadata.name), lease, now));
+        const previous = this.#members.get(lease.metadata.name);
+        this.#members.set(
+          lease.metadata.name,
+          previous === undefined ? this.#firstSightOfMember(lease, now) : observe(previous, lease, now),
+        );
         continue;
       }
       const b = this.#buckets.find((x) => x.leaseName === lease.metadata.name);
@@ -253,6 +257,22 @@ export class BucketElector implements Ownership {
       if (b.held && holder !== this.identity) this.#lose(b, `taken over by ${holder || 'nobody'}`);
     }
     for (const name of [...this.#members.keys()]) if (!seenMembers.has(name)) this.#members.delete(name);
+  }
+
+  /**
+   * A member Lease seen for the first time counts as alive for a LeaseDuration, as any Lease
+   * would, unless its renewTime is already older than that by our wall clock: then it is a
+   * crashed replica's, and counting it would make a newly started replica campaign for too few
+   * buckets for a whole LeaseDuration. Only membership is judged this way: it sets how many
+   * buckets to campaign for, never who may act on one (bucket expiry is by observation only).
+   */
+  #firstSightOfMember(lease: LeaseObject, now: number): Observed {
+    const renewed = Date.parse(lease.spec?.renewTime ?? '');
+    const durationMs = (lease.spec?.leaseDurationSeconds ?? this.timing.leaseDurationMs / 1000) * 1000;
+    if (Number.isFinite(renewed) && Date.now() - renewed > durationMs) {
+      return { lease, changedAt: now - durationMs - 1 };
+    }
+    return { lease, changedAt: now };
   }
 
   async #renewMember(): Promise<void> {

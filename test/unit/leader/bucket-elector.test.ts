@@ -317,6 +317,24 @@ describe('BucketElector with several buckets', () => {
     expect(server.leases.has(memberLeaseName('set', 'ghost'))).toBe(false);
   });
 
+  it('a replica started after another crashed does not count the crashed one as a member', async () => {
+    const server = new FakeLeaseServer();
+    const ghost = replica(server, 'ghost', { buckets: 2 });
+    ghost.elector.start();
+    await advance(1_000);
+    await ghost.elector.stop({ release: false });
+    await advance(2 * FAST.leaseDurationMs);
+    const a = replica(server, 'a', { buckets: 2 });
+    a.elector.start();
+    await advance(100);
+    expect(a.elector.liveReplicas).toBe(1);
+    // A member that is alive but seen for the first time counts at once.
+    const b = replica(server, 'b', { buckets: 2 });
+    b.elector.start();
+    await advance(100);
+    expect(b.elector.liveReplicas).toBe(2);
+  });
+
   it('reports buckets held and live replicas', async () => {
     const server = new FakeLeaseServer();
     const a = replica(server, 'a', { buckets: 4 });
