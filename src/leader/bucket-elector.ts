@@ -368,9 +368,16 @@ export class BucketElector implements Ownership {
     if (held.length >= limit) return;
     const candidates = this.#buckets
       .filter((b) => !b.held && now >= b.cooldownUntil && this.#acquirable(b, now))
-      .sort(byPreference)
-      .slice(0, limit - held.length);
-    await Promise.all(candidates.map((b) => this.#acquire(b)));
+      .sort(byPreference);
+    // Several replicas may go for the same freed bucket; the losers (409) try their next
+    // candidates in this same tick rather than a RetryPeriod later.
+    let wanted = limit - held.length;
+    for (let next = 0; wanted > 0 && next < candidates.length && this.#running && !this.#stopping; ) {
+      const batch = candidates.slice(next, next + wanted);
+      next += batch.length;
+      const won = await Promise.all(batch.map((b) => this.#acquire(b)));
+      wanted -= won.filter(Boolean).length;
+    }
   }
 
   /** identity → bucket count announced by each live replica (this one included). */
@@ -416,7 +423,8 @@ export class BucketElector implements Ownership {
     return now - b.observed!.changedAt > durationMs;
   }
 
-  async #acquire(b: Bucket): Promise<void> {
+  /** Tries to take the bucket; true if this replica now holds it. */
+  async #acquire(b: Bucket): Promise<boolean> {
     const current = b.observed?.lease;
     const now = new Date();
     const previousHolder = current?.spec?.holderIdentity ?? '';
@@ -458,7 +466,7 @@ export class BucketElector implements Ownership {
         signal,
       );
     });
-    if (written === undefined) return;
+    if (written === undefined) return false;
     b.observed = observe(b.observed, written, performance.now());
     b.held = true;
     b.releasing = false;
@@ -472,6 +480,7 @@ export class BucketElector implements Ownership {
     this.#changes.next(this.#change('acquired', b, () => {}));
     // stop() began while we were writing: hand it straight back rather than let it expire.
     if (this.#stopping) this.#releaseInBackground(b, 'shutdown');
+    return true;
   }
 
   #extend(b: Bucket, sentAt: number): void {

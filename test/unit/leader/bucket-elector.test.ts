@@ -335,6 +335,38 @@ describe('BucketElector with several buckets', () => {
     expect(b.elector.liveReplicas).toBe(2);
   });
 
+  it('a replica that loses the race for a free bucket takes its next candidate in the same tick', async () => {
+    const server = new FakeLeaseServer();
+    // Another live replica "b" (its member Lease is fresh), so "a" may hold ceil(2/2) = 1 bucket.
+    server.stamp({
+      metadata: {
+        name: memberLeaseName('set', 'b'),
+        labels: {
+          'etcd-snapshot-driver.io/lease-set': 'set',
+          'etcd-snapshot-driver.io/lease-role': 'member',
+        },
+        annotations: { 'etcd-snapshot-driver.io/buckets': '2' },
+      },
+      spec: { holderIdentity: 'b', leaseDurationSeconds: 3, renewTime: microTime(new Date()) },
+    });
+    const a = replica(server, 'a', { buckets: 2 });
+    // "b" takes whichever bucket "a" goes for first, just before a's write lands.
+    let raced: string | undefined;
+    const create = a.client.create.bind(a.client);
+    a.client.create = async (lease, signal) => {
+      if (raced === undefined && lease.metadata.name.includes('-bucket-')) {
+        raced = lease.metadata.name;
+        server.stamp({ ...lease, spec: { ...lease.spec, holderIdentity: 'b' } });
+      }
+      return create(lease, signal);
+    };
+    a.elector.start();
+    await advance(100); // well within the first RetryPeriod
+    expect(raced).toBeDefined();
+    expect(a.elector.heldBuckets()).toHaveLength(1);
+    expect(bucketLeaseName('set', a.elector.heldBuckets()[0]!, 2)).not.toBe(raced);
+  });
+
   it('reports buckets held and live replicas', async () => {
     const server = new FakeLeaseServer();
     const a = replica(server, 'a', { buckets: 4 });
