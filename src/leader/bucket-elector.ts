@@ -485,11 +485,22 @@ export class BucketElector implements Ownership {
 
   #extend(b: Bucket, sentAt: number): void {
     b.validUntil = sentAt + this.timing.renewDeadlineMs;
+    this.#armDeadline(b);
+  }
+
+  /**
+   * Fires 'lost' once performance.now() reaches validUntil. Timers run on the event loop's
+   * coarser clock, which may lag performance.now(), so a timer can fire a little early: it then
+   * re-arms for the rest instead of giving up (which would leave consumers unaware of the loss).
+   */
+  #armDeadline(b: Bucket): void {
     if (b.deadlineTimer !== undefined) clearTimeout(b.deadlineTimer);
     b.deadlineTimer = setTimeout(
       () => {
         b.deadlineTimer = undefined;
-        if (b.held && performance.now() >= b.validUntil) this.#lose(b, 'renew deadline passed');
+        if (!b.held) return;
+        if (performance.now() >= b.validUntil) this.#lose(b, 'renew deadline passed');
+        else this.#armDeadline(b);
       },
       Math.max(0, b.validUntil - performance.now()),
     );

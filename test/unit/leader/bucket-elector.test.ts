@@ -194,6 +194,26 @@ describe('BucketElector with one bucket (classic leader election)', () => {
     expect(b.elector.isOwner('k')).toBe(true);
   });
 
+  it('announces the loss even when timers fire early against performance.now()', async () => {
+    // The event loop's timer clock and performance.now() drift apart: here the latter runs 1 %
+    // slow, so every timer fires before performance.now() has reached its due time.
+    const fakeNow = performance.now.bind(performance);
+    const origin = fakeNow();
+    performance.now = () => origin + (fakeNow() - origin) * 0.99;
+    try {
+      const server = new FakeLeaseServer();
+      const a = replica(server, 'a');
+      a.elector.start();
+      await until(() => a.elector.isOwner('k'), 100);
+      a.client.partitioned = true;
+      await advance(FAST.renewDeadlineMs + 1_000);
+      expect(a.elector.isOwner('k')).toBe(false);
+      expect(a.changes.map((c) => c.change.type)).toEqual(['acquired', 'lost']);
+    } finally {
+      performance.now = fakeNow;
+    }
+  });
+
   it('isOwner turns false at the renew deadline even if the deadline timer has not run', async () => {
     const server = new FakeLeaseServer();
     const a = replica(server, 'a');
