@@ -90,18 +90,13 @@ export function controllerService(ctx: DriverContext): ServiceHandlers {
 async function createVolume(ctx: DriverContext, req: CreateVolumeRequest): Promise<CreateVolumeResponse> {
   const name = requireName(req.name);
   requireCapabilities(req.volume_capabilities);
-  if (req.volume_content_source?.snapshot || req.volume_content_source?.volume) {
-    throw new CsiError(
-      'VOLUME_CONTENT_SOURCE_UNSUPPORTED',
-      'volume_content_source is not supported: etcd source volumes cannot be created from a snapshot or volume yet (restore is a separate feature)',
-    );
-  }
   const capacity = parseCapacity(req.capacity_range);
   const parameters = parseParameters(req.parameters);
   if (Object.keys(req.mutable_parameters ?? {}).length > 0) {
     throw new CsiError('UNKNOWN_PARAMETER', 'mutable_parameters are not supported (no MODIFY_VOLUME)');
   }
   requireSynced(ctx);
+  refuseContentSource(ctx, req);
 
   const existing = ctx.volumes.store
     .byIndex(INDEX_VOLUME_NAME, name)
@@ -158,6 +153,27 @@ async function createVolume(ctx: DriverContext, req: CreateVolumeRequest): Promi
   }
   if (record.spec.volumeName !== name) throw heldBy(key, record);
   return answerVolume(record, name, capacity, parameters);
+}
+
+/**
+ * A volume made from a snapshot or another volume would be a restore, which does not exist yet.
+ * A source that does not exist is NOT_FOUND (CSI), one that does is refused.
+ */
+function refuseContentSource(ctx: DriverContext, req: CreateVolumeRequest): void {
+  const source = req.volume_content_source;
+  const snapshotId = source?.snapshot ? (source.snapshot.snapshot_id ?? '') : undefined;
+  const volumeId = source?.volume ? (source.volume.volume_id ?? '') : undefined;
+  if (snapshotId === undefined && volumeId === undefined) return;
+  const exists =
+    snapshotId !== undefined
+      ? ctx.snapshots.store.byIndex(INDEX_SNAPSHOT_ID, snapshotId).some((r) => !isBeingDeleted(r))
+      : volumeExists(ctx, volumeId!);
+  const what = snapshotId !== undefined ? `snapshot "${snapshotId}"` : `volume "${volumeId}"`;
+  if (!exists) throw new CsiError('CONTENT_SOURCE_NOT_FOUND', `volume_content_source ${what} does not exist`);
+  throw new CsiError(
+    'VOLUME_CONTENT_SOURCE_UNSUPPORTED',
+    `volume_content_source ${what}: creating a volume from a snapshot or volume (restore) is not supported yet`,
+  );
 }
 
 function heldBy(key: VolumeKey, record: EtcdSourceVolume): CsiError {

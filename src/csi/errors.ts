@@ -40,6 +40,7 @@ export const ERROR_CATALOG = {
   MISSING_SNAPSHOT_ID: { code: 'INVALID_ARGUMENT', when: 'snapshot_id is empty' },
   MISSING_GROUP_SNAPSHOT_ID: { code: 'INVALID_ARGUMENT', when: 'group_snapshot_id is empty' },
   MISSING_SOURCE_VOLUMES: { code: 'INVALID_ARGUMENT', when: 'source_volume_ids is empty' },
+  MISSING_TARGET_PATH: { code: 'INVALID_ARGUMENT', when: 'NodeUnpublishVolume target_path is empty' },
   TOO_MANY_VOLUMES: { code: 'INVALID_ARGUMENT', when: 'more than 64 source volumes in one group' },
   DUPLICATE_SOURCE_VOLUME: { code: 'INVALID_ARGUMENT', when: 'a source volume is listed twice' },
   MISSING_VOLUME_CAPABILITIES: { code: 'INVALID_ARGUMENT', when: 'volume_capabilities is empty' },
@@ -62,7 +63,7 @@ export const ERROR_CATALOG = {
   PARAMETERS_TOO_LARGE: { code: 'INVALID_ARGUMENT', when: 'parameters exceed 32 entries or 4 KiB' },
   VOLUME_CONTENT_SOURCE_UNSUPPORTED: {
     code: 'INVALID_ARGUMENT',
-    when: 'CreateVolume has a volume_content_source (restore is not supported yet)',
+    when: 'CreateVolume has a volume_content_source that exists (restore is not supported yet)',
   },
   MALFORMED_VOLUME_ID: {
     code: 'INVALID_ARGUMENT',
@@ -81,6 +82,10 @@ export const ERROR_CATALOG = {
   VOLUME_NOT_FOUND: {
     code: 'NOT_FOUND',
     when: 'a well-formed volume ID names no volume record and no claim; ValidateVolumeCapabilities also for a malformed ID',
+  },
+  CONTENT_SOURCE_NOT_FOUND: {
+    code: 'NOT_FOUND',
+    when: 'CreateVolume’s volume_content_source names a snapshot or volume that does not exist',
   },
   CLAIM_NOT_FOUND: {
     code: 'NOT_FOUND',

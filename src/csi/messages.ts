@@ -178,6 +178,11 @@ export interface GetVolumeGroupSnapshotResponse {
 }
 
 // ---- Node ----
+export interface NodeUnpublishVolumeRequest {
+  volume_id?: string;
+  target_path?: string;
+}
+export type NodeUnpublishVolumeResponse = Record<string, never>;
 export type NodeGetCapabilitiesRequest = Record<string, never>;
 export interface NodeGetCapabilitiesResponse {
   capabilities: never[];

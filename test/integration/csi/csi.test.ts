@@ -505,6 +505,7 @@ describe('error table against the real apiserver', () => {
     MISSING_SNAPSHOT_ID: () => c().Controller.DeleteSnapshot!({}),
     MISSING_GROUP_SNAPSHOT_ID: () => c().GroupController.GetVolumeGroupSnapshot!({}),
     MISSING_SOURCE_VOLUMES: () => group({ source_volume_ids: [] }),
+    MISSING_TARGET_PATH: () => c().Node.NodeUnpublishVolume!({ volume_id: claims.a }),
     TOO_MANY_VOLUMES: () => group({ source_volume_ids: Array.from({ length: 65 }, (_, i) => `${NS}/v${i}`) }),
     DUPLICATE_SOURCE_VOLUME: () => group({ source_volume_ids: [claims.a, claims.a] }),
     MISSING_VOLUME_CAPABILITIES: () => volume({ volume_capabilities: [] }),
@@ -516,6 +517,8 @@ describe('error table against the real apiserver', () => {
     PARAMETERS_TOO_LARGE: () => group({ parameters: { 'csi.storage.k8s.io/big': 'x'.repeat(5000) } }),
     VOLUME_CONTENT_SOURCE_UNSUPPORTED: () =>
       volume({ volume_content_source: { volume: { volume_id: claims.a } } }),
+    CONTENT_SOURCE_NOT_FOUND: () =>
+      volume({ volume_content_source: { snapshot: { snapshot_id: 'non-existing-snapshot-id' } } }),
     MALFORMED_VOLUME_ID: () => group({ source_volume_ids: ['fake-vol-id'] }),
     INVALID_MAX_ENTRIES: () => c().Controller.ListSnapshots!({ max_entries: -1 }),
     INVALID_STARTING_TOKEN: () => c().Controller.ListSnapshots!({ starting_token: 'invalid-token' }),

@@ -114,13 +114,24 @@ describe('CreateVolume without a claim (csi-sanity, direct clients)', () => {
     expect(w.volumesApi.writes).toBe(0);
   });
 
-  it('refuses a volume_content_source until restore exists', async () => {
+  it('refuses a volume_content_source until restore exists; NOT_FOUND when the source does not exist', async () => {
     const w = world();
     addEtcdCluster(w, 'main');
-    const req = volumeRequest('v', {
-      volume_content_source: { snapshot: { snapshot_id: 'snap-x' }, type: 'snapshot' },
-    });
-    expect(await reason(createVolume(w, req))).toBe('VOLUME_CONTENT_SOURCE_UNSUPPORTED');
+    const source = addClaim(w, 'src', { cluster: 'main' });
+    const { snapshot } = await createSnapshot(w, 'snap', source);
+    const fromSnapshot = (id: string) =>
+      volumeRequest('v', { volume_content_source: { snapshot: { snapshot_id: id }, type: 'snapshot' } });
+    expect(await reason(createVolume(w, fromSnapshot(snapshot.snapshot_id)))).toBe(
+      'VOLUME_CONTENT_SOURCE_UNSUPPORTED',
+    );
+    expect(await reason(createVolume(w, fromSnapshot('non-existing-snapshot-id')))).toBe(
+      'CONTENT_SOURCE_NOT_FOUND',
+    );
+    const fromVolume = (id: string) =>
+      volumeRequest('v', { volume_content_source: { volume: { volume_id: id }, type: 'volume' } });
+    expect(await reason(createVolume(w, fromVolume(source)))).toBe('VOLUME_CONTENT_SOURCE_UNSUPPORTED');
+    expect(await reason(createVolume(w, fromVolume('default/none')))).toBe('CONTENT_SOURCE_NOT_FOUND');
+    expect(w.volumesApi.writes).toBe(0);
   });
 
   it('validates before anything else', async () => {

@@ -84,6 +84,8 @@ const SCENARIOS: Record<ErrorReason, () => Promise<unknown>> = {
   MISSING_SNAPSHOT_ID: async () => (await served()).client.Controller.DeleteSnapshot!({}),
   MISSING_GROUP_SNAPSHOT_ID: async () => (await served()).client.GroupController.GetVolumeGroupSnapshot!({}),
   MISSING_SOURCE_VOLUMES: async () => group((await served()).client, { source_volume_ids: [] }),
+  MISSING_TARGET_PATH: async () =>
+    (await served()).client.Node.NodeUnpublishVolume!({ volume_id: 'default/a' }),
   TOO_MANY_VOLUMES: async () =>
     group((await served()).client, {
       source_volume_ids: Array.from({ length: 65 }, (_, i) => `default/v${i}`),
@@ -102,6 +104,8 @@ const SCENARIOS: Record<ErrorReason, () => Promise<unknown>> = {
   PARAMETERS_TOO_LARGE: async () =>
     group((await served()).client, { parameters: { 'csi.storage.k8s.io/big': 'x'.repeat(5000) } }),
   VOLUME_CONTENT_SOURCE_UNSUPPORTED: async () =>
+    volume((await served()).client, { volume_content_source: { volume: { volume_id: 'default/a' } } }),
+  CONTENT_SOURCE_NOT_FOUND: async () =>
     volume((await served()).client, { volume_content_source: { snapshot: { snapshot_id: 'snap-x' } } }),
   MALFORMED_VOLUME_ID: async () => snapshot((await served()).client, { source_volume_id: 'fake-vol-id' }),
   INVALID_MAX_ENTRIES: async () => (await served()).client.Controller.ListSnapshots!({ max_entries: -1 }),

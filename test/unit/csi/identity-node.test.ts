@@ -69,4 +69,17 @@ describe('Node', () => {
     expect(await w.call('Node', 'NodeGetCapabilities')).toEqual({ capabilities: [] });
     expect(await w.call('Node', 'NodeGetInfo')).toEqual({ node_id: 'node-1', max_volumes_per_node: 0 });
   });
+
+  it('unpublishes what was never published: OK, after checking the request', async () => {
+    const w = world();
+    expect(
+      await w.call('Node', 'NodeUnpublishVolume', { volume_id: 'default/a', target_path: '/x' }),
+    ).toEqual({});
+    await expect(w.call('Node', 'NodeUnpublishVolume', { target_path: '/x' })).rejects.toMatchObject({
+      reason: 'MISSING_VOLUME_ID',
+    });
+    await expect(w.call('Node', 'NodeUnpublishVolume', { volume_id: 'default/a' })).rejects.toMatchObject({
+      reason: 'MISSING_TARGET_PATH',
+    });
+  });
 });
