@@ -75,19 +75,23 @@ export function controllerService(ctx: DriverContext): ServiceHandlers {
         ],
       };
     },
-    CreateVolume: (req: CreateVolumeRequest) => createVolume(ctx, req),
-    DeleteVolume: (req: DeleteVolumeRequest) => deleteVolume(ctx, req),
+    CreateVolume: (req: CreateVolumeRequest, call: CallContext) => createVolume(ctx, req, call.signal),
+    DeleteVolume: (req: DeleteVolumeRequest, call: CallContext) => deleteVolume(ctx, req, call.signal),
     ValidateVolumeCapabilities: (req: ValidateVolumeCapabilitiesRequest) =>
       validateVolumeCapabilities(ctx, req),
     CreateSnapshot: (req: CreateSnapshotRequest, call: CallContext) => createSnapshot(ctx, req, call),
-    DeleteSnapshot: (req: DeleteSnapshotRequest) => deleteSnapshot(ctx, req),
+    DeleteSnapshot: (req: DeleteSnapshotRequest, call: CallContext) => deleteSnapshot(ctx, req, call.signal),
     ListSnapshots: (req: ListSnapshotsRequest) => listSnapshots(ctx, req),
   };
 }
 
 // ---- volumes ----
 
-async function createVolume(ctx: DriverContext, req: CreateVolumeRequest): Promise<CreateVolumeResponse> {
+async function createVolume(
+  ctx: DriverContext,
+  req: CreateVolumeRequest,
+  signal: AbortSignal,
+): Promise<CreateVolumeResponse> {
   const name = requireName(req.name);
   requireCapabilities(req.volume_capabilities);
   const capacity = parseCapacity(req.capacity_range);
@@ -147,7 +151,7 @@ async function createVolume(ctx: DriverContext, req: CreateVolumeRequest): Promi
   };
   let record: EtcdSourceVolume;
   try {
-    record = (await ctx.volumes.createIfAbsent(body)).record;
+    record = (await ctx.volumes.createIfAbsent(body, signal)).record;
   } catch (err) {
     throw fromApiError(err, `create EtcdSourceVolume ${formatVolumeId(key)}`);
   }
@@ -211,7 +215,11 @@ function answerVolume(
   };
 }
 
-async function deleteVolume(ctx: DriverContext, req: DeleteVolumeRequest): Promise<DeleteVolumeResponse> {
+async function deleteVolume(
+  ctx: DriverContext,
+  req: DeleteVolumeRequest,
+  signal: AbortSignal,
+): Promise<DeleteVolumeResponse> {
   const volumeId = req.volume_id;
   if (!volumeId) throw new CsiError('MISSING_VOLUME_ID', 'volume_id is required');
   // An ID that cannot be ours names nothing to delete (CSI: unknown volume → OK).
@@ -221,8 +229,8 @@ async function deleteVolume(ctx: DriverContext, req: DeleteVolumeRequest): Promi
   requireSynced(ctx);
   try {
     // DeleteVolume is rare; asking the API when the cache has nothing closes the cache-lag window.
-    const record = ctx.volumes.store.get(volumeId) ?? (await ctx.volumes.fetch(namespace, name));
-    if (record && record.spec.driverName === ctx.driverName) await ctx.volumes.delete(record);
+    const record = ctx.volumes.store.get(volumeId) ?? (await ctx.volumes.fetch(namespace, name, signal));
+    if (record && record.spec.driverName === ctx.driverName) await ctx.volumes.delete(record, signal);
   } catch (err) {
     if (apiErrorKind(err) === 'not-found') return {};
     throw fromApiError(err, `delete EtcdSourceVolume ${volumeId}`);
@@ -301,7 +309,7 @@ async function createSnapshot(
     parameters,
     ...(call.traceparent ? { traceparent: call.traceparent } : {}),
   });
-  return answerSnapshot(await ensureRecords(ctx, [body]), name, sourceVolumeId, parameters);
+  return answerSnapshot(await ensureRecords(ctx, [body], call.signal), name, sourceVolumeId, parameters);
 }
 
 function answerSnapshot(
@@ -329,6 +337,7 @@ function answerSnapshot(
 async function deleteSnapshot(
   ctx: DriverContext,
   req: DeleteSnapshotRequest,
+  signal: AbortSignal,
 ): Promise<DeleteSnapshotResponse> {
   const snapshotId = req.snapshot_id;
   if (!snapshotId) throw new CsiError('MISSING_SNAPSHOT_ID', 'snapshot_id is required');
@@ -342,11 +351,13 @@ async function deleteSnapshot(
     const where = `EtcdSnapshot ${record.metadata?.namespace}/${record.metadata?.name}`;
     try {
       if (others.length === 0) {
-        await ctx.snapshots.delete(record);
+        await ctx.snapshots.delete(record, signal);
       } else if (!record.spec.members[index]!.deletionRequested) {
-        await ctx.snapshots.patch(record, [
-          { op: 'add', path: `/spec/members/${index}/deletionRequested`, value: true },
-        ]);
+        await ctx.snapshots.patch(
+          record,
+          [{ op: 'add', path: `/spec/members/${index}/deletionRequested`, value: true }],
+          signal,
+        );
       }
       return {};
     } catch (err) {
@@ -354,7 +365,11 @@ async function deleteSnapshot(
       if (kind === 'not-found') return {};
       if (kind !== 'conflict') throw fromApiError(err, `delete snapshot ${snapshotId} from ${where}`);
       try {
-        record = await ctx.snapshots.fetch(record.metadata?.namespace ?? '', record.metadata?.name ?? '');
+        record = await ctx.snapshots.fetch(
+          record.metadata?.namespace ?? '',
+          record.metadata?.name ?? '',
+          signal,
+        );
       } catch (fetchErr) {
         throw fromApiError(fetchErr, `read ${where}`);
       }

@@ -42,7 +42,8 @@ export function groupControllerService(ctx: DriverContext): ServiceHandlers {
     CreateVolumeGroupSnapshot: (req: CreateVolumeGroupSnapshotRequest, call: CallContext) =>
       createGroup(ctx, req, call),
     GetVolumeGroupSnapshot: (req: GetVolumeGroupSnapshotRequest) => getGroup(ctx, req),
-    DeleteVolumeGroupSnapshot: (req: DeleteVolumeGroupSnapshotRequest) => deleteGroup(ctx, req),
+    DeleteVolumeGroupSnapshot: (req: DeleteVolumeGroupSnapshotRequest, call: CallContext) =>
+      deleteGroup(ctx, req, call.signal),
   };
 }
 
@@ -100,7 +101,7 @@ async function createGroup(
   const missing = sourceVolumeIds.filter((id) => !covered.has(id));
   for (const id of missing) parseVolumeIdOrThrow(id);
   const bodies = planRecords(ctx, name, groupId, sourceVolumeIds, missing, parameters, call.traceparent);
-  const written = await ensureRecords(ctx, bodies);
+  const written = await ensureRecords(ctx, bodies, call.signal);
   const all = new Map<string, EtcdSnapshot>();
   for (const r of [...existing, ...written]) all.set(`${r.metadata?.namespace}/${r.metadata?.name}`, r);
   const records = [...all.values()];
@@ -207,6 +208,7 @@ async function getGroup(
 async function deleteGroup(
   ctx: DriverContext,
   req: DeleteVolumeGroupSnapshotRequest,
+  signal: AbortSignal,
 ): Promise<DeleteVolumeGroupSnapshotResponse> {
   const groupId = req.group_snapshot_id;
   if (!groupId) throw new CsiError('MISSING_GROUP_SNAPSHOT_ID', 'group_snapshot_id is required');
@@ -219,7 +221,7 @@ async function deleteGroup(
       .filter((r) => !isBeingDeleted(r))
       .map(async (r) => {
         try {
-          await ctx.snapshots.delete(r);
+          await ctx.snapshots.delete(r, signal);
         } catch (err) {
           throw fromApiError(err, `delete EtcdSnapshot ${r.metadata?.namespace}/${r.metadata?.name}`);
         }

@@ -117,11 +117,12 @@ export function recordMatches(
 export async function ensureRecords(
   ctx: DriverContext,
   bodies: readonly EtcdSnapshot[],
+  signal?: AbortSignal,
 ): Promise<EtcdSnapshot[]> {
   return Promise.all(
     bodies.map(async (body) => {
       try {
-        return (await ctx.snapshots.createIfAbsent(body)).record;
+        return (await ctx.snapshots.createIfAbsent(body, signal)).record;
       } catch (err) {
         throw fromApiError(err, `create EtcdSnapshot ${body.metadata?.namespace}/${body.metadata?.name}`);
       }

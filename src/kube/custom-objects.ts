@@ -37,17 +37,23 @@ export interface NamespacedObject {
 
 export interface NamespacedCustomObjects<T extends NamespacedObject> {
   readonly type: CustomResourceType;
+  // Every call takes the caller's AbortSignal (a CSI call's deadline), which aborts the request.
   /** Creates the object; rejects with 409 AlreadyExists when the name is taken. */
-  create(namespace: string, body: T): Promise<T>;
+  create(namespace: string, body: T, signal?: AbortSignal): Promise<T>;
   /** The object as the API server has it now, or undefined. */
-  get(namespace: string, name: string): Promise<T | undefined>;
+  get(namespace: string, name: string, signal?: AbortSignal): Promise<T | undefined>;
   /** Applies an RFC 6902 JSON patch. */
-  jsonPatch(namespace: string, name: string, ops: readonly JsonPatchOp[]): Promise<T>;
+  jsonPatch(namespace: string, name: string, ops: readonly JsonPatchOp[], signal?: AbortSignal): Promise<T>;
   /**
    * Deletes the object; with finalizers it stays, carrying deletionTimestamp, until they are
    * removed. Returns the API server's answer (the object, or a Status), undefined if there was none.
    */
-  delete(namespace: string, name: string, preconditions?: Preconditions): Promise<unknown>;
+  delete(
+    namespace: string,
+    name: string,
+    preconditions?: Preconditions,
+    signal?: AbortSignal,
+  ): Promise<unknown>;
 }
 
 export function namespacedCustomObjects<T extends NamespacedObject>(
@@ -59,27 +65,29 @@ export function namespacedCustomObjects<T extends NamespacedObject>(
   const item = (namespace: string, name: string) => `${collection(namespace)}/${encodeURIComponent(name)}`;
   return {
     type,
-    create(namespace, body) {
-      return client.request<T>('POST', collection(namespace), { body });
+    create(namespace, body, signal) {
+      return client.request<T>('POST', collection(namespace), { body, ...(signal ? { signal } : {}) });
     },
-    async get(namespace, name) {
+    async get(namespace, name, signal) {
       try {
-        return await client.request<T>('GET', item(namespace, name));
+        return await client.request<T>('GET', item(namespace, name), signal ? { signal } : {});
       } catch (err) {
         if (isNotFound(err)) return undefined;
         throw err;
       }
     },
-    jsonPatch(namespace, name, ops) {
+    jsonPatch(namespace, name, ops, signal) {
       return client.request<T>('PATCH', item(namespace, name), {
         body: ops,
         contentType: 'application/json-patch+json',
+        ...(signal ? { signal } : {}),
       });
     },
-    async delete(namespace, name, preconditions) {
+    async delete(namespace, name, preconditions, signal) {
       try {
         return await client.request<unknown>('DELETE', item(namespace, name), {
           body: { apiVersion: 'v1', kind: 'DeleteOptions', ...(preconditions ? { preconditions } : {}) },
+          ...(signal ? { signal } : {}),
         });
       } catch (err) {
         if (isNotFound(err)) return undefined;

@@ -21,16 +21,16 @@ export interface RecordWriter<T extends RecordObject> {
    * Creates the record unless one of that name exists; returns the record that exists now and
    * whether this call made it. An existing record is read from the API (the cache may lag).
    */
-  createIfAbsent(body: T): Promise<{ record: T; created: boolean }>;
+  createIfAbsent(body: T, signal?: AbortSignal): Promise<{ record: T; created: boolean }>;
   /** The record as the API server has it now (after a conflict). */
-  fetch(namespace: string, name: string): Promise<T | undefined>;
+  fetch(namespace: string, name: string, signal?: AbortSignal): Promise<T | undefined>;
   /**
    * A JSON patch guarded by the record's resourceVersion: the patch sets it, and the API server
    * refuses an update whose resourceVersion is not current with 409, so a stale view never wins.
    */
-  patch(record: T, ops: readonly JsonPatchOp[]): Promise<T>;
+  patch(record: T, ops: readonly JsonPatchOp[], signal?: AbortSignal): Promise<T>;
   /** Requests deletion (finalizers keep the object until they are removed); unknown → no-op. */
-  delete(record: T): Promise<void>;
+  delete(record: T, signal?: AbortSignal): Promise<void>;
 }
 
 export function recordWriter<T extends RecordObject>(
@@ -38,41 +38,45 @@ export function recordWriter<T extends RecordObject>(
   store: ReadYourWritesStore<T>,
 ): RecordWriter<T> {
   const { group, version, kind } = api.type;
-  const fetch = async (namespace: string, name: string) => {
-    const current = await api.get(namespace, name);
+  const fetch = async (namespace: string, name: string, signal?: AbortSignal) => {
+    const current = await api.get(namespace, name, signal);
     if (current) store.wrote(current);
     return current;
   };
   return {
     store,
-    async createIfAbsent(body) {
+    async createIfAbsent(body, signal) {
       const namespace = body.metadata?.namespace ?? '';
       const name = body.metadata?.name ?? '';
       try {
-        const record = await api.create(namespace, { apiVersion: `${group}/${version}`, kind, ...body });
+        const record = await api.create(
+          namespace,
+          { apiVersion: `${group}/${version}`, kind, ...body },
+          signal,
+        );
         store.wrote(record);
         return { record, created: true };
       } catch (err) {
         if (apiErrorKind(err) !== 'already-exists') throw err;
       }
-      const existing = await fetch(namespace, name);
+      const existing = await fetch(namespace, name, signal);
       // Created and deleted again between the two calls: let the caller retry.
       if (!existing) throw new RecordConflict(`${kind} ${namespace}/${name} was deleted while being created`);
       return { record: existing, created: false };
     },
     fetch,
-    async patch(record, ops) {
+    async patch(record, ops, signal) {
       const { namespace = '', name = '', resourceVersion } = record.metadata ?? {};
       const guarded: JsonPatchOp[] = resourceVersion
         ? [{ op: 'replace', path: '/metadata/resourceVersion', value: resourceVersion }, ...ops]
         : [...ops];
-      const updated = await api.jsonPatch(namespace, name, guarded);
+      const updated = await api.jsonPatch(namespace, name, guarded, signal);
       store.wrote(updated);
       return updated;
     },
-    async delete(record) {
+    async delete(record, signal) {
       const { namespace = '', name = '', uid } = record.metadata ?? {};
-      const answer = await api.delete(namespace, name, uid ? { uid } : undefined);
+      const answer = await api.delete(namespace, name, uid ? { uid } : undefined, signal);
       const returned = (answer ?? undefined) as T | undefined;
       // With finalizers the API returns the object, now carrying deletionTimestamp; without, the
       // object is gone (the answer is the last state or a Status).

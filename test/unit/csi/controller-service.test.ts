@@ -7,7 +7,7 @@ import type {
   ValidateVolumeCapabilitiesResponse,
 } from '../../../src/csi/messages.ts';
 import type { EtcdSnapshot } from '../../../src/records/etcd-snapshot.ts';
-import { addClaim, addEtcdCluster, MOUNT_CAPABILITY, type World, world } from './fakes.ts';
+import { addClaim, addEtcdCluster, callContext, MOUNT_CAPABILITY, type World, world } from './fakes.ts';
 
 async function reason(promise: Promise<unknown>): Promise<string> {
   try {
@@ -414,6 +414,28 @@ describe('CreateSnapshot', () => {
     const { volume } = await createVolume(w, volumeRequest('v'));
     const { snapshot } = await createSnapshot(w, 's', volume.volume_id);
     expect(snapshot.source_volume_id).toBe(volume.volume_id);
+  });
+});
+
+describe('the call’s AbortSignal', () => {
+  it('reaches every API call a handler makes', async () => {
+    const w = world();
+    addEtcdCluster(w, 'main');
+    const a = addClaim(w, 'a', { cluster: 'main' });
+    const call = callContext();
+    const { snapshot } = (await w.services.Controller.CreateSnapshot!(
+      { name: 's', source_volume_id: a, parameters: {} },
+      call,
+    )) as CreateSnapshotResponse;
+    await w.services.Controller.DeleteSnapshot!({ snapshot_id: snapshot.snapshot_id }, call);
+    const { volume } = (await w.services.Controller.CreateVolume!(
+      volumeRequest('v'),
+      call,
+    )) as CreateVolumeResponse;
+    await w.services.Controller.DeleteVolume!({ volume_id: volume.volume_id }, call);
+    expect(w.snapshotsApi.signals.length).toBeGreaterThan(1);
+    expect(w.volumesApi.signals.length).toBeGreaterThan(1);
+    expect([...w.snapshotsApi.signals, ...w.volumesApi.signals].every((s) => s === call.signal)).toBe(true);
   });
 });
 

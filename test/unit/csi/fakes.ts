@@ -113,6 +113,8 @@ export class FakeApi<T extends Obj> implements NamespacedCustomObjects<T> {
   failWith: Error | undefined;
   /** Makes every call take this long (a slow API server). */
   delayMs = 0;
+  /** The AbortSignal each call was given (a CSI call's deadline). */
+  readonly signals: (AbortSignal | undefined)[] = [];
   #pending: (() => void)[] = [];
 
   constructor(type: NamespacedCustomObjects<T>['type'], store: FakeStore<T>, propagate = true) {
@@ -136,8 +138,9 @@ export class FakeApi<T extends Obj> implements NamespacedCustomObjects<T> {
     for (const apply of this.#pending.splice(0)) apply();
   }
 
-  async #check(): Promise<void> {
+  async #check(signal?: AbortSignal): Promise<void> {
     this.calls++;
+    this.signals.push(signal);
     if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
     if (this.failWith) throw this.failWith;
   }
@@ -157,22 +160,27 @@ export class FakeApi<T extends Obj> implements NamespacedCustomObjects<T> {
     return structuredClone(copy);
   }
 
-  async create(namespace: string, body: T): Promise<T> {
-    await this.#check();
+  async create(namespace: string, body: T, signal?: AbortSignal): Promise<T> {
+    await this.#check(signal);
     const key = `${namespace}/${body.metadata?.name}`;
     if (this.objects.has(key)) throw new FakeApiError(409, 'AlreadyExists', `${key} already exists`);
     this.writes++;
     return this.put({ ...body, metadata: { ...body.metadata, namespace } });
   }
 
-  async get(namespace: string, name: string): Promise<T | undefined> {
-    await this.#check();
+  async get(namespace: string, name: string, signal?: AbortSignal): Promise<T | undefined> {
+    await this.#check(signal);
     const obj = this.objects.get(`${namespace}/${name}`);
     return obj && structuredClone(obj);
   }
 
-  async jsonPatch(namespace: string, name: string, ops: readonly JsonPatchOp[]): Promise<T> {
-    await this.#check();
+  async jsonPatch(
+    namespace: string,
+    name: string,
+    ops: readonly JsonPatchOp[],
+    signal?: AbortSignal,
+  ): Promise<T> {
+    await this.#check(signal);
     const key = `${namespace}/${name}`;
     const current = this.objects.get(key);
     if (!current) throw new FakeApiError(404, 'NotFound', `${key} not found`);
@@ -194,8 +202,13 @@ export class FakeApi<T extends Obj> implements NamespacedCustomObjects<T> {
     return structuredClone(stored);
   }
 
-  async delete(namespace: string, name: string, preconditions?: { uid?: string }): Promise<unknown> {
-    await this.#check();
+  async delete(
+    namespace: string,
+    name: string,
+    preconditions?: { uid?: string },
+    signal?: AbortSignal,
+  ): Promise<unknown> {
+    await this.#check(signal);
     const key = `${namespace}/${name}`;
     const current = this.objects.get(key);
     if (!current) return undefined;

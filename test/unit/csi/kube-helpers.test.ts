@@ -37,9 +37,15 @@ describe('apiErrorKind', () => {
 describe('namespacedCustomObjects', () => {
   it('speaks the custom resource REST paths with preconditions and JSON patches', async () => {
     const calls: unknown[] = [];
+    const signals: AbortSignal[] = [];
     const requester: JsonRequester = {
-      async request<T>(method: string, path: string, options?: { body?: unknown; contentType?: string }) {
-        calls.push([method, path, options?.contentType, options?.body]);
+      async request<T>(
+        method: string,
+        path: string,
+        options?: { body?: unknown; contentType?: string; signal?: AbortSignal },
+      ) {
+        if (options?.signal) signals.push(options.signal);
+        else calls.push([method, path, options?.contentType, options?.body]);
         if (path.endsWith('/missing')) throw new FakeApiError(404, 'NotFound', '');
         return { ok: method } as T;
       },
@@ -54,6 +60,8 @@ describe('namespacedCustomObjects', () => {
     expect(await api.get('ns', 'missing')).toBeUndefined();
     await api.jsonPatch('ns', 'a', [{ op: 'add', path: '/spec/x', value: 1 }]);
     await api.delete('ns', 'a', { uid: 'u1' });
+    const signal = new AbortController().signal;
+    await api.create('ns', { metadata: { name: 'b' } }, signal);
     expect(await api.delete('ns', 'missing')).toBeUndefined();
     expect(calls).toEqual([
       ['POST', '/apis/g.io/v1/namespaces/ns/things', undefined, { metadata: { name: 'a' } }],
