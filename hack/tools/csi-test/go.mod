@@ -1,5 +1,5 @@
 // Pins csi-sanity (csi-test) and the CSI specification whose csi.proto the project's own
-// proto is checked against (hack/tools/build.sh, test/unit/csi-proto-compat.test.ts).
+// proto is checked against (hack/tools/build.sh, test/unit/csi/proto-compat.test.ts).
 module etcd-snapshot-driver/hack/tools/csi-test
 
 go 1.26.0
