@@ -79,6 +79,10 @@ interface Bucket {
   held: boolean;
   /** Given up on purpose: not owned any more, still renewed until released. */
   releasing: boolean;
+  /** The empty holder is being written: renewals stop, so they cannot race the release into a 409. */
+  handingOver: boolean;
+  /** The renewal in flight, which a release waits out before it writes. */
+  renewing: Promise<void> | undefined;
   /** Owned while performance.now() < validUntil. */
   validUntil: number;
   deadlineTimer: NodeJS.Timeout | undefined;
@@ -137,6 +141,8 @@ export class BucketElector implements Ownership {
       observed: undefined,
       held: false,
       releasing: false,
+      handingOver: false,
+      renewing: undefined,
       validUntil: 0,
       deadlineTimer: undefined,
       cooldownUntil: 0,
@@ -186,18 +192,32 @@ export class BucketElector implements Ownership {
       await Promise.all([...this.#releases]);
       await this.#haltTicks();
       await Promise.all([...this.#releases]); // an acquisition that was in flight
-      const member = this.#memberLease;
-      if (member?.metadata.resourceVersion) {
-        await this.#call('delete member Lease', (signal) =>
-          this.#api.delete(this.#memberLeaseName, member.metadata.resourceVersion!, signal),
-        );
-      }
+      await this.#deleteMemberLease();
     } else {
       await this.#haltTicks();
     }
     for (const b of this.#buckets) this.#lose(b, 'stopped');
     this.#running = false;
     this.#changes.complete();
+  }
+
+  /**
+   * Others count this replica until its member Lease is gone; left behind, it would cap their
+   * share of buckets for a whole LeaseDuration. A stale resourceVersion (409) is read again.
+   */
+  async #deleteMemberLease(): Promise<void> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const rv = this.#memberLease?.metadata.resourceVersion;
+      if (rv === undefined) return;
+      const deleted = await this.#call('delete member Lease', async (signal) => {
+        await this.#api.delete(this.#memberLeaseName, rv, signal);
+        return true;
+      });
+      if (deleted) return;
+      this.#memberLease = await this.#call('get member Lease', (signal) =>
+        this.#api.get(this.#memberLeaseName, signal),
+      );
+    }
   }
 
   #owns(b: Bucket, now: number): boolean {
@@ -305,7 +325,16 @@ export class BucketElector implements Ownership {
     );
   }
 
-  async #renew(b: Bucket): Promise<void> {
+  #renew(b: Bucket): Promise<void> {
+    if (b.handingOver) return Promise.resolve();
+    const renewing = this.#renewOnce(b).finally(() => {
+      if (b.renewing === renewing) b.renewing = undefined;
+    });
+    b.renewing = renewing;
+    return renewing;
+  }
+
+  async #renewOnce(b: Bucket): Promise<void> {
     const current = b.observed?.lease;
     if (current === undefined) return;
     const sentAt = performance.now();
@@ -512,6 +541,7 @@ export class BucketElector implements Ownership {
     const announced = b.releasing; // a handover already emitted 'lost'
     b.held = false;
     b.releasing = false;
+    b.handingOver = false;
     b.validUntil = 0;
     if (b.deadlineTimer !== undefined) clearTimeout(b.deadlineTimer);
     b.deadlineTimer = undefined;
@@ -547,8 +577,11 @@ export class BucketElector implements Ownership {
       b.cooldownUntil = performance.now() + this.timing.leaseDurationMs;
       return;
     }
-    // A renewal may have raced with us (409): read it again and retry once while it is still ours.
-    for (let attempt = 0; attempt < 2 && b.held; attempt++) {
+    // Renewals stop now; one already sent may still move the resourceVersion, so wait it out, and
+    // should the write meet a 409 all the same, read the Lease again and retry while it is ours.
+    b.handingOver = true;
+    await b.renewing;
+    for (let attempt = 0; attempt < 3 && b.held; attempt++) {
       const current = b.observed?.lease;
       if (current === undefined || (current.spec?.holderIdentity ?? '') !== this.identity) break;
       const released = await this.#call(`release ${b.leaseName}`, (signal) =>

@@ -1,0 +1,130 @@
+// The contract between the pipeline (src/reconcile/etcd-snapshot) and the agent it runs in Jobs
+// (`etcd-snapshot-driver agent <operation> …`): the command line the reconciler builds, the paths
+// it mounts, and the JSON result the agent leaves in its termination message and meta file.
+// Both sides import this file, so a change here is a change to both.
+
+/** Where the Job mounts the etcd cluster's snapshot claim. */
+export const SNAPSHOT_MOUNT_PATH = '/snapshots';
+/** Where the Job mounts the credentials Secret (read-only; files named as the Secret's keys). */
+export const CREDENTIALS_MOUNT_PATH = '/etc/etcd-snapshot-driver/credentials';
+/** The container's termination message (the kubelet reads at most 4096 bytes of it). */
+export const TERMINATION_MESSAGE_PATH = '/dev/termination-log';
+
+/** The backup file of a record, relative to the claim's root: `<dir>/snapshot.db`. */
+export const SNAPSHOT_FILE_NAME = 'snapshot.db';
+/** Beside the backup file: the AgentResult of the save that wrote it. */
+export const META_FILE_NAME = 'snapshot.meta.json';
+
+export type AgentOperation = 'save' | 'verify' | 'delete';
+
+export interface SaveArguments {
+  /** Client URLs of the members to try, the preferred source first. */
+  endpoints: string[];
+  /** Absolute path of the backup file inside the container (under SNAPSHOT_MOUNT_PATH). */
+  file: string;
+  snapshotId: string;
+  /** Directory of the mounted credentials Secret; absent for clusters without auth. */
+  credentialsDir?: string;
+  /** Bytes that must be free before the save starts (RESOURCE_EXHAUSTED otherwise). */
+  minFreeBytes?: number;
+  /** Seconds to wait for each connection. */
+  dialTimeoutSeconds?: number;
+}
+
+export interface VerifyArguments {
+  file: string;
+}
+
+export interface DeleteArguments {
+  /** The record's directory (under SNAPSHOT_MOUNT_PATH): everything in it goes, then the directory. */
+  dir: string;
+}
+
+/** What the agent reports: the termination message and (for save) the meta file beside the backup. */
+export interface AgentResult {
+  operation: AgentOperation;
+  ok: boolean;
+  /** Set when ok is false: a reason of the error catalog (src/csi/errors.ts) and what happened. */
+  error?: { reason: string; message: string };
+  snapshotId?: string;
+  file?: string;
+  /** etcd's revision at the snapshot (from the file's consistent index). */
+  revision?: number;
+  /** etcd's own hash of the database (what `etcdutl snapshot status` prints as hash). */
+  etcdHash?: number;
+  /** SHA-256 of the whole file, hex. */
+  sha256?: string;
+  sizeBytes?: number;
+  totalKeys?: number;
+  etcdVersion?: string;
+  /** The member the stream came from (its client URL). */
+  member?: string;
+  /** When etcd's snapshot was taken (RFC 3339). */
+  createdAt?: string;
+  durationSeconds?: number;
+  bytesPerSecond?: number;
+}
+
+/**
+ * Exit codes: a failed Job's pod tells the cause even when its termination message is lost.
+ * Each maps to a catalog reason the pipeline records.
+ */
+export const AGENT_EXIT_CODES = {
+  OK: 0,
+  UNEXPECTED: 1,
+  USAGE: 2,
+  AUTH_FAILED: 10,
+  UNREACHABLE: 11,
+  QUORUM_LOST: 12,
+  DISK_FULL: 13,
+  CORRUPT_STREAM: 14,
+  NOT_FOUND: 15,
+} as const;
+
+export type AgentExitCode = (typeof AGENT_EXIT_CODES)[keyof typeof AGENT_EXIT_CODES];
+
+/** The catalog reason for an exit code, when the termination message does not give one. */
+export const REASON_BY_EXIT_CODE: Record<number, string> = {
+  [AGENT_EXIT_CODES.AUTH_FAILED]: 'AUTH_PERMISSION_DENIED',
+  [AGENT_EXIT_CODES.UNREACHABLE]: 'ETCD_ENDPOINTS_UNREACHABLE',
+  [AGENT_EXIT_CODES.QUORUM_LOST]: 'ETCD_QUORUM_LOST',
+  [AGENT_EXIT_CODES.DISK_FULL]: 'STORAGE_QUOTA_EXCEEDED',
+  [AGENT_EXIT_CODES.CORRUPT_STREAM]: 'SNAPSHOT_INCOMPLETE',
+  [AGENT_EXIT_CODES.NOT_FOUND]: 'SNAPSHOT_STATUS_FAILED',
+};
+
+/** The container args after the image's entrypoint (`etcd-snapshot-driver`). */
+export function saveCommand(args: SaveArguments): string[] {
+  return [
+    'agent',
+    'save',
+    `--endpoints=${args.endpoints.join(',')}`,
+    `--file=${args.file}`,
+    `--snapshot-id=${args.snapshotId}`,
+    ...(args.credentialsDir ? [`--credentials-dir=${args.credentialsDir}`] : []),
+    ...(args.minFreeBytes !== undefined ? [`--min-free-bytes=${args.minFreeBytes}`] : []),
+    ...(args.dialTimeoutSeconds !== undefined ? [`--dial-timeout=${args.dialTimeoutSeconds}`] : []),
+  ];
+}
+
+export function verifyCommand(args: VerifyArguments): string[] {
+  return ['agent', 'verify', `--file=${args.file}`];
+}
+
+export function deleteCommand(args: DeleteArguments): string[] {
+  return ['agent', 'delete', `--dir=${args.dir}`];
+}
+
+/** Parses a termination message; undefined when it is not an AgentResult (a log tail, say). */
+export function parseAgentResult(message: string | undefined): AgentResult | undefined {
+  if (!message) return undefined;
+  try {
+    const value: unknown = JSON.parse(message);
+    if (typeof value !== 'object' || value === null) return undefined;
+    const r = value as Partial<AgentResult>;
+    if (typeof r.ok !== 'boolean' || typeof r.operation !== 'string') return undefined;
+    return r as AgentResult;
+  } catch {
+    return undefined;
+  }
+}
