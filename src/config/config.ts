@@ -18,7 +18,26 @@ export interface DriverConfig {
   leaderElect: boolean;
   jobBackoffLimit: number;
   jobActiveDeadlineSeconds: number;
+  jobTtlSecondsAfterFinished: number;
+  /** Namespace of the bucket Leases; the pod's own namespace (POD_NAMESPACE) when unset. */
+  leaderElectionNamespace: string | undefined;
+  leaderElectionBuckets: number;
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+  /** The image snapshot Jobs run (`etcd-snapshot-driver agent …`): the driver's own image. */
+  agentImage: string;
+  executorServiceAccount: string;
+  /** Size of each etcd cluster's snapshot claim; derived from the database size when unset. */
+  snapshotClaimSize: string | undefined;
+  workers: number;
+  traceExporter: TraceExporterKind;
+  traceEndpoint: string | undefined;
+  traceSampleRatio: number;
+  deleteOrphanFiles: boolean;
 }
+
+export type TraceExporterKind = 'otlp' | 'jaeger' | 'none';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -58,6 +77,38 @@ const oneOf =
     }
     return raw as T;
   };
+
+/** A duration in milliseconds from "15s", "1500ms", "2m" or bare seconds ("15"). */
+const duration =
+  (minMs: number, maxMs: number) =>
+  (raw: string, source: string): number => {
+    const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(raw.trim());
+    const ms = m
+      ? Number(m[1]) * ({ ms: 1, s: 1000, m: 60_000 } as const)[(m[2] ?? 's') as 'ms' | 's' | 'm']
+      : NaN;
+    if (!Number.isFinite(ms) || ms < minMs || ms > maxMs) {
+      throw new ConfigError(
+        `${source} must be a duration from ${minMs / 1000}s to ${maxMs / 1000}s (e.g. 15s, 1500ms), got "${raw}"`,
+      );
+    }
+    return Math.round(ms);
+  };
+
+const ratio = (raw: string, source: string): number => {
+  const value = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(value) || value < 0 || value > 1) {
+    throw new ConfigError(`${source} must be a number from 0 to 1, got "${raw}"`);
+  }
+  return value;
+};
+
+/** A Kubernetes quantity of bytes such as 10Gi, 500M or 1073741824. */
+const quantity = (raw: string, source: string): string => {
+  if (!/^\d+(\.\d+)?(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$/.test(raw.trim())) {
+    throw new ConfigError(`${source} must be a quantity such as 10Gi, got "${raw}"`);
+  }
+  return raw.trim();
+};
 
 const boolean = (raw: string, source: string): boolean => {
   if (['true', '1', 'yes'].includes(raw)) return true;
@@ -164,6 +215,118 @@ export const OPTIONS: readonly AnyOption[] = [
     parse: integer(60, 86_400),
     default: 600,
     help: 'activeDeadlineSeconds of snapshot Jobs',
+  },
+  {
+    key: 'jobTtlSecondsAfterFinished',
+    flag: 'job-ttl-after-finished',
+    env: 'JOB_TTL_AFTER_FINISHED',
+    parse: integer(0, 604_800),
+    default: 3600,
+    help: 'ttlSecondsAfterFinished of snapshot Jobs (their results are in the records by then)',
+  },
+  {
+    key: 'leaderElectionNamespace',
+    flag: 'leader-election-namespace',
+    env: 'LEADER_ELECTION_NAMESPACE',
+    parse: text(),
+    default: undefined,
+    help: 'Namespace of the Leases; the pod namespace (POD_NAMESPACE) when unset',
+  },
+  {
+    key: 'leaderElectionBuckets',
+    flag: 'leader-election-buckets',
+    env: 'LEADER_ELECTION_BUCKETS',
+    parse: integer(1, 64),
+    default: 6,
+    help: 'Number of ownership buckets (one Lease each); the same on every replica. 1 = classic leader election',
+  },
+  {
+    key: 'leaseDurationMs',
+    flag: 'leader-election-lease-duration',
+    env: 'LEADER_ELECTION_LEASE_DURATION',
+    parse: duration(1000, 600_000),
+    default: 15_000,
+    help: 'How long others wait after a Lease stopped changing before taking it over (whole seconds)',
+  },
+  {
+    key: 'renewDeadlineMs',
+    flag: 'leader-election-renew-deadline',
+    env: 'LEADER_ELECTION_RENEW_DEADLINE',
+    parse: duration(500, 600_000),
+    default: 10_000,
+    help: 'How long a holder keeps acting without a successful renewal',
+  },
+  {
+    key: 'retryPeriodMs',
+    flag: 'leader-election-retry-period',
+    env: 'LEADER_ELECTION_RETRY_PERIOD',
+    parse: duration(100, 60_000),
+    default: 2_000,
+    help: 'How often Leases are read and renewed',
+  },
+  {
+    key: 'agentImage',
+    flag: 'agent-image',
+    env: 'AGENT_IMAGE',
+    parse: text(),
+    default: 'ghcr.io/etcd-snapshot-driver/etcd-snapshot-driver:latest',
+    help: "Image of snapshot Jobs (the driver's own image: it holds the agent)",
+  },
+  {
+    key: 'executorServiceAccount',
+    flag: 'executor-service-account',
+    env: 'EXECUTOR_SERVICE_ACCOUNT',
+    parse: text(),
+    default: 'etcd-snapshot-executor',
+    help: "ServiceAccount snapshot Jobs run as, in the etcd cluster's namespace",
+  },
+  {
+    key: 'snapshotClaimSize',
+    flag: 'snapshot-claim-size',
+    env: 'SNAPSHOT_CLAIM_SIZE',
+    parse: quantity,
+    default: undefined,
+    help: "Size of each etcd cluster's snapshot claim; derived from the database size when unset",
+  },
+  {
+    key: 'workers',
+    flag: 'workers',
+    env: 'WORKERS',
+    parse: integer(1, 64),
+    default: 4,
+    help: 'Concurrent reconciles of snapshot records',
+  },
+  {
+    key: 'traceExporter',
+    flag: 'trace-exporter',
+    env: 'TRACE_EXPORTER',
+    parse: oneOf('otlp', 'jaeger', 'none'),
+    default: 'none',
+    help: 'Where spans go: otlp (OTEL_EXPORTER_OTLP_ENDPOINT), jaeger (the deprecated Jaeger exporter) or none',
+  },
+  {
+    key: 'traceEndpoint',
+    flag: 'trace-endpoint',
+    env: 'TRACE_ENDPOINT',
+    parse: text(),
+    default: undefined,
+    help: "The exporter's endpoint URL; the exporter's own default (or OTEL_* env) when unset",
+  },
+  {
+    key: 'traceSampleRatio',
+    flag: 'trace-sample-ratio',
+    env: 'TRACE_SAMPLE_RATIO',
+    parse: ratio,
+    default: 0.1,
+    help: 'Share of successful, fast operations whose traces are kept (errors and slow ones always are)',
+  },
+  {
+    key: 'deleteOrphanFiles',
+    flag: 'delete-orphan-files',
+    env: 'DELETE_ORPHAN_FILES',
+    parse: boolean,
+    default: false,
+    help: 'Delete snapshot files no record owns (otherwise they are only reported)',
   },
 ];
 

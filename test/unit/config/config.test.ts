@@ -4,7 +4,7 @@ import { ConfigError, loadConfig, OPTIONS, usage } from '../../../src/config/con
 describe('loadConfig', () => {
   it('gives the seed defaults when nothing is set', () => {
     const config = loadConfig([], {});
-    expect(config).toEqual({
+    expect(config).toMatchObject({
       driverName: 'etcd-snapshot-driver',
       csiEndpoint: 'unix:///var/lib/kubelet/plugins/etcd-snapshot-driver/csi.sock',
       kubeconfig: undefined,
@@ -18,6 +18,39 @@ describe('loadConfig', () => {
       jobBackoffLimit: 2,
       jobActiveDeadlineSeconds: 600,
     });
+  });
+
+  it('gives client-go lease timing, 6 buckets and tracing off by default', () => {
+    const config = loadConfig([], {});
+    expect(config).toMatchObject({
+      leaderElectionBuckets: 6,
+      leaseDurationMs: 15_000,
+      renewDeadlineMs: 10_000,
+      retryPeriodMs: 2_000,
+      traceExporter: 'none',
+      deleteOrphanFiles: false,
+      executorServiceAccount: 'etcd-snapshot-executor',
+    });
+    expect(config.leaderElectionNamespace).toBeUndefined();
+    expect(config.snapshotClaimSize).toBeUndefined();
+  });
+
+  it('reads durations with units and refuses ones out of range, naming flag and value', () => {
+    expect(loadConfig(['--leader-election-lease-duration=4s'], {}).leaseDurationMs).toBe(4000);
+    expect(loadConfig(['--leader-election-retry-period=500ms'], {}).retryPeriodMs).toBe(500);
+    expect(loadConfig([], { LEADER_ELECTION_RENEW_DEADLINE: '2.5' }).renewDeadlineMs).toBe(2500);
+    expect(() => loadConfig(['--leader-election-retry-period=10ms'], {})).toThrow(
+      /--leader-election-retry-period .*got "10ms"/,
+    );
+    expect(() => loadConfig(['--leader-election-lease-duration=soon'], {})).toThrow(/got "soon"/);
+  });
+
+  it('checks quantities and ratios', () => {
+    expect(loadConfig(['--snapshot-claim-size=20Gi'], {}).snapshotClaimSize).toBe('20Gi');
+    expect(() => loadConfig(['--snapshot-claim-size=lots'], {})).toThrow(/--snapshot-claim-size .*"lots"/);
+    expect(loadConfig(['--trace-sample-ratio=0.25'], {}).traceSampleRatio).toBe(0.25);
+    expect(() => loadConfig(['--trace-sample-ratio=2'], {})).toThrow(/from 0 to 1, got "2"/);
+    expect(() => loadConfig(['--trace-exporter=zipkin'], {})).toThrow(/otlp, jaeger, none/);
   });
 
   it('reads the environment, and a flag wins over its variable', () => {
