@@ -1,0 +1,369 @@
+// A minimal etcd v3 client for one endpoint on @grpc/grpc-js: the calls the driver makes
+// (Status, MemberList, Snapshot, Authenticate, and Range/Put for tests and benchmarks). Every call
+// takes an AbortSignal and a deadline; failures become EtcdError with a catalog reason
+// (grpc-errors.ts). One client = one member: etcd's simple auth tokens are member-local, so the
+// token is fetched per client, and the snapshot comes from exactly the member asked.
+import {
+  ChannelCredentials,
+  Client,
+  type CallOptions as GrpcCallOptions,
+  Metadata,
+  type ServiceError,
+  status,
+} from '@grpc/grpc-js';
+import { describeCredentials, type EtcdCredentials } from '../credentials.ts';
+import { EtcdError } from '../errors.ts';
+import { parseEndpoint } from './endpoint.ts';
+import { abortReason, toEtcdError } from './grpc-errors.ts';
+import { etcdMethod } from './proto.ts';
+import { decodeSnapshotResponse, type SnapshotMessage } from './snapshot-decoder.ts';
+
+export interface EtcdCallOptions {
+  signal?: AbortSignal;
+  /** Absolute deadline (ms since the epoch); the client's default call timeout applies when unset. */
+  deadline?: number;
+}
+
+export interface EtcdClientOptions {
+  credentials: EtcdCredentials;
+  /** How long the first connection may take (ms); default 5000. */
+  dialTimeoutMs?: number;
+  /** Deadline of a unary call without one of its own (ms); default 10000. */
+  callTimeoutMs?: number;
+}
+
+export interface MemberStatus {
+  endpoint: string;
+  /** Hex, as etcdctl prints member IDs. */
+  memberId: string;
+  clusterId: string;
+  /** Hex; "0" when the member knows no leader. */
+  leaderId: string;
+  version: string;
+  dbSizeBytes: number;
+  dbSizeInUseBytes: number;
+  raftIndex: number;
+  raftTerm: number;
+  raftAppliedIndex: number;
+  isLearner: boolean;
+  /** Alarms and health problems the member reports (NOSPACE, …). */
+  errors: string[];
+}
+
+export interface MemberInfo {
+  id: string;
+  name: string;
+  peerUrls: string[];
+  clientUrls: string[];
+  isLearner: boolean;
+}
+
+interface Header {
+  cluster_id: string;
+  member_id: string;
+  revision: string;
+}
+
+/** uint64 as a decimal string (proto-loader longs: String) → hex, etcdctl's notation. */
+export function memberIdHex(decimal: string | number | undefined): string {
+  if (decimal === undefined || decimal === '') return '0';
+  return BigInt(decimal).toString(16);
+}
+
+const GRPC_OPTIONS = {
+  // Chunks are 32 KiB; a generous limit keeps a future etcd with larger chunks working.
+  'grpc.max_receive_message_length': 64 * 1024 * 1024,
+  'grpc.initial_reconnect_backoff_ms': 200,
+  'grpc.max_reconnect_backoff_ms': 2000,
+  // One channel per client object: two clients of one endpoint must not share a broken connection.
+  'grpc.use_local_subchannel_pool': 1,
+};
+
+export class EtcdClient {
+  readonly endpoint: string;
+  readonly #client: Client;
+  readonly #credentials: EtcdCredentials;
+  readonly #dialTimeoutMs: number;
+  readonly #callTimeoutMs: number;
+  #connected = false;
+  #token: Promise<string | undefined> | undefined;
+
+  constructor(endpoint: string, options: EtcdClientOptions) {
+    this.endpoint = endpoint;
+    this.#credentials = options.credentials;
+    this.#dialTimeoutMs = options.dialTimeoutMs ?? 5000;
+    this.#callTimeoutMs = options.callTimeoutMs ?? 10_000;
+    const parsed = parseEndpoint(endpoint);
+    const creds = options.credentials;
+    const ca = creds.kind === 'none' ? undefined : creds.ca;
+    const useTls = parsed.tls ?? (creds.kind === 'tls' || ca !== undefined);
+    let channelCredentials: ChannelCredentials;
+    if (useTls) {
+      channelCredentials =
+        creds.kind === 'tls'
+          ? ChannelCredentials.createSsl(ca ?? null, creds.key, creds.cert)
+          : ChannelCredentials.createSsl(ca ?? null);
+    } else {
+      channelCredentials = ChannelCredentials.createInsecure();
+    }
+    this.#client = new Client(parsed.target, channelCredentials, GRPC_OPTIONS);
+  }
+
+  toString(): string {
+    return `EtcdClient(${this.endpoint}, ${describeCredentials(this.#credentials)})`;
+  }
+
+  close(): void {
+    this.#client.close();
+  }
+
+  /** Maintenance.Status of this member. */
+  async status(options: EtcdCallOptions = {}): Promise<MemberStatus> {
+    const r = await this.#unary<
+      object,
+      {
+        header: Header | null;
+        version: string;
+        dbSize: string;
+        leader: string;
+        raftIndex: string;
+        raftTerm: string;
+        raftAppliedIndex: string;
+        errors: string[];
+        dbSizeInUse: string;
+        isLearner: boolean;
+      }
+    >('Maintenance', 'Status', {}, options);
+    return {
+      endpoint: this.endpoint,
+      memberId: memberIdHex(r.header?.member_id),
+      clusterId: memberIdHex(r.header?.cluster_id),
+      leaderId: memberIdHex(r.leader),
+      version: r.version,
+      dbSizeBytes: Number(r.dbSize),
+      dbSizeInUseBytes: Number(r.dbSizeInUse),
+      raftIndex: Number(r.raftIndex),
+      raftTerm: Number(r.raftTerm),
+      raftAppliedIndex: Number(r.raftAppliedIndex),
+      isLearner: r.isLearner,
+      errors: r.errors,
+    };
+  }
+
+  /** Cluster.MemberList as this member sees it (served locally, no quorum needed). */
+  async memberList(options: EtcdCallOptions = {}): Promise<MemberInfo[]> {
+    const r = await this.#unary<
+      { linearizable: boolean },
+      {
+        members: { ID: string; name: string; peerURLs: string[]; clientURLs: string[]; isLearner: boolean }[];
+      }
+    >('Cluster', 'MemberList', { linearizable: false }, options);
+    return r.members.map((m) => ({
+      id: memberIdHex(m.ID),
+      name: m.name,
+      peerUrls: m.peerURLs,
+      clientUrls: m.clientURLs,
+      isLearner: m.isLearner,
+    }));
+  }
+
+  /** How many keys start with `prefix` (KV.Range count_only); the whole keyspace for "". */
+  async countKeys(
+    prefix: string,
+    options: EtcdCallOptions = {},
+  ): Promise<{ count: number; revision: number }> {
+    const key = prefix === '' ? Buffer.from([0]) : Buffer.from(prefix);
+    const r = await this.#unary<object, { header: Header | null; count: string }>(
+      'KV',
+      'Range',
+      { key, range_end: prefixEnd(key), count_only: true },
+      options,
+    );
+    return { count: Number(r.count), revision: Number(r.header?.revision ?? 0) };
+  }
+
+  async put(
+    key: string,
+    value: Buffer | string,
+    options: EtcdCallOptions = {},
+  ): Promise<{ revision: number }> {
+    const r = await this.#unary<object, { header: Header | null }>(
+      'KV',
+      'Put',
+      { key: Buffer.from(key), value: typeof value === 'string' ? Buffer.from(value) : value },
+      options,
+    );
+    return { revision: Number(r.header?.revision ?? 0) };
+  }
+
+  /**
+   * Maintenance.Snapshot: the messages of the stream, in order, with backpressure (the stream is
+   * read only as fast as the consumer iterates). No deadline unless given: a large database takes
+   * as long as it takes; abort through the signal.
+   */
+  async *snapshot(options: EtcdCallOptions = {}): AsyncGenerator<SnapshotMessage> {
+    const { signal } = options;
+    await this.#ensureConnected(options);
+    const metadata = await this.#metadata(options);
+    const def = etcdMethod<object, unknown>('Maintenance', 'Snapshot');
+    const callOptions: GrpcCallOptions = options.deadline ? { deadline: new Date(options.deadline) } : {};
+    const call = this.#client.makeServerStreamRequest<object, SnapshotMessage>(
+      def.path,
+      def.requestSerialize,
+      decodeSnapshotResponse,
+      {},
+      metadata,
+      callOptions,
+    );
+    const onAbort = () => call.cancel();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      for await (const message of call as AsyncIterable<SnapshotMessage>) yield message;
+    } catch (err) {
+      if (signal?.aborted) throw abortReason(signal);
+      throw toEtcdError(err, this.endpoint, 'snapshot stream');
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      // Ends the call when the consumer stopped early (break, throw): etcd stops sending.
+      call.cancel();
+    }
+  }
+
+  // The first call to a member gets the dial timeout as its deadline, so a member that never
+  // answers costs dialTimeoutMs, not the call timeout. With a user, Authenticate is that first
+  // call (etcd 3.6 refuses even Status without a token when authentication is on).
+  async #ensureConnected(options: EtcdCallOptions): Promise<void> {
+    if (this.#connected) return;
+    const dialDeadline = Date.now() + this.#dialTimeoutMs;
+    const first = {
+      signal: options.signal,
+      deadline: options.deadline ? Math.min(options.deadline, dialDeadline) : dialDeadline,
+    };
+    if (this.#credentials.kind === 'basic') await this.#metadata(first);
+    else await this.#call('Maintenance', 'Status', {}, undefined, first);
+    this.#connected = true;
+  }
+
+  async #metadata(options: EtcdCallOptions): Promise<Metadata> {
+    const metadata = new Metadata();
+    if (this.#credentials.kind !== 'basic') return metadata;
+    this.#token ??= this.#authenticate(options).catch((err: unknown) => {
+      this.#token = undefined; // the next call tries again
+      throw err;
+    });
+    const token = await this.#token;
+    if (token) metadata.set('token', token);
+    return metadata;
+  }
+
+  async #authenticate(options: EtcdCallOptions): Promise<string | undefined> {
+    const creds = this.#credentials;
+    if (creds.kind !== 'basic') return undefined;
+    try {
+      const r = await this.#call<{ name: string; password: string }, { token: string }>(
+        'Auth',
+        'Authenticate',
+        { name: creds.username, password: creds.password },
+        undefined,
+        options,
+      );
+      return r.token;
+    } catch (err) {
+      // A cluster without authentication turned on needs no token: go on without one.
+      if (
+        err instanceof EtcdError &&
+        err.grpcCode === status.FAILED_PRECONDITION &&
+        /authentication is not enabled/i.test(err.message)
+      ) {
+        return undefined;
+      }
+      if (err instanceof EtcdError && err.reason === 'AUTH_BASIC_INVALID') {
+        throw new EtcdError(
+          'AUTH_BASIC_INVALID',
+          `etcd at ${this.endpoint} rejected user "${creds.username}": wrong user name or password`,
+          {
+            endpoint: this.endpoint,
+            grpcCode: err.grpcCode,
+          },
+        );
+      }
+      throw err;
+    }
+  }
+
+  async #unary<Req, Res>(
+    service: string,
+    method: string,
+    request: Req,
+    options: EtcdCallOptions,
+  ): Promise<Res> {
+    await this.#ensureConnected(options);
+    const metadata = await this.#metadata(options);
+    try {
+      return await this.#call<Req, Res>(service, method, request, metadata, options);
+    } catch (err) {
+      // A simple-auth token expires (5 min by default) or dies with a member restart: once more with a fresh one.
+      if (
+        err instanceof EtcdError &&
+        err.grpcCode === status.UNAUTHENTICATED &&
+        this.#credentials.kind === 'basic'
+      ) {
+        this.#token = undefined;
+        return this.#call<Req, Res>(service, method, request, await this.#metadata(options), options);
+      }
+      throw err;
+    }
+  }
+
+  #call<Req, Res>(
+    service: string,
+    method: string,
+    request: Req,
+    metadata: Metadata | undefined,
+    options: EtcdCallOptions,
+  ): Promise<Res> {
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
+    const def = etcdMethod<Req, Res>(service, method);
+    const deadline = new Date(options.deadline ?? Date.now() + this.#callTimeoutMs);
+    return new Promise<Res>((resolve, reject) => {
+      const onAbort = () => call.cancel();
+      const call = this.#client.makeUnaryRequest<Req, Res>(
+        def.path,
+        def.requestSerialize,
+        def.responseDeserialize,
+        request,
+        metadata ?? new Metadata(),
+        { deadline },
+        (err: ServiceError | null, value?: Res) => {
+          signal?.removeEventListener('abort', onAbort);
+          if (err) {
+            reject(
+              signal?.aborted ? abortReason(signal) : toEtcdError(err, this.endpoint, `${service}.${method}`),
+            );
+          } else if (value === undefined) {
+            reject(
+              new EtcdError('SNAPSHOT_FAILED', `${service}.${method} at ${this.endpoint}: empty response`),
+            );
+          } else {
+            resolve(value);
+          }
+        },
+      );
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+}
+
+/** The smallest key after every key with this prefix (etcd's range_end for a prefix). */
+export function prefixEnd(prefix: Buffer): Buffer {
+  if (prefix.length === 1 && prefix[0] === 0) return Buffer.from([0]); // "\0" to "\0": every key
+  const end = Buffer.from(prefix);
+  for (let i = end.length - 1; i >= 0; i--) {
+    if ((end[i] as number) < 0xff) {
+      end[i] = (end[i] as number) + 1;
+      return end.subarray(0, i + 1);
+    }
+  }
+  return Buffer.from([0]);
+}

@@ -1,0 +1,145 @@
+// Client credentials for an etcd cluster, read from the user's Secret (by the pipeline, from the
+// API) or from that Secret mounted as files (by the agent, in the Job). Accepted shapes:
+// kubernetes.io/tls (tls.crt, tls.key, optional ca.crt), kubernetes.io/basic-auth (username,
+// password, optional ca.crt) and Opaque Secrets with either set of keys. Errors name the Secret
+// and the key, never a value; `describeCredentials` and `toJSON` print the kind only.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { EtcdError } from './errors.ts';
+
+export type EtcdCredentials =
+  | { kind: 'none' }
+  | { kind: 'tls'; ca?: Buffer; cert: Buffer; key: Buffer }
+  | { kind: 'basic'; username: string; password: string; ca?: Buffer };
+
+export const TLS_CERT_KEY = 'tls.crt';
+export const TLS_KEY_KEY = 'tls.key';
+export const CA_KEY = 'ca.crt';
+export const USERNAME_KEY = 'username';
+export const PASSWORD_KEY = 'password';
+
+/** The fields of a v1 Secret this module reads (as the API returns it: `data` is base64). */
+export interface SecretLike {
+  metadata?: { name?: string; namespace?: string };
+  type?: string;
+  data?: Record<string, string>;
+}
+
+export const NO_CREDENTIALS: EtcdCredentials = Object.freeze({ kind: 'none' });
+
+/** What may be logged about credentials: the kind, nothing else. */
+export function describeCredentials(credentials: EtcdCredentials): string {
+  return `EtcdCredentials(${credentials.kind})`;
+}
+
+// Credential objects end up in option bags that get logged or traced by accident; these make
+// every stringification print the kind only. Non-enumerable, so equality checks ignore them.
+function sealed<T extends EtcdCredentials>(credentials: T): T {
+  const text = describeCredentials(credentials);
+  Object.defineProperty(credentials, 'toString', { value: () => text, enumerable: false });
+  Object.defineProperty(credentials, 'toJSON', {
+    value: () => ({ kind: credentials.kind }),
+    enumerable: false,
+  });
+  Object.defineProperty(credentials, Symbol.for('nodejs.util.inspect.custom'), {
+    value: () => text,
+    enumerable: false,
+  });
+  return credentials;
+}
+
+/** Credentials from a map of key → bytes; `source` names where they came from, for errors. */
+export function credentialsFromEntries(
+  entries: ReadonlyMap<string, Buffer>,
+  source: string,
+  type?: string,
+): EtcdCredentials {
+  const has = (k: string) => entries.has(k) && (entries.get(k)?.length ?? 0) > 0;
+  const missing = (key: string, why: string) =>
+    new EtcdError('AUTH_CERT_NOT_FOUND', `${source} has no key "${key}" (${why})`);
+  const ca = has(CA_KEY) ? entries.get(CA_KEY) : undefined;
+
+  const wantsTls =
+    type === 'kubernetes.io/tls' ||
+    ((type === undefined || type === 'Opaque') && (has(TLS_CERT_KEY) || has(TLS_KEY_KEY)));
+  const wantsBasic =
+    type === 'kubernetes.io/basic-auth' ||
+    ((type === undefined || type === 'Opaque') && (has(USERNAME_KEY) || has(PASSWORD_KEY)));
+  if (wantsTls && wantsBasic) {
+    throw new EtcdError(
+      'AUTH_CERT_NOT_FOUND',
+      `${source} holds both a client certificate (${TLS_CERT_KEY}/${TLS_KEY_KEY}) and a user (${USERNAME_KEY}/${PASSWORD_KEY}); keep one`,
+    );
+  }
+  if (wantsTls) {
+    if (!has(TLS_CERT_KEY)) throw missing(TLS_CERT_KEY, 'the client certificate');
+    if (!has(TLS_KEY_KEY)) throw missing(TLS_KEY_KEY, 'the client key');
+    return sealed({
+      kind: 'tls',
+      cert: entries.get(TLS_CERT_KEY) as Buffer,
+      key: entries.get(TLS_KEY_KEY) as Buffer,
+      ...(ca ? { ca } : {}),
+    });
+  }
+  if (wantsBasic) {
+    if (!has(USERNAME_KEY)) throw missing(USERNAME_KEY, 'the etcd user');
+    if (!has(PASSWORD_KEY)) throw missing(PASSWORD_KEY, "the etcd user's password");
+    return sealed({
+      kind: 'basic',
+      username: (entries.get(USERNAME_KEY) as Buffer).toString('utf8'),
+      password: (entries.get(PASSWORD_KEY) as Buffer).toString('utf8'),
+      ...(ca ? { ca } : {}),
+    });
+  }
+  if (type !== undefined && type !== 'Opaque') {
+    throw new EtcdError(
+      'AUTH_CERT_NOT_FOUND',
+      `${source} has type ${type}; etcd credentials need kubernetes.io/tls, kubernetes.io/basic-auth or Opaque`,
+    );
+  }
+  throw new EtcdError(
+    'AUTH_CERT_NOT_FOUND',
+    `${source} has neither ${TLS_CERT_KEY}+${TLS_KEY_KEY} nor ${USERNAME_KEY}+${PASSWORD_KEY}`,
+  );
+}
+
+/** Credentials from a Secret object as the API returns it. */
+export function credentialsFromSecret(secret: SecretLike): EtcdCredentials {
+  const name = `${secret.metadata?.namespace ? `${secret.metadata.namespace}/` : ''}${secret.metadata?.name ?? '(unnamed)'}`;
+  const source = `Secret ${name}`;
+  const entries = new Map<string, Buffer>();
+  for (const [key, value] of Object.entries(secret.data ?? {})) {
+    if (typeof value !== 'string') continue;
+    entries.set(key, Buffer.from(value, 'base64'));
+  }
+  return credentialsFromEntries(entries, source, secret.type);
+}
+
+const KNOWN_KEYS = [TLS_CERT_KEY, TLS_KEY_KEY, CA_KEY, USERNAME_KEY, PASSWORD_KEY];
+
+/** Credentials from a mounted Secret: one file per key (the Secret's type is not mounted). */
+export async function credentialsFromDir(dir: string): Promise<EtcdCredentials> {
+  const entries = new Map<string, Buffer>();
+  let found = 0;
+  for (const key of KNOWN_KEYS) {
+    try {
+      entries.set(key, await readFile(join(dir, key)));
+      found++;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT') {
+        throw new EtcdError(
+          'AUTH_CERT_NOT_FOUND',
+          `credentials directory ${dir}: cannot read ${key} (${code ?? 'error'})`,
+        );
+      }
+    }
+  }
+  if (found === 0) {
+    throw new EtcdError(
+      'AUTH_CERT_NOT_FOUND',
+      `credentials directory ${dir} holds none of ${KNOWN_KEYS.join(', ')} (is the Secret mounted?)`,
+    );
+  }
+  return credentialsFromEntries(entries, `credentials directory ${dir}`);
+}

@@ -1,0 +1,51 @@
+// Typed errors of the etcd side of the driver. `reason` is a name of the error catalog
+// (src/csi/errors.ts ERROR_CATALOG) as a plain string, so the pipeline can write it into a
+// record's status without this module importing the CSI server. Messages are built from
+// endpoints, member names and gRPC status text only: never from credentials.
+
+export type EtcdErrorReason =
+  | 'ETCD_ENDPOINTS_UNREACHABLE'
+  | 'ETCD_QUORUM_LOST'
+  | 'ETCD_NO_LEADER'
+  | 'AUTH_CERT_INVALID'
+  | 'AUTH_CERT_NOT_FOUND'
+  | 'AUTH_PERMISSION_DENIED'
+  | 'AUTH_BASIC_INVALID'
+  | 'SNAPSHOT_INCOMPLETE'
+  | 'CHECKSUM_MISMATCH'
+  | 'SNAPSHOT_STATUS_FAILED'
+  | 'STORAGE_QUOTA_EXCEEDED'
+  | 'STORAGE_WRITE_FAILED'
+  | 'SNAPSHOT_FAILED';
+
+export class EtcdError extends Error {
+  readonly reason: EtcdErrorReason;
+  /** The endpoint the error came from, when one did. */
+  readonly endpoint: string | undefined;
+  /** The gRPC status code, when the error is a gRPC status. */
+  readonly grpcCode: number | undefined;
+
+  constructor(
+    reason: EtcdErrorReason,
+    message: string,
+    options: { endpoint?: string; grpcCode?: number; cause?: unknown } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'EtcdError';
+    this.reason = reason;
+    this.endpoint = options.endpoint;
+    this.grpcCode = options.grpcCode;
+  }
+}
+
+/** Reasons that say the credentials are wrong: retrying another member will not help. */
+export const AUTH_REASONS: ReadonlySet<string> = new Set([
+  'AUTH_CERT_INVALID',
+  'AUTH_CERT_NOT_FOUND',
+  'AUTH_PERMISSION_DENIED',
+  'AUTH_BASIC_INVALID',
+]);
+
+export function isAuthError(err: unknown): err is EtcdError {
+  return err instanceof EtcdError && AUTH_REASONS.has(err.reason);
+}
