@@ -80,8 +80,10 @@ export function recordBody(ctx: DriverContext, plan: RecordPlan): EtcdSnapshot {
       retentionDays: values.retentionDays ?? ctx.defaults.retentionDays,
       storage: {
         storageClassName: values.storageClass ?? ctx.defaults.storageClass,
-        claimName: ctx.defaults.storageClaimName,
-        path: `${plan.cluster.name}/${prefix}${name}.db`,
+        // One claim per etcd cluster, in its namespace (docs/pipeline.md); one directory per
+        // snapshot holding snapshot.db and its meta file, so deleting a snapshot is one rmdir.
+        claimName: snapshotClaimName(plan.cluster.name),
+        path: `${prefix}${name}/snapshot.db`,
       },
       createdBy: ctx.createdBy,
     },
@@ -90,6 +92,21 @@ export function recordBody(ctx: DriverContext, plan: RecordPlan): EtcdSnapshot {
   if (values.snapshotLabel) record.spec.snapshotLabel = values.snapshotLabel;
   if (plan.snapshotPrefix) record.spec.snapshotPrefix = plan.snapshotPrefix;
   return record;
+}
+
+/**
+ * The snapshot claim of an etcd cluster: `etcd-snapshots-<cluster name>`, or, when that is not a
+ * valid name of at most 63 characters, a readable prefix and a hash of the cluster name.
+ */
+export function snapshotClaimName(clusterName: string): string {
+  const plain = `etcd-snapshots-${clusterName}`;
+  if (plain.length <= 63 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(plain)) return plain;
+  const readable = clusterName
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .slice(0, 30)
+    .replace(/^-+|-+$/g, '');
+  return `etcd-snapshots-${readable ? `${readable}-` : ''}${hashId(['claim', clusterName], 12)}`;
 }
 
 /** Order-independent digest of a request's source volume IDs. */

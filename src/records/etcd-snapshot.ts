@@ -87,6 +87,18 @@ export interface EtcdSnapshotSpec {
 
 export type EtcdSnapshotPhase = 'Pending' | 'Running' | 'Ready' | 'Failed' | 'Deleting';
 
+export type EtcdSnapshotStep =
+  | 'Discover'
+  | 'CheckHealth'
+  | 'ResolveCredentials'
+  | 'PrepareStorage'
+  | 'RunJob'
+  | 'AwaitJob'
+  | 'Verify'
+  | 'Ready'
+  | 'Cleanup'
+  | 'Failed';
+
 export interface EtcdSnapshotStatus {
   phase?: EtcdSnapshotPhase;
   readyToUse?: boolean;
@@ -102,6 +114,22 @@ export interface EtcdSnapshotStatus {
   reason?: string;
   message?: string;
   observedGeneration?: number;
+  // Written by the pipeline reconciler (src/reconcile/etcd-snapshot, docs/pipeline.md): its state
+  // lives here and in deterministic object names only, so any replica can resume it.
+  /** The pipeline step the record is at, or failed in. */
+  step?: EtcdSnapshotStep;
+  /** The save Job's name, written BEFORE the Job is created: set means a file may exist. */
+  saveJob?: string;
+  /** Client URLs the save uses, the preferred source first (rediscovered at Discover). */
+  endpoints?: string[];
+  /** etcd's database size at CheckHealth: sizes the claim and the agent's free-space check. */
+  dbSizeBytes?: number;
+  totalKeys?: number;
+  /** When the save Job was started, and when the record became Ready or Failed (RFC 3339). */
+  startedAt?: string;
+  finishedAt?: string;
+  /** Atomic groups: the record of the group whose failure this record took over. */
+  failedWith?: string;
   conditions?: {
     type: string;
     status: 'True' | 'False' | 'Unknown';

@@ -1,0 +1,161 @@
+// Composition of the pipeline: the reconciler on a Controller, woken by the records, the
+// pipeline's Jobs and pods (mapped to their record), and the snapshot claims (mapped to the
+// records of their cluster). Ownership is decided by the record's etcd cluster, so one replica
+// runs every save of a cluster and one-save-per-cluster needs no coordination between replicas.
+import type { KubeConfig } from '@kubernetes/client-node';
+import { credentialsFromSecret } from '../../etcd/credentials.ts';
+import { type DruidEtcd, etcdClusterIndexer, INDEX_ETCD_CLUSTER } from '../../etcd/discovery.ts';
+import type { Job, PersistentVolumeClaim, Pod, StatefulSet } from '../../informers/resources.ts';
+import type { IndexFunc, StoredObject } from '../../informers/store-types.ts';
+import type { JsonRequester } from '../../kube/custom-objects.ts';
+import type { Ownership } from '../../leader/ownership.ts';
+import {
+  type EtcdSnapshot,
+  etcdSnapshotIndexers,
+  INDEX_GROUP_SNAPSHOT_ID,
+  LABEL_CLUSTER,
+} from '../../records/etcd-snapshot.ts';
+import type { Logger } from '../../telemetry/logger.ts';
+import { Controller, type Source } from '../controller.ts';
+import { enqueueMapped } from '../handlers.ts';
+import type { ControllerMetrics } from '../metrics.ts';
+import { isTerminal } from './cluster-turn.ts';
+import {
+  INDEX_PIPELINE_WORKLOAD,
+  INDEX_RECORD_CLUSTER,
+  pipelineWorkloadIndexer,
+  recordClusterIndexer,
+} from './indexes.ts';
+import { kubePipelineApi } from './kube-api.ts';
+import { noopPipelineMetrics, type PipelineMetrics } from './metrics.ts';
+import { APP_NAME, LABEL_APP, LABEL_SNAPSHOT_ID } from './names.ts';
+import { type PipelineOptionsInput, resolvePipelineOptions } from './options.ts';
+import type { CredentialsParser, HealthChecker, PipelineApi } from './ports.ts';
+import { EtcdSnapshotReconciler, type PipelineStores } from './reconciler.ts';
+
+/** An informer as the factory needs it: events, store, and indexes it can add. */
+export interface IndexableSource<T extends StoredObject> extends Source<T> {
+  addIndexer?(name: string, fn: IndexFunc<T>): unknown;
+}
+
+export interface PipelineInformers {
+  etcdSnapshots: IndexableSource<EtcdSnapshot>;
+  jobs: IndexableSource<Job>;
+  pods: IndexableSource<Pod>;
+  persistentVolumeClaims: IndexableSource<PersistentVolumeClaim>;
+  statefulSets: IndexableSource<StatefulSet>;
+  druidEtcds?: IndexableSource<DruidEtcd>;
+}
+
+export interface EtcdSnapshotControllerDeps {
+  /** The API client (KubeClient); ignored for calls when `api` is given. */
+  client: JsonRequester;
+  informers: PipelineInformers;
+  ownership: Ownership;
+  logger: Logger;
+  options: PipelineOptionsInput;
+  metrics?: PipelineMetrics;
+  controllerMetrics?: ControllerMetrics;
+  /** src/etcd/health.ts's checkClusterHealth; without it CheckHealth is skipped. */
+  health?: HealthChecker;
+  parseCredentials?: CredentialsParser;
+  /** For pod log tails (text); optional. */
+  kubeConfig?: KubeConfig;
+  /** Overrides the API calls (tests). */
+  api?: PipelineApi;
+  name?: string;
+}
+
+function index<T extends StoredObject>(source: IndexableSource<T>, name: string, fn: IndexFunc<T>): void {
+  source.addIndexer?.(name, fn);
+}
+
+/** Keys of the records a pipeline Job or pod works for (its snapshot-id label, same namespace). */
+function workloadRecordKeys(obj: Job | Pod): string[] {
+  const labels = obj.metadata?.labels;
+  const id = labels?.[LABEL_SNAPSHOT_ID];
+  if (labels?.[LABEL_APP] !== APP_NAME || !id) return [];
+  return [`${obj.metadata?.namespace ?? ''}/${id}`];
+}
+
+export function createEtcdSnapshotController(deps: EtcdSnapshotControllerDeps): Controller {
+  const options = resolvePipelineOptions(deps.options);
+  const { informers } = deps;
+  for (const [name, fn] of Object.entries(etcdSnapshotIndexers)) index(informers.etcdSnapshots, name, fn);
+  index(informers.etcdSnapshots, INDEX_RECORD_CLUSTER, recordClusterIndexer);
+  index(informers.jobs, INDEX_PIPELINE_WORKLOAD, pipelineWorkloadIndexer);
+  index(informers.pods, INDEX_PIPELINE_WORKLOAD, pipelineWorkloadIndexer);
+  index(informers.pods, INDEX_ETCD_CLUSTER, etcdClusterIndexer);
+  index(informers.statefulSets, INDEX_ETCD_CLUSTER, etcdClusterIndexer);
+
+  const records = informers.etcdSnapshots.store;
+  const stores: PipelineStores = {
+    etcdSnapshots: records,
+    jobs: informers.jobs.store,
+    pods: informers.pods.store,
+    persistentVolumeClaims: informers.persistentVolumeClaims.store,
+    statefulSets: informers.statefulSets.store,
+    ...(informers.druidEtcds ? { druidEtcds: informers.druidEtcds.store } : {}),
+  };
+  const logger = deps.logger.child({ component: 'etcd-snapshot-pipeline' });
+  const reconciler = new EtcdSnapshotReconciler({
+    stores,
+    api:
+      deps.api ??
+      kubePipelineApi(deps.client, { logger, ...(deps.kubeConfig ? { kubeConfig: deps.kubeConfig } : {}) }),
+    options,
+    metrics: deps.metrics ?? noopPipelineMetrics,
+    logger,
+    parseCredentials: deps.parseCredentials ?? credentialsFromSecret,
+    ...(deps.health ? { health: deps.health } : {}),
+  });
+  const controller = new Controller({
+    name: deps.name ?? 'etcdsnapshot',
+    reconciler,
+    logger,
+    workers: options.workers,
+    ownership: deps.ownership,
+    // Ownership follows the etcd cluster; a record gone from the cache falls back to its key.
+    shardKey: (key) => records.get(key)?.spec?.cluster?.key ?? key,
+    ...(deps.controllerMetrics ? { metrics: deps.controllerMetrics } : {}),
+  });
+
+  // A record wakes itself; one that ends (terminal or gone) also wakes its cluster's waiting
+  // records (their turn may have come) and its group (a failure fans out).
+  const recordKeys = (r: EtcdSnapshot): string[] => {
+    const ns = r.metadata?.namespace ?? '';
+    const keys = [`${ns}/${r.metadata?.name ?? ''}`];
+    if (isTerminal(r) || r.metadata?.deletionTimestamp) {
+      const key = (p: EtcdSnapshot) => `${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? ''}`;
+      if (r.spec?.cluster?.key)
+        keys.push(...records.byIndex(INDEX_RECORD_CLUSTER, r.spec.cluster.key).map(key));
+      if (r.spec?.groupSnapshotId)
+        keys.push(...records.byIndex(INDEX_GROUP_SNAPSHOT_ID, r.spec.groupSnapshotId).map(key));
+    }
+    return keys;
+  };
+  const claimRecordKeys = (claim: PersistentVolumeClaim): string[] => {
+    const cluster = claim.metadata?.labels?.[LABEL_CLUSTER];
+    if (claim.metadata?.labels?.[LABEL_APP] !== APP_NAME || !cluster) return [];
+    return records
+      .byIndex(INDEX_RECORD_CLUSTER, `${claim.metadata?.namespace ?? ''}/${cluster}`)
+      .map((r) => `${r.metadata?.namespace ?? ''}/${r.metadata?.name ?? ''}`);
+  };
+  // A deleted Job or pod also frees its cluster's turn: wake the cluster's records.
+  const workloadKeys = (obj: Job | Pod): string[] => {
+    const keys = workloadRecordKeys(obj);
+    for (const k of [...keys]) {
+      const r = records.get(k);
+      if (r?.spec?.cluster?.key)
+        for (const p of records.byIndex(INDEX_RECORD_CLUSTER, r.spec.cluster.key))
+          keys.push(`${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? ''}`);
+    }
+    return keys;
+  };
+  controller
+    .watch(informers.etcdSnapshots, enqueueMapped(recordKeys))
+    .watch(informers.jobs, enqueueMapped(workloadKeys))
+    .watch(informers.pods, enqueueMapped(workloadKeys))
+    .watch(informers.persistentVolumeClaims, enqueueMapped(claimRecordKeys));
+  return controller;
+}

@@ -1,0 +1,137 @@
+// The agent Jobs (seed §6, corrected): the driver image in agent mode, the cluster's snapshot
+// claim and credentials Secret mounted, a pod that passes PodSecurity `restricted`, owned by the
+// record so deleting the record deletes its Jobs.
+import {
+  CREDENTIALS_MOUNT_PATH,
+  deleteCommand,
+  SNAPSHOT_MOUNT_PATH,
+  saveCommand,
+  TERMINATION_MESSAGE_PATH,
+} from '../../agent/contract.ts';
+import type { Job } from '../../informers/resources.ts';
+import { ETCD_SNAPSHOT, type EtcdSnapshot } from '../../records/etcd-snapshot.ts';
+import { type JobOperation, jobLabels, jobName, snapshotDir } from './names.ts';
+import type { PipelineOptions } from './options.ts';
+
+/** The nonroot user of distroless images (the driver image's USER). */
+export const AGENT_UID = 65532;
+const CONTAINER = 'agent';
+
+export interface SaveJobInput {
+  record: EtcdSnapshot;
+  endpoints: string[];
+  minFreeBytes?: number;
+  /** W3C traceparent of the RunJob span, for the agent's spans. */
+  traceparent?: string;
+}
+
+export function buildSaveJob(options: PipelineOptions, input: SaveJobInput): Job {
+  const { record } = input;
+  const secret = record.spec.cluster.credentialsSecret;
+  const args = saveCommand({
+    endpoints: input.endpoints,
+    file: `${SNAPSHOT_MOUNT_PATH}/${record.spec.storage.path}`,
+    snapshotId: record.metadata?.name ?? '',
+    ...(secret ? { credentialsDir: CREDENTIALS_MOUNT_PATH } : {}),
+    ...(input.minFreeBytes !== undefined ? { minFreeBytes: input.minFreeBytes } : {}),
+    dialTimeoutSeconds: 5,
+  });
+  // The record's timeout bounds the whole save; the option bounds every Job.
+  const deadline = Math.min(
+    options.jobActiveDeadlineSeconds,
+    Math.max(1, record.spec.snapshotTimeoutSeconds),
+  );
+  return buildJob(options, record, 'save', args, deadline, input.traceparent);
+}
+
+export function buildDeleteJob(options: PipelineOptions, record: EtcdSnapshot, traceparent?: string): Job {
+  const args = deleteCommand({ dir: `${SNAPSHOT_MOUNT_PATH}/${snapshotDir(record.spec.storage.path)}` });
+  return buildJob(options, record, 'delete', args, options.jobActiveDeadlineSeconds, traceparent);
+}
+
+function buildJob(
+  options: PipelineOptions,
+  record: EtcdSnapshot,
+  operation: JobOperation,
+  args: string[],
+  activeDeadlineSeconds: number,
+  traceparent: string | undefined,
+): Job {
+  const name = record.metadata?.name ?? '';
+  const labels = jobLabels(operation, name, record.spec.cluster.name);
+  const secret = record.spec.cluster.credentialsSecret;
+  // Only the save talks to etcd; the delete needs the claim alone.
+  const mountSecret = operation === 'save' && secret !== undefined && secret !== '';
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: {
+      name: jobName(operation, name),
+      namespace: record.metadata?.namespace ?? '',
+      labels,
+      ownerReferences: [
+        {
+          apiVersion: `${ETCD_SNAPSHOT.group}/${ETCD_SNAPSHOT.version}`,
+          kind: ETCD_SNAPSHOT.kind,
+          name,
+          uid: record.metadata?.uid ?? '',
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
+    },
+    spec: {
+      backoffLimit: options.jobBackoffLimit,
+      activeDeadlineSeconds,
+      ttlSecondsAfterFinished: options.jobTtlSecondsAfterFinished,
+      template: {
+        metadata: { labels },
+        spec: {
+          restartPolicy: 'Never',
+          serviceAccountName: options.executorServiceAccount,
+          // The agent never calls the Kubernetes API.
+          automountServiceAccountToken: false,
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: AGENT_UID,
+            runAsGroup: AGENT_UID,
+            // Makes the snapshot claim (and the Secret's files) group-accessible to the agent.
+            fsGroup: AGENT_UID,
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
+          containers: [
+            {
+              name: CONTAINER,
+              image: options.agentImage,
+              args,
+              env: traceparent ? [{ name: 'TRACEPARENT', value: traceparent }] : [],
+              resources: options.resources,
+              terminationMessagePath: TERMINATION_MESSAGE_PATH,
+              terminationMessagePolicy: 'FallbackToLogsOnError',
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                runAsNonRoot: true,
+                runAsUser: AGENT_UID,
+                capabilities: { drop: ['ALL'] },
+                seccompProfile: { type: 'RuntimeDefault' },
+              },
+              volumeMounts: [
+                { name: 'snapshots', mountPath: SNAPSHOT_MOUNT_PATH },
+                ...(mountSecret
+                  ? [{ name: 'credentials', mountPath: CREDENTIALS_MOUNT_PATH, readOnly: true }]
+                  : []),
+              ],
+            },
+          ],
+          volumes: [
+            { name: 'snapshots', persistentVolumeClaim: { claimName: record.spec.storage.claimName } },
+            ...(mountSecret
+              ? [{ name: 'credentials', secret: { secretName: secret, defaultMode: 0o440 } }]
+              : []),
+          ],
+        },
+      },
+    },
+  };
+}

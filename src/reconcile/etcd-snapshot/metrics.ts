@@ -1,0 +1,48 @@
+// Metric hooks of the snapshot pipeline. src/telemetry implements them with its prom-client
+// registry (seed §15 names); the pipeline calls them and never imports prom-client itself.
+
+export interface PipelineMetrics {
+  /** A save (create) or file removal (delete) ended; status is `success` or a catalog reason. */
+  operationFinished(o: {
+    operation: 'create' | 'delete';
+    status: string;
+    cluster: string;
+    durationSeconds: number;
+  }): void;
+  /** Size of the snapshot just made. */
+  snapshotSize(cluster: string, bytes: number): void;
+  /** What the CheckHealth phase saw. */
+  clusterHealth(cluster: string, members: number, hasQuorum: boolean): void;
+  /** A save Job ran past its deadline. */
+  jobTimeout(cluster: string): void;
+  /** The snapshot storage failed (claim creation, disk full, write error). */
+  storageError(cluster: string, reason: string): void;
+}
+
+export const noopPipelineMetrics: PipelineMetrics = {
+  operationFinished() {},
+  snapshotSize() {},
+  clusterHealth() {},
+  jobTimeout() {},
+  storageError() {},
+};
+
+/** Records every call in memory, for tests. */
+export class RecordingPipelineMetrics implements PipelineMetrics {
+  readonly calls: { name: keyof PipelineMetrics; args: unknown[] }[] = [];
+  operationFinished(...args: Parameters<PipelineMetrics['operationFinished']>): void {
+    this.calls.push({ name: 'operationFinished', args });
+  }
+  snapshotSize(...args: Parameters<PipelineMetrics['snapshotSize']>): void {
+    this.calls.push({ name: 'snapshotSize', args });
+  }
+  clusterHealth(...args: Parameters<PipelineMetrics['clusterHealth']>): void {
+    this.calls.push({ name: 'clusterHealth', args });
+  }
+  jobTimeout(...args: Parameters<PipelineMetrics['jobTimeout']>): void {
+    this.calls.push({ name: 'jobTimeout', args });
+  }
+  storageError(...args: Parameters<PipelineMetrics['storageError']>): void {
+    this.calls.push({ name: 'storageError', args });
+  }
+}

@@ -1,0 +1,56 @@
+// What the reconciler needs of the world besides its informer caches, as interfaces: the API
+// calls it makes (kube-api.ts implements them over KubeClient) and etcd's health check
+// (src/etcd/health.ts). Unit tests give in-memory fakes; the e2e gives the real ones.
+
+import type { EtcdCredentials, SecretLike } from '../../etcd/credentials.ts';
+import type { Job, PersistentVolumeClaim, Pod } from '../../informers/resources.ts';
+import type { EtcdSnapshot } from '../../records/etcd-snapshot.ts';
+
+export interface KubeEvent {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
+
+export interface PipelineApi {
+  /** The Secret, or undefined when it does not exist. */
+  getSecret(namespace: string, name: string, signal: AbortSignal): Promise<SecretLike | undefined>;
+  /** Creates the claim; resolves (without error) when one of that name exists already. */
+  createClaim(claim: PersistentVolumeClaim, signal: AbortSignal): Promise<void>;
+  /** Creates the Job; resolves when one of that name exists already (the caller checks its owner). */
+  createJob(job: Job, signal: AbortSignal): Promise<void>;
+  /** The Job as the API server has it now (the cache may lag a create), or undefined. */
+  getJob(namespace: string, name: string, signal: AbortSignal): Promise<Job | undefined>;
+  /** Deletes the Job and (in the background) its pods; unknown → no-op. */
+  deleteJob(namespace: string, name: string, signal: AbortSignal): Promise<void>;
+  /** The Job's pods as the API server has them now. */
+  listJobPods(namespace: string, jobName: string, signal: AbortSignal): Promise<Pod[]>;
+  /** The last lines of a pod's log; '' when it cannot be read. */
+  podLogTail(namespace: string, pod: string, lines: number, signal: AbortSignal): Promise<string>;
+  /** Replaces the record's status; 409 when its resourceVersion is stale. Returns the new record. */
+  putStatus(record: EtcdSnapshot, signal: AbortSignal): Promise<EtcdSnapshot>;
+  /** Removes a finalizer, guarded by the record's resourceVersion (409 when stale). */
+  removeFinalizer(record: EtcdSnapshot, finalizer: string, signal: AbortSignal): Promise<void>;
+  /** Records a core/v1 Event about the record; failures are logged, never thrown. */
+  recordEvent(record: EtcdSnapshot, event: KubeEvent, signal: AbortSignal): Promise<void>;
+}
+
+/** What CheckHealth reads (src/etcd/health.ts's ClusterHealth has at least these). */
+export interface ClusterHealthView {
+  members: readonly unknown[];
+  hasQuorum: boolean;
+  /** Client URL of the member to stream the snapshot from (a healthy follower, preferably). */
+  source?: string;
+  dbSizeBytes?: number;
+  etcdVersion?: string;
+}
+
+/** src/etcd/health.ts's checkClusterHealth; throws an error with `.reason` (a catalog name) on failure. */
+export type HealthChecker = (
+  endpoints: string[],
+  credentials: EtcdCredentials,
+  options: { signal: AbortSignal; timeoutMs: number },
+) => Promise<ClusterHealthView>;
+
+/** src/etcd/credentials.ts's credentialsFromSecret. */
+export type CredentialsParser = (secret: SecretLike) => EtcdCredentials;

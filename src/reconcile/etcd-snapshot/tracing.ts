@@ -1,0 +1,62 @@
+// Spans of the pipeline: one per phase, parented on the trace of the CSI call that created the
+// record (its traceparent annotation), so one trace runs from the RPC through every phase into
+// the agent's Job (TRACEPARENT). Spans carry IDs and names only, never credentials.
+import { type Context, context, type Span, SpanStatusCode, trace } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { ANNOTATION_TRACEPARENT, type EtcdSnapshot } from '../../records/etcd-snapshot.ts';
+
+const propagator = new W3CTraceContextPropagator();
+const getter = {
+  get: (carrier: Record<string, string>, key: string) => carrier[key],
+  keys: (carrier: Record<string, string>) => Object.keys(carrier),
+};
+const setter = {
+  set: (carrier: Record<string, string>, key: string, value: string) => {
+    carrier[key] = value;
+  },
+};
+
+export const tracer = () => trace.getTracer('etcd-snapshot-driver');
+
+/** The context of the record's trace (the CSI call's), or the active one when it has none. */
+export function recordContext(record: EtcdSnapshot): Context {
+  const traceparent = record.metadata?.annotations?.[ANNOTATION_TRACEPARENT];
+  if (!traceparent) return context.active();
+  return propagator.extract(context.active(), { traceparent }, getter);
+}
+
+/** The W3C traceparent of a span, for a Job's TRACEPARENT. */
+export function traceparentOf(span: Span, parent: Context): string | undefined {
+  const carrier: Record<string, string> = {};
+  propagator.inject(trace.setSpan(parent, span), carrier, setter);
+  return carrier.traceparent;
+}
+
+/** Runs fn in a span named `etcd-snapshot.<phase>` under the record's trace; errors mark the span. */
+export async function inPhaseSpan<T>(
+  record: EtcdSnapshot,
+  phase: string,
+  fn: (span: Span, parent: Context) => Promise<T>,
+): Promise<T> {
+  const parent = recordContext(record);
+  const span = tracer().startSpan(
+    `etcd-snapshot.${phase}`,
+    {
+      attributes: {
+        'etcd_snapshot.id': record.metadata?.name ?? '',
+        'etcd_snapshot.cluster': record.spec.cluster.key,
+        'etcd_snapshot.phase': phase,
+      },
+    },
+    parent,
+  );
+  try {
+    return await context.with(trace.setSpan(parent, span), () => fn(span, parent));
+  } catch (err) {
+    span.recordException(err as Error);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+    throw err;
+  } finally {
+    span.end();
+  }
+}
