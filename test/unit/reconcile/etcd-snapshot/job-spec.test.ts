@@ -1,0 +1,208 @@
+import { describe, expect, it } from 'vitest';
+import { CREDENTIALS_MOUNT_PATH, SNAPSHOT_MOUNT_PATH } from '../../../../src/agent/contract.ts';
+import type { Job } from '../../../../src/informers/resources.ts';
+import {
+  buildSnapshotClaim,
+  claimSize,
+  minFreeBytes,
+} from '../../../../src/reconcile/etcd-snapshot/claim-spec.ts';
+import { buildDeleteJob, buildSaveJob } from '../../../../src/reconcile/etcd-snapshot/job-spec.ts';
+import { jobName } from '../../../../src/reconcile/etcd-snapshot/names.ts';
+import { resolvePipelineOptions } from '../../../../src/reconcile/etcd-snapshot/options.ts';
+import { FakeWorld } from './fakes.ts';
+
+const options = resolvePipelineOptions({
+  agentImage: 'ghcr.io/etcd-snapshot-driver/etcd-snapshot-driver:dev',
+  executorServiceAccount: 'etcd-snapshot-executor',
+  defaultStorageClass: 'standard',
+  jobActiveDeadlineSeconds: 900,
+});
+
+// PodSecurity `restricted` (Kubernetes Pod Security Standards, latest) as data checks: every
+// rule a pod must pass, applied to the pod template of a Job.
+function restrictedViolations(job: Job): string[] {
+  const pod = job.spec?.template?.spec;
+  const out: string[] = [];
+  if (!pod) return ['no pod spec'];
+  if (pod.hostNetwork || pod.hostPID || pod.hostIPC) out.push('host namespaces');
+  const allowedVolumes = [
+    'configMap',
+    'csi',
+    'downwardAPI',
+    'emptyDir',
+    'ephemeral',
+    'persistentVolumeClaim',
+    'projected',
+    'secret',
+  ];
+  for (const v of pod.volumes ?? []) {
+    const kinds = Object.keys(v).filter((k) => k !== 'name');
+    if (!kinds.every((k) => allowedVolumes.includes(k))) out.push(`volume ${v.name}: ${kinds}`);
+  }
+  const podSc = pod.securityContext ?? {};
+  for (const c of [...(pod.initContainers ?? []), ...pod.containers]) {
+    const sc = c.securityContext ?? {};
+    if (sc.privileged) out.push(`${c.name}: privileged`);
+    if (sc.allowPrivilegeEscalation !== false) out.push(`${c.name}: allowPrivilegeEscalation must be false`);
+    if (!(sc.runAsNonRoot ?? podSc.runAsNonRoot)) out.push(`${c.name}: runAsNonRoot`);
+    if ((sc.runAsUser ?? podSc.runAsUser) === 0) out.push(`${c.name}: runAsUser 0`);
+    const seccomp = sc.seccompProfile?.type ?? podSc.seccompProfile?.type;
+    if (seccomp !== 'RuntimeDefault' && seccomp !== 'Localhost') out.push(`${c.name}: seccomp ${seccomp}`);
+    if (!(sc.capabilities?.drop ?? []).includes('ALL')) out.push(`${c.name}: capabilities must drop ALL`);
+    const added = (sc.capabilities?.add ?? []).filter((a) => a !== 'NET_BIND_SERVICE');
+    if (added.length > 0) out.push(`${c.name}: adds ${added}`);
+    for (const p of c.ports ?? []) if (p.hostPort) out.push(`${c.name}: hostPort`);
+  }
+  return out;
+}
+
+describe('agent Jobs', () => {
+  const world = new FakeWorld();
+  const record = world.addRecord('main-abc', { secret: 'main-client-tls' });
+
+  it('save Job passes PodSecurity restricted and is read-only, non-root, token-less', () => {
+    const job = buildSaveJob(options, { record, endpoints: ['http://10.0.0.2:2379'], minFreeBytes: 100 });
+    expect(restrictedViolations(job)).toEqual([]);
+    const pod = job.spec!.template.spec!;
+    const container = pod.containers[0]!;
+    expect(container.securityContext?.readOnlyRootFilesystem).toBe(true);
+    expect(container.securityContext?.runAsUser).toBe(65532);
+    expect(pod.securityContext?.fsGroup).toBe(65532);
+    expect(pod.automountServiceAccountToken).toBe(false);
+    expect(pod.serviceAccountName).toBe('etcd-snapshot-executor');
+    expect(pod.restartPolicy).toBe('Never');
+    expect(container.terminationMessagePolicy).toBe('FallbackToLogsOnError');
+    expect(container.resources?.limits).toBeDefined();
+    expect(container.resources?.requests).toBeDefined();
+  });
+
+  it('save Job: deterministic name, labels, owner, args per contract, secret mounted read-only at 0440', () => {
+    const job = buildSaveJob(options, {
+      record,
+      endpoints: ['http://10.0.0.2:2379', 'http://10.0.0.1:2379'],
+      minFreeBytes: 1234,
+      traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+    });
+    expect(job.metadata?.name).toBe('snapshot-save-main-abc');
+    expect(job.metadata?.namespace).toBe('etcd');
+    expect(job.metadata?.labels).toMatchObject({
+      app: 'etcd-snapshot-driver',
+      'snapshot.etcd-snapshot-driver.io/snapshot-id': 'main-abc',
+      'snapshot.etcd-snapshot-driver.io/operation': 'save',
+    });
+    expect(job.spec?.template.metadata?.labels).toEqual(job.metadata?.labels);
+    expect(job.metadata?.ownerReferences).toEqual([
+      expect.objectContaining({
+        kind: 'EtcdSnapshot',
+        name: 'main-abc',
+        uid: 'uid-main-abc',
+        controller: true,
+        blockOwnerDeletion: true,
+      }),
+    ]);
+    const c = job.spec!.template.spec!.containers[0]!;
+    expect(c.image).toBe(options.agentImage);
+    expect(c.command).toBeUndefined();
+    expect(c.args).toEqual([
+      'agent',
+      'save',
+      '--endpoints=http://10.0.0.2:2379,http://10.0.0.1:2379',
+      `--file=${SNAPSHOT_MOUNT_PATH}/main-abc/snapshot.db`,
+      '--snapshot-id=main-abc',
+      `--credentials-dir=${CREDENTIALS_MOUNT_PATH}`,
+      '--min-free-bytes=1234',
+      '--dial-timeout=5',
+    ]);
+    expect(c.env).toEqual([
+      { name: 'TRACEPARENT', value: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' },
+    ]);
+    // Credentials reach the pod only as a mounted Secret: nothing of them in env or args.
+    expect(JSON.stringify(c.env)).not.toMatch(/tls|password/i);
+    expect(c.volumeMounts).toContainEqual({
+      name: 'credentials',
+      mountPath: CREDENTIALS_MOUNT_PATH,
+      readOnly: true,
+    });
+    const volumes = job.spec!.template.spec!.volumes!;
+    expect(volumes).toContainEqual({
+      name: 'credentials',
+      secret: { secretName: 'main-client-tls', defaultMode: 0o440 },
+    });
+    expect(volumes).toContainEqual({
+      name: 'snapshots',
+      persistentVolumeClaim: { claimName: 'etcd-snapshots-main' },
+    });
+    expect(job.spec?.backoffLimit).toBe(options.jobBackoffLimit);
+    expect(job.spec?.ttlSecondsAfterFinished).toBe(options.jobTtlSecondsAfterFinished);
+    // The record's 300 s timeout bounds the option's 900 s.
+    expect(job.spec?.activeDeadlineSeconds).toBe(300);
+  });
+
+  it('delete Job removes the record’s directory, mounts no credentials, passes restricted', () => {
+    const job = buildDeleteJob(options, record);
+    expect(job.metadata?.name).toBe('snapshot-delete-main-abc');
+    expect(job.metadata?.labels?.['snapshot.etcd-snapshot-driver.io/operation']).toBe('delete');
+    expect(job.spec!.template.spec!.containers[0]!.args).toEqual([
+      'agent',
+      'delete',
+      `--dir=${SNAPSHOT_MOUNT_PATH}/main-abc`,
+    ]);
+    expect(job.spec!.template.spec!.volumes!.map((v) => v.name)).toEqual(['snapshots']);
+    expect(restrictedViolations(job)).toEqual([]);
+  });
+
+  it('Job names stay within 63 characters and distinct for long record names', () => {
+    const a = jobName('delete', `x${'a'.repeat(60)}`);
+    const b = jobName('delete', `y${'a'.repeat(60)}`);
+    expect(a.length).toBeLessThanOrEqual(63);
+    expect(b.length).toBeLessThanOrEqual(63);
+    expect(a).not.toBe(b);
+    expect(jobName('save', 'short')).toBe('snapshot-save-short');
+  });
+});
+
+describe('snapshot claim', () => {
+  it('is sized from the option, else max(1Gi, db × 3 × 1.2) in whole Gi', () => {
+    expect(claimSize('5Gi', 10)).toBe('5Gi');
+    expect(claimSize(undefined, undefined)).toBe('1Gi');
+    expect(claimSize(undefined, 1024)).toBe('1Gi');
+    expect(claimSize(undefined, 1024 ** 3)).toBe('4Gi'); // 3.6 Gi rounded up
+    expect(minFreeBytes(1000)).toBe(1200);
+  });
+
+  it('has the record’s claim name, class, labels and no owner (it outlives records)', () => {
+    const world = new FakeWorld();
+    const claim = buildSnapshotClaim(world.addRecord('r1'), '2Gi', 'fallback');
+    expect(claim.metadata).toEqual({
+      name: 'etcd-snapshots-main',
+      namespace: 'etcd',
+      labels: { app: 'etcd-snapshot-driver', 'snapshot.etcd-snapshot-driver.io/cluster': 'main' },
+    });
+    expect(claim.spec?.storageClassName).toBe('standard');
+    expect(claim.spec?.resources?.requests).toEqual({ storage: '2Gi' });
+  });
+});
+
+describe('options', () => {
+  it('name the option and value they refuse', () => {
+    expect(() =>
+      resolvePipelineOptions({
+        agentImage: 'i',
+        executorServiceAccount: 'sa',
+        defaultStorageClass: 's',
+        jobBackoffLimit: -1,
+      }),
+    ).toThrow('jobBackoffLimit=-1');
+    expect(() =>
+      resolvePipelineOptions({
+        agentImage: 'i',
+        executorServiceAccount: 'sa',
+        defaultStorageClass: 's',
+        snapshotClaimSize: 'lots',
+      }),
+    ).toThrow('snapshotClaimSize="lots"');
+    expect(() =>
+      resolvePipelineOptions({ agentImage: '', executorServiceAccount: 'sa', defaultStorageClass: 's' }),
+    ).toThrow('agentImage');
+  });
+});
