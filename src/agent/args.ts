@@ -1,0 +1,112 @@
+// The agent's command line (contract.ts builds it): `agent <save|verify|delete> --flag=value …`.
+// `--flag value` is accepted too. Every problem is a UsageError naming the flag and the value.
+import { isAbsolute } from 'node:path';
+import {
+  type AgentOperation,
+  type DeleteArguments,
+  type SaveArguments,
+  TERMINATION_MESSAGE_PATH,
+  type VerifyArguments,
+} from './contract.ts';
+import { UsageError } from './failure.ts';
+
+export type AgentCommand =
+  | { operation: 'save'; args: SaveArguments; terminationLog: string }
+  | { operation: 'verify'; args: VerifyArguments; terminationLog: string }
+  | { operation: 'delete'; args: DeleteArguments; terminationLog: string };
+
+const FLAGS: Record<AgentOperation, readonly string[]> = {
+  save: [
+    'endpoints',
+    'file',
+    'snapshot-id',
+    'credentials-dir',
+    'min-free-bytes',
+    'dial-timeout',
+    'termination-log',
+  ],
+  verify: ['file', 'termination-log'],
+  delete: ['dir', 'termination-log'],
+};
+
+export const AGENT_USAGE = `usage:
+  etcd-snapshot-driver agent save --endpoints=URL[,URL…] --file=PATH --snapshot-id=ID
+                                  [--credentials-dir=DIR] [--min-free-bytes=N] [--dial-timeout=SECONDS]
+  etcd-snapshot-driver agent verify --file=PATH
+  etcd-snapshot-driver agent delete --dir=PATH
+  every operation: [--termination-log=PATH] (default ${TERMINATION_MESSAGE_PATH})
+`;
+
+/** argv after `agent`. */
+export function parseAgentArgs(argv: readonly string[]): AgentCommand {
+  const [op, ...rest] = argv;
+  if (op !== 'save' && op !== 'verify' && op !== 'delete') {
+    throw new UsageError(`unknown agent operation "${op ?? ''}" (want save, verify or delete)`);
+  }
+  const known = FLAGS[op];
+  const flags = new Map<string, string>();
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i] as string;
+    const m = /^--([a-z-]+)(?:=(.*))?$/s.exec(arg);
+    if (!m?.[1]) throw new UsageError(`unexpected argument "${arg}" for agent ${op}`);
+    const name = m[1];
+    if (!known.includes(name)) throw new UsageError(`unknown flag --${name} for agent ${op}`);
+    let value = m[2];
+    if (value === undefined) {
+      value = rest[++i];
+      if (value === undefined) throw new UsageError(`flag --${name} needs a value`);
+    }
+    if (flags.has(name)) throw new UsageError(`flag --${name} is given twice`);
+    flags.set(name, value);
+  }
+  const terminationLog = flags.get('termination-log') ?? TERMINATION_MESSAGE_PATH;
+  const required = (name: string) => {
+    const v = flags.get(name);
+    if (v === undefined || v === '') throw new UsageError(`flag --${name} is required for agent ${op}`);
+    return v;
+  };
+  const absolute = (name: string) => {
+    const v = required(name);
+    if (!isAbsolute(v)) throw new UsageError(`--${name}="${v}" must be an absolute path`);
+    return v;
+  };
+
+  if (op === 'verify') return { operation: op, args: { file: absolute('file') }, terminationLog };
+  if (op === 'delete') return { operation: op, args: { dir: absolute('dir') }, terminationLog };
+
+  const endpoints = required('endpoints')
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '');
+  if (endpoints.length === 0)
+    throw new UsageError(`--endpoints="${flags.get('endpoints')}" names no endpoint`);
+  for (const e of endpoints) {
+    if (!/^(?:https?:\/\/)?[^\s/]+(?::\d+)?\/?$/.test(e)) {
+      throw new UsageError(`--endpoints: "${e}" is not an etcd client URL like https://10.0.0.1:2379`);
+    }
+  }
+  const args: SaveArguments = { endpoints, file: absolute('file'), snapshotId: required('snapshot-id') };
+  const credentialsDir = flags.get('credentials-dir');
+  if (credentialsDir !== undefined) {
+    if (!isAbsolute(credentialsDir)) {
+      throw new UsageError(`--credentials-dir="${credentialsDir}" must be an absolute path`);
+    }
+    args.credentialsDir = credentialsDir;
+  }
+  const minFree = flags.get('min-free-bytes');
+  if (minFree !== undefined) {
+    if (!/^\d+$/.test(minFree) || !Number.isSafeInteger(Number(minFree))) {
+      throw new UsageError(`--min-free-bytes="${minFree}" is not a non-negative whole number of bytes`);
+    }
+    args.minFreeBytes = Number(minFree);
+  }
+  const dial = flags.get('dial-timeout');
+  if (dial !== undefined) {
+    const seconds = Number(dial.replace(/s$/, ''));
+    if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 3600) {
+      throw new UsageError(`--dial-timeout="${dial}" is not a number of seconds in (0, 3600]`);
+    }
+    args.dialTimeoutSeconds = seconds;
+  }
+  return { operation: 'save', args, terminationLog };
+}

@@ -1,0 +1,93 @@
+// The Job-side program: `etcd-snapshot-driver agent save|verify|delete …` (src/main.ts hands
+// argv over when its first word is `agent`). Logs go to stderr as JSON lines; the AgentResult goes
+// to stdout, the termination message and (save) the meta file; the exit code tells the outcome
+// even when the message is lost (contract.ts). Any failure becomes a result with a catalog reason
+// and a message — never a stack, which could carry request options and with them credentials.
+import { createLogger } from '../telemetry/logger.ts';
+import { AGENT_USAGE, type AgentCommand, parseAgentArgs } from './args.ts';
+import { AGENT_EXIT_CODES, type AgentOperation, type AgentResult } from './contract.ts';
+import { runDelete } from './delete.ts';
+import { classifyFailure, UsageError } from './failure.ts';
+import { writeTerminationMessage } from './result-output.ts';
+import { runSave } from './save.ts';
+import { startAgentTracing } from './tracing.ts';
+import { runVerify } from './verify.ts';
+
+export interface AgentIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  /** Aborts the running operation (the process wiring passes SIGTERM here). */
+  signal?: AbortSignal;
+}
+
+function logLevel(env: NodeJS.ProcessEnv): 'debug' | 'info' | 'warn' | 'error' {
+  const v = env.LOG_LEVEL;
+  return v === 'debug' || v === 'warn' || v === 'error' ? v : 'info';
+}
+
+export async function runAgent(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  io: AgentIo = { stdout: process.stdout, stderr: process.stderr },
+): Promise<number> {
+  const args = argv[0] === 'agent' ? argv.slice(1) : argv;
+  const log = createLogger({ level: logLevel(env), format: 'json', destination: io.stderr }).child({
+    component: 'agent',
+  });
+  let command: AgentCommand;
+  try {
+    command = parseAgentArgs(args);
+  } catch (err) {
+    const failure = classifyFailure(err);
+    io.stderr.write(`etcd-snapshot-driver agent: ${failure.message}\n\n${AGENT_USAGE}`);
+    const op = args[0];
+    if (op === 'save' || op === 'verify' || op === 'delete') {
+      io.stdout.write(`${JSON.stringify(failed(op, failure.reason, failure.message))}\n`);
+    }
+    return err instanceof UsageError ? AGENT_EXIT_CODES.USAGE : failure.exitCode;
+  }
+
+  const opLog = log.child({ operation: command.operation });
+  const tracing = await startAgentTracing(env);
+  let result: AgentResult;
+  let exitCode: number = AGENT_EXIT_CODES.OK;
+  try {
+    const deps = { log: opLog, tracing, ...(io.signal ? { signal: io.signal } : {}) };
+    switch (command.operation) {
+      case 'save':
+        result = await runSave(command.args, deps);
+        break;
+      case 'verify':
+        result = await runVerify(command.args, deps);
+        break;
+      case 'delete':
+        result = await runDelete(command.args, deps);
+        break;
+    }
+  } catch (err) {
+    const failure = classifyFailure(
+      io.signal?.aborted ? new Error(`aborted: ${String(io.signal.reason)}`) : err,
+    );
+    exitCode = failure.exitCode;
+    result = failed(command.operation, failure.reason, failure.message);
+    if (command.operation === 'save') {
+      result.snapshotId = command.args.snapshotId;
+      result.file = command.args.file;
+    } else if (command.operation === 'verify') {
+      result.file = command.args.file;
+    }
+    opLog.error(
+      { reason: failure.reason, exit_code: exitCode, error: failure.message },
+      `agent ${command.operation} failed`,
+    );
+  } finally {
+    await tracing.shutdown();
+  }
+  await writeTerminationMessage(command.terminationLog, result);
+  io.stdout.write(`${JSON.stringify(result)}\n`);
+  return exitCode;
+}
+
+function failed(operation: AgentOperation, reason: string, message: string): AgentResult {
+  return { operation, ok: false, error: { reason, message } };
+}

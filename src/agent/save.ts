@@ -1,0 +1,272 @@
+// `agent save`: one snapshot of an etcd cluster into <file>, verified in the same pass.
+//  1. health check (quorum, leader, a source: the first endpoint when it is a healthy member);
+//  2. free space on the target filesystem ≥ --min-free-bytes and ≥ 1.1 × the source's database;
+//  3. Maintenance.Snapshot → <file>.part in large writes, SHA-256 and etcd's trailer checked as
+//     the bytes go by; a stream broken midway is retried from scratch on another member (twice);
+//  4. fsync the file, rename it into place, fsync the directory;
+//  5. `etcdutl snapshot status` (when on PATH) for etcd's hash, revision and key count;
+//  6. the AgentResult into <dir>/snapshot.meta.json (the caller also prints and reports it).
+import { type FileHandle, mkdir, open, rename, statfs, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Logger } from 'pino';
+import { EtcdClient } from '../etcd/client/etcd-client.ts';
+import { credentialsFromDir, type EtcdCredentials, NO_CREDENTIALS } from '../etcd/credentials.ts';
+import { EtcdError, isAuthError } from '../etcd/errors.ts';
+import { type ClusterHealth, checkClusterHealth } from '../etcd/health.ts';
+import { AGENT_EXIT_CODES, type AgentResult, META_FILE_NAME, type SaveArguments } from './contract.ts';
+import { findOnPath, snapshotStatus } from './etcdutl.ts';
+import { AgentFailure } from './failure.ts';
+import { writeFileDurably } from './result-output.ts';
+import { streamSnapshot } from './snapshot-stream.ts';
+import type { AgentTracing } from './tracing.ts';
+
+/** Room kept above the database size: etcd's file grows while we stream, the meta file needs some. */
+export const SPACE_FACTOR = 1.1;
+const RETRIES = 2;
+const PROGRESS_EVERY_MS = 5000;
+
+export interface SaveDeps {
+  log: Logger;
+  tracing: AgentTracing;
+  signal?: AbortSignal;
+  /** etcdutl's path; found on PATH when undefined, skipped when null. */
+  etcdutl?: string | null;
+  /** Free bytes of the filesystem holding `dir` (tests substitute it). */
+  freeBytes?: (dir: string) => Promise<number>;
+  writeChunkBytes?: number;
+}
+
+async function statfsFree(dir: string): Promise<number> {
+  const s = await statfs(dir);
+  return Number(s.bavail) * Number(s.bsize);
+}
+
+/** The DISK_FULL check: a failure message, or undefined when there is room. */
+export function checkFreeSpace(
+  free: number,
+  dbSizeBytes: number,
+  minFreeBytes: number | undefined,
+): string | undefined {
+  if (minFreeBytes !== undefined && free < minFreeBytes) {
+    return `the snapshot storage has ${free} bytes free; --min-free-bytes requires ${minFreeBytes}`;
+  }
+  const needed = Math.ceil(dbSizeBytes * SPACE_FACTOR);
+  if (free < needed) {
+    return `the snapshot storage has ${free} bytes free; the ${dbSizeBytes}-byte database needs ${needed} (×${SPACE_FACTOR})`;
+  }
+  return undefined;
+}
+
+/** Members to stream from, in order: the preferred one, then the other healthy voting members. */
+export function sourceOrder(endpoints: readonly string[], health: ClusterHealth): string[] {
+  const healthy = health.members.filter((m) => m.reachable && !m.isLearner && m.endpoint && !m.error);
+  const first = endpoints[0];
+  const preferred = first && healthy.some((m) => m.endpoint === first) ? first : health.source;
+  const rest = healthy
+    .filter((m) => m.endpoint !== preferred)
+    .sort((a, b) => Number(a.isLeader) - Number(b.isLeader))
+    .map((m) => m.endpoint as string);
+  return [preferred, ...rest];
+}
+
+export async function runSave(args: SaveArguments, deps: SaveDeps): Promise<AgentResult> {
+  const { log, tracing, signal } = deps;
+  const started = performance.now();
+  const dialTimeoutMs = (args.dialTimeoutSeconds ?? 5) * 1000;
+  const dir = dirname(args.file);
+
+  return tracing.span(
+    'agent.save',
+    { 'etcd.snapshot.id': args.snapshotId, 'snapshot.file': args.file },
+    async (root) => {
+      const credentials: EtcdCredentials = args.credentialsDir
+        ? await credentialsFromDir(args.credentialsDir)
+        : NO_CREDENTIALS;
+      const health = await tracing.span('health', { 'etcd.endpoints': args.endpoints.join(',') }, () =>
+        checkClusterHealth(args.endpoints, credentials, {
+          signal,
+          timeoutMs: Math.max(5000, dialTimeoutMs * 2),
+          dialTimeoutMs,
+        }),
+      );
+      const sources = sourceOrder(args.endpoints, health);
+      log.info(
+        {
+          members: health.memberCount,
+          reachable: health.reachableCount,
+          leader: health.leaderId,
+          source: sources[0],
+          db_size_bytes: health.dbSizeBytes,
+        },
+        'etcd cluster healthy',
+      );
+
+      await mkdir(dir, { recursive: true });
+      const free = await (deps.freeBytes ?? statfsFree)(dir);
+      const noRoom = checkFreeSpace(free, health.dbSizeBytes, args.minFreeBytes);
+      if (noRoom) throw new AgentFailure(AGENT_EXIT_CODES.DISK_FULL, 'STORAGE_QUOTA_EXCEEDED', noRoom);
+
+      const part = `${args.file}.part`;
+      let attempt = 0;
+      let streamed: Awaited<ReturnType<typeof streamOnce>> | undefined;
+      let lastError: unknown;
+      for (const source of sources.slice(0, RETRIES + 1)) {
+        attempt++;
+        try {
+          streamed = await tracing.span('stream', { 'etcd.member': source, attempt }, () =>
+            streamOnce(source, part, credentials, dialTimeoutMs, deps),
+          );
+          break;
+        } catch (err) {
+          lastError = err;
+          await unlink(part).catch(() => undefined);
+          if (signal?.aborted || isAuthError(err) || !(err instanceof EtcdError)) throw err;
+          log.warn(
+            { source, attempt, reason: err.reason, error: err.message },
+            'snapshot stream failed; retrying on another member',
+          );
+        }
+      }
+      if (!streamed) {
+        const e = lastError as EtcdError;
+        // A stream that kept breaking is an incomplete snapshot, whatever the last member said.
+        const reason = e.reason === 'CHECKSUM_MISMATCH' ? e.reason : 'SNAPSHOT_INCOMPLETE';
+        throw new AgentFailure(
+          AGENT_EXIT_CODES.CORRUPT_STREAM,
+          reason,
+          `after ${attempt} attempts: ${e.message}`,
+        );
+      }
+
+      // The SHA-256 and etcd's trailer were checked in the stream's pass; the span records the outcome.
+      await tracing.span(
+        'hash',
+        { 'snapshot.sha256': streamed.sha256, 'snapshot.trailer_verified': true },
+        async () => undefined,
+      );
+      const { fh } = streamed;
+      await tracing.span('fsync', {}, async () => {
+        try {
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+        await rename(part, args.file);
+        await fsyncDir(dir);
+      });
+
+      const result: AgentResult = {
+        operation: 'save',
+        ok: true,
+        snapshotId: args.snapshotId,
+        file: args.file,
+        sha256: streamed.sha256,
+        sizeBytes: streamed.sizeBytes,
+        member: streamed.source,
+        createdAt: streamed.createdAt,
+        ...(health.etcdVersion ? { etcdVersion: health.etcdVersion } : {}),
+      };
+      await tracing.span('check', {}, async () => {
+        const etcdutl = deps.etcdutl === undefined ? findOnPath('etcdutl') : deps.etcdutl;
+        if (!etcdutl) {
+          log.info('etcdutl is not on PATH: the file is checked by its SHA-256 trailer only');
+          return;
+        }
+        try {
+          const status = await snapshotStatus(etcdutl, args.file, signal);
+          result.etcdHash = status.hash;
+          result.revision = status.revision;
+          result.totalKeys = status.totalKey;
+        } catch (err) {
+          throw new AgentFailure(
+            AGENT_EXIT_CODES.CORRUPT_STREAM,
+            'SNAPSHOT_STATUS_FAILED',
+            (err as Error).message,
+          );
+        }
+      });
+      const seconds = (performance.now() - started) / 1000;
+      result.durationSeconds = Math.round(seconds * 1000) / 1000;
+      result.bytesPerSecond = Math.round(streamed.sizeBytes / Math.max(streamed.streamSeconds, 1e-3));
+      await writeFileDurably(join(dir, META_FILE_NAME), `${JSON.stringify(result, null, 2)}\n`);
+      root.setAttributes({
+        'snapshot.size_bytes': result.sizeBytes ?? 0,
+        'snapshot.revision': result.revision ?? 0,
+        'etcd.member': result.member ?? '',
+      });
+      const { operation: _operation, ...fields } = result;
+      log.info(fields, 'snapshot saved');
+      return result;
+    },
+  );
+}
+
+async function streamOnce(
+  source: string,
+  part: string,
+  credentials: EtcdCredentials,
+  dialTimeoutMs: number,
+  deps: SaveDeps,
+): Promise<{
+  sha256: string;
+  sizeBytes: number;
+  source: string;
+  createdAt: string;
+  streamSeconds: number;
+  /** Still open: the caller syncs and closes it. */
+  fh: FileHandle;
+}> {
+  const { log, signal } = deps;
+  const client = new EtcdClient(source, { credentials, dialTimeoutMs });
+  const fh = await open(part, 'w', 0o600);
+  const started = performance.now();
+  const createdAt = new Date().toISOString();
+  let lastLog = started;
+  let lastBytes = 0;
+  try {
+    const result = await streamSnapshot(
+      client.snapshot({ ...(signal ? { signal } : {}) }),
+      {
+        async write(chunk) {
+          let off = 0;
+          while (off < chunk.length) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
+        },
+      },
+      {
+        ...(deps.writeChunkBytes ? { writeChunkBytes: deps.writeChunkBytes } : {}),
+        onProgress({ bytes, totalBytes }) {
+          const now = performance.now();
+          if (now - lastLog < PROGRESS_EVERY_MS) return;
+          log.info(
+            {
+              source,
+              bytes,
+              total_bytes: totalBytes,
+              percent: totalBytes ? Math.floor((bytes / totalBytes) * 100) : undefined,
+              mb_per_second: Math.round(((bytes - lastBytes) / 1e6 / ((now - lastLog) / 1000)) * 10) / 10,
+            },
+            'streaming snapshot',
+          );
+          lastLog = now;
+          lastBytes = bytes;
+        },
+      },
+    );
+    const streamSeconds = (performance.now() - started) / 1000;
+    return { sha256: result.sha256, sizeBytes: result.sizeBytes, source, createdAt, streamSeconds, fh };
+  } catch (err) {
+    await fh.close();
+    throw err;
+  } finally {
+    client.close();
+  }
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}

@@ -1,0 +1,41 @@
+// etcd ends its snapshot stream with 32 bytes: the SHA-256 of every byte before them
+// (server/etcdserver/api/v3rpc/maintenance.go). etcdctl keeps them in the file and
+// `etcdutl snapshot restore` checks them, so the file we write keeps them too. This hasher checks
+// them in the same pass as the bytes go by: it hashes everything but the last 32 bytes seen so
+// far, holding those back until more arrive or the stream ends.
+import { createHash, type Hash } from 'node:crypto';
+
+export const TRAILER_BYTES = 32;
+
+export class TrailerHasher {
+  readonly #data: Hash = createHash('sha256');
+  #tail: Buffer = Buffer.alloc(0);
+  #total = 0;
+
+  update(chunk: Buffer): void {
+    this.#total += chunk.length;
+    if (chunk.length >= TRAILER_BYTES) {
+      this.#data.update(this.#tail);
+      this.#data.update(chunk.subarray(0, chunk.length - TRAILER_BYTES));
+      // A copy: the chunk's memory may be reused once the caller is done with it.
+      this.#tail = Buffer.from(chunk.subarray(chunk.length - TRAILER_BYTES));
+      return;
+    }
+    const joined = Buffer.concat([this.#tail, chunk]);
+    const spill = joined.length - TRAILER_BYTES;
+    if (spill > 0) this.#data.update(joined.subarray(0, spill));
+    this.#tail = spill > 0 ? joined.subarray(spill) : joined;
+  }
+
+  /** Bytes seen, trailer included. */
+  get totalBytes(): number {
+    return this.#total;
+  }
+
+  /** Whether the last 32 bytes are the SHA-256 of the rest; call once, at the end. */
+  verify(): { ok: boolean; expected: string; actual: string } {
+    const actual = this.#data.digest('hex');
+    const expected = this.#tail.length === TRAILER_BYTES ? this.#tail.toString('hex') : '';
+    return { ok: expected !== '' && expected === actual, expected, actual };
+  }
+}
