@@ -1,0 +1,223 @@
+// The driver's own families (seed §15): snapshot operations, sizes, storage, etcd health. The
+// snapshot pipeline reports through PipelineMetrics; telemetry imports nothing of src/, so the
+// pipeline's interface is met structurally by this one (a superset of it).
+//
+// Cardinality: no family carries a snapshot ID. The seed's etcd_snapshot_size_bytes{snapshot_id}
+// would add a series per snapshot forever; here it is the size of each cluster's latest snapshot.
+// `cluster` is bounded by the number of etcd clusters the driver serves, and every free-form
+// label also goes through a BoundedLabel, so an unexpected input ends in `other`, not in a new
+// series per value.
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { BoundedLabel } from './bounded-label.ts';
+
+export interface OperationOutcome {
+  /** save | verify | delete | restore */
+  operation: string;
+  /** success | failure */
+  status: string;
+  cluster: string;
+  durationSeconds: number;
+}
+
+/** Member counts of one etcd cluster as the health check saw them. */
+export interface MemberCounts {
+  up: number;
+  down: number;
+}
+
+export interface SnapshotCount {
+  cluster: string;
+  /** ready | failed | deleting | pending */
+  status: string;
+  count: number;
+}
+
+export interface PipelineMetrics {
+  operationFinished(outcome: OperationOutcome): void;
+  /** The size of the cluster's latest snapshot file. */
+  snapshotSize(cluster: string, bytes: number): void;
+  /** `members` is the number of members up, or both counts when the check knows the down ones. */
+  clusterHealth(cluster: string, members: number | MemberCounts, hasQuorum: boolean): void;
+  jobTimeout(cluster: string): void;
+  /** `reason` is a short catalogued error type: quota_exceeded, write_failed, no_space, … */
+  storageError(cluster: string, reason: string): void;
+  /** Usage of a snapshot PVC as the agent's statfs saw it after a save. */
+  storageUsage(namespace: string, pvcName: string, usedBytes: number, availableBytes: number): void;
+  /** One request of the driver to an etcd cluster (status, member list, snapshot stream). */
+  etcdRequest(cluster: string, operation: string, seconds: number, ok: boolean): void;
+}
+
+/** The seed's buckets (0.1 … 300) with room above for large clusters and slow storage. */
+export const OPERATION_BUCKETS = [0.1, 0.5, 1, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600];
+const ETCD_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/** Limits of the label sets that are not closed enumerations. */
+export const LABEL_LIMITS = {
+  clusters: 1000,
+  pvcs: 1000,
+  operations: 16,
+  statuses: 16,
+  reasons: 32,
+} as const;
+
+export class PromPipelineMetrics implements PipelineMetrics {
+  readonly #operations: Counter<'operation' | 'status' | 'cluster'>;
+  readonly #duration: Histogram<'operation'>;
+  readonly #size: Gauge<'cluster'>;
+  readonly #members: Gauge<'cluster' | 'state'>;
+  readonly #quorum: Gauge<'cluster'>;
+  readonly #jobTimeouts: Counter<'cluster'>;
+  readonly #storageErrors: Counter<'cluster' | 'error_type'>;
+  readonly #pvcUsage: Gauge<'namespace' | 'pvc_name'>;
+  readonly #pvcAvailable: Gauge<'namespace' | 'pvc_name'>;
+  readonly #etcdLatency: Histogram<'operation'>;
+  readonly #etcdErrors: Counter<'cluster' | 'operation'>;
+  #snapshotCounts: (() => Iterable<SnapshotCount>) | undefined;
+
+  readonly #cluster = new BoundedLabel(LABEL_LIMITS.clusters);
+  readonly #pvc = new BoundedLabel(LABEL_LIMITS.pvcs);
+  readonly #operation = new BoundedLabel(LABEL_LIMITS.operations);
+  readonly #status = new BoundedLabel(LABEL_LIMITS.statuses);
+  readonly #reason = new BoundedLabel(LABEL_LIMITS.reasons);
+  readonly #etcdOperation = new BoundedLabel(LABEL_LIMITS.operations);
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    this.#operations = new Counter({
+      name: 'etcd_snapshot_operations_total',
+      help: 'Snapshot operations finished, by operation (save, verify, delete, restore), status (success, failure) and etcd cluster',
+      labelNames: ['operation', 'status', 'cluster'],
+      registers,
+    });
+    this.#duration = new Histogram({
+      name: 'etcd_snapshot_operation_duration_seconds',
+      help: 'Duration of finished snapshot operations, from the request to the final state',
+      labelNames: ['operation'],
+      buckets: OPERATION_BUCKETS,
+      registers,
+    });
+    this.#size = new Gauge({
+      name: 'etcd_snapshot_size_bytes',
+      help: "Size of the etcd cluster's latest snapshot file",
+      labelNames: ['cluster'],
+      registers,
+    });
+    const self = this;
+    new Gauge({
+      name: 'etcd_snapshots_total',
+      help: 'Snapshot records that exist now, by etcd cluster and status (ready, failed, deleting, pending)',
+      labelNames: ['cluster', 'status'],
+      registers,
+      // Read from the record cache at scrape time: a state, not an event stream.
+      collect() {
+        const source = self.#snapshotCounts;
+        if (source === undefined) return;
+        this.reset();
+        for (const { cluster, status, count } of source()) {
+          this.inc({ cluster: self.#cluster.map(cluster), status: self.#status.map(status) }, count);
+        }
+      },
+    });
+    this.#members = new Gauge({
+      name: 'etcd_cluster_members',
+      help: 'Members of the etcd cluster by state (up, down) at its last health check',
+      labelNames: ['cluster', 'state'],
+      registers,
+    });
+    this.#quorum = new Gauge({
+      name: 'etcd_cluster_has_quorum',
+      help: 'Whether the etcd cluster had quorum at its last health check (1) or not (0)',
+      labelNames: ['cluster'],
+      registers,
+    });
+    this.#jobTimeouts = new Counter({
+      name: 'etcd_snapshot_job_timeout_total',
+      help: 'Snapshot Jobs that exceeded their deadline',
+      labelNames: ['cluster'],
+      registers,
+    });
+    this.#storageErrors = new Counter({
+      name: 'etcd_snapshot_storage_errors_total',
+      help: 'Errors writing or reading snapshot storage, by error type',
+      labelNames: ['cluster', 'error_type'],
+      registers,
+    });
+    this.#pvcUsage = new Gauge({
+      name: 'etcd_snapshot_pvc_usage_bytes',
+      help: 'Bytes used on the snapshot PVC at the last save',
+      labelNames: ['namespace', 'pvc_name'],
+      registers,
+    });
+    this.#pvcAvailable = new Gauge({
+      name: 'etcd_snapshot_pvc_available_bytes',
+      help: 'Bytes available on the snapshot PVC at the last save',
+      labelNames: ['namespace', 'pvc_name'],
+      registers,
+    });
+    this.#etcdLatency = new Histogram({
+      name: 'etcd_operation_latency_seconds',
+      help: 'Latency of the driver requests to etcd clusters, by operation',
+      labelNames: ['operation'],
+      buckets: ETCD_BUCKETS,
+      registers,
+    });
+    this.#etcdErrors = new Counter({
+      name: 'etcd_operation_errors_total',
+      help: 'Failed driver requests to etcd clusters, by cluster and operation',
+      labelNames: ['cluster', 'operation'],
+      registers,
+    });
+  }
+
+  /** Where etcd_snapshots_total reads its counts at each scrape (the lead wires the record cache). */
+  setSnapshotCountSource(source: () => Iterable<SnapshotCount>): void {
+    this.#snapshotCounts = source;
+  }
+
+  operationFinished(outcome: OperationOutcome): void {
+    const operation = this.#operation.map(outcome.operation);
+    this.#operations.inc({
+      operation,
+      status: this.#status.map(outcome.status),
+      cluster: this.#cluster.map(outcome.cluster),
+    });
+    if (Number.isFinite(outcome.durationSeconds) && outcome.durationSeconds >= 0) {
+      this.#duration.observe({ operation }, outcome.durationSeconds);
+    }
+  }
+
+  snapshotSize(cluster: string, bytes: number): void {
+    this.#size.set({ cluster: this.#cluster.map(cluster) }, bytes);
+  }
+
+  clusterHealth(cluster: string, members: number | MemberCounts, hasQuorum: boolean): void {
+    const c = this.#cluster.map(cluster);
+    const counts = typeof members === 'number' ? { up: members, down: undefined } : members;
+    this.#members.set({ cluster: c, state: 'up' }, counts.up);
+    if (counts.down !== undefined) this.#members.set({ cluster: c, state: 'down' }, counts.down);
+    this.#quorum.set({ cluster: c }, hasQuorum ? 1 : 0);
+  }
+
+  jobTimeout(cluster: string): void {
+    this.#jobTimeouts.inc({ cluster: this.#cluster.map(cluster) });
+  }
+
+  storageError(cluster: string, reason: string): void {
+    this.#storageErrors.inc({ cluster: this.#cluster.map(cluster), error_type: this.#reason.map(reason) });
+  }
+
+  storageUsage(namespace: string, pvcName: string, usedBytes: number, availableBytes: number): void {
+    const labels = {
+      namespace,
+      pvc_name: this.#pvc.map(`${namespace}/${pvcName}`) === 'other' ? 'other' : pvcName,
+    };
+    this.#pvcUsage.set(labels, usedBytes);
+    this.#pvcAvailable.set(labels, availableBytes);
+  }
+
+  etcdRequest(cluster: string, operation: string, seconds: number, ok: boolean): void {
+    const op = this.#etcdOperation.map(operation);
+    this.#etcdLatency.observe({ operation: op }, seconds);
+    if (!ok) this.#etcdErrors.inc({ cluster: this.#cluster.map(cluster), operation: op });
+  }
+}

@@ -1,0 +1,34 @@
+// The driver's one Prometheus registry and everything that reports into it. main.ts creates it
+// once and hands the parts to the modules that define the hook interfaces:
+//   controller → src/reconcile (ControllerMetrics)   leader → src/leader (LeaderMetrics)
+//   pipeline   → src/reconcile/etcd-snapshot (PipelineMetrics)
+//   csi        → src/csi (CsiCallHooks: csi.onCall)
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { PromControllerMetrics, PromLeaderMetrics } from './controller-metrics.ts';
+import { CsiCallTelemetry } from './csi-call-hooks.ts';
+import { PromPipelineMetrics } from './driver-metrics.ts';
+
+export interface DriverMetrics {
+  readonly registry: Registry;
+  readonly controller: PromControllerMetrics;
+  readonly leader: PromLeaderMetrics;
+  readonly pipeline: PromPipelineMetrics;
+  readonly csi: CsiCallTelemetry;
+}
+
+export interface DriverMetricsOptions {
+  /** Node process metrics (process_*, nodejs_*): on unless a test turns them off. */
+  processMetrics?: boolean;
+}
+
+export function createDriverMetrics(options: DriverMetricsOptions = {}): DriverMetrics {
+  const registry = new Registry();
+  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    controller: new PromControllerMetrics(registry),
+    leader: new PromLeaderMetrics(registry),
+    pipeline: new PromPipelineMetrics(registry),
+    csi: new CsiCallTelemetry(registry),
+  };
+}
