@@ -8,10 +8,10 @@ export interface ParsedEndpoint {
 
 export function parseEndpoint(endpoint: string): ParsedEndpoint {
   const trimmed = endpoint.trim();
-  const m = /^(?:(https?|unixs?):\/\/)?([^/]+)\/?$/.exec(trimmed);
+  if (/^unixs?:/.test(trimmed))
+    throw new Error(`etcd endpoint "${endpoint}": unix sockets are not supported`);
+  const m = /^(?:(https?):\/\/)?([^/]+)\/?$/.exec(trimmed);
   if (!m?.[2]) throw new Error(`etcd endpoint "${endpoint}" is not a URL like https://10.0.0.1:2379`);
-  const scheme = m[1];
-  if (scheme === 'unix' || scheme === 'unixs')
     throw new Error(`etcd endpoint "${endpoint}": unix sockets are not supported`);
   const hostPort = m[2];
   // A bare host gets etcd's client port; "[::1]" and "host" alike.
