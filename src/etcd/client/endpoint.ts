@@ -8,12 +8,13 @@ export interface ParsedEndpoint {
 
 export function parseEndpoint(endpoint: string): ParsedEndpoint {
   const trimmed = endpoint.trim();
-  if (/^unixs?:/.test(trimmed))
+  if (/^unixs?:/.test(trimmed)) {
     throw new Error(`etcd endpoint "${endpoint}": unix sockets are not supported`);
+  }
   const m = /^(?:(https?):\/\/)?([^/]+)\/?$/.exec(trimmed);
-  if (!m?.[2]) throw new Error(`etcd endpoint "${endpoint}" is not a URL like https://10.0.0.1:2379`);
-    throw new Error(`etcd endpoint "${endpoint}": unix sockets are not supported`);
-  const hostPort = m[2];
+  const hostPort = m?.[2];
+  if (!m || !hostPort) throw new Error(`etcd endpoint "${endpoint}" is not a URL like https://10.0.0.1:2379`);
+  const scheme = m[1];
   // A bare host gets etcd's client port; "[::1]" and "host" alike.
   const hasPort = /:\d+$/.test(hostPort) && !/^\[[^\]]*\]$/.test(hostPort);
   return {
