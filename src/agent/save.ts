@@ -50,7 +50,8 @@ export function checkFreeSpace(
   if (minFreeBytes !== undefined && free < minFreeBytes) {
     return `the snapshot storage has ${free} bytes free; --min-free-bytes requires ${minFreeBytes}`;
   }
-  const needed = Math.ceil(dbSizeBytes * SPACE_FACTOR);
+  // In integers: 900 × 1.1 is 990.0000000000001 in floating point.
+  const needed = Math.ceil((dbSizeBytes * Math.round(SPACE_FACTOR * 10)) / 10);
   if (free < needed) {
     return `the snapshot storage has ${free} bytes free; the ${dbSizeBytes}-byte database needs ${needed} (×${SPACE_FACTOR})`;
   }

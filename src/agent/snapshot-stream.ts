@@ -83,7 +83,10 @@ export async function streamSnapshot(
   if (messagesSeen === 0 || announced === undefined) {
     throw new EtcdError('SNAPSHOT_INCOMPLETE', 'the snapshot stream ended before its first message');
   }
-  if (size !== announced) {
+  // An empty database is a stream of one message, the checksum alone: its remaining_bytes (0)
+  // cannot announce anything; the trailer check below decides.
+  const onlyChecksum = messagesSeen === 1 && size === TRAILER_BYTES;
+  if (size !== announced && !onlyChecksum) {
     throw new EtcdError(
       'SNAPSHOT_INCOMPLETE',
       `the snapshot stream ended after ${size} bytes; etcd announced ${announced - TRAILER_BYTES} bytes of database and a ${TRAILER_BYTES}-byte checksum`,

@@ -1,0 +1,152 @@
+// The stream consumer on synthetic etcd streams: chunks are coalesced into large writes, the
+// SHA-256 trailer and the announced size are checked, and truncation or a flipped byte fail.
+import { createHash, randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { streamSnapshot } from '../../../src/agent/snapshot-stream.ts';
+import { TrailerHasher } from '../../../src/agent/trailer-hash.ts';
+import type { SnapshotMessage } from '../../../src/etcd/client/snapshot-decoder.ts';
+import { EtcdError } from '../../../src/etcd/errors.ts';
+
+/** Messages as etcd sends them: 32 KiB blobs with remaining_bytes, then the SHA-256 of the data. */
+function etcdStream(db: Buffer, chunk = 32 * 1024): SnapshotMessage[] {
+  const messages: SnapshotMessage[] = [];
+  for (let sent = 0; sent < db.length; ) {
+    const blob = db.subarray(sent, sent + chunk);
+    sent += blob.length;
+    messages.push({ remainingBytes: db.length - sent, blob, version: '3.6.0' });
+  }
+  messages.push({ remainingBytes: 0, blob: createHash('sha256').update(db).digest(), version: '3.6.0' });
+  return messages;
+}
+
+async function* iterate(messages: SnapshotMessage[], failAfter?: number): AsyncGenerator<SnapshotMessage> {
+  let i = 0;
+  for (const m of messages) {
+    if (failAfter !== undefined && i++ === failAfter)
+      throw new EtcdError('ETCD_ENDPOINTS_UNREACHABLE', 'stream broke');
+    await Promise.resolve();
+    yield m;
+  }
+}
+
+function memorySink() {
+  const writes: Buffer[] = [];
+  return {
+    writes,
+    sink: {
+      async write(chunk: Buffer) {
+        writes.push(Buffer.from(chunk));
+      },
+    },
+    get data() {
+      return Buffer.concat(writes);
+    },
+  };
+}
+
+async function reasonOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof EtcdError) return err.reason;
+    throw err;
+  }
+  throw new Error('expected an EtcdError');
+}
+
+describe('streamSnapshot', () => {
+  it('writes the database and etcd trailer in writes of at least the chunk size', async () => {
+    const db = randomBytes(5 * 1024 * 1024 + 123);
+    const out = memorySink();
+    const result = await streamSnapshot(iterate(etcdStream(db)), out.sink, { writeChunkBytes: 1024 * 1024 });
+    const expected = Buffer.concat([db, createHash('sha256').update(db).digest()]);
+    expect(out.data.equals(expected)).toBe(true);
+    expect(result.sizeBytes).toBe(expected.length);
+    expect(result.sha256).toBe(createHash('sha256').update(expected).digest('hex'));
+    expect(result.storageVersion).toBe('3.6.0');
+    // Every write but the last is ≥ 1 MiB: 6 writes, not 161 of 32 KiB.
+    expect(out.writes.slice(0, -1).every((w) => w.length >= 1024 * 1024)).toBe(true);
+    expect(out.writes.length).toBe(6);
+  });
+
+  it('handles an empty database and a size that is a multiple of the chunk (empty last blob)', async () => {
+    const empty = memorySink();
+    expect((await streamSnapshot(iterate(etcdStream(Buffer.alloc(0))), empty.sink)).sizeBytes).toBe(32);
+    const db = randomBytes(64 * 1024);
+    const messages = etcdStream(db);
+    // etcd may send remaining_bytes = 0 with an empty blob before the checksum.
+    messages.splice(messages.length - 1, 0, { remainingBytes: 0, blob: Buffer.alloc(0), version: '' });
+    const out = memorySink();
+    expect((await streamSnapshot(iterate(messages), out.sink)).sizeBytes).toBe(db.length + 32);
+  });
+
+  it('SNAPSHOT_INCOMPLETE when the stream ends early or has no checksum', async () => {
+    const db = randomBytes(200 * 1024);
+    const messages = etcdStream(db);
+    expect(await reasonOf(streamSnapshot(iterate(messages.slice(0, 3)), memorySink().sink))).toBe(
+      'SNAPSHOT_INCOMPLETE',
+    );
+    expect(await reasonOf(streamSnapshot(iterate(messages.slice(0, -1)), memorySink().sink))).toBe(
+      'SNAPSHOT_INCOMPLETE',
+    );
+    expect(await reasonOf(streamSnapshot(iterate([]), memorySink().sink))).toBe('SNAPSHOT_INCOMPLETE');
+  });
+
+  it('CHECKSUM_MISMATCH when a byte of the data changed on the way', async () => {
+    const db = randomBytes(100 * 1024);
+    const messages = etcdStream(db);
+    const flipped = Buffer.from(messages[1]?.blob as Buffer);
+    flipped[17] = (flipped[17] as number) ^ 0x01;
+    messages[1] = { ...(messages[1] as SnapshotMessage), blob: flipped };
+    expect(await reasonOf(streamSnapshot(iterate(messages), memorySink().sink))).toBe('CHECKSUM_MISMATCH');
+  });
+
+  it('passes a broken stream on, after what it wrote', async () => {
+    const out = memorySink();
+    const messages = etcdStream(randomBytes(300 * 1024));
+    expect(
+      await reasonOf(streamSnapshot(iterate(messages, 4), out.sink, { writeChunkBytes: 64 * 1024 })),
+    ).toBe('ETCD_ENDPOINTS_UNREACHABLE');
+  });
+
+  it('pulls no faster than the sink writes (backpressure)', async () => {
+    const db = randomBytes(2 * 1024 * 1024);
+    let pulled = 0;
+    let maxAhead = 0;
+    let written = 0;
+    async function* counted() {
+      for (const m of etcdStream(db)) {
+        pulled += m.blob.length;
+        maxAhead = Math.max(maxAhead, pulled - written);
+        yield m;
+      }
+    }
+    await streamSnapshot(
+      counted(),
+      {
+        async write(chunk) {
+          await new Promise((r) => setTimeout(r, 5));
+          written += chunk.length;
+        },
+      },
+      { writeChunkBytes: 256 * 1024 },
+    );
+    // At most one chunk in flight and one filling (plus one message).
+    expect(maxAhead).toBeLessThanOrEqual(2 * 256 * 1024 + 32 * 1024);
+  });
+});
+
+describe('TrailerHasher', () => {
+  it('finds the trailer across any split of the bytes', () => {
+    const db = randomBytes(1000);
+    const all = Buffer.concat([db, createHash('sha256').update(db).digest()]);
+    for (const cut of [1, 7, 31, 32, 33, 500, 999, 1000, 1001, 1020]) {
+      const h = new TrailerHasher();
+      for (let i = 0; i < all.length; i += cut) h.update(all.subarray(i, i + cut));
+      expect(h.verify().ok).toBe(true);
+    }
+    const short = new TrailerHasher();
+    short.update(Buffer.alloc(10));
+    expect(short.verify().ok).toBe(false);
+  });
+});
