@@ -14,7 +14,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOOLS_DIR=${ETCD_SNAPSHOT_DRIVER_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/etcd-snapshot-driver/tools}
-ALL_COMPONENTS=(etcd kubernetes snapshotter provisioner csi-test jaeger)
+ALL_COMPONENTS=(etcd kubernetes snapshotter provisioner csi-test jaeger prometheus)
 # Bump when what a build produces changes (flags, extras), to rebuild every cached component.
 RECIPE=1
 
@@ -74,6 +74,10 @@ recipe() {
       version=$(module_version "$here/jaeger" github.com/jaegertracing/jaeger)
       binaries="jaeger=github.com/jaegertracing/jaeger/cmd/jaeger"
       ;;
+    prometheus)
+      version=$(module_version "$here/prometheus" github.com/prometheus/prometheus)
+      binaries="promtool=github.com/prometheus/prometheus/cmd/promtool"
+      ;;
     *) die "unknown component '$1' (known: ${ALL_COMPONENTS[*]})" ;;
   esac
 }
@@ -95,6 +99,11 @@ ldflags_for() { # <component> <version>
       # v1.(63+k).0 and v2.k.0 tag the same commit: report the v2 version the binary is.
       local minor=${v#v1.}; minor=${minor%%.*}
       flags+=" -X github.com/jaegertracing/jaeger/internal/version.latestVersion=v2.$((minor - 63)).0"
+      ;;
+    prometheus)
+      # Module v0.3xx.y is Prometheus v3.xx.y: report the release, as upstream's promu build does.
+      local rest=${v#v0.3}
+      flags+=" -X github.com/prometheus/common/version.Version=3.${rest:0:2}.${rest#*.}"
       ;;
   esac
   printf '%s' "$flags"
