@@ -1,5 +1,6 @@
 // Composition root: configuration → telemetry → Kubernetes → informers → leader → reconcilers → CSI.
 // Nothing here holds logic of its own; it wires the pieces and owns the process lifecycle.
+import { runDriver } from './app/run-driver.ts';
 import { ConfigError, loadConfig, usage } from './config/config.ts';
 import { createLogger } from './telemetry/logger.ts';
 
@@ -26,22 +27,30 @@ async function main(argv: string[]): Promise<number> {
     'etcd-snapshot-driver starting',
   );
 
-  // Signal listeners alone do not keep Node's event loop alive; the servers will, but until the
-  // process has something listening it must still wait for its signal.
-  const keepAlive = setInterval(() => undefined, 2 ** 30);
+  // Signals are listened for from the start: a SIGTERM while informers sync still stops cleanly.
   const stopped = new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));
   });
+  const driver = await Promise.race([runDriver(config, log), stopped]);
+  if (typeof driver === 'string') {
+    log.info({ signal: driver }, 'stopped while starting');
+    return 0;
+  }
   log.info('etcd-snapshot-driver started');
   const signal = await stopped;
   log.info({ signal }, 'shutting down');
-  clearInterval(keepAlive);
+  // A second signal, or a drain that hangs, must still end the process.
   const deadline = setTimeout(() => {
     log.error({ deadline_ms: SHUTDOWN_DEADLINE_MS }, 'shutdown did not finish in time; exiting');
     process.exit(1);
   }, SHUTDOWN_DEADLINE_MS);
   deadline.unref();
+  process.once(signal, () => {
+    log.error('second signal: exiting at once');
+    process.exit(1);
+  });
+  await driver.stop(SHUTDOWN_DEADLINE_MS - 2_000);
   log.info('stopped');
   return 0;
 }
@@ -54,6 +63,7 @@ main(process.argv.slice(2)).then(
     process.stderr.write(
       `etcd-snapshot-driver: fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
     );
-    process.exitCode = 1;
+    // Whatever was started (watches, timers) would keep the process alive: end it.
+    process.exit(1);
   },
 );

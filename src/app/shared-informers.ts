@@ -1,0 +1,88 @@
+// The informers every part of the driver reads, created once per process: the CSI handlers answer
+// from them and the reconcilers are fed by them. One informer per resource, whatever the number of
+// consumers (InformerFactory shares them); the indexes each consumer needs are registered here so
+// that the whole set is visible in one place.
+import { DRUID_ETCD, type DruidEtcd, etcdClusterIndexer, INDEX_ETCD_CLUSTER } from '../etcd/discovery.ts';
+import { discoverServedVersion, discoverVolumeGroupSnapshotContents } from '../informers/discovery.ts';
+import type { Informer } from '../informers/informer.ts';
+import type { InformerFactory } from '../informers/informer-factory.ts';
+import type { KubeClient } from '../informers/kube-client.ts';
+import {
+  type Job,
+  jobs,
+  type PersistentVolume,
+  type PersistentVolumeClaim,
+  type Pod,
+  persistentVolumeClaims,
+  persistentVolumes,
+  pods,
+  type ResourceDefinition,
+  type StatefulSet,
+  statefulSets,
+  type UnstructuredObject,
+  volumeSnapshotContents,
+} from '../informers/resources.ts';
+import { type EtcdSnapshot, etcdSnapshotIndexers, etcdSnapshotResource } from '../records/etcd-snapshot.ts';
+import {
+  type EtcdSourceVolume,
+  etcdSourceVolumeIndexers,
+  etcdSourceVolumeResource,
+} from '../records/etcd-source-volume.ts';
+
+/** Only the driver's own Jobs: the cluster's other Jobs are none of its business (or memory). */
+export const DRIVER_JOB_SELECTOR = 'app=etcd-snapshot-driver';
+
+export interface SharedInformers {
+  etcdSnapshots: Informer<EtcdSnapshot>;
+  etcdSourceVolumes: Informer<EtcdSourceVolume>;
+  persistentVolumeClaims: Informer<PersistentVolumeClaim>;
+  persistentVolumes: Informer<PersistentVolume>;
+  pods: Informer<Pod>;
+  statefulSets: Informer<StatefulSet>;
+  jobs: Informer<Job>;
+  /** Absent when the external-snapshotter CRDs are not installed. */
+  volumeSnapshotContents?: Informer<UnstructuredObject>;
+  volumeGroupSnapshotContents?: Informer<UnstructuredObject>;
+  /** Absent when etcd-druid's CRD is not installed. */
+  druidEtcds?: Informer<DruidEtcd>;
+}
+
+/**
+ * Creates (does not start) the informers. Optional resources are decided by what the server
+ * serves now; installing their CRDs later needs a restart, which the docs say.
+ */
+export async function createSharedInformers(
+  factory: InformerFactory,
+  client: KubeClient,
+  signal?: AbortSignal,
+): Promise<SharedInformers> {
+  const etcdSnapshots = factory.informerFor(etcdSnapshotResource);
+  for (const [name, fn] of Object.entries(etcdSnapshotIndexers)) etcdSnapshots.addIndexer(name, fn);
+  const etcdSourceVolumes = factory.informerFor(etcdSourceVolumeResource);
+  for (const [name, fn] of Object.entries(etcdSourceVolumeIndexers)) etcdSourceVolumes.addIndexer(name, fn);
+
+  const [druidVersion, vgscResource, vscVersion] = await Promise.all([
+    discoverServedVersion(client, DRUID_ETCD.group, [DRUID_ETCD.version], signal),
+    discoverVolumeGroupSnapshotContents(client, signal),
+    discoverServedVersion(client, volumeSnapshotContents.group, [volumeSnapshotContents.version], signal),
+  ]);
+
+  const informers: SharedInformers = {
+    etcdSnapshots,
+    etcdSourceVolumes,
+    persistentVolumeClaims: factory.informerFor(persistentVolumeClaims),
+    persistentVolumes: factory.informerFor(persistentVolumes),
+    pods: factory.informerFor(pods).addIndexer(INDEX_ETCD_CLUSTER, etcdClusterIndexer),
+    statefulSets: factory.informerFor(statefulSets).addIndexer(INDEX_ETCD_CLUSTER, etcdClusterIndexer),
+    jobs: factory.informerFor(jobs, { labelSelector: DRIVER_JOB_SELECTOR }),
+  };
+  if (vscVersion) informers.volumeSnapshotContents = factory.informerFor(volumeSnapshotContents);
+  if (vgscResource) informers.volumeGroupSnapshotContents = factory.informerFor(vgscResource);
+  if (druidVersion) {
+    informers.druidEtcds = factory.informerFor<DruidEtcd>({
+      ...DRUID_ETCD,
+      namespaced: true,
+    } as ResourceDefinition<DruidEtcd>);
+  }
+  return informers;
+}

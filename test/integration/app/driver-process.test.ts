@@ -1,0 +1,148 @@
+// The driver as a process, wired by main.ts, against a real apiserver: it syncs its informers,
+// serves CSI on its socket (Probe ready), takes its bucket Leases, and on SIGTERM stops serving,
+// hands every bucket back (empty holder) and deletes its member Lease before exiting 0.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCsiClient } from '../../../src/csi/csi-client.ts';
+import { KubeClient } from '../../../src/informers/kube-client.ts';
+import type { LeaseObject } from '../../../src/leader/lease-api.ts';
+import { type LocalCluster, startLocalCluster } from '../../harness/local-cluster.ts';
+import { PROJECT_ROOT } from '../../harness/tools.ts';
+import { installCrds } from '../csi/driver-env.ts';
+
+const NS = 'etcd-snapshot-driver';
+let cluster: LocalCluster;
+let client: KubeClient;
+let dir: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'driver-process-'));
+  cluster = await startLocalCluster({ name: 'driver-process', kubelet: false });
+  await installCrds(cluster);
+  client = new KubeClient(cluster.kubeConfig);
+  await client.request('POST', '/api/v1/namespaces', { body: { metadata: { name: NS } } });
+});
+
+afterAll(async () => {
+  client?.destroy();
+  await cluster?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface Driver {
+  child: ChildProcess;
+  lines: Record<string, unknown>[];
+  exited: Promise<number | null>;
+}
+
+function startDriverProcess(identity: string, socket: string): Driver {
+  const child = spawn(
+    join(PROJECT_ROOT, 'bin/etcd-snapshot-driver'),
+    [
+      `--kubeconfig=${cluster.kubeconfigPath}`,
+      `--csi-endpoint=unix://${socket}`,
+      '--metrics-bind-address=0',
+      '--leader-elect',
+      `--leader-election-namespace=${NS}`,
+      '--leader-election-buckets=3',
+      '--leader-election-lease-duration=4s',
+      '--leader-election-renew-deadline=2500ms',
+      '--leader-election-retry-period=1s',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, POD_NAME: identity } },
+  );
+  const lines: Record<string, unknown>[] = [];
+  let buffered = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    const parts = buffered.split('\n');
+    buffered = parts.pop()!;
+    for (const line of parts) if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
+  });
+  let stderr = '';
+  child.stderr!.on('data', (c: Buffer) => {
+    stderr += c.toString();
+  });
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code) => {
+      if (code !== 0 && stderr) process.stderr.write(stderr);
+      resolve(code);
+    }),
+  );
+  return { child, lines, exited };
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, ms = 60_000) {
+  const started = Date.now();
+  for (;;) {
+    const value = await fn();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() - started > ms) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function leases(): Promise<LeaseObject[]> {
+  const list = await client.request<{ items: LeaseObject[] }>(
+    'GET',
+    `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases`,
+  );
+  return list.items;
+}
+
+describe('etcd-snapshot-driver process', () => {
+  it('serves CSI with ready caches, holds every bucket alone, and hands them back on SIGTERM', async () => {
+    const socket = join(dir, 'a.sock');
+    const driver = startDriverProcess('replica-a', socket);
+    await until('started', () => driver.lines.some((l) => l.message === 'etcd-snapshot-driver started'));
+    const csi = createCsiClient(`unix://${socket}`);
+    try {
+      await until('Probe ready', async () => (await csi.Identity.Probe!()).ready?.value === true);
+      const info = await csi.Identity.GetPluginInfo!();
+      expect(info.name).toBe('etcd-snapshot-driver');
+    } finally {
+      csi.close();
+    }
+    const held = await until('all 3 buckets held', async () => {
+      const buckets = (await leases()).filter((l) => l.metadata.name.includes('-bucket-'));
+      return buckets.length === 3 && buckets.every((l) => l.spec?.holderIdentity === 'replica-a')
+        ? buckets
+        : undefined;
+    });
+    expect(held.map((l) => l.metadata.name).sort()).toEqual([
+      'etcd-snapshot-driver-bucket-0-of-3',
+      'etcd-snapshot-driver-bucket-1-of-3',
+      'etcd-snapshot-driver-bucket-2-of-3',
+    ]);
+
+    driver.child.kill('SIGTERM');
+    expect(await driver.exited).toBe(0);
+    expect(driver.lines.map((l) => l.message)).toContain('stopped');
+    const after = await leases();
+    expect(after.filter((l) => l.metadata.name.includes('-member-'))).toEqual([]);
+    for (const lease of after) expect(lease.spec?.holderIdentity ?? '').toBe('');
+  });
+
+  it('refuses --leader-elect without a Lease namespace, saying which flag or variable to set', async () => {
+    const child = spawn(
+      join(PROJECT_ROOT, 'bin/etcd-snapshot-driver'),
+      [
+        `--kubeconfig=${cluster.kubeconfigPath}`,
+        `--csi-endpoint=unix://${join(dir, 'b.sock')}`,
+        '--metrics-bind-address=0',
+        '--leader-elect',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, POD_NAMESPACE: '' } },
+    );
+    let stderr = '';
+    child.stderr!.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(1);
+    expect(stderr).toContain('--leader-election-namespace or POD_NAMESPACE');
+  });
+});
