@@ -36,6 +36,8 @@ export interface EtcdProcessMember {
 
 export interface EtcdProcessCluster {
   dir: string;
+  /** The slot's first two octets ("127.23"): members use <subnet>.1.x, the rest is free for tests. */
+  subnet: string;
   auth: EtcdProcessAuth;
   members: EtcdProcessMember[];
   endpoints: string[];
@@ -212,6 +214,7 @@ export async function startEtcdProcessCluster(
 
   return {
     dir,
+    subnet: slot.subnet,
     auth,
     members,
     endpoints,
