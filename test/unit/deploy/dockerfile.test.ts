@@ -39,7 +39,7 @@ describe('Dockerfile', () => {
     expect(nodeVersion).toBe(packageJson.devDependencies.node);
     const nodeStages = stages().filter((s) => s.image.startsWith('node:'));
     expect(nodeStages.length).toBeGreaterThanOrEqual(2);
-    for (const stage of nodeStages) expect(stage.image).toBe('node:${NODE_VERSION}-bookworm-slim');
+    for (const stage of nodeStages) expect(stage.image).toBe(`node:\${NODE_VERSION}-bookworm-slim`);
     // The major is what makes it the same LTS line.
     expect(nodeVersion.split('.')[0]).toBe(packageJson.devDependencies.node!.split('.')[0]);
   });
@@ -57,7 +57,7 @@ describe('Dockerfile', () => {
     const pinned = /go\.etcd\.io\/etcd\/etcdutl\/v3 (v\d+\.\d+\.\d+)/.exec(goMod)?.[1];
     expect(pinned).toMatch(/^v3\./);
     expect(argDefault('ETCD_VERSION')).toBe(pinned);
-    expect(stages()).toContainEqual({ image: 'gcr.io/etcd-development/etcd:${ETCD_VERSION}', name: 'etcd' });
+    expect(stages()).toContainEqual({ image: `gcr.io/etcd-development/etcd:\${ETCD_VERSION}`, name: 'etcd' });
     expect(runtimeStage()).toMatch(
       /^COPY --from=etcd \/usr\/local\/bin\/etcdutl \/usr\/local\/bin\/etcdutl$/m,
     );
