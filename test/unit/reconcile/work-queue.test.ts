@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { RecordingControllerMetrics } from '../../../src/reconcile/metrics.ts';
-import { ItemExponentialRateLimiter } from '../../../src/reconcile/rate-limiter.ts';
+import { ItemExponentialRateLimiter, TokenBucket } from '../../../src/reconcile/rate-limiter.ts';
 import { WorkQueue } from '../../../src/reconcile/work-queue.ts';
 
 /** Resolves what get() would hand out right now, or 'nothing' if it would wait. */
@@ -201,7 +201,11 @@ describe('WorkQueue', () => {
 
 describe('ItemExponentialRateLimiter', () => {
   it('caps the delay, even after very many failures', () => {
-    const limiter = new ItemExponentialRateLimiter({ baseDelayMs: 5, maxDelayMs: 300_000 });
+    const limiter = new ItemExponentialRateLimiter({
+      baseDelayMs: 5,
+      maxDelayMs: 300_000,
+      overallPerSecond: 0,
+    });
     const delays = Array.from({ length: 2_000 }, () => limiter.when('k'));
     expect(delays.slice(0, 3)).toEqual([5, 10, 20]);
     expect(delays.at(-1)).toBe(300_000);
@@ -214,5 +218,32 @@ describe('ItemExponentialRateLimiter', () => {
     limiter.when('a');
     expect(limiter.when('b')).toBe(5);
     expect(limiter.when('a')).toBe(20);
+  });
+});
+
+describe('overall retry limit (token bucket)', () => {
+  it('lets a burst through, then paces retries at the rate across keys', () => {
+    let now = 0;
+    const limiter = new ItemExponentialRateLimiter({ overallPerSecond: 10, overallBurst: 100 }, () => now);
+    // 100 different keys failing at once: their own first backoff (5 ms) applies.
+    for (let i = 0; i < 100; i++) expect(limiter.when(`k${i}`)).toBe(5);
+    // The next ones wait for tokens: 100 ms apart at 10/s.
+    expect(limiter.when('k100')).toBeCloseTo(100);
+    expect(limiter.when('k101')).toBeCloseTo(200);
+    now = 1_000; // ten tokens came back, two of which were already promised
+    expect(limiter.when('k102')).toBe(5);
+  });
+
+  it('never lets the bucket hold more than its burst', () => {
+    let now = 0;
+    const bucket = new TokenBucket(10, 3, () => now);
+    now = 3_600_000;
+    expect([bucket.reserve(), bucket.reserve(), bucket.reserve()]).toEqual([0, 0, 0]);
+    expect(bucket.reserve()).toBeCloseTo(100);
+  });
+
+  it('is off with overallPerSecond 0: only the per-key backoff counts', () => {
+    const limiter = new ItemExponentialRateLimiter({ overallPerSecond: 0 }, () => 0);
+    for (let i = 0; i < 500; i++) expect(limiter.when(`k${i}`)).toBe(5);
   });
 });
