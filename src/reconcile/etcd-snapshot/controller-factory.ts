@@ -5,6 +5,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { credentialsFromSecret } from '../../etcd/credentials.ts';
 import { type DruidEtcd, etcdClusterIndexer, INDEX_ETCD_CLUSTER } from '../../etcd/discovery.ts';
+import { checkClusterHealth } from '../../etcd/health.ts';
 import type { Job, PersistentVolumeClaim, Pod, StatefulSet } from '../../informers/resources.ts';
 import type { IndexFunc, StoredObject } from '../../informers/store-types.ts';
 import type { JsonRequester } from '../../kube/custom-objects.ts';
@@ -56,8 +57,8 @@ export interface EtcdSnapshotControllerDeps {
   options: PipelineOptionsInput;
   metrics?: PipelineMetrics;
   controllerMetrics?: ControllerMetrics;
-  /** src/etcd/health.ts's checkClusterHealth; without it CheckHealth is skipped. */
-  health?: HealthChecker;
+  /** The etcd health check; default src/etcd/health.ts's checkClusterHealth, `null` skips CheckHealth. */
+  health?: HealthChecker | null;
   parseCredentials?: CredentialsParser;
   /** For pod log tails (text); optional. */
   kubeConfig?: KubeConfig;
@@ -107,7 +108,7 @@ export function createEtcdSnapshotController(deps: EtcdSnapshotControllerDeps): 
     metrics: deps.metrics ?? noopPipelineMetrics,
     logger,
     parseCredentials: deps.parseCredentials ?? credentialsFromSecret,
-    ...(deps.health ? { health: deps.health } : {}),
+    ...(deps.health === null ? {} : { health: deps.health ?? checkClusterHealth }),
   });
   const controller = new Controller({
     name: deps.name ?? 'etcdsnapshot',

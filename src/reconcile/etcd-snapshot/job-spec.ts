@@ -103,6 +103,7 @@ function buildJob(
             {
               name: CONTAINER,
               image: options.agentImage,
+              ...(options.agentCommand?.length ? { command: options.agentCommand } : {}),
               args,
               env: traceparent ? [{ name: 'TRACEPARENT', value: traceparent }] : [],
               resources: options.resources,

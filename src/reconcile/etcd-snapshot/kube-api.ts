@@ -99,15 +99,24 @@ export function kubePipelineApi(client: JsonRequester, options: KubePipelineApiO
     },
     async removeFinalizer(record, finalizer, signal) {
       const finalizers = (record.metadata?.finalizers ?? []).filter((f) => f !== finalizer);
-      await client.request('PATCH', recordPath(record), {
-        // The resourceVersion makes it conditional: another writer's change → 409.
-        body: [
-          { op: 'replace', path: '/metadata/resourceVersion', value: record.metadata?.resourceVersion ?? '' },
-          { op: 'replace', path: '/metadata/finalizers', value: finalizers },
-        ],
-        contentType: 'application/json-patch+json',
-        signal,
-      });
+      // Gone already: a reconcile from a cache that had not yet seen the last removal.
+      await client
+        .request('PATCH', recordPath(record), {
+          // The resourceVersion makes it conditional: another writer's change → 409.
+          body: [
+            {
+              op: 'replace',
+              path: '/metadata/resourceVersion',
+              value: record.metadata?.resourceVersion ?? '',
+            },
+            { op: 'replace', path: '/metadata/finalizers', value: finalizers },
+          ],
+          contentType: 'application/json-patch+json',
+          signal,
+        })
+        .catch((err: unknown) => {
+          if (!isNotFound(err)) throw err;
+        });
     },
     async recordEvent(record, event: KubeEvent, signal) {
       const namespace = record.metadata?.namespace ?? '';

@@ -4,6 +4,11 @@
 export interface PipelineOptions {
   /** The driver image the agent Jobs run (its entrypoint is `etcd-snapshot-driver`). */
   agentImage: string;
+  /**
+   * The agent container's command, for an image whose entrypoint is not `etcd-snapshot-driver`
+   * (the args stay `agent <operation> …`); unset: the image's entrypoint.
+   */
+  agentCommand?: string[];
   /** ServiceAccount of the Jobs' pods, in each etcd cluster's namespace; its token is not mounted. */
   executorServiceAccount: string;
   /** Pod retries of a Job before it fails (Job spec.backoffLimit). */
