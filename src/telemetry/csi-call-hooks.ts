@@ -14,7 +14,7 @@ import {
 } from '@opentelemetry/api';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { BoundedLabel } from './bounded-label.ts';
-import { contextFromTraceparent, traceparentOf } from './trace-context.ts';
+import { contextFromTraceparent, isPropagationActive, traceparentOf } from './trace-context.ts';
 import { TRACER_NAME } from './tracing.ts';
 
 /** gRPC status codes by name (the numbers are the protocol's). */
@@ -71,11 +71,12 @@ export class CsiCallTelemetry {
   readonly #calls: Counter<'method' | 'status' | 'code'>;
   readonly #latency: Histogram<'method'>;
   readonly #active: Gauge<'method'>;
-  readonly #tracer: Tracer;
+  readonly #tracer: Tracer | undefined;
   // Methods come from the proto (a few dozen), but the label is guarded anyway.
   readonly #method = new BoundedLabel(64);
 
-  constructor(registry: Registry, tracer: Tracer = trace.getTracer(TRACER_NAME)) {
+  /** @param tracer undefined: no tracing code runs at all (metrics only) */
+  constructor(registry: Registry, tracer: Tracer | undefined = trace.getTracer(TRACER_NAME)) {
     const registers = [registry];
     this.#calls = new Counter({
       name: 'csi_rpc_calls_total',
@@ -103,28 +104,32 @@ export class CsiCallTelemetry {
   readonly onCall = (call: CsiCallStart): CsiCallObserver => {
     const method = this.#method.map(call.method);
     this.#active.inc({ method });
-    const parent = contextFromTraceparent(
-      header(call.metadata, 'traceparent'),
-      header(call.metadata, 'tracestate'),
-    );
-    const span: Span = this.#tracer.startSpan(
-      `csi.v1.${call.service}/${call.method}`,
-      {
-        kind: SpanKind.SERVER,
-        attributes: {
-          'rpc.system': 'grpc',
-          'rpc.service': `csi.v1.${call.service}`,
-          'rpc.method': call.method,
-        },
-      },
-      parent,
-    );
-    const spanContext: Context = trace.setSpan(parent, span);
-    const traceparent = traceparentOf(spanContext);
+    // Without a tracing SDK no span is started: the call costs its metrics and nothing more.
+    const traced = this.#tracer !== undefined && isPropagationActive();
+    const parent = traced
+      ? contextFromTraceparent(header(call.metadata, 'traceparent'), header(call.metadata, 'tracestate'))
+      : undefined;
+    const span: Span | undefined =
+      traced && parent !== undefined
+        ? this.#tracer?.startSpan(
+            `csi.v1.${call.service}/${call.method}`,
+            {
+              kind: SpanKind.SERVER,
+              attributes: {
+                'rpc.system': 'grpc',
+                'rpc.service': `csi.v1.${call.service}`,
+                'rpc.method': call.method,
+              },
+            },
+            parent,
+          )
+        : undefined;
+    const spanContext: Context | undefined = span && parent ? trace.setSpan(parent, span) : undefined;
+    const traceparent = spanContext ? traceparentOf(spanContext) : undefined;
     let ended = false;
     return {
       ...(traceparent ? { traceparent } : {}),
-      run: (fn) => context.with(spanContext, fn),
+      run: (fn) => (spanContext ? context.with(spanContext, fn) : fn()),
       end: (outcome) => {
         if (ended) return;
         ended = true;
@@ -132,6 +137,7 @@ export class CsiCallTelemetry {
         const ok = outcome.code === 'OK';
         this.#calls.inc({ method, status: ok ? 'success' : 'error', code: outcome.code });
         this.#latency.observe({ method }, outcome.durationSeconds);
+        if (span === undefined) return;
         span.setAttribute(
           'rpc.grpc.status_code',
           GRPC_STATUS_CODES[outcome.code] ?? GRPC_STATUS_CODES.UNKNOWN ?? 2,

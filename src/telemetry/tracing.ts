@@ -14,6 +14,7 @@ import {
   TailSamplingSpanProcessor,
   type TailSamplingStats,
 } from './tail-sampling.ts';
+import { setPropagationActive } from './trace-context.ts';
 
 export const TRACE_EXPORTERS = ['otlp', 'jaeger', 'none'] as const;
 export type TraceExporterKind = (typeof TRACE_EXPORTERS)[number];
@@ -114,6 +115,7 @@ export async function startTracing(options: TracingOptions): Promise<Tracing> {
     instrumentations: [],
   });
   sdk.start();
+  setPropagationActive(true);
   let stopped = false;
   return {
     enabled: true,
@@ -126,6 +128,7 @@ export async function startTracing(options: TracingOptions): Promise<Tracing> {
       try {
         await sdk.shutdown();
       } finally {
+        setPropagationActive(false);
         trace.disable();
         context.disable();
         propagation.disable();

@@ -130,7 +130,7 @@ describe('deploy/monitoring', () => {
   it('names only metrics the driver exports', async () => {
     const exported = new Set(
       (await createDriverMetrics().registry.getMetricsAsJSON()).flatMap((m) =>
-        m.type === 'histogram' ? [`${m.name}_bucket`, `${m.name}_sum`, `${m.name}_count`] : [m.name],
+        String(m.type) === 'histogram' ? [`${m.name}_bucket`, `${m.name}_sum`, `${m.name}_count`] : [m.name],
       ),
     );
     const exprs = [...ruleSpec().groups.flatMap((g) => g.rules.map((r) => r.expr)), ...concreteQueries()];

@@ -65,7 +65,8 @@ describe('tracing: export and parent links', () => {
     expect(rpc.resource.attributes['service.name']).toBe('etcd-snapshot-driver');
   });
 
-  it('traceparent helpers round-trip and tolerate garbage', () => {
+  it('traceparent helpers round-trip and tolerate garbage', async () => {
+    await start(1);
     const tp = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
     expect(traceparentOf(contextFromTraceparent(tp))).toBe(tp);
     expect(isValidTraceparent(tp)).toBe(true);
@@ -74,14 +75,24 @@ describe('tracing: export and parent links', () => {
     expect(traceparentOf(contextFromTraceparent(undefined))).toBeUndefined();
   });
 
-  it('without an SDK spans are no-ops and a traceparent passes through unchanged', () => {
+  it('without an SDK spans are no-ops and the helpers do nothing at all', () => {
     const tracer = trace.getTracer(TRACER_NAME);
     const span = tracer.startSpan('x');
     expect(span.isRecording()).toBe(false);
     expect(traceparentOf(trace.setSpan(context.active(), span))).toBeUndefined();
     const tp = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
-    const child = tracer.startSpan('y', {}, contextFromTraceparent(tp));
-    expect(traceparentOf(trace.setSpan(context.active(), child))).toBe(tp);
+    // Nothing downstream traces either, so the context is not even parsed.
+    expect(trace.getSpanContext(contextFromTraceparent(tp))).toBeUndefined();
+    expect(isValidTraceparent(tp)).toBe(true);
+  });
+
+  it('without an SDK the CSI hooks start no span and hand back no traceparent', () => {
+    const hooks = new CsiCallTelemetry(new Registry());
+    const tp = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const observer = hooks.onCall({ service: 'Identity', method: 'Probe', metadata: { get: () => [tp] } });
+    expect(observer.traceparent).toBeUndefined();
+    expect(observer.run(() => trace.getActiveSpan())).toBeUndefined();
+    observer.end({ code: 'OK', durationSeconds: 0.001 });
   });
 });
 
