@@ -65,3 +65,38 @@ describe('createLogger redaction', () => {
     expect(JSON.parse(lines[0]!)).toMatchObject({ key: 'etcd-a/backup-1', etcd: { key: '/registry/pods' } });
   });
 });
+
+describe('createLogger trace fields and parsing', () => {
+  it('adds trace_id and span_id of the active span, and nothing without one', async () => {
+    const { trace } = await import('@opentelemetry/api');
+    const { InMemorySpanExporter } = await import('@opentelemetry/sdk-trace');
+    const { startTracing, TRACER_NAME } = await import('../../../src/telemetry/tracing.ts');
+    const { log, lines } = capture('json');
+    log.info('outside');
+    const tracing = await startTracing({
+      exporter: 'otlp',
+      spanExporter: new InMemorySpanExporter(),
+      sampleRatio: 1,
+    });
+    try {
+      trace.getTracer(TRACER_NAME).startActiveSpan('op', (span) => {
+        log.info('inside');
+        const entry = JSON.parse(lines[1]!);
+        expect(entry.trace_id).toBe(span.spanContext().traceId);
+        expect(entry.span_id).toBe(span.spanContext().spanId);
+        span.end();
+      });
+    } finally {
+      await tracing.shutdown();
+    }
+    expect(JSON.parse(lines[0]!)).not.toHaveProperty('trace_id');
+  });
+
+  it('parses levels and formats, naming a bad value', async () => {
+    const { parseLogFormat, parseLogLevel } = await import('../../../src/telemetry/logger.ts');
+    expect(parseLogLevel('WARN')).toBe('warn');
+    expect(parseLogFormat('text')).toBe('text');
+    expect(() => parseLogLevel('trace')).toThrow(/log level "trace" is not one of debug, info, warn, error/);
+    expect(() => parseLogFormat('xml')).toThrow(/log format "xml" is not one of json, text/);
+  });
+});
