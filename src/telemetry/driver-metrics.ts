@@ -11,9 +11,9 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { BoundedLabel } from './bounded-label.ts';
 
 export interface OperationOutcome {
-  /** save | verify | delete | restore */
+  /** save (or the pipeline's `create`) | verify | delete | restore */
   operation: string;
-  /** success | failure */
+  /** success, or failure / a catalogued failure reason (exported as `failure`) */
   status: string;
   cluster: string;
   durationSeconds: number;
@@ -175,10 +175,13 @@ export class PromPipelineMetrics implements PipelineMetrics {
   }
 
   operationFinished(outcome: OperationOutcome): void {
-    const operation = this.#operation.map(outcome.operation);
+    // The pipeline names a save `create` and reports a failure by its catalogued reason; the
+    // seed's series (and the alerts on them) speak of `save` and `failure`.
+    const operation = this.#operation.map(outcome.operation === 'create' ? 'save' : outcome.operation);
+    const status = outcome.status === 'success' ? 'success' : 'failure';
     this.#operations.inc({
       operation,
-      status: this.#status.map(outcome.status),
+      status,
       cluster: this.#cluster.map(outcome.cluster),
     });
     if (Number.isFinite(outcome.durationSeconds) && outcome.durationSeconds >= 0) {

@@ -1,6 +1,7 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import type { LeaderMetrics } from '../../../src/leader/metrics.ts';
+import type { PipelineMetrics } from '../../../src/reconcile/etcd-snapshot/metrics.ts';
 import type { ControllerMetrics } from '../../../src/reconcile/metrics.ts';
 import { BoundedLabel } from '../../../src/telemetry/bounded-label.ts';
 import { PromControllerMetrics, PromLeaderMetrics } from '../../../src/telemetry/controller-metrics.ts';
@@ -113,6 +114,27 @@ describe('pipeline families (seed §15)', () => {
     expect(sample(text, 'etcd_operation_latency_seconds_count{operation="status"}')).toBe(1);
     expect(sample(text, 'etcd_operation_errors_total{cluster="db/etcd-a",operation="status"}')).toBe(1);
     expect(text).not.toContain('snapshot_id');
+  });
+
+  it("meets the pipeline's interface: create counts as save, a failure reason as failure", async () => {
+    const registry = new Registry();
+    const m: PipelineMetrics = new PromPipelineMetrics(registry);
+    m.operationFinished({ operation: 'create', status: 'success', cluster: 'c', durationSeconds: 1 });
+    m.operationFinished({
+      operation: 'create',
+      status: 'CLUSTER_NO_QUORUM',
+      cluster: 'c',
+      durationSeconds: 1,
+    });
+    m.clusterHealth('c', 3, true);
+    const text = await registry.metrics();
+    expect(
+      sample(text, 'etcd_snapshot_operations_total{operation="save",status="success",cluster="c"}'),
+    ).toBe(1);
+    expect(
+      sample(text, 'etcd_snapshot_operations_total{operation="save",status="failure",cluster="c"}'),
+    ).toBe(1);
+    expect(sample(text, 'etcd_cluster_members{cluster="c",state="up"}')).toBe(3);
   });
 
   it('reads snapshot counts afresh at every scrape (a state, not an event count)', async () => {
