@@ -28,6 +28,12 @@ export const NEEDED_CLUSTER_GRANTS: NeededGrant[] = [
   { group: RECORDS, resource: 'etcdsnapshots/status', verbs: ['get', 'update', 'patch'], who: ['driver'] },
   {
     group: RECORDS,
+    resource: 'etcdsnapshots/finalizers',
+    verbs: ['update'],
+    who: ['driver'],
+  },
+  {
+    group: RECORDS,
     resource: 'etcdsourcevolumes',
     verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
     who: ['driver'],

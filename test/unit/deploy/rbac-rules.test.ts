@@ -64,7 +64,7 @@ describe('singleRuleRemovedVariants', () => {
       for (const other of v.roles.filter((r) => r !== changed))
         expect(other).toEqual(roles.find((r) => r.metadata.name === other.metadata.name));
     }
-    expect(variants.map((v) => v.label)).toContain('ClusterRole/etcd-snapshot-driver rules[8] (get secrets)');
+    expect(variants.map((v) => v.label)).toContain('ClusterRole/etcd-snapshot-driver rules[9] (get secrets)');
   });
 
   it('does not touch the input (variants are deep copies)', () => {
