@@ -2,7 +2,9 @@
 // Nothing here holds logic of its own; it wires the pieces and owns the process lifecycle.
 import { runDriver } from './app/run-driver.ts';
 import { ConfigError, loadConfig, usage } from './config/config.ts';
+import { readBuildInfo } from './csi/build-info.ts';
 import { createLogger } from './telemetry/logger.ts';
+import { startTracing } from './telemetry/tracing.ts';
 
 const SHUTDOWN_DEADLINE_MS = 30_000;
 
@@ -32,9 +34,17 @@ async function main(argv: string[]): Promise<number> {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));
   });
+  // Tracing first: spans of everything started after it join the SDK's context manager.
+  const tracing = await startTracing({
+    exporter: config.traceExporter,
+    ...(config.traceEndpoint ? { endpoint: config.traceEndpoint } : {}),
+    sampleRatio: config.traceSampleRatio,
+    serviceVersion: readBuildInfo().version,
+  });
   const driver = await Promise.race([runDriver(config, log), stopped]);
   if (typeof driver === 'string') {
     log.info({ signal: driver }, 'stopped while starting');
+    await tracing.shutdown();
     return 0;
   }
   log.info('etcd-snapshot-driver started');
@@ -50,7 +60,8 @@ async function main(argv: string[]): Promise<number> {
     log.error('second signal: exiting at once');
     process.exit(1);
   });
-  await driver.stop(SHUTDOWN_DEADLINE_MS - 2_000);
+  await driver.stop(SHUTDOWN_DEADLINE_MS - 4_000);
+  await tracing.shutdown(); // flushes the spans still buffered
   log.info('stopped');
   return 0;
 }

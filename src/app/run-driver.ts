@@ -14,7 +14,10 @@ import { BucketElector } from '../leader/bucket-elector.ts';
 import { defaultIdentity } from '../leader/identity.ts';
 import { kubeLeaseApi } from '../leader/lease-api.ts';
 import { alwaysOwner, type Ownership } from '../leader/ownership.ts';
+import { createEtcdSnapshotController } from '../reconcile/etcd-snapshot/controller-factory.ts';
+import { type HealthServer, startHealthServer } from '../telemetry/http-server.ts';
 import type { Logger } from '../telemetry/logger.ts';
+import { createDriverMetrics, type DriverMetrics } from '../telemetry/metrics.ts';
 import { createSharedInformers, type SharedInformers } from './shared-informers.ts';
 
 /** What a reconciler looks like to the composition root (src/reconcile/controller.ts fits). */
@@ -29,11 +32,14 @@ export interface DriverParts {
   client: KubeClient;
   informers: SharedInformers;
   ownership: Ownership;
+  metrics: DriverMetrics;
 }
 
 export interface RunDriverOptions {
-  /** Builds the reconcilers once informers and ownership exist. */
+  /** Builds the reconcilers once informers and ownership exist (default: the snapshot pipeline). */
   controllers?: (parts: DriverParts) => RunnableController[];
+  /** The registry and hooks everything reports into (default: a new one). */
+  metrics?: DriverMetrics;
   /** Identity in the Leases (default hostname + random suffix). */
   identity?: string;
 }
@@ -41,6 +47,8 @@ export interface RunDriverOptions {
 export interface RunningDriver {
   readonly csi: CsiServer;
   readonly parts: DriverParts;
+  /** /metrics, /healthz, /ready; absent with --metrics-bind-address=0. */
+  readonly http: HealthServer | undefined;
   /** Readiness as /ready and the CSI Probe judge it. */
   ready(): boolean;
   stop(deadlineMs: number): Promise<void>;
@@ -73,6 +81,7 @@ export async function runDriver(
   const informers = await createSharedInformers(factory, client, AbortSignal.timeout(30_000));
   factory.start();
   const apiHealth: ApiHealth = startApiHealth(versionPing(client));
+  const metrics = options.metrics ?? createDriverMetrics();
 
   let elector: BucketElector | undefined;
   let ownership: Ownership = alwaysOwner;
@@ -88,12 +97,14 @@ export async function runDriver(
         retryPeriodMs: config.retryPeriodMs,
       },
       logger: log,
+      metrics: metrics.leader,
     });
     ownership = elector;
   }
 
-  const parts: DriverParts = { config, log, client, informers, ownership };
-  const controllers = options.controllers?.(parts) ?? [];
+  const parts: DriverParts = { config, log, client, informers, ownership, metrics };
+  const controllers = (options.controllers ?? defaultControllers)(parts);
+  metrics.pipeline.setSnapshotCountSource(() => countSnapshots(informers));
   // Controllers subscribe to ownership changes before the elector can report any.
   for (const controller of controllers) controller.start();
   elector?.start();
@@ -119,11 +130,31 @@ export async function runDriver(
     api: client,
     readiness: { cachesSynced, apiReachable: () => apiHealth.reachable() },
     log,
+    hooks: { onCall: metrics.csi.onCall },
   });
+  const http =
+    config.metricsBindAddress === '0'
+      ? undefined
+      : await startHealthServer({
+          bindAddress: config.metricsBindAddress,
+          registry: metrics.registry,
+          readiness: {
+            caches_synced: () => {
+              if (!cachesSynced()) throw new Error('informer caches have not synced');
+            },
+            api_reachable: () => {
+              if (!apiHealth.reachable()) throw new Error('the API server did not answer recently');
+            },
+            grpc_serving: () => {
+              if (!csi.serving) throw new Error('the CSI server is not serving');
+            },
+          },
+        });
   log.info(
     {
       component: 'main',
       csi_endpoints: csi.addresses,
+      metrics_address: http?.address,
       leader_elect: config.leaderElect,
       buckets: config.leaderElect ? config.leaderElectionBuckets : undefined,
       controllers: controllers.length,
@@ -134,7 +165,8 @@ export async function runDriver(
   return {
     csi,
     parts,
-    ready: () => cachesSynced() && apiHealth.reachable(),
+    http,
+    ready: () => cachesSynced() && apiHealth.reachable() && csi.serving,
     async stop(deadlineMs: number) {
       const until = Date.now() + deadlineMs;
       const left = () => Math.max(0, until - Date.now());
@@ -143,7 +175,53 @@ export async function runDriver(
       await elector?.stop();
       apiHealth.stop();
       await factory.stop();
+      await http?.close();
       client.destroy();
     },
   };
+}
+
+/** The driver's reconcilers: the snapshot pipeline. */
+function defaultControllers(parts: DriverParts): RunnableController[] {
+  const { config, informers } = parts;
+  return [
+    createEtcdSnapshotController({
+      client: parts.client,
+      informers,
+      ownership: parts.ownership,
+      logger: parts.log,
+      metrics: parts.metrics.pipeline,
+      controllerMetrics: parts.metrics.controller,
+      options: {
+        agentImage: config.agentImage,
+        executorServiceAccount: config.executorServiceAccount,
+        defaultStorageClass: config.storageClass,
+        jobBackoffLimit: config.jobBackoffLimit,
+        jobActiveDeadlineSeconds: config.jobActiveDeadlineSeconds,
+        jobTtlSecondsAfterFinished: config.jobTtlSecondsAfterFinished,
+        workers: config.workers,
+        ...(config.snapshotClaimSize ? { snapshotClaimSize: config.snapshotClaimSize } : {}),
+      },
+    }),
+  ];
+}
+
+/** etcd_snapshots_total, read at scrape time from the record cache. */
+function countSnapshots(informers: SharedInformers) {
+  const counts = new Map<string, { cluster: string; status: string; count: number }>();
+  for (const record of informers.etcdSnapshots.store.list()) {
+    const cluster = record.spec?.cluster?.key ?? 'unknown';
+    const status = record.metadata?.deletionTimestamp
+      ? 'deleting'
+      : record.status?.phase === 'Ready'
+        ? 'ready'
+        : record.status?.phase === 'Failed'
+          ? 'failed'
+          : 'pending';
+    const key = `${cluster}\u0000${status}`;
+    const entry = counts.get(key) ?? { cluster, status, count: 0 };
+    entry.count++;
+    counts.set(key, entry);
+  }
+  return counts.values();
 }

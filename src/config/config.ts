@@ -301,7 +301,7 @@ export const OPTIONS: readonly AnyOption[] = [
     flag: 'trace-exporter',
     env: 'TRACE_EXPORTER',
     parse: oneOf('otlp', 'jaeger', 'none'),
-    default: 'none',
+    default: 'otlp',
     help: 'Where spans go: otlp (OTEL_EXPORTER_OTLP_ENDPOINT), jaeger (the deprecated Jaeger exporter) or none',
   },
   {
@@ -317,7 +317,7 @@ export const OPTIONS: readonly AnyOption[] = [
     flag: 'trace-sample-ratio',
     env: 'TRACE_SAMPLE_RATIO',
     parse: ratio,
-    default: 0.1,
+    default: 0.05,
     help: 'Share of successful, fast operations whose traces are kept (errors and slow ones always are)',
   },
   {

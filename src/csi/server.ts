@@ -47,6 +47,8 @@ export interface CsiServerOptions {
 export interface CsiServer {
   /** The bound addresses (TCP with the actual port). */
   readonly addresses: readonly string[];
+  /** True from listening until stop() begins (readiness: the sidecars can reach us). */
+  readonly serving: boolean;
   /**
    * Stops accepting calls, lets in-flight calls finish for up to graceMs, then cancels the rest;
    * removes the unix sockets it created.
@@ -253,6 +255,9 @@ export async function startCsiServer(options: CsiServerOptions): Promise<CsiServ
   let stopping: Promise<void> | undefined;
   return {
     addresses,
+    get serving() {
+      return stopping === undefined;
+    },
     stop(graceMs = 10_000) {
       stopping ??= (async () => {
         log.info({ grace_ms: graceMs }, 'CSI server draining');

@@ -44,7 +44,8 @@ function startDriverProcess(identity: string, socket: string): Driver {
     [
       `--kubeconfig=${cluster.kubeconfigPath}`,
       `--csi-endpoint=unix://${socket}`,
-      '--metrics-bind-address=0',
+      '--metrics-bind-address=127.0.0.1:0',
+      '--trace-exporter=none',
       '--leader-elect',
       `--leader-election-namespace=${NS}`,
       '--leader-election-buckets=3',
@@ -106,6 +107,26 @@ describe('etcd-snapshot-driver process', () => {
     } finally {
       csi.close();
     }
+    // The HTTP side: probes and metrics, with the controller-runtime and CSI families.
+    const running = driver.lines.find((l) => l.message === 'driver running');
+    const base = `http://${String(running?.metrics_address)}`;
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    const ready = await until('ready', async () => {
+      const res = await fetch(`${base}/ready`);
+      return res.status === 200 ? res : undefined;
+    });
+    expect(await ready.text()).toContain('grpc_serving');
+    const exposition = await (await fetch(`${base}/metrics`)).text();
+    for (const family of [
+      'csi_rpc_calls_total{',
+      'leader_election_master_status{',
+      '# TYPE workqueue_depth gauge',
+      '# TYPE controller_runtime_reconcile_total counter',
+      'process_resident_memory_bytes',
+    ]) {
+      expect(exposition).toContain(family);
+    }
+
     const held = await until('all 3 buckets held', async () => {
       const buckets = (await leases()).filter((l) => l.metadata.name.includes('-bucket-'));
       return buckets.length === 3 && buckets.every((l) => l.spec?.holderIdentity === 'replica-a')

@@ -20,14 +20,15 @@ describe('loadConfig', () => {
     });
   });
 
-  it('gives client-go lease timing, 6 buckets and tracing off by default', () => {
+  it('gives client-go lease timing, 6 buckets and OTLP tracing of 5 % by default', () => {
     const config = loadConfig([], {});
     expect(config).toMatchObject({
       leaderElectionBuckets: 6,
       leaseDurationMs: 15_000,
       renewDeadlineMs: 10_000,
       retryPeriodMs: 2_000,
-      traceExporter: 'none',
+      traceExporter: 'otlp',
+      traceSampleRatio: 0.05,
       deleteOrphanFiles: false,
       executorServiceAccount: 'etcd-snapshot-executor',
     });
