@@ -75,6 +75,18 @@ export async function runSave(args: SaveArguments, deps: SaveDeps): Promise<Agen
   const started = performance.now();
   const dialTimeoutMs = (args.dialTimeoutSeconds ?? 5) * 1000;
   const dir = dirname(args.file);
+  // Seconds per phase, for the final log line (where a slow save spent its time).
+  const phases: Record<string, number> = {};
+  const phase = <T>(
+    name: string,
+    attributes: Record<string, string | number>,
+    fn: () => Promise<T>,
+  ): Promise<T> => {
+    const t = performance.now();
+    return tracing.span(name, attributes, fn).finally(() => {
+      phases[name] = Math.round(((phases[name] ?? 0) + (performance.now() - t) / 1000) * 1000) / 1000;
+    });
+  };
 
   return tracing.span(
     'agent.save',
@@ -83,7 +95,7 @@ export async function runSave(args: SaveArguments, deps: SaveDeps): Promise<Agen
       const credentials: EtcdCredentials = args.credentialsDir
         ? await credentialsFromDir(args.credentialsDir)
         : NO_CREDENTIALS;
-      const health = await tracing.span('health', { 'etcd.endpoints': args.endpoints.join(',') }, () =>
+      const health = await phase('health', { 'etcd.endpoints': args.endpoints.join(',') }, () =>
         checkClusterHealth(args.endpoints, credentials, {
           signal,
           timeoutMs: Math.max(5000, dialTimeoutMs * 2),
@@ -114,7 +126,7 @@ export async function runSave(args: SaveArguments, deps: SaveDeps): Promise<Agen
       for (const source of sources.slice(0, RETRIES + 1)) {
         attempt++;
         try {
-          streamed = await tracing.span('stream', { 'etcd.member': source, attempt }, () =>
+          streamed = await phase('stream', { 'etcd.member': source, attempt }, () =>
             streamOnce(source, part, credentials, dialTimeoutMs, deps),
           );
           break;
@@ -146,7 +158,7 @@ export async function runSave(args: SaveArguments, deps: SaveDeps): Promise<Agen
         async () => undefined,
       );
       const { fh } = streamed;
-      await tracing.span('fsync', {}, async () => {
+      await phase('fsync', {}, async () => {
         try {
           await fh.sync();
         } finally {
@@ -167,7 +179,7 @@ export async function runSave(args: SaveArguments, deps: SaveDeps): Promise<Agen
         createdAt: streamed.createdAt,
         ...(health.etcdVersion ? { etcdVersion: health.etcdVersion } : {}),
       };
-      await tracing.span('check', {}, async () => {
+      await phase('check', {}, async () => {
         const etcdutl = deps.etcdutl === undefined ? findOnPath('etcdutl') : deps.etcdutl;
         if (!etcdutl) {
           log.info('etcdutl is not on PATH: the file is checked by its SHA-256 trailer only');
@@ -196,7 +208,7 @@ export async function runSave(args: SaveArguments, deps: SaveDeps): Promise<Agen
         'etcd.member': result.member ?? '',
       });
       const { operation: _operation, ...fields } = result;
-      log.info(fields, 'snapshot saved');
+      log.info({ ...fields, phase_seconds: phases }, 'snapshot saved');
       return result;
     },
   );
@@ -228,9 +240,23 @@ async function streamOnce(
     const result = await streamSnapshot(
       client.snapshot({ ...(signal ? { signal } : {}) }),
       {
-        async write(chunk) {
-          let off = 0;
-          while (off < chunk.length) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
+        // Positioned writes: several may run at once in libuv's pool, in any order.
+        async write(chunks, bytes, position) {
+          const { bytesWritten } = await fh.writev(chunks as Buffer[], position);
+          if (bytesWritten === bytes) return;
+          // A short writev (rare on regular files): the rest, one buffer at a time.
+          let done = bytesWritten;
+          let start = 0;
+          for (const c of chunks) {
+            const end = start + c.length;
+            if (end > done) {
+              let off = Math.max(0, done - start);
+              while (off < c.length)
+                off += (await fh.write(c, off, c.length - off, start + off)).bytesWritten;
+              done = end;
+            }
+            start = end;
+          }
         },
       },
       {

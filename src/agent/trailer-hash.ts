@@ -2,7 +2,8 @@
 // (server/etcdserver/api/v3rpc/maintenance.go). etcdctl keeps them in the file and
 // `etcdutl snapshot restore` checks them, so the file we write keeps them too. This hasher checks
 // them in the same pass as the bytes go by: it hashes everything but the last 32 bytes seen so
-// far, holding those back until more arrive or the stream ends.
+// far, holding those back until more arrive or the stream ends; the same pass gives the SHA-256
+// of the whole file.
 import { createHash, type Hash } from 'node:crypto';
 
 export const TRAILER_BYTES = 32;
@@ -32,10 +33,15 @@ export class TrailerHasher {
     return this.#total;
   }
 
-  /** Whether the last 32 bytes are the SHA-256 of the rest; call once, at the end. */
-  verify(): { ok: boolean; expected: string; actual: string } {
-    const actual = this.#data.digest('hex');
+  /**
+   * Call once, at the end: whether the last 32 bytes are the SHA-256 of the rest, and the SHA-256
+   * of everything (the file's). One hashing pass serves both: the data's state is copied for the
+   * trailer check, then the trailer is added for the whole.
+   */
+  finish(): { ok: boolean; expected: string; actual: string; sha256: string } {
+    const actual = this.#data.copy().digest('hex');
     const expected = this.#tail.length === TRAILER_BYTES ? this.#tail.toString('hex') : '';
-    return { ok: expected !== '' && expected === actual, expected, actual };
+    this.#data.update(this.#tail);
+    return { ok: expected !== '' && expected === actual, expected, actual, sha256: this.#data.digest('hex') };
   }
 }

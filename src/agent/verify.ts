@@ -1,7 +1,6 @@
 // `agent verify`: re-reads a backup file and checks it against what the save recorded: the size,
 // the SHA-256 of the whole file, etcd's own 32-byte trailer (the hash of the database before it)
 // and, with etcdutl on PATH, etcd's KV hash and revision.
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -52,13 +51,12 @@ export async function runVerify(args: VerifyArguments, deps: VerifyDeps): Promis
     );
 
     const { sha256, trailer } = await tracing.span('hash', {}, async () => {
-      const whole = createHash('sha256');
       const trailerHash = new TrailerHasher();
       for await (const chunk of createReadStream(args.file, { highWaterMark: 4 * 1024 * 1024, signal })) {
-        whole.update(chunk as Buffer);
         trailerHash.update(chunk as Buffer);
       }
-      return { sha256: whole.digest('hex'), trailer: trailerHash.verify() };
+      const trailer = trailerHash.finish();
+      return { sha256: trailer.sha256, trailer };
     });
     if (meta?.sizeBytes !== undefined && meta.sizeBytes !== size) {
       throw corrupt(
