@@ -88,6 +88,8 @@ interface Bucket {
   deadlineTimer: NodeJS.Timeout | undefined;
   /** Not taken again before this, after handing it over (avoids ping-pong). */
   cooldownUntil: number;
+  /** The resourceVersion our release wrote; a later one means someone else has acted on it. */
+  releasedVersion: string | undefined;
 }
 
 export class BucketElector implements Ownership {
@@ -146,6 +148,7 @@ export class BucketElector implements Ownership {
       validUntil: 0,
       deadlineTimer: undefined,
       cooldownUntil: 0,
+      releasedVersion: undefined,
     }));
     this.changes$ = this.#changes.asObservable();
   }
@@ -275,6 +278,17 @@ export class BucketElector implements Ownership {
       b.observed = observe(b.observed, lease, now);
       const holder = lease.spec?.holderIdentity ?? '';
       if (b.held && holder !== this.identity) this.#lose(b, `taken over by ${holder || 'nobody'}`);
+      // The cooldown after a handover exists so that someone else gets the bucket; once anyone
+      // has written the Lease after our release, it is over — the taker may already have handed
+      // it straight back (its own shutdown), and waiting out the cooldown would leave it unowned.
+      if (
+        !b.held &&
+        b.releasedVersion !== undefined &&
+        lease.metadata.resourceVersion !== b.releasedVersion
+      ) {
+        b.cooldownUntil = 0;
+        b.releasedVersion = undefined;
+      }
     }
     for (const name of [...this.#members.keys()]) if (!seenMembers.has(name)) this.#members.delete(name);
   }
@@ -601,6 +615,7 @@ export class BucketElector implements Ownership {
       );
       if (released !== undefined) {
         b.observed = observe(b.observed, released, performance.now());
+        b.releasedVersion = released.metadata.resourceVersion;
         break;
       }
       const fresh = await this.#call(`get ${b.leaseName}`, (signal) => this.#api.get(b.leaseName, signal));

@@ -295,6 +295,24 @@ describe('BucketElector with several buckets', () => {
     expect(server.holderOf(lostShard!)).toBe('b');
   });
 
+  it('takes back at once a bucket it handed over when the new holder hands it back (no cooldown then)', async () => {
+    const server = new FakeLeaseServer();
+    const a = replica(server, 'a', { buckets: 2 });
+    a.elector.start();
+    await until(() => a.elector.heldBuckets().length === 2, 1_000);
+    const b = replica(server, 'b', { buckets: 2 });
+    b.elector.start();
+    // a hands one bucket to b (surplus for two replicas).
+    await until(() => b.elector.heldBuckets().length === 1 && a.elector.heldBuckets().length === 1, 5_000);
+    const [given] = b.elector.heldBuckets();
+    const stopping = b.elector.stop();
+    // Without clearing the cooldown a would wait out LeaseDuration since it handed the bucket over.
+    const took = await until(() => a.elector.heldBuckets().includes(given!), 10_000);
+    expect(took).toBeLessThanOrEqual(2 * FAST.retryPeriodMs + 100);
+    await stopping;
+    expect(a.elector.heldBuckets()).toHaveLength(2);
+  });
+
   it('a replica that gains a bucket announces which keys it now owns', async () => {
     const server = new FakeLeaseServer();
     const a = replica(server, 'a', { buckets: 4 });
