@@ -68,6 +68,27 @@ describe('pipeline reconciler: create', () => {
     expect(w.calls).toEqual([]);
   });
 
+  it('the save Job continues the record’s trace (TRACEPARENT with the CSI call’s trace ID)', async () => {
+    const w = new FakeWorld();
+    const r = w.addRecord('r1');
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    w.records.upsert({
+      ...r,
+      metadata: {
+        ...r.metadata,
+        annotations: { 'snapshot.etcd-snapshot-driver.io/traceparent': traceparent },
+      },
+    });
+    await makeReconciler(w, async () => healthy).run('r1');
+    const env = w.jobs.get('etcd/snapshot-save-r1')!.spec!.template.spec!.containers[0]!.env!;
+    expect(env).toEqual([
+      {
+        name: 'TRACEPARENT',
+        value: expect.stringMatching(/^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-01$/),
+      },
+    ]);
+  });
+
   it('a crash between the intent and the Job: the next reconcile creates the same Job', async () => {
     const w = new FakeWorld();
     w.addRecord('r1');
