@@ -1,5 +1,6 @@
 // Composition root: configuration → telemetry → Kubernetes → informers → leader → reconcilers → CSI.
 // Nothing here holds logic of its own; it wires the pieces and owns the process lifecycle.
+import { runAgentProcess } from './agent/process-entry.ts';
 import { runDriver } from './app/run-driver.ts';
 import { ConfigError, loadConfig, usage } from './config/config.ts';
 import { readBuildInfo } from './csi/build-info.ts';
@@ -9,6 +10,8 @@ import { startTracing } from './telemetry/tracing.ts';
 const SHUTDOWN_DEADLINE_MS = 30_000;
 
 async function main(argv: string[]): Promise<number> {
+  // Jobs run the same image as the agent (docs/agent.md): its own flags, exit codes and output.
+  if (argv[0] === 'agent') return runAgentProcess(argv);
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(usage());
     return 0;
