@@ -16,7 +16,13 @@ export interface ManifestObject {
 }
 
 /** The kustomizations users apply, relative to deploy/. */
-export const KUSTOMIZATIONS = ['base', 'overlays/ha', 'overlays/local', 'overlays/monitoring'] as const;
+export const KUSTOMIZATIONS = [
+  'base',
+  'overlays/ha',
+  'overlays/local',
+  'overlays/local-ha',
+  'overlays/monitoring',
+] as const;
 
 /** `kubectl kustomize deploy/<dir>` as YAML text; rejects with kustomize's error. */
 export async function renderYaml(dir: string): Promise<string> {

@@ -2,7 +2,7 @@
 // snapshot CRDs), passes PodSecurity "restricted", runs only flags its programs know, and grants
 // exactly the permissions docs/rbac.md lists.
 import { execFile } from 'node:child_process';
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,6 +25,9 @@ import { expandRules, grantKey, type RoleObject } from './rbac-rules.ts';
 const run = promisify(execFile);
 const NAMESPACE = 'etcd-snapshot-driver';
 
+/** The kustomizations that render without deploy/monitoring. */
+const RUNNABLE = ['base', 'overlays/ha', 'overlays/local', 'overlays/local-ha'];
+
 let cluster: LocalCluster;
 const rendered = new Map<string, ManifestObject[]>();
 
@@ -33,7 +36,7 @@ beforeAll(async () => {
   // The prerequisites docs/install.md names: the external-snapshotter CRDs (v8.7.0, tools cache).
   await cluster.kubectl(['apply', '--server-side', '-f', realpathSync(join(toolsDir(), 'snapshot-crds'))]);
   await cluster.kubectl(['wait', '--for=condition=Established', 'crd', '--all', '--timeout=120s']);
-  for (const dir of ['base', 'overlays/ha', 'overlays/local']) rendered.set(dir, await render(dir));
+  for (const dir of RUNNABLE) rendered.set(dir, await render(dir));
 });
 afterAll(async () => {
   await cluster?.stop();
@@ -129,15 +132,18 @@ describe('rendering', () => {
     );
   });
 
-  it('overlay ha runs 3 replicas spread over nodes with more than one bucket', () => {
-    const d = deployment('overlays/ha');
-    expect((d.spec as { replicas: number }).replicas).toBe(3);
-    const affinity = podTemplate(d).spec.affinity as { podAntiAffinity?: unknown };
-    expect(JSON.stringify(affinity.podAntiAffinity)).toContain('kubernetes.io/hostname');
-    const buckets = Number(flagValue(container(d, 'driver').args ?? [], 'leader-election-buckets'));
-    expect(buckets).toBeGreaterThan(1);
-    expect(flagValue(container(d, 'driver').args ?? [], 'leader-elect')).toBe('true');
-  });
+  it.each(['overlays/ha', 'overlays/local-ha'])(
+    '%s runs 3 replicas spread over nodes with more than one bucket',
+    (dir) => {
+      const d = deployment(dir);
+      expect((d.spec as { replicas: number }).replicas).toBe(3);
+      const affinity = podTemplate(d).spec.affinity as { podAntiAffinity?: unknown };
+      expect(JSON.stringify(affinity.podAntiAffinity)).toContain('kubernetes.io/hostname');
+      const buckets = Number(flagValue(container(d, 'driver').args ?? [], 'leader-election-buckets'));
+      expect(buckets).toBeGreaterThan(1);
+      expect(flagValue(container(d, 'driver').args ?? [], 'leader-elect')).toBe('true');
+    },
+  );
 
   it('overlay local uses only images the process kubelet maps, and binds HTTP servers to the pod IP', () => {
     const d = deployment('overlays/local');
@@ -160,13 +166,10 @@ describe('rendering', () => {
     }
   });
 
-  it('every kustomization users apply is listed', () => {
-    expect([...KUSTOMIZATIONS].sort()).toEqual([
-      'base',
-      'overlays/ha',
-      'overlays/local',
-      'overlays/monitoring',
-    ]);
+  it('every overlay in deploy/overlays is rendered and checked here', () => {
+    const overlays = readdirSync(join(PROJECT_ROOT, 'deploy/overlays')).map((d) => `overlays/${d}`);
+    expect([...KUSTOMIZATIONS].sort()).toEqual(['base', ...overlays].sort());
+    expect([...RUNNABLE, 'overlays/monitoring'].sort()).toEqual([...KUSTOMIZATIONS].sort());
   });
 });
 
@@ -188,7 +191,7 @@ describe('on the apiserver', () => {
     expect(base.stderr).not.toMatch(/Warning|violate/i);
     const ns = await cluster.kubectl(['get', 'namespace', NAMESPACE, '-o', 'json']);
     expect(JSON.parse(ns.stdout).metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
-    for (const dir of ['overlays/ha', 'overlays/local']) {
+    for (const dir of RUNNABLE.slice(1)) {
       const result = await cluster.kubectl(['apply', '--server-side', '--dry-run=server', '-f', '-'], {
         input: withoutCrds(dir),
       });
@@ -202,7 +205,7 @@ describe('on the apiserver', () => {
   it('the pod template is admitted by PodSecurity "restricted" enforcement (and a weakened one is not)', async () => {
     const podOf = (spec: unknown, name: string) =>
       JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: NAMESPACE }, spec });
-    for (const dir of ['base', 'overlays/ha', 'overlays/local']) {
+    for (const dir of RUNNABLE) {
       const spec = podTemplate(deployment(dir)).spec;
       const created = await cluster.kubectl(['create', '--dry-run=server', '-f', '-'], {
         input: podOf(spec, 'psa-check'),
@@ -246,7 +249,7 @@ describe('flags', () => {
     arg.replace('$(POD_NAMESPACE)', NAMESPACE).replace('$(POD_IP)', '127.0.0.1');
 
   it('every driver flag is one src/config/config.ts knows, and Jobs run the driver image', () => {
-    for (const dir of ['base', 'overlays/ha', 'overlays/local']) {
+    for (const dir of RUNNABLE) {
       const driver = container(deployment(dir), 'driver');
       const args = (driver.args ?? []).map(expand);
       const refused: string[] = [];
@@ -282,7 +285,7 @@ describe('flags', () => {
         [...help.matchAll(/^\s+-{1,2}(?:\w, --)?([a-z][a-z0-9-]*)/gm)].map((m) => m[1]!),
       );
       expect(listed.size, `${name} --help`).toBeGreaterThan(20);
-      for (const dir of ['base', 'overlays/ha', 'overlays/local']) {
+      for (const dir of RUNNABLE) {
         for (const arg of container(deployment(dir), name).args ?? []) {
           const flag = arg.replace(/^-+/, '').split('=')[0]!;
           expect(listed, `${dir}: ${name} ${arg}`).toContain(flag);
