@@ -28,11 +28,11 @@ COPY package.json package-lock.json ./
 # Node is the same version.
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+# npm run build = tsc, then hack/copy-build-assets.ts copies the files the driver reads at run
+# time beside its modules (the .proto files of the CSI and etcd APIs) into dist/.
+COPY hack/copy-build-assets.ts ./hack/
 COPY src ./src
-RUN npm run build \
- # tsc emits only JavaScript: the .proto files the gRPC loaders read at run time
- # (src/csi/proto/csi.proto, src/etcd/proto/rpc.proto, …) go next to the compiled modules.
- && cd src && find . -name '*.proto' -exec cp --parents {} ../dist/ \;
+RUN npm run build
 
 # Production dependencies only, without scripts (none of them needs one).
 FROM node:${NODE_VERSION}-bookworm-slim AS deps

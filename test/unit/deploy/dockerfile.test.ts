@@ -63,10 +63,14 @@ describe('Dockerfile', () => {
     );
   });
 
-  it('holds the compiled driver, its .proto files and production dependencies only', () => {
-    expect(dockerfile).toMatch(/RUN npm run build/);
-    // tsc does not copy .proto files; the gRPC loaders read them beside the compiled modules.
-    expect(dockerfile).toMatch(/find \. -name '\*\.proto' -exec cp --parents \{\} \.\.\/dist\//);
+  it('holds the output of `npm run build` (with its .proto assets) and production dependencies only', () => {
+    expect(dockerfile).toMatch(/^RUN npm run build$/m);
+    // Every project file the build script runs (hack/copy-build-assets.ts copies the .proto files
+    // tsc does not) is in the build stage.
+    const build = (packageJson as unknown as { scripts: Record<string, string> }).scripts.build!;
+    const scripts = build.match(/hack\/[\w./-]+/g) ?? [];
+    expect(scripts.length).toBeGreaterThan(0);
+    for (const script of scripts) expect(dockerfile).toContain(`COPY ${script} ./hack/`);
     expect(dockerfile).toMatch(/npm ci --omit=dev/);
     const runtime = runtimeStage();
     expect(runtime).toMatch(/^COPY --from=build \/src\/dist \.\/dist$/m);
@@ -86,6 +90,7 @@ describe('Dockerfile', () => {
       .filter((l) => l.trim() !== '' && !l.startsWith('#'));
     expect(ignore[0]).toBe('*');
     const copied = [...dockerfile.matchAll(/^COPY (?!--)(.+) \.\/\S*$/gm)].flatMap((m) => m[1]!.split(/\s+/));
+    expect(copied).toContain('hack/copy-build-assets.ts');
     for (const path of copied) expect(ignore).toContain(path === 'src' ? '!src/**' : `!${path}`);
   });
 });
