@@ -123,7 +123,10 @@ export async function runSave(args: SaveArguments, deps: SaveDeps): Promise<Agen
       let attempt = 0;
       let streamed: Awaited<ReturnType<typeof streamOnce>> | undefined;
       let lastError: unknown;
-      for (const source of sources.slice(0, RETRIES + 1)) {
+      // Another member for each retry; with fewer members than attempts, the same ones again (a
+      // single-member cluster's stream deserves a second try too).
+      const attempts = Array.from({ length: RETRIES + 1 }, (_, i) => sources[i % sources.length] as string);
+      for (const source of attempts) {
         attempt++;
         try {
           streamed = await phase('stream', { 'etcd.member': source, attempt }, () =>
