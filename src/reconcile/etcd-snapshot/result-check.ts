@@ -22,7 +22,8 @@ export function checkSaveResult(
     return fail(`the result has no valid sha256 (got ${JSON.stringify(result.sha256)})`);
   if (typeof result.sizeBytes !== 'number' || !Number.isInteger(result.sizeBytes) || result.sizeBytes <= 0)
     return fail(`the result's sizeBytes is ${JSON.stringify(result.sizeBytes)}; a snapshot is never empty`);
-  if (typeof result.revision !== 'number' || !Number.isInteger(result.revision) || result.revision < 1)
+  // An empty etcd's snapshot has revision 0 (no key was ever written): valid, and restorable.
+  if (typeof result.revision !== 'number' || !Number.isInteger(result.revision) || result.revision < 0)
     return fail(`the result's revision is ${JSON.stringify(result.revision)}`);
   return { ok: true, result };
 }

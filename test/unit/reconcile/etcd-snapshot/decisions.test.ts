@@ -83,14 +83,16 @@ describe('job outcome', () => {
 
 describe('verify', () => {
   const expected = { snapshotId: 'r', file: '/snapshots/r/snapshot.db' };
-  it('accepts a complete, consistent result', () => {
+  it('accepts a complete, consistent result, an empty etcd’s (revision 0) too', () => {
     expect(checkSaveResult(JSON.parse(okSave('r')), expected).ok).toBe(true);
+    expect(checkSaveResult({ ...JSON.parse(okSave('r')), revision: 0 }, expected).ok).toBe(true);
   });
   it.each([
     ['no result', undefined, 'no result'],
     ['no sha256', { ...JSON.parse(okSave('r')), sha256: undefined }, 'sha256'],
     ['empty file', { ...JSON.parse(okSave('r')), sizeBytes: 0 }, 'sizeBytes'],
     ['no revision', { ...JSON.parse(okSave('r')), revision: undefined }, 'revision'],
+    ['a negative revision', { ...JSON.parse(okSave('r')), revision: -1 }, 'revision'],
     ['another snapshot', JSON.parse(okSave('other')), 'snapshot "other"'],
   ])('refuses %s', (_name, result, text) => {
     const check = checkSaveResult(result, expected);
