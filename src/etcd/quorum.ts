@@ -2,6 +2,7 @@
 // decide whether the cluster can serve a consistent snapshot and which member to take it from.
 // Quorum = a majority of the voting members answer Status, and they agree on a leader that is a
 // member. Learners do not vote and are never a source.
+import { status } from '@grpc/grpc-js';
 import type { MemberInfo, MemberStatus } from './client/etcd-client.ts';
 import { EtcdError, isAuthError } from './errors.ts';
 
@@ -49,6 +50,14 @@ const LAGGING_ENTRIES = 10_000;
 
 const CONSENSUS_FAILURE = /etcdserver: (?:request timed out|no leader|leader changed|unhealthy cluster)/i;
 
+// With etcd users, the first call is Authenticate, which goes through raft: a member without a
+// quorum accepts the call and never answers it. A deadline on a call that had a connection
+// (grpc-js names the remote address) is such a member, not an unreachable one.
+function isConsensusFailure(e: Error): boolean {
+  if (CONSENSUS_FAILURE.test(e.message)) return true;
+  return e instanceof EtcdError && e.grpcCode === status.DEADLINE_EXCEEDED && /remote_addr=/.test(e.message);
+}
+
 export function assessQuorum(input: {
   members: MemberInfo[] | undefined;
   probes: EndpointProbe[];
@@ -63,7 +72,7 @@ export function assessQuorum(input: {
     const auth = errors.find(isAuthError);
     if (auth) throw auth;
     const summary = probes.map((p) => `${p.endpoint}: ${p.error?.message ?? 'no answer'}`).join('; ');
-    if (errors.some((e) => CONSENSUS_FAILURE.test(e.message))) {
+    if (errors.some(isConsensusFailure)) {
       throw new EtcdError('ETCD_QUORUM_LOST', `etcd members answer but cannot reach consensus (${summary})`);
     }
     throw new EtcdError(

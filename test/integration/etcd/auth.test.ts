@@ -108,3 +108,25 @@ describe('user and password', () => {
     }
   });
 });
+
+describe('user and password on a 3-member cluster', () => {
+  let cluster: EtcdProcessCluster;
+  beforeAll(async () => {
+    cluster = await startEtcdProcessCluster({ size: 3, auth: 'basic' });
+  });
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it('says ETCD_QUORUM_LOST (not unreachable) with 2 of 3 down, though Authenticate hangs', async () => {
+    const creds = await credentialsFromDir(cluster.credentialsDir as string);
+    expect((await checkClusterHealth(cluster.endpoints, creds)).reachableCount).toBe(3);
+    await cluster.stopMember(1);
+    await cluster.stopMember(2);
+    const started = Date.now();
+    expect(await reasonOf(checkClusterHealth(cluster.endpoints, creds, { timeoutMs: 3000 }))).toBe(
+      'ETCD_QUORUM_LOST',
+    );
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+});

@@ -173,6 +173,29 @@ describe('assessQuorum', () => {
     ).toBe('ETCD_QUORUM_LOST');
   });
 
+  it('ETCD_QUORUM_LOST when a member took the call but never answered it (Authenticate needs a leader)', () => {
+    const hung = new EtcdError(
+      'ETCD_ENDPOINTS_UNREACHABLE',
+      'Auth.Authenticate at e1: Deadline exceeded after 5.000s,LB pick: 0.009s,remote_addr=127.0.0.1:2379',
+      { grpcCode: 4 },
+    );
+    const never = new EtcdError(
+      'ETCD_ENDPOINTS_UNREACHABLE',
+      'Auth.Authenticate at e2: Deadline exceeded after 5.000s',
+      {
+        grpcCode: 4,
+      },
+    );
+    expect(
+      reason(() =>
+        assessQuorum({ members: undefined, probes: [{ endpoint: 'e1', error: hung }, down('e2')] }),
+      ),
+    ).toBe('ETCD_QUORUM_LOST');
+    expect(
+      reason(() => assessQuorum({ members: undefined, probes: [{ endpoint: 'e2', error: never }] })),
+    ).toBe('ETCD_ENDPOINTS_UNREACHABLE');
+  });
+
   it('without a member list, judges by the answering endpoints', () => {
     const h = assessQuorum({
       members: undefined,
