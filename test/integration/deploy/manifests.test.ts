@@ -244,6 +244,73 @@ describe('on the apiserver', () => {
   });
 });
 
+describe('job policy (ValidatingAdmissionPolicy)', () => {
+  const driverUser = [
+    '--as=system:serviceaccount:etcd-snapshot-driver:etcd-snapshot-driver',
+    '--as-group=system:serviceaccounts',
+  ];
+  const job = (podSpec: Record<string, unknown>) =>
+    JSON.stringify({
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'snapshot-save-policy-check', namespace: 'etcd-b' },
+      spec: { template: { spec: { restartPolicy: 'Never', ...podSpec } } },
+    });
+  const snapshotJob = {
+    serviceAccountName: 'etcd-snapshot-executor',
+    automountServiceAccountToken: false,
+    containers: [{ name: 'agent', image: 'ghcr.io/etcd-snapshot-driver/etcd-snapshot-driver:0.1.0' }],
+    volumes: [
+      { name: 'snapshots', persistentVolumeClaim: { claimName: 'etcd-snapshots-main' } },
+      { name: 'credentials', secret: { secretName: 'etcd-client-certs' } },
+    ],
+  };
+  const create = (podSpec: Record<string, unknown>) =>
+    cluster.kubectl(['create', '--dry-run=server', ...driverUser, '-f', '-'], { input: job(podSpec) });
+
+  it("lets the driver's account create snapshot Jobs and nothing else", async () => {
+    await cluster.kubectl(['create', 'namespace', 'etcd-b']);
+    // The policy reaches admission through an informer: wait until a wrong Job is refused.
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const refused = await create({ ...snapshotJob, serviceAccountName: 'default' }).then(
+        () => false,
+        (err: Error) => /etcd-snapshot-executor/.test(err.message),
+      );
+      if (refused) break;
+      if (Date.now() > deadline) throw new Error('the ValidatingAdmissionPolicy never refused a Job');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    await expect(create(snapshotJob)).resolves.toBeDefined();
+    const cases: [string, Record<string, unknown>, RegExp][] = [
+      ['a token', { ...snapshotJob, automountServiceAccountToken: true }, /no ServiceAccount token/],
+      [
+        'no automount setting',
+        { ...snapshotJob, automountServiceAccountToken: undefined },
+        /no ServiceAccount token/,
+      ],
+      [
+        'two containers',
+        { ...snapshotJob, containers: [...snapshotJob.containers, { name: 'x', image: 'busybox' }] },
+        /exactly one container/,
+      ],
+      ['host network', { ...snapshotJob, hostNetwork: true }, /no host namespaces/],
+      [
+        'a hostPath volume',
+        { ...snapshotJob, volumes: [{ name: 'root', hostPath: { path: '/' } }] },
+        /only their snapshot claim/,
+      ],
+    ];
+    for (const [what, spec, message] of cases) await expect(create(spec), what).rejects.toThrow(message);
+    // Anyone else (here the admin) is not bound by it.
+    await expect(
+      cluster.kubectl(['create', '--dry-run=server', '-f', '-'], {
+        input: job({ ...snapshotJob, hostNetwork: true }),
+      }),
+    ).resolves.toBeDefined();
+  });
+});
+
 describe('flags', () => {
   const expand = (arg: string) =>
     arg.replace('$(POD_NAMESPACE)', NAMESPACE).replace('$(POD_IP)', '127.0.0.1');
