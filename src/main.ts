@@ -1,17 +1,20 @@
 // Composition root: configuration → telemetry → Kubernetes → informers → leader → reconcilers → CSI.
 // Nothing here holds logic of its own; it wires the pieces and owns the process lifecycle.
-import { runAgentProcess } from './agent/process-entry.ts';
-import { runDriver } from './app/run-driver.ts';
+//
+// The agent (Jobs) and the driver share this entry point but little code: each mode imports its
+// modules only when chosen, so an agent Job does not pay ~1 s of start-up for the driver's
+// Kubernetes client, gRPC server and SDKs it never uses.
 import { ConfigError, loadConfig, usage } from './config/config.ts';
-import { readBuildInfo } from './csi/build-info.ts';
 import { createLogger } from './telemetry/logger.ts';
-import { startTracing } from './telemetry/tracing.ts';
 
 const SHUTDOWN_DEADLINE_MS = 30_000;
 
 async function main(argv: string[]): Promise<number> {
   // Jobs run the same image as the agent (docs/agent.md): its own flags, exit codes and output.
-  if (argv[0] === 'agent') return runAgentProcess(argv);
+  if (argv[0] === 'agent') {
+    const { runAgentProcess } = await import('./agent/process-entry.ts');
+    return runAgentProcess(argv);
+  }
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(usage());
     return 0;
@@ -37,6 +40,11 @@ async function main(argv: string[]): Promise<number> {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));
   });
+  const [{ runDriver }, { readBuildInfo }, { startTracing }] = await Promise.all([
+    import('./app/run-driver.ts'),
+    import('./csi/build-info.ts'),
+    import('./telemetry/tracing.ts'),
+  ]);
   // Tracing first: spans of everything started after it join the SDK's context manager.
   const tracing = await startTracing({
     exporter: config.traceExporter,
