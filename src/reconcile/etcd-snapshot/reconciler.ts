@@ -91,6 +91,7 @@ type Step = { done: true } | { done: false; result: ReconcileResult };
 export class EtcdSnapshotReconciler implements Reconciler {
   readonly #d: PipelineReconcilerDeps;
   readonly #now: () => Date;
+  readonly #written = new Map<string, { replaced: string; record: EtcdSnapshot }>();
 
   constructor(deps: PipelineReconcilerDeps) {
     this.#d = deps;
@@ -98,7 +99,7 @@ export class EtcdSnapshotReconciler implements Reconciler {
   }
 
   async reconcile(key: string, ctx: ReconcileContext): Promise<ReconcileResult> {
-    const record = this.#d.stores.etcdSnapshots.get(key);
+    const record = this.#read(key);
     if (!record) return {};
     if (isBeingDeleted(record)) return this.#deletion(record, ctx);
     if (record.status?.phase === 'Failed') return this.#cleanupFailed(record, ctx);
@@ -177,8 +178,7 @@ export class EtcdSnapshotReconciler implements Reconciler {
       };
       if (health.dbSizeBytes !== undefined) status.dbSizeBytes = health.dbSizeBytes;
       // Intent first: once this is stored, every later reader knows a file may exist.
-      ctx.assertOwner();
-      const written = await this.#d.api.putStatus({ ...record, status }, ctx.signal);
+      const written = await this.#putStatus(record, status, ctx);
       const traceparent = traceparentOf(span, parent);
       const job = buildSaveJob(options, {
         record: written,
@@ -425,8 +425,7 @@ export class EtcdSnapshotReconciler implements Reconciler {
     if (result.etcdVersion !== undefined) status.etcdVersion = result.etcdVersion;
     if (result.member !== undefined) status.sourceMember = result.member;
     if (result.totalKeys !== undefined) status.totalKeys = result.totalKeys;
-    ctx.assertOwner();
-    await this.#d.api.putStatus({ ...record, status }, ctx.signal);
+    await this.#putStatus(record, status, ctx);
     const cluster = record.spec.cluster.key;
     const seconds = durationSeconds(record, now);
     this.#d.metrics.operationFinished({
@@ -459,8 +458,7 @@ export class EtcdSnapshotReconciler implements Reconciler {
       finishedAt: now.toISOString(),
     };
     if (failure.failedWith) status.failedWith = failure.failedWith;
-    ctx.assertOwner();
-    await this.#d.api.putStatus({ ...record, status }, ctx.signal);
+    await this.#putStatus(record, status, ctx);
     await this.#d.api.recordEvent(
       record,
       { type: 'Warning', reason: 'SnapshotFailed', message: `${failure.reason}: ${message}` },
@@ -570,6 +568,32 @@ export class EtcdSnapshotReconciler implements Reconciler {
   }
 
   // ─── helpers ───────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * The record from the cache, or our own later write while the cache still holds the version
+   * that write replaced (a Job event can arrive before the record's). Only an optimisation: a
+   * stale read would cost a 409 and a retry, never a wrong step.
+   */
+  #read(key: string): EtcdSnapshot | undefined {
+    const cached = this.#d.stores.etcdSnapshots.get(key);
+    const written = this.#written.get(key);
+    if (!written) return cached;
+    if (cached && cached.metadata?.resourceVersion === written.replaced) return written.record;
+    this.#written.delete(key);
+    return cached;
+  }
+
+  async #putStatus(
+    record: EtcdSnapshot,
+    status: EtcdSnapshotStatus,
+    ctx: ReconcileContext,
+  ): Promise<EtcdSnapshot> {
+    ctx.assertOwner();
+    const written = await this.#d.api.putStatus({ ...record, status }, ctx.signal);
+    const key = `${record.metadata?.namespace ?? ''}/${record.metadata?.name ?? ''}`;
+    this.#written.set(key, { replaced: record.metadata?.resourceVersion ?? '', record: written });
+    return written;
+  }
 
   async #currentJob(namespace: string, name: string, ctx: ReconcileContext): Promise<Job | undefined> {
     return (

@@ -49,6 +49,9 @@ export class FakeWorld implements PipelineApi {
   readonly calls: string[] = [];
   readonly logLines: string[] = [];
   logTail = '';
+  /** When set, status writes reach the API but not the cache (an informer that lags). */
+  cacheLag = false;
+  readonly apiOnly = new Map<string, EtcdSnapshot>();
 
   constructor() {
     for (const [n, f] of Object.entries(etcdSnapshotIndexers)) this.records.addIndexer(n, f);
@@ -102,7 +105,7 @@ export class FakeWorld implements PipelineApi {
   }
   async putStatus(record: EtcdSnapshot) {
     const key = objectKey(record);
-    const current = this.records.get(key);
+    const current = this.apiOnly.get(key) ?? this.records.get(key);
     if (!current || current.metadata?.resourceVersion !== record.metadata?.resourceVersion)
       throw new ConflictError('conflict');
     this.calls.push(`putStatus ${record.metadata?.name} ${record.status?.phase}/${record.status?.step}`);
@@ -111,7 +114,8 @@ export class FakeWorld implements PipelineApi {
       status: record.status,
       metadata: { ...current.metadata, resourceVersion: this.next() },
     };
-    this.records.upsert(updated);
+    if (this.cacheLag) this.apiOnly.set(key, updated);
+    else this.records.upsert(updated);
     return updated;
   }
   async removeFinalizer(record: EtcdSnapshot, finalizer: string) {

@@ -89,6 +89,23 @@ describe('pipeline reconciler: create', () => {
     ]);
   });
 
+  it('a cache that has not seen its own status write yet does not redo the steps (no second health check, no 409)', async () => {
+    const w = new FakeWorld();
+    w.addRecord('r1');
+    let checks = 0;
+    const { run } = makeReconciler(w, async () => {
+      checks++;
+      return healthy;
+    });
+    w.cacheLag = true;
+    await run('r1');
+    expect(w.record('r1').status).toBeUndefined(); // the cache still has the old version
+    w.calls.length = 0;
+    expect(await run('r1')).toEqual({ requeueAfter: expect.any(Number) });
+    expect(w.calls).toEqual([]);
+    expect(checks).toBe(1);
+  });
+
   it('a crash between the intent and the Job: the next reconcile creates the same Job', async () => {
     const w = new FakeWorld();
     w.addRecord('r1');
