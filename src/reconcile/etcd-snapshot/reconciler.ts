@@ -92,6 +92,8 @@ export class EtcdSnapshotReconciler implements Reconciler {
   readonly #d: PipelineReconcilerDeps;
   readonly #now: () => Date;
   readonly #written = new Map<string, { replaced: string; record: EtcdSnapshot }>();
+  /** Clusters whose turn is being decided (see #startSave). */
+  readonly #starting = new Set<string>();
 
   constructor(deps: PipelineReconcilerDeps) {
     this.#d = deps;
@@ -132,11 +134,29 @@ export class EtcdSnapshotReconciler implements Reconciler {
   // ─── Discover → ResolveCredentials → CheckHealth → PrepareStorage → RunJob ────────────────
 
   async #startSave(record: EtcdSnapshot, ctx: ReconcileContext): Promise<ReconcileResult> {
+    // Records of one cluster are reconciled by this replica alone (ownership is by cluster), but
+    // by several workers at once: two that judged the turn from the same cache before either
+    // wrote its intent would both start. The decision and the intent write are one critical
+    // section per cluster; a record finding it taken looks again shortly.
+    const clusterKey = record.spec.cluster.key;
+    if (this.#starting.has(clusterKey)) return { requeueAfter: 1_000 };
+    this.#starting.add(clusterKey);
+    try {
+      return await this.#startSaveExclusive(record, ctx);
+    } finally {
+      this.#starting.delete(clusterKey);
+    }
+  }
+
+  async #startSaveExclusive(record: EtcdSnapshot, ctx: ReconcileContext): Promise<ReconcileResult> {
     const { stores, options } = this.#d;
     const { namespace, name: clusterName, key: clusterKey } = record.spec.cluster;
     const turn = saveTurn({
       self: record,
-      peers: stores.etcdSnapshots.byIndex(INDEX_RECORD_CLUSTER, clusterKey),
+      // Our own intent writes count even before the cache has them.
+      peers: stores.etcdSnapshots
+        .byIndex(INDEX_RECORD_CLUSTER, clusterKey)
+        .map((r) => this.#read(`${r.metadata?.namespace ?? ''}/${r.metadata?.name ?? ''}`) ?? r),
       saveJobs: stores.jobs.byIndex(
         INDEX_PIPELINE_WORKLOAD,
         clusterWorkloadKey(namespace, clusterName, 'save'),

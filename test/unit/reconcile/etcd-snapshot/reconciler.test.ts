@@ -300,6 +300,41 @@ describe('pipeline reconciler: one save per cluster', () => {
   });
 });
 
+describe('pipeline reconciler: one save per cluster under concurrent workers', () => {
+  it('two records of a cluster reconciled at once from the same cache start one save', async () => {
+    const w = new FakeWorld();
+    // b is older, but a is reconciled first: a's worker decides before b's exists for it.
+    w.addRecord('a', { created: '2026-01-01T00:00:02Z' });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const { run } = makeReconciler(w, async () => {
+      await gate;
+      return healthy;
+    });
+    const first = run('a');
+    w.addRecord('b', { created: '2026-01-01T00:00:01Z' });
+    const second = run('b');
+    release();
+    const results = await Promise.all([first, second]);
+    expect(w.jobs.list().map((j) => j.metadata?.name)).toEqual(['snapshot-save-a']);
+    expect(results[1]).toEqual({ requeueAfter: expect.any(Number) });
+  });
+
+  it('a peer’s intent this process wrote counts before the cache has it', async () => {
+    const w = new FakeWorld();
+    w.addRecord('a', { created: '2026-01-01T00:00:02Z' });
+    const { run } = makeReconciler(w, async () => healthy);
+    w.cacheLag = true;
+    await run('a');
+    w.jobs.remove('etcd/snapshot-save-a'); // the Job cache lags too
+    w.addRecord('b', { created: '2026-01-01T00:00:01Z' });
+    await run('b');
+    expect(w.jobs.get('etcd/snapshot-save-b')).toBeUndefined();
+  });
+});
+
 describe('pipeline reconciler: atomic groups', () => {
   it('one failure fails the whole group with its reason; a Ready member too; each removes its files', async () => {
     const w = new FakeWorld();
