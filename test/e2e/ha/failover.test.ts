@@ -1,0 +1,176 @@
+// HA e2e (issue 7 item 4), on the local cluster: three driver replicas of test/e2e/ha/overlay
+// (deploy/overlays/local-ha with LeaseDuration 6 s, RenewDeadline 4 s, RetryPeriod 1 s) share 6
+// bucket Leases. The replica owning an etcd cluster's bucket dies in the middle of a snapshot —
+// SIGKILL of its driver process, then a graceful pod deletion (SIGTERM) — and the snapshot still
+// completes exactly once. The failover and handover times are printed.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EtcdSnapshot } from '../../../src/records/etcd-snapshot.ts';
+import { waitFor } from '../../harness/process.ts';
+import { DRIVER_NAMESPACE } from '../../harness/snapshot-stack.ts';
+import { type EventLog, type LoggedEvent, startEventLog, type WatchedObject } from './event-log.ts';
+import { counts, type Histories, once, saveHistories } from './exactly-once.ts';
+import { ETCD_NAMESPACE, type HaStack, LEASE_DURATION_MS, REPLICAS, startHaStack } from './ha-stack.ts';
+import { bucketLeaseOf, bucketsByHolder, driverPid, type LeaseInfo, leaseHolder } from './replicas.ts';
+
+const CLUSTER = 'main';
+const CLUSTER_KEY = `${ETCD_NAMESPACE}/${CLUSTER}`;
+const BUCKET_LEASE = bucketLeaseOf(CLUSTER_KEY);
+const SAVE = 'snapshot.etcd-snapshot-driver.io/operation=save';
+
+let stack: HaStack;
+let histories: Histories;
+let leases: EventLog<WatchedObject & LeaseInfo>;
+
+beforeAll(async () => {
+  stack = await startHaStack('ha-failover', [CLUSTER]);
+  // Enough data that the save is real work, little enough for a loaded machine.
+  await stack.fixtures.get(CLUSTER)!.loadData(32);
+  const kc = stack.cluster.kubeConfig;
+  histories = {
+    jobs: await startEventLog(kc, `/apis/batch/v1/namespaces/${ETCD_NAMESPACE}/jobs`, SAVE),
+    pods: await startEventLog(kc, `/api/v1/namespaces/${ETCD_NAMESPACE}/pods`, SAVE),
+    records: await startEventLog<WatchedObject & EtcdSnapshot>(
+      kc,
+      `/apis/snapshot.etcd-snapshot-driver.io/v1alpha1/namespaces/${ETCD_NAMESPACE}/etcdsnapshots`,
+    ),
+  };
+  leases = await startEventLog(kc, `/apis/coordination.k8s.io/v1/namespaces/${DRIVER_NAMESPACE}/leases`);
+});
+
+afterAll(async () => {
+  for (const log of [histories?.jobs, histories?.pods, histories?.records, leases]) log?.stop();
+  await stack?.stop();
+});
+
+/** Waits until the three replicas are ready and share all 6 buckets; returns the cluster's owner. */
+async function settledOwner(): Promise<string> {
+  const pods = await stack.waitDriverReady(REPLICAS);
+  const names = new Set(pods.map((p) => p.metadata.name));
+  return waitFor(
+    'every bucket held by a ready replica, the three sharing them',
+    async () => {
+      const byHolder = await bucketsByHolder(stack.cluster);
+      const held = [...byHolder.values()].flat().length;
+      if (held !== 6 || byHolder.size !== REPLICAS || ![...byHolder.keys()].every((h) => names.has(h)))
+        return undefined;
+      return leaseHolder(stack.cluster, BUCKET_LEASE);
+    },
+    { timeoutMs: 120_000, intervalMs: 1_000 },
+  );
+}
+
+/** The save Job of the next record to be created: resolves as soon as its ADDED event arrives. */
+function nextSaveJob(after: number): Promise<LoggedEvent> {
+  return histories.jobs.next(
+    (e) => e.type === 'ADDED' && e.at > after && e.object.metadata.name.startsWith('snapshot-save-'),
+    120_000,
+    'a save Job to be created',
+  );
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+describe('three driver replicas with bucket Leases', () => {
+  it('SIGKILL of the owning replica mid-snapshot: the snapshot completes exactly once', {
+    timeout: 420_000,
+  }, async () => {
+    const owner = await settledOwner();
+    const began = performance.now();
+    await stack.createVolumeSnapshot('vs-kill', CLUSTER);
+    const job = await nextSaveJob(began);
+    const pid = await driverPid(stack.cluster, owner);
+    const killedAt = performance.now();
+    const killedWall = Date.now();
+    process.kill(pid, 'SIGKILL');
+
+    // The first write of the bucket Lease by a live process: its renewTime is after the kill (a
+    // renewal the dead process had in flight carries an earlier one).
+    const takeover = await leases.next(
+      (e) =>
+        e.at > killedAt &&
+        e.object.metadata.name === BUCKET_LEASE &&
+        (e.object.spec?.holderIdentity ?? '') !== '' &&
+        Date.parse(e.object.spec?.renewTime ?? '') > killedWall,
+      120_000,
+      `${BUCKET_LEASE} to be written by a live replica`,
+    );
+    const newHolder = takeover.object.spec!.holderIdentity!;
+    await waitFor(
+      'vs-kill to be readyToUse',
+      async () =>
+        (await stack.volumeSnapshots()).find((v) => v.metadata.name === 'vs-kill')?.status?.readyToUse ===
+        true
+          ? true
+          : undefined,
+      // LeaseDuration + the Job's run, with a loaded machine's slack.
+      { timeoutMs: LEASE_DURATION_MS + 150_000, intervalMs: 500 },
+    );
+    const readyAt = performance.now();
+    console.log(
+      `[ha] SIGKILL of ${owner} (pid ${pid}) while ${job.object.metadata.name} ran: ${BUCKET_LEASE} ` +
+        `${newHolder === owner ? 'retaken by the restarted container of' : 'taken over by'} ${newHolder} ` +
+        `after ${seconds(takeover.at - killedAt)} (LeaseDuration ${seconds(LEASE_DURATION_MS)}); ` +
+        `kill → VolumeSnapshot ready ${seconds(readyAt - killedAt)}`,
+    );
+
+    const [history] = await saveHistories(stack, histories, ['vs-kill']);
+    expect(counts(history!)).toEqual(once('vs-kill'));
+    expect(history!.jobUids).toEqual([job.object.metadata.uid]);
+    // The kill was real: the driver container restarted (the pod is the same).
+    const restarted = (await stack.driverPods()).find((p) => p.metadata.name === owner);
+    expect(restarted?.status.containerStatuses?.find((c) => c.name === 'driver')?.restartCount).toBe(1);
+  });
+
+  it('SIGTERM (pod deletion with grace) hands the buckets over by release, not expiry', {
+    timeout: 420_000,
+  }, async () => {
+    const owner = await settledOwner();
+    const began = performance.now();
+    await stack.createVolumeSnapshot('vs-term', CLUSTER);
+    const job = await nextSaveJob(began);
+    const deletedAt = performance.now();
+    await stack.cluster.kubectl(['delete', 'pod', owner, '-n', DRIVER_NAMESPACE, '--wait=false']);
+
+    const released = await leases.next(
+      (e) =>
+        e.at > deletedAt &&
+        e.object.metadata.name === BUCKET_LEASE &&
+        (e.object.spec?.holderIdentity ?? '') === '',
+      60_000,
+      `${owner} to release ${BUCKET_LEASE}`,
+    );
+    const taken = await leases.next(
+      (e) =>
+        e.at > released.at &&
+        e.object.metadata.name === BUCKET_LEASE &&
+        ![owner, ''].includes(e.object.spec?.holderIdentity ?? ''),
+      60_000,
+      `another replica to take ${BUCKET_LEASE}`,
+    );
+    // A release leaves leaseDurationSeconds 1 so the next owner need not wait out the old one.
+    expect(released.object.spec?.leaseDurationSeconds).toBe(1);
+    await waitFor(
+      'vs-term to be readyToUse',
+      async () =>
+        (await stack.volumeSnapshots()).find((v) => v.metadata.name === 'vs-term')?.status?.readyToUse ===
+        true
+          ? true
+          : undefined,
+      { timeoutMs: 150_000, intervalMs: 500 },
+    );
+    const readyAt = performance.now();
+    console.log(
+      `[ha] SIGTERM of ${owner} while ${job.object.metadata.name} ran: ${BUCKET_LEASE} released after ` +
+        `${seconds(released.at - deletedAt)}, taken by ${taken.object.spec?.holderIdentity} after ` +
+        `${seconds(taken.at - deletedAt)} (release → take ${seconds(taken.at - released.at)}); ` +
+        `delete → VolumeSnapshot ready ${seconds(readyAt - deletedAt)}`,
+    );
+
+    const [history] = await saveHistories(stack, histories, ['vs-term']);
+    expect(counts(history!)).toEqual(once('vs-term'));
+    // Every snapshot so far, still once (the kill case's too), and no record beyond them.
+    expect(await stack.records()).toHaveLength(2);
+  });
+});
