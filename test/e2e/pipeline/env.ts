@@ -202,7 +202,7 @@ async function freePort(): Promise<number> {
  * Restores a snapshot file with `etcdutl snapshot restore` into a fresh data dir, starts a
  * one-member etcd on it and returns every key it serves.
  */
-export async function restoredKeys(file: string, logDir: string): Promise<string[]> {
+export async function restoredKeys(file: string, logDir: string, user?: string): Promise<string[]> {
   const dir = mkdtempSync(join(tmpdir(), 'restore-'));
   const [client, peer] = [await freePort(), await freePort()];
   const peerUrl = `http://127.0.0.1:${peer}`;
@@ -237,6 +237,7 @@ export async function restoredKeys(file: string, logDir: string): Promise<string
         async () => {
           const { stdout } = await execFileAsync(tool('etcdctl'), [
             `--endpoints=${clientUrl}`,
+            ...(user ? [`--user=${user}`] : []),
             'get',
             '',
             '--prefix',
