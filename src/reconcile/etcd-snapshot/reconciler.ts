@@ -37,7 +37,7 @@ import {
 import { type JobOutcome, jobFinished, jobOutcome, podActive } from './job-outcome.ts';
 import { buildDeleteJob, buildSaveJob } from './job-spec.ts';
 import type { PipelineMetrics } from './metrics.ts';
-import { jobName } from './names.ts';
+import { jobName, snapshotDir } from './names.ts';
 import type { PipelineOptions } from './options.ts';
 import type { CredentialsParser, HealthChecker, PipelineApi } from './ports.ts';
 import { checkSaveResult } from './result-check.ts';
@@ -557,6 +557,21 @@ export class EtcdSnapshotReconciler implements Reconciler {
     const savePods = await api.listJobPods(namespace, saveName, ctx.signal);
     if (savePods.some(podActive)) return wait;
 
+    // The delete Job removes a whole directory: only ever one that is this record's own (a path
+    // of another layout could name a directory other snapshots share).
+    const dir = snapshotDir(record.spec.storage.path);
+    if (!dir?.endsWith(recordName)) {
+      await api.recordEvent(
+        record,
+        {
+          type: 'Warning',
+          reason: 'SnapshotFileNotRemoved',
+          message: `path ${record.spec.storage.path} is not in a directory of its own; left in place`,
+        },
+        ctx.signal,
+      );
+      return { done: true };
+    }
     const deleteName = jobName('delete', recordName);
     const del = await this.#currentJob(namespace, deleteName, ctx);
     if (!del) {

@@ -400,6 +400,22 @@ describe('pipeline reconciler: deletion', () => {
     expect(metrics.calls.at(-1)?.args[0]).toMatchObject({ operation: 'delete', status: 'success' });
   });
 
+  it('never runs a delete Job on a directory that is not the record’s own', async () => {
+    const w = new FakeWorld();
+    const r = w.addRecord('r1');
+    w.records.upsert({
+      ...r,
+      spec: { ...r.spec, storage: { ...r.spec.storage, path: 'main/r1.db' } },
+      status: { phase: 'Ready', backupPath: 'main/r1.db', saveJob: 'snapshot-save-r1' },
+    });
+    w.markDeleted('r1');
+    const { run } = makeReconciler(w, async () => healthy);
+    await run('r1');
+    expect(w.jobs.size).toBe(0);
+    expect(w.events.at(-1)?.event.reason).toBe('SnapshotFileNotRemoved');
+    expect(w.records.get('etcd/r1')).toBeUndefined();
+  });
+
   it('deleting a record that never started a save releases the finalizer at once', async () => {
     const w = new FakeWorld();
     w.addRecord('r1');
