@@ -1,8 +1,11 @@
 // The snapshot pipeline end to end on the local cluster: records made through the CSI server,
 // the reconciler in-process, agent Jobs running the driver image under PodSecurity `restricted`,
 // files on the local-path PV, restores with etcdutl. Cases run in order on one cluster.
+
+import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Controller } from '../../../src/reconcile/controller.ts';
 import type { EtcdSnapshot } from '../../../src/records/etcd-snapshot.ts';
@@ -25,6 +28,7 @@ import {
   startPipeline,
 } from './env.ts';
 
+const execFileAsync = promisify(execFile);
 const NS = 'etcd';
 let cluster: LocalCluster;
 let main: EtcdFixture;
@@ -444,6 +448,38 @@ describe('snapshot pipeline', () => {
         r.group!.group_snapshot_id,
         r.group!.snapshots.map((s) => s.snapshot_id),
       );
+  });
+
+  it('(j) a full snapshot claim → RESOURCE_EXHAUSTED naming the space needed; the group leaves nothing', async () => {
+    // The claim's directory becomes an 8 MiB filesystem; main's database is over 64 MiB by now.
+    const dir = await claimDir(env, NS, 'etcd-snapshots-main');
+    await execFileAsync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', dir]);
+    try {
+      const { error } = await groupSnapshotUntilDone(env, 'group-full', [mainVolume], 120_000);
+      expect(error?.code).toBe(8); // RESOURCE_EXHAUSTED
+      expect(error?.details).toMatch(/^STORAGE_QUOTA_EXCEEDED:.*\d+/);
+      const records = (
+        await env.kubeClient.request<{ items: EtcdSnapshot[] }>(
+          'GET',
+          `/apis/snapshot.etcd-snapshot-driver.io/v1alpha1/namespaces/${NS}/etcdsnapshots`,
+        )
+      ).items.filter((r) => r.spec.requestName === 'group-full');
+      expect(records.map((r) => r.status?.reason)).toEqual(['STORAGE_QUOTA_EXCEEDED']);
+      await waitFor(
+        'the failed record to clean up',
+        async () => {
+          const r = await env.kubeClient.request<EtcdSnapshot>(
+            'GET',
+            `/apis/snapshot.etcd-snapshot-driver.io/v1alpha1/namespaces/${NS}/etcdsnapshots/${records[0]!.metadata!.name}`,
+          );
+          return r.metadata?.finalizers?.length ? undefined : true;
+        },
+        { timeoutMs: 60_000, intervalMs: 500 },
+      );
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      await execFileAsync('umount', [dir]);
+    }
   });
 
   it('(e) 2 of 3 members down → ETCD_QUORUM_LOST', async () => {
