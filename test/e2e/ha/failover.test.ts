@@ -1,8 +1,10 @@
 // HA e2e (issue 7 item 4), on the local cluster: three driver replicas of test/e2e/ha/overlay
 // (deploy/overlays/local-ha with LeaseDuration 6 s, RenewDeadline 4 s, RetryPeriod 1 s) share 6
 // bucket Leases. The replica owning an etcd cluster's bucket dies in the middle of a snapshot —
-// SIGKILL of its driver process, then a graceful pod deletion (SIGTERM) — and the snapshot still
-// completes exactly once. The failover and handover times are printed.
+// SIGKILL of its driver process (the kubelet restarts the container, which comes back under the
+// same identity, the pod name), a graceful pod deletion (SIGTERM: release), a forced pod deletion
+// (SIGKILL, the identity never returns: expiry) — and the snapshot still completes exactly once.
+// The failover and handover times are printed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EtcdSnapshot } from '../../../src/records/etcd-snapshot.ts';
 import { waitFor } from '../../harness/process.ts';
@@ -47,11 +49,16 @@ async function settledOwner(): Promise<string> {
   const pods = await stack.waitDriverReady(REPLICAS);
   const names = new Set(pods.map((p) => p.metadata.name));
   return waitFor(
-    'every bucket held by a ready replica, the three sharing them',
+    'every bucket held by a ready replica, two each',
     async () => {
       const byHolder = await bucketsByHolder(stack.cluster);
       const held = [...byHolder.values()].flat().length;
-      if (held !== 6 || byHolder.size !== REPLICAS || ![...byHolder.keys()].every((h) => names.has(h)))
+      // Balanced (2 each): a replica still above its share would hand a bucket over on its own.
+      if (
+        held !== 6 ||
+        byHolder.size !== REPLICAS ||
+        ![...byHolder.entries()].every(([h, buckets]) => names.has(h) && buckets.length === 6 / REPLICAS)
+      )
         return undefined;
       return leaseHolder(stack.cluster, BUCKET_LEASE);
     },
@@ -172,5 +179,71 @@ describe('three driver replicas with bucket Leases', () => {
     expect(counts(history!)).toEqual(once('vs-term'));
     // Every snapshot so far, still once (the kill case's too), and no record beyond them.
     expect(await stack.records()).toHaveLength(2);
+  });
+
+  it('a force-deleted owner (SIGKILL, its identity never returns): another replica takes over after LeaseDuration', {
+    timeout: 420_000,
+  }, async () => {
+    const owner = await settledOwner();
+    const began = performance.now();
+    await stack.createVolumeSnapshot('vs-gone', CLUSTER);
+    const job = await nextSaveJob(began);
+    const killedAt = performance.now();
+    // No grace: the process kubelet SIGKILLs the pod's processes at once and the pod object goes;
+    // its replacement has another name, so only expiry can move the bucket.
+    await stack.cluster.kubectl([
+      'delete',
+      'pod',
+      owner,
+      '-n',
+      DRIVER_NAMESPACE,
+      '--grace-period=0',
+      '--force',
+      '--wait=false',
+    ]);
+    const taken = await leases.next(
+      (e) =>
+        e.at > killedAt &&
+        e.object.metadata.name === BUCKET_LEASE &&
+        ![owner, ''].includes(e.object.spec?.holderIdentity ?? ''),
+      120_000,
+      `another replica to take ${BUCKET_LEASE}`,
+    );
+    // The dead owner's last write of the Lease: nobody may take it until a LeaseDuration after
+    // they saw it (they list every RetryPeriod, so after this watch did, give or take delivery).
+    const lastRenewal = leases.events
+      .filter((e) => e.at <= taken.at && e.object.metadata.name === BUCKET_LEASE)
+      .filter((e) => e.object.spec?.holderIdentity === owner)
+      .at(-1)!;
+    // On failure, the Lease's history around the deletion (ms from it: event, holder, duration, renewTime).
+    const leaseHistory = leases.events
+      .filter((e) => e.object.metadata.name === BUCKET_LEASE && e.at > killedAt - 5_000 && e.at <= taken.at)
+      .map(
+        (e) =>
+          `${Math.round(e.at - killedAt)} ${e.type} ${e.object.spec?.holderIdentity || '-'} ` +
+          `${e.object.spec?.leaseDurationSeconds} ${e.object.spec?.renewTime}`,
+      )
+      .join('; ');
+    expect(taken.at - lastRenewal.at, leaseHistory).toBeGreaterThanOrEqual(LEASE_DURATION_MS - 1_000);
+    await waitFor(
+      'vs-gone to be readyToUse',
+      async () =>
+        (await stack.volumeSnapshots()).find((v) => v.metadata.name === 'vs-gone')?.status?.readyToUse ===
+        true
+          ? true
+          : undefined,
+      { timeoutMs: LEASE_DURATION_MS + 150_000, intervalMs: 500 },
+    );
+    const readyAt = performance.now();
+    console.log(
+      `[ha] force deletion of ${owner} while ${job.object.metadata.name} ran: ${BUCKET_LEASE} taken by ` +
+        `${taken.object.spec?.holderIdentity} after ${seconds(taken.at - killedAt)} ` +
+        `(${seconds(taken.at - lastRenewal.at)} after the last renewal seen; LeaseDuration ` +
+        `${seconds(LEASE_DURATION_MS)}); kill → VolumeSnapshot ready ${seconds(readyAt - killedAt)}`,
+    );
+
+    const [history] = await saveHistories(stack, histories, ['vs-gone']);
+    expect(counts(history!)).toEqual(once('vs-gone'));
+    expect(await stack.records()).toHaveLength(3);
   });
 });
