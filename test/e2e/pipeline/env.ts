@@ -22,10 +22,9 @@ import { createEtcdSnapshotController } from '../../../src/reconcile/etcd-snapsh
 import { type EtcdSnapshot, etcdSnapshotResource } from '../../../src/records/etcd-snapshot.ts';
 import { createLogger, type Logger } from '../../../src/telemetry/logger.ts';
 import type { EtcdFixture } from '../../harness/etcd-fixture.ts';
-import { CONTAINER_PROJECT_DIR } from '../../harness/kubelet/image-table.ts';
 import type { LocalCluster } from '../../harness/local-cluster.ts';
 import { startProcess, waitFor } from '../../harness/process.ts';
-import { PROJECT_ROOT, tool } from '../../harness/tools.ts';
+import { tool } from '../../harness/tools.ts';
 import type { DriverEnv } from '../../integration/csi/driver-env.ts';
 
 const execFileAsync = promisify(execFile);
@@ -40,22 +39,6 @@ export function pipelineLogger(): Logger {
     level: process.env.PIPELINE_LOG_LEVEL === 'debug' ? 'debug' : 'warn',
     format: 'json',
   });
-}
-
-/**
- * Until src/main.ts dispatches `agent …` to the agent, the Jobs run the agent's own entry point
- * from the checkout the process kubelet mounts; once it does, the image's entrypoint is used as
- * in production.
- */
-function agentCommandOverride(): { agentCommand?: string[] } {
-  const main = readFileSync(join(PROJECT_ROOT, 'src/main.ts'), 'utf8');
-  if (main.includes('runAgentProcess')) return {};
-  return {
-    agentCommand: [
-      `${CONTAINER_PROJECT_DIR}/node_modules/.bin/node`,
-      `${CONTAINER_PROJECT_DIR}/src/agent/process-entry.ts`,
-    ],
-  };
 }
 
 /** Starts the pipeline controller over the CSI env's informer factory (shared informers). */
@@ -75,7 +58,6 @@ export function startPipeline(cluster: LocalCluster, env: DriverEnv, log: Logger
     kubeConfig: cluster.kubeConfig,
     options: {
       agentImage: AGENT_IMAGE,
-      ...agentCommandOverride(),
       executorServiceAccount: EXECUTOR_SA,
       defaultStorageClass: 'local-path',
       jobActiveDeadlineSeconds: 120,
