@@ -23,7 +23,8 @@ import { createSharedInformers, type SharedInformers } from './shared-informers.
 /** What a reconciler looks like to the composition root (src/reconcile/controller.ts fits). */
 export interface RunnableController {
   start(): void;
-  stop(options: { deadlineMs: number }): Promise<unknown>;
+  /** drained: false when reconciles were still running at the deadline (aborted, maybe not ended). */
+  stop(options: { deadlineMs: number }): Promise<{ drained: boolean }>;
 }
 
 export interface DriverParts {
@@ -89,7 +90,7 @@ export async function runDriver(
     elector = new BucketElector({
       api: kubeLeaseApi(client, namespace),
       name: config.driverName,
-      identity: options.identity ?? process.env.POD_NAME ?? defaultIdentity(),
+      identity: options.identity ?? defaultIdentity(),
       buckets: config.leaderElectionBuckets,
       timing: {
         leaseDurationMs: config.leaseDurationMs,
@@ -171,8 +172,14 @@ export async function runDriver(
       const until = Date.now() + deadlineMs;
       const left = () => Math.max(0, until - Date.now());
       await csi.stop(Math.min(5_000, left()));
-      await Promise.all(controllers.map((c) => c.stop({ deadlineMs: Math.min(10_000, left()) })));
-      await elector?.stop();
+      const results = await Promise.all(
+        controllers.map((c) => c.stop({ deadlineMs: Math.min(10_000, left()) })),
+      );
+      // Hand buckets over only when no reconcile still runs: one that ignored its abort would
+      // otherwise overlap with the next owner's. Undrained, the Leases are left to expire.
+      const drained = results.every((r) => r.drained);
+      if (!drained) log.warn({ component: 'main' }, 'reconciles still running; leaving Leases to expire');
+      await elector?.stop({ release: drained });
       apiHealth.stop();
       await factory.stop();
       await http?.close();

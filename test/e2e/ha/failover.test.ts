@@ -1,9 +1,10 @@
 // HA e2e (issue 7 item 4), on the local cluster: three driver replicas of test/e2e/ha/overlay
 // (deploy/overlays/local-ha with LeaseDuration 6 s, RenewDeadline 4 s, RetryPeriod 1 s) share 6
 // bucket Leases. The replica owning an etcd cluster's bucket dies in the middle of a snapshot —
-// SIGKILL of its driver process (the kubelet restarts the container, which comes back under the
-// same identity, the pod name), a graceful pod deletion (SIGTERM: release), a forced pod deletion
-// (SIGKILL, the identity never returns: expiry) — and the snapshot still completes exactly once.
+// SIGKILL of its driver process (the kubelet restarts the container, which comes back as a new
+// holder: identities are the pod name plus a per-process suffix, so the dead one's buckets move
+// by expiry), a graceful pod deletion (SIGTERM: release), a forced pod deletion (SIGKILL, the pod
+// never returns: expiry) — and the snapshot still completes exactly once.
 // The failover and handover times are printed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EtcdSnapshot } from '../../../src/records/etcd-snapshot.ts';
@@ -12,7 +13,14 @@ import { DRIVER_NAMESPACE } from '../../harness/snapshot-stack.ts';
 import { type EventLog, type LoggedEvent, startEventLog, type WatchedObject } from './event-log.ts';
 import { counts, type Histories, once, saveHistories } from './exactly-once.ts';
 import { ETCD_NAMESPACE, type HaStack, LEASE_DURATION_MS, REPLICAS, startHaStack } from './ha-stack.ts';
-import { bucketLeaseOf, bucketsByHolder, driverPid, type LeaseInfo, leaseHolder } from './replicas.ts';
+import {
+  bucketLeaseOf,
+  bucketsByHolder,
+  driverPid,
+  type LeaseInfo,
+  leaseHolder,
+  podOfIdentity,
+} from './replicas.ts';
 
 const CLUSTER = 'main';
 const CLUSTER_KEY = `${ETCD_NAMESPACE}/${CLUSTER}`;
@@ -57,7 +65,9 @@ async function settledOwner(): Promise<string> {
       if (
         held !== 6 ||
         byHolder.size !== REPLICAS ||
-        ![...byHolder.entries()].every(([h, buckets]) => names.has(h) && buckets.length === 6 / REPLICAS)
+        ![...byHolder.entries()].every(
+          ([h, buckets]) => names.has(podOfIdentity(h)) && buckets.length === 6 / REPLICAS,
+        )
       )
         return undefined;
       return leaseHolder(stack.cluster, BUCKET_LEASE);
@@ -87,7 +97,8 @@ describe('three driver replicas with bucket Leases', () => {
     const began = performance.now();
     await stack.createVolumeSnapshot('vs-kill', CLUSTER);
     const job = await nextSaveJob(began);
-    const pid = await driverPid(stack.cluster, owner);
+    const ownerPod = podOfIdentity(owner);
+    const pid = await driverPid(stack.cluster, ownerPod);
     const killedAt = performance.now();
     const killedWall = Date.now();
     process.kill(pid, 'SIGKILL');
@@ -117,7 +128,7 @@ describe('three driver replicas with bucket Leases', () => {
     const readyAt = performance.now();
     console.log(
       `[ha] SIGKILL of ${owner} (pid ${pid}) while ${job.object.metadata.name} ran: ${BUCKET_LEASE} ` +
-        `${newHolder === owner ? 'retaken by the restarted container of' : 'taken over by'} ${newHolder} ` +
+        `${podOfIdentity(newHolder) === ownerPod ? 'retaken by the restarted container of' : 'taken over by'} ${newHolder} ` +
         `after ${seconds(takeover.at - killedAt)} (LeaseDuration ${seconds(LEASE_DURATION_MS)}); ` +
         `kill → VolumeSnapshot ready ${seconds(readyAt - killedAt)}`,
     );
@@ -126,7 +137,7 @@ describe('three driver replicas with bucket Leases', () => {
     expect(counts(history!)).toEqual(once('vs-kill'));
     expect(history!.jobUids).toEqual([job.object.metadata.uid]);
     // The kill was real: the driver container restarted (the pod is the same).
-    const restarted = (await stack.driverPods()).find((p) => p.metadata.name === owner);
+    const restarted = (await stack.driverPods()).find((p) => p.metadata.name === ownerPod);
     expect(restarted?.status.containerStatuses?.find((c) => c.name === 'driver')?.restartCount).toBe(1);
   });
 
@@ -138,7 +149,14 @@ describe('three driver replicas with bucket Leases', () => {
     await stack.createVolumeSnapshot('vs-term', CLUSTER);
     const job = await nextSaveJob(began);
     const deletedAt = performance.now();
-    await stack.cluster.kubectl(['delete', 'pod', owner, '-n', DRIVER_NAMESPACE, '--wait=false']);
+    await stack.cluster.kubectl([
+      'delete',
+      'pod',
+      podOfIdentity(owner),
+      '-n',
+      DRIVER_NAMESPACE,
+      '--wait=false',
+    ]);
 
     const released = await leases.next(
       (e) =>
@@ -194,7 +212,7 @@ describe('three driver replicas with bucket Leases', () => {
     await stack.cluster.kubectl([
       'delete',
       'pod',
-      owner,
+      podOfIdentity(owner),
       '-n',
       DRIVER_NAMESPACE,
       '--grace-period=0',

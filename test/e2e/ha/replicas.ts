@@ -1,5 +1,6 @@
 // Which driver replica owns an etcd cluster, and how to kill it for real. A bucket Lease's
-// holderIdentity is the replica's identity, which main.ts takes from POD_NAME: the pod's name.
+// holderIdentity is the replica's identity: its pod's name and a suffix random per process
+// (src/leader/identity.ts), so a restarted container is a new holder.
 import { readFileSync } from 'node:fs';
 import { bucketLeaseName, bucketOf } from '../../../src/leader/buckets.ts';
 import type { LocalCluster } from '../../harness/local-cluster.ts';
@@ -33,6 +34,8 @@ export async function leaseHolder(cluster: LocalCluster, lease: string): Promise
   ]);
   return stdout.trim();
 }
+
+export { podOfIdentity } from '../../../src/leader/identity.ts';
 
 /** Bucket Leases by holder (holders without a bucket are absent). */
 export async function bucketsByHolder(cluster: LocalCluster): Promise<Map<string, string[]>> {

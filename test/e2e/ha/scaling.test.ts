@@ -9,7 +9,7 @@ import { DRIVER_NAME, DRIVER_NAMESPACE } from '../../harness/snapshot-stack.ts';
 import { startEventLog, type WatchedObject } from './event-log.ts';
 import { counts, type Histories, once, saveHistories } from './exactly-once.ts';
 import { ETCD_NAMESPACE, type HaStack, REPLICAS, startHaStack } from './ha-stack.ts';
-import { bucketsByHolder } from './replicas.ts';
+import { bucketsByHolder, podOfIdentity } from './replicas.ts';
 
 const CLUSTERS = ['main', 'second'];
 const SAVE = 'snapshot.etcd-snapshot-driver.io/operation=save';
@@ -59,7 +59,9 @@ async function scale(replicas: number): Promise<number> {
     async () => {
       const byHolder = await bucketsByHolder(stack.cluster);
       const held = [...byHolder.values()].flat().length;
-      return held === 6 && byHolder.size === replicas && [...byHolder.keys()].every((h) => names.has(h))
+      return held === 6 &&
+        byHolder.size === replicas &&
+        [...byHolder.keys()].every((h) => names.has(podOfIdentity(h)))
         ? true
         : undefined;
     },

@@ -6,9 +6,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runDriver } from '../../../src/app/run-driver.ts';
+import { loadConfig } from '../../../src/config/config.ts';
 import { createCsiClient } from '../../../src/csi/csi-client.ts';
 import { KubeClient } from '../../../src/informers/kube-client.ts';
+import { podOfIdentity } from '../../../src/leader/identity.ts';
 import type { LeaseObject } from '../../../src/leader/lease-api.ts';
+import { createLogger } from '../../../src/telemetry/logger.ts';
 import { type LocalCluster, startLocalCluster } from '../../harness/local-cluster.ts';
 import { PROJECT_ROOT } from '../../harness/tools.ts';
 import { installCrds } from '../csi/driver-env.ts';
@@ -129,7 +133,8 @@ describe('etcd-snapshot-driver process', () => {
 
     const held = await until('all 3 buckets held', async () => {
       const buckets = (await leases()).filter((l) => l.metadata.name.includes('-bucket-'));
-      return buckets.length === 3 && buckets.every((l) => l.spec?.holderIdentity === 'replica-a')
+      return buckets.length === 3 &&
+        buckets.every((l) => podOfIdentity(l.spec?.holderIdentity ?? '') === 'replica-a')
         ? buckets
         : undefined;
     });
@@ -145,6 +150,43 @@ describe('etcd-snapshot-driver process', () => {
     const after = await leases();
     expect(after.filter((l) => l.metadata.name.includes('-member-'))).toEqual([]);
     for (const lease of after) expect(lease.spec?.holderIdentity ?? '').toBe('');
+  });
+
+  it('leaves its buckets to expire when a reconcile did not end by the deadline (no handover over running work)', async () => {
+    const config = loadConfig(
+      [
+        `--kubeconfig=${cluster.kubeconfigPath}`,
+        `--csi-endpoint=unix://${join(dir, 'c.sock')}`,
+        '--metrics-bind-address=0',
+        '--trace-exporter=none',
+        '--leader-elect',
+        `--leader-election-namespace=${NS}`,
+        '--leader-election-buckets=2',
+        '--leader-election-lease-duration=4s',
+        '--leader-election-renew-deadline=2500ms',
+        '--leader-election-retry-period=1s',
+      ],
+      {},
+    );
+    const log = createLogger({ level: 'error', format: 'json' });
+    const stuck = { start() {}, stop: async () => ({ drained: false }) };
+    const driver = await runDriver(config, log, { controllers: () => [stuck], identity: 'stuck_00000000' });
+    const bucketLeases = () =>
+      leases().then((all) =>
+        all.filter(
+          (l) =>
+            l.metadata.name.startsWith('etcd-snapshot-driver-bucket-') && l.metadata.name.endsWith('-of-2'),
+        ),
+      );
+    await until('both buckets held', async () => {
+      const held = await bucketLeases();
+      return held.length === 2 && held.every((l) => l.spec?.holderIdentity === 'stuck_00000000')
+        ? true
+        : undefined;
+    });
+    await driver.stop(10_000);
+    // Not released: the holder stays until the Leases expire, and the next owner waits for that.
+    for (const lease of await bucketLeases()) expect(lease.spec?.holderIdentity).toBe('stuck_00000000');
   });
 
   it('refuses --leader-elect without a Lease namespace, saying which flag or variable to set', async () => {
