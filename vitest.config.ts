@@ -21,6 +21,9 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
+          // Some unit tests spawn the CLI; with cluster tiers running beside them on 2 cores, a
+          // start-up can take seconds. A hang still fails, just not at vitest's 5 s default.
+          testTimeout: 30_000,
         },
       },
       { test: { name: 'integration', include: ['test/integration/**/*.test.ts'], ...clusterTier } },

@@ -2,6 +2,7 @@
 // ownership (bucket Leases) → reconcilers → CSI server — and stops them in reverse: first no new
 // RPCs, then reconciles drain, then buckets are handed over (only once their work has ended),
 // then the watches close.
+import type { KubeConfig } from '@kubernetes/client-node';
 import { config as rxjsConfig } from 'rxjs';
 import type { DriverConfig } from '../config/config.ts';
 import { startCsiDriver } from '../csi/driver.ts';
@@ -29,6 +30,7 @@ export interface RunnableController {
 
 export interface DriverParts {
   config: DriverConfig;
+  kubeConfig: KubeConfig;
   log: Logger;
   client: KubeClient;
   informers: SharedInformers;
@@ -77,7 +79,8 @@ export async function runDriver(
     );
   }
 
-  const client = new KubeClient(loadKubeConfig(config.kubeconfig), { userAgent: 'etcd-snapshot-driver' });
+  const kubeConfig = loadKubeConfig(config.kubeconfig);
+  const client = new KubeClient(kubeConfig, { userAgent: 'etcd-snapshot-driver' });
   const factory = new InformerFactory(client, { logger: log.child({ component: 'informers' }) });
   const informers = await createSharedInformers(factory, client, AbortSignal.timeout(30_000));
   factory.start();
@@ -103,7 +106,7 @@ export async function runDriver(
     ownership = elector;
   }
 
-  const parts: DriverParts = { config, log, client, informers, ownership, metrics };
+  const parts: DriverParts = { config, kubeConfig, log, client, informers, ownership, metrics };
   const controllers = (options.controllers ?? defaultControllers)(parts);
   metrics.pipeline.setSnapshotCountSource(() => countSnapshots(informers));
   // Controllers subscribe to ownership changes before the elector can report any.
@@ -194,6 +197,7 @@ function defaultControllers(parts: DriverParts): RunnableController[] {
   return [
     createEtcdSnapshotController({
       client: parts.client,
+      kubeConfig: parts.kubeConfig, // pod log tails of failed Jobs
       informers,
       ownership: parts.ownership,
       logger: parts.log,

@@ -15,8 +15,6 @@ export interface CsiDefaults {
   storageClass: string;
   snapshotTimeoutSeconds: number;
   retentionDays: number;
-  /** Claim in each etcd cluster's namespace that holds the backup files. */
-  storageClaimName: string;
 }
 
 export interface DriverContext {

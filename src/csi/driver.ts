@@ -76,7 +76,6 @@ export function createCsiServices(options: CsiDriverOptions): Record<CsiServiceN
     createdBy: options.createdBy ?? process.env.POD_NAME ?? hostname(),
     defaults: {
       retentionDays: DEFAULT_RETENTION_DAYS,
-      storageClaimName: 'etcd-snapshots',
       ...options.defaults,
     },
     snapshots: recordWriter(apis.snapshots, readYourWrites(stores.etcdSnapshots, etcdSnapshotIndexers, ttl)),

@@ -244,7 +244,12 @@ async function ensureNamespace(core: CoreV1Api, name: string): Promise<void> {
   try {
     await core.readNamespace({ name });
   } catch {
-    await core.createNamespace({ body: { metadata: { name } } });
+    try {
+      await core.createNamespace({ body: { metadata: { name } } });
+    } catch (err) {
+      // Two fixtures deployed into a new namespace at once: the other one created it.
+      if ((err as { code?: number }).code !== 409) throw err;
+    }
   }
 }
 

@@ -312,9 +312,10 @@ describe('CreateSnapshot', () => {
       parameters: { 'retention-days': '7' },
       retentionDays: 7,
       snapshotTimeoutSeconds: 300,
-      storage: { storageClassName: 'standard', claimName: 'etcd-snapshots' },
+      // One claim per etcd cluster, one directory per snapshot (docs/pipeline.md).
+      storage: { storageClassName: 'standard', claimName: 'etcd-snapshots-main' },
     });
-    expect(record!.spec.storage.path).toBe(`main/${record!.metadata!.name}.db`);
+    expect(record!.spec.storage.path).toBe(`${record!.metadata!.name}/snapshot.db`);
   });
 
   it('is idempotent by name and refuses the name with another source (ALREADY_EXISTS)', async () => {
