@@ -212,6 +212,11 @@ function defaultControllers(parts: DriverParts): RunnableController[] {
         jobTtlSecondsAfterFinished: config.jobTtlSecondsAfterFinished,
         workers: config.workers,
         ...(config.snapshotClaimSize ? { snapshotClaimSize: config.snapshotClaimSize } : {}),
+        // The Jobs' agents export where the driver does, so their spans join the snapshot's trace.
+        agentTracing: {
+          exporter: config.traceExporter,
+          ...(config.traceEndpoint ? { endpoint: config.traceEndpoint } : {}),
+        },
       },
     }),
   ];

@@ -10,6 +10,7 @@ import {
 } from '../../agent/contract.ts';
 import type { Job } from '../../informers/resources.ts';
 import { ETCD_SNAPSHOT, type EtcdSnapshot } from '../../records/etcd-snapshot.ts';
+import { jobTracingEnv } from '../../telemetry/agent-telemetry.ts';
 import { type JobOperation, jobLabels, jobName, snapshotDir } from './names.ts';
 import type { PipelineOptions } from './options.ts';
 
@@ -105,7 +106,7 @@ function buildJob(
               image: options.agentImage,
               ...(options.agentCommand?.length ? { command: options.agentCommand } : {}),
               args,
-              env: traceparent ? [{ name: 'TRACEPARENT', value: traceparent }] : [],
+              env: agentEnv(options, traceparent),
               resources: options.resources,
               terminationMessagePath: TERMINATION_MESSAGE_PATH,
               terminationMessagePolicy: 'FallbackToLogsOnError',
@@ -135,4 +136,14 @@ function buildJob(
       },
     },
   };
+}
+
+/** TRACEPARENT, plus where to export (options.agentTracing) so the agent's spans join the trace. */
+function agentEnv(
+  options: PipelineOptions,
+  traceparent: string | undefined,
+): { name: string; value: string }[] {
+  if (!traceparent) return [];
+  if (options.agentTracing === undefined) return [{ name: 'TRACEPARENT', value: traceparent }];
+  return jobTracingEnv({ traceparent }, options.agentTracing);
 }

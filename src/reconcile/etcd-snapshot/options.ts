@@ -1,5 +1,7 @@
 // The pipeline's options (flags of main.ts; docs/pipeline.md lists them) with their defaults and
 // validation. Bad values fail at start with the option's name and value.
+import type { JobTracingSettings } from '../../telemetry/agent-telemetry.ts';
+import { TRACE_EXPORTERS } from '../../telemetry/tracing.ts';
 
 export interface PipelineOptions {
   /** The driver image the agent Jobs run (its entrypoint is `etcd-snapshot-driver`). */
@@ -29,6 +31,12 @@ export interface PipelineOptions {
   pollIntervalMs: number;
   /** Resources of the agent container. */
   resources: { requests: Record<string, string>; limits: Record<string, string> };
+  /**
+   * Where the agents export their spans (the driver's --trace-exporter / --trace-endpoint): the
+   * Jobs get it as OTEL_* env next to TRACEPARENT, so their spans reach the same collector.
+   * Unset: Jobs get TRACEPARENT alone (the agent then falls back to OTLP's default endpoint).
+   */
+  agentTracing?: JobTracingSettings;
 }
 
 export const DEFAULT_PIPELINE_OPTIONS: Omit<
@@ -76,5 +84,12 @@ export function resolvePipelineOptions(input: PipelineOptionsInput): PipelineOpt
   }
   if (o.snapshotClaimSize !== undefined && !QUANTITY.test(o.snapshotClaimSize))
     throw bad('snapshotClaimSize', o.snapshotClaimSize, 'must be a quantity such as 10Gi');
+  if (o.agentTracing !== undefined) {
+    const { exporter, endpoint } = o.agentTracing;
+    if (!(TRACE_EXPORTERS as readonly string[]).includes(exporter))
+      throw bad('agentTracing.exporter', exporter, `must be one of ${TRACE_EXPORTERS.join(', ')}`);
+    if (endpoint !== undefined && !/^https?:\/\/[^/\s]+/.test(endpoint))
+      throw bad('agentTracing.endpoint', endpoint, 'must be an http(s) URL');
+  }
   return o;
 }

@@ -138,6 +138,32 @@ describe('agent Jobs', () => {
     expect(job.spec?.activeDeadlineSeconds).toBe(300);
   });
 
+  it('save Job tells the agent where to export its spans (agentTracing), only when it has a trace', () => {
+    const tp = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const env = (
+      agentTracing: Parameters<typeof resolvePipelineOptions>[0]['agentTracing'],
+      traceparent?: string,
+    ) =>
+      buildSaveJob(resolvePipelineOptions({ ...options, ...(agentTracing ? { agentTracing } : {}) }), {
+        record,
+        endpoints: ['http://10.0.0.2:2379'],
+        ...(traceparent ? { traceparent } : {}),
+      }).spec!.template.spec!.containers[0]!.env;
+    expect(env({ exporter: 'otlp', endpoint: 'http://otel-collector:4318' }, tp)).toEqual([
+      { name: 'TRACEPARENT', value: tp },
+      { name: 'OTEL_TRACES_EXPORTER', value: 'otlp' },
+      { name: 'OTEL_EXPORTER_OTLP_ENDPOINT', value: 'http://otel-collector:4318' },
+    ]);
+    expect(env({ exporter: 'jaeger', endpoint: 'http://jaeger:14268/api/traces' }, tp)).toEqual([
+      { name: 'TRACEPARENT', value: tp },
+      { name: 'OTEL_TRACES_EXPORTER', value: 'jaeger' },
+      { name: 'OTEL_EXPORTER_JAEGER_ENDPOINT', value: 'http://jaeger:14268/api/traces' },
+    ]);
+    // The driver does not trace: nothing for the agent either.
+    expect(env({ exporter: 'none' }, tp)).toEqual([]);
+    expect(env({ exporter: 'otlp', endpoint: 'http://otel-collector:4318' })).toEqual([]);
+  });
+
   it('delete Job removes the record’s directory, mounts no credentials, passes restricted', () => {
     const job = buildDeleteJob(options, record);
     expect(job.metadata?.name).toBe('snapshot-delete-main-abc');
@@ -204,5 +230,12 @@ describe('options', () => {
     expect(() =>
       resolvePipelineOptions({ agentImage: '', executorServiceAccount: 'sa', defaultStorageClass: 's' }),
     ).toThrow('agentImage');
+    const base = { agentImage: 'i', executorServiceAccount: 'sa', defaultStorageClass: 's' };
+    expect(() => resolvePipelineOptions({ ...base, agentTracing: { exporter: 'zipkin' as 'otlp' } })).toThrow(
+      'agentTracing.exporter="zipkin"',
+    );
+    expect(() =>
+      resolvePipelineOptions({ ...base, agentTracing: { exporter: 'otlp', endpoint: 'collector:4318' } }),
+    ).toThrow('agentTracing.endpoint="collector:4318"');
   });
 });
