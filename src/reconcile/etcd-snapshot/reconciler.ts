@@ -41,7 +41,7 @@ import { jobName, snapshotDir } from './names.ts';
 import type { PipelineOptions } from './options.ts';
 import type { CredentialsParser, HealthChecker, PipelineApi } from './ports.ts';
 import { checkSaveResult } from './result-check.ts';
-import { inPhaseSpan, traceparentOf } from './tracing.ts';
+import { inPhaseSpan, recordEndedPhase, traceparentOf } from './tracing.ts';
 
 export interface PipelineStores extends DiscoveryStores {
   /** With etcdSnapshotIndexers and INDEX_RECORD_CLUSTER. */
@@ -380,6 +380,13 @@ export class EtcdSnapshotReconciler implements Reconciler {
         ctx.assertOwner();
         await this.#d.api.deleteJob(namespace, name, ctx.signal);
         this.#d.metrics.jobTimeout(cluster);
+        recordEndedPhase(
+          record,
+          'AwaitJob',
+          record.status?.startedAt,
+          { 'k8s.job.name': name },
+          'JOB_TIMEOUT',
+        );
         await this.#fail(record, ctx, {
           reason: 'JOB_TIMEOUT',
           step: 'AwaitJob',
@@ -389,6 +396,14 @@ export class EtcdSnapshotReconciler implements Reconciler {
       }
       return { requeueAfter: options.pollIntervalMs };
     }
+    // The wait is over: one AwaitJob span from the Job's creation to now.
+    recordEndedPhase(
+      record,
+      'AwaitJob',
+      record.status?.startedAt,
+      { 'k8s.job.name': name },
+      outcome.state === 'failed' ? outcome.reason : undefined,
+    );
     if (outcome.state === 'failed') {
       if (outcome.timedOut) this.#d.metrics.jobTimeout(cluster);
       if (outcome.reason === 'STORAGE_QUOTA_EXCEEDED' || outcome.reason === 'STORAGE_WRITE_FAILED')

@@ -60,3 +60,33 @@ export async function inPhaseSpan<T>(
     span.end();
   }
 }
+
+/**
+ * A phase that outlives one reconcile — AwaitJob runs from the Job's creation (`startedAt`) over
+ * many polls to its judged end — recorded once, when it ends, as one span under the record's
+ * trace. `failure` marks it failed (the reason stays in the span, never a credential).
+ */
+export function recordEndedPhase(
+  record: EtcdSnapshot,
+  phase: string,
+  startedAt: string | undefined,
+  attributes: Record<string, string>,
+  failure?: string,
+): void {
+  const start = Date.parse(startedAt ?? '');
+  const span = tracer().startSpan(
+    `etcd-snapshot.${phase}`,
+    {
+      ...(Number.isFinite(start) ? { startTime: start } : {}),
+      attributes: {
+        'etcd_snapshot.id': record.metadata?.name ?? '',
+        'etcd_snapshot.cluster': record.spec.cluster.key,
+        'etcd_snapshot.phase': phase,
+        ...attributes,
+      },
+    },
+    recordContext(record),
+  );
+  if (failure !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: failure });
+  span.end();
+}
