@@ -291,4 +291,67 @@ describe('telemetry on the local cluster', () => {
       await d.stop();
     }
   });
+  it('sample ratio 0: a successful snapshot leaves no trace; a failed one (missing credentials) is kept, RPC span included', async () => {
+    const d = await startTracedDriver('otlp', jaeger.otlpHttpEndpoint, 0);
+    try {
+      const ok = await snapshotReady(d, 'unsampled-ok');
+      expect(ok.metadata?.annotations?.[ANNOTATION_TRACEPARENT]).toMatch(/-00$/);
+      await d.tracing.forceFlush();
+
+      // The cluster's pods now name a credentials Secret that does not exist.
+      for (const pod of await main.pods()) {
+        await cluster.kubectl([
+          'annotate',
+          'pod',
+          '--overwrite',
+          '-n',
+          NS,
+          pod.metadata!.name!,
+          'etcd.io/credentials-secret=no-such-secret',
+        ]);
+      }
+      await waitFor(
+        'the pod cache to see the annotation',
+        () =>
+          d.driver.parts.informers.pods.store
+            .list()
+            .some((p) => p.metadata?.annotations?.['etcd.io/credentials-secret'] === 'no-such-secret')
+            ? true
+            : undefined,
+        { timeoutMs: 30_000 },
+      );
+      const { error } = await groupSnapshotUntilDone(d.env, 'unsampled-failed', [volume], 90_000);
+      expect(error?.details).toMatch(/^AUTH_[A-Z_]+:/);
+      const [failed] = (
+        await d.env.kubeClient.request<{ items: EtcdSnapshot[] }>(
+          'GET',
+          `/apis/snapshot.etcd-snapshot-driver.io/v1alpha1/namespaces/${NS}/etcdsnapshots`,
+        )
+      ).items.filter((r) => r.spec.requestName === 'unsampled-failed');
+      await d.tracing.forceFlush();
+      const traceId = traceIdOf(failed!);
+      const t = await waitFor(
+        `failed trace ${traceId} in jaeger`,
+        async () => {
+          const got = await jaeger.getTrace(traceId);
+          const names = new Set(got?.spans.map((s) => s.operationName));
+          return got && names.has(RPC_SPAN) && names.has('etcd-snapshot.ResolveCredentials')
+            ? got
+            : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 500 },
+      );
+      const parentName = checkTree(t);
+      expect(parentName('etcd-snapshot.ResolveCredentials')).toBe(RPC_SPAN);
+      const resolve = t.spans.find((s) => s.operationName === 'etcd-snapshot.ResolveCredentials')!;
+      expect(resolve.tags).toContainEqual(expect.objectContaining({ key: 'error', value: true }));
+      // Nothing got past the failed phase.
+      expect(t.spans.map((s) => s.operationName)).not.toContain('etcd-snapshot.RunJob');
+
+      // By now the successful snapshot's spans (driver's and agent's) would have arrived: none did.
+      expect(await jaeger.getTrace(traceIdOf(ok))).toBeUndefined();
+    } finally {
+      await d.stop();
+    }
+  });
 });
