@@ -5,6 +5,8 @@ import {
   type AgentOperation,
   type DeleteArguments,
   type SaveArguments,
+  SWEEP_DIR_NAME,
+  type SweepArguments,
   TERMINATION_MESSAGE_PATH,
   type VerifyArguments,
 } from './contract.ts';
@@ -13,7 +15,8 @@ import { UsageError } from './failure.ts';
 export type AgentCommand =
   | { operation: 'save'; args: SaveArguments; terminationLog: string }
   | { operation: 'verify'; args: VerifyArguments; terminationLog: string }
-  | { operation: 'delete'; args: DeleteArguments; terminationLog: string };
+  | { operation: 'delete'; args: DeleteArguments; terminationLog: string }
+  | { operation: 'sweep'; args: SweepArguments; terminationLog: string };
 
 const FLAGS: Record<AgentOperation, readonly string[]> = {
   save: [
@@ -27,6 +30,7 @@ const FLAGS: Record<AgentOperation, readonly string[]> = {
   ],
   verify: ['file', 'termination-log'],
   delete: ['dir', 'termination-log'],
+  sweep: ['root', 'keep', 'delete', 'min-age-seconds', 'termination-log'],
 };
 
 export const AGENT_USAGE = `usage:
@@ -34,14 +38,15 @@ export const AGENT_USAGE = `usage:
                                   [--credentials-dir=DIR] [--min-free-bytes=N] [--dial-timeout=SECONDS]
   etcd-snapshot-driver agent verify --file=PATH
   etcd-snapshot-driver agent delete --dir=PATH
+  etcd-snapshot-driver agent sweep --root=PATH [--keep=DIR,…] [--delete=DIR,…] [--min-age-seconds=N]
   every operation: [--termination-log=PATH] (default ${TERMINATION_MESSAGE_PATH})
 `;
 
 /** argv after `agent`. */
 export function parseAgentArgs(argv: readonly string[]): AgentCommand {
   const [op, ...rest] = argv;
-  if (op !== 'save' && op !== 'verify' && op !== 'delete') {
-    throw new UsageError(`unknown agent operation "${op ?? ''}" (want save, verify or delete)`);
+  if (op !== 'save' && op !== 'verify' && op !== 'delete' && op !== 'sweep') {
+    throw new UsageError(`unknown agent operation "${op ?? ''}" (want save, verify, delete or sweep)`);
   }
   const known = FLAGS[op];
   const flags = new Map<string, string>();
@@ -73,6 +78,31 @@ export function parseAgentArgs(argv: readonly string[]): AgentCommand {
 
   if (op === 'verify') return { operation: op, args: { file: absolute('file') }, terminationLog };
   if (op === 'delete') return { operation: op, args: { dir: absolute('dir') }, terminationLog };
+  if (op === 'sweep') {
+    // Bare names only: a path (`../x`, `a/b`) could reach outside the claim or into a snapshot.
+    const names = (name: string) => {
+      const raw = flags.get(name) ?? '';
+      const list = raw.split(',').filter((n) => n !== '');
+      for (const n of list) {
+        if (!SWEEP_DIR_NAME.test(n) || n === '.' || n === '..')
+          throw new UsageError(`--${name}: "${n}" is not a snapshot directory name`);
+      }
+      return list;
+    };
+    const age = flags.get('min-age-seconds') ?? '600';
+    if (!/^\d+$/.test(age) || !Number.isSafeInteger(Number(age)))
+      throw new UsageError(`--min-age-seconds="${age}" is not a non-negative whole number of seconds`);
+    return {
+      operation: op,
+      args: {
+        root: absolute('root'),
+        keep: names('keep'),
+        delete: names('delete'),
+        minAgeSeconds: Number(age),
+      },
+      terminationLog,
+    };
+  }
 
   const endpoints = required('endpoints')
     .split(',')

@@ -15,7 +15,7 @@ export const SNAPSHOT_FILE_NAME = 'snapshot.db';
 /** Beside the backup file: the AgentResult of the save that wrote it. */
 export const META_FILE_NAME = 'snapshot.meta.json';
 
-export type AgentOperation = 'save' | 'verify' | 'delete';
+export type AgentOperation = 'save' | 'verify' | 'delete' | 'sweep';
 
 export interface SaveArguments {
   /** Client URLs of the members to try, the preferred source first. */
@@ -38,6 +38,36 @@ export interface VerifyArguments {
 export interface DeleteArguments {
   /** The record's directory (under SNAPSHOT_MOUNT_PATH): everything in it goes, then the directory. */
   dir: string;
+}
+
+/**
+ * `agent sweep`: the snapshot directories of one claim that no record owns. A snapshot directory
+ * is a top-level directory of the claim holding `snapshot.db`, its `.part` or its meta file;
+ * anything else (lost+found, an operator's own files) is never reported or touched.
+ */
+export interface SweepArguments {
+  /** The claim's mount (SNAPSHOT_MOUNT_PATH). */
+  root: string;
+  /** Directory names (relative to root) records own: never reported, never deleted. */
+  keep: string[];
+  /** Directory names to delete, when unowned and old enough (the controller's confirmed orphans). */
+  delete: string[];
+  /** Younger directories are neither reported nor deleted (a save may be writing one). */
+  minAgeSeconds: number;
+}
+
+/** How many unowned names a sweep result lists: with the rest of the result it stays far below 4096 bytes. */
+export const SWEEP_MAX_NAMES = 40;
+
+export interface SweepReport {
+  /** Snapshot directories found (owned or not). */
+  scanned: number;
+  /** Unowned snapshot directories old enough, in total. */
+  unownedCount: number;
+  /** The first SWEEP_MAX_NAMES of them, oldest first: the next sweep sees the rest. */
+  unowned: string[];
+  /** Directories this run removed. */
+  deleted: string[];
 }
 
 /** What the agent reports: the termination message and (for save) the meta file beside the backup. */
@@ -63,6 +93,8 @@ export interface AgentResult {
   createdAt?: string;
   durationSeconds?: number;
   bytesPerSecond?: number;
+  /** `sweep` only. */
+  sweep?: SweepReport;
 }
 
 /**
@@ -113,6 +145,20 @@ export function verifyCommand(args: VerifyArguments): string[] {
 
 export function deleteCommand(args: DeleteArguments): string[] {
   return ['agent', 'delete', `--dir=${args.dir}`];
+}
+
+/** A directory name a sweep may take (what src/csi/snapshot-records.ts makes: prefix + record name). */
+export const SWEEP_DIR_NAME = /^[A-Za-z0-9._-]+$/;
+
+export function sweepCommand(args: SweepArguments): string[] {
+  return [
+    'agent',
+    'sweep',
+    `--root=${args.root}`,
+    `--keep=${args.keep.join(',')}`,
+    `--delete=${args.delete.join(',')}`,
+    `--min-age-seconds=${args.minAgeSeconds}`,
+  ];
 }
 
 /** Parses a termination message; undefined when it is not an AgentResult (a log tail, say). */

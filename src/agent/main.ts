@@ -10,6 +10,7 @@ import { runDelete } from './delete.ts';
 import { classifyFailure, UsageError } from './failure.ts';
 import { writeTerminationMessage } from './result-output.ts';
 import { runSave } from './save.ts';
+import { runSweep } from './sweep.ts';
 import { startAgentTracing } from './tracing.ts';
 import { runVerify } from './verify.ts';
 
@@ -41,7 +42,7 @@ export async function runAgent(
     const failure = classifyFailure(err);
     io.stderr.write(`etcd-snapshot-driver agent: ${failure.message}\n\n${AGENT_USAGE}`);
     const op = args[0];
-    if (op === 'save' || op === 'verify' || op === 'delete') {
+    if (op === 'save' || op === 'verify' || op === 'delete' || op === 'sweep') {
       io.stdout.write(`${JSON.stringify(failed(op, failure.reason, failure.message))}\n`);
     }
     return err instanceof UsageError ? AGENT_EXIT_CODES.USAGE : failure.exitCode;
@@ -62,6 +63,9 @@ export async function runAgent(
         break;
       case 'delete':
         result = await runDelete(command.args, deps);
+        break;
+      case 'sweep':
+        result = await runSweep(command.args, deps);
         break;
     }
   } catch (err) {

@@ -16,9 +16,12 @@ import { defaultIdentity } from '../leader/identity.ts';
 import { kubeLeaseApi } from '../leader/lease-api.ts';
 import { alwaysOwner, type Ownership } from '../leader/ownership.ts';
 import { createEtcdSnapshotController } from '../reconcile/etcd-snapshot/controller-factory.ts';
+import { DEFAULT_PIPELINE_OPTIONS } from '../reconcile/etcd-snapshot/options.ts';
+import { createRetentionController } from '../reconcile/retention/controller-factory.ts';
 import { type HealthServer, startHealthServer } from '../telemetry/http-server.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import { createDriverMetrics, type DriverMetrics } from '../telemetry/metrics.ts';
+import { PromRetentionMetrics } from '../telemetry/retention-metrics.ts';
 import { createSharedInformers, type SharedInformers } from './shared-informers.ts';
 
 /** What a reconciler looks like to the composition root (src/reconcile/controller.ts fits). */
@@ -216,6 +219,29 @@ function defaultControllers(parts: DriverParts): RunnableController[] {
         agentTracing: {
           exporter: config.traceExporter,
           ...(config.traceEndpoint ? { endpoint: config.traceEndpoint } : {}),
+        },
+      },
+    }),
+    // Orphaned records, retention-days and the orphan file sweep (docs/pipeline.md).
+    createRetentionController({
+      client: parts.client,
+      informers,
+      ownership: parts.ownership,
+      logger: parts.log,
+      metrics: new PromRetentionMetrics(parts.metrics.registry),
+      controllerMetrics: parts.metrics.controller,
+      options: {
+        driverName: config.driverName,
+        deleteOrphanFiles: config.deleteOrphanFiles,
+        deleteUnknownOrphanRecords: config.deleteOrphanRecords,
+        sweepIntervalMs: config.orphanSweepIntervalMs,
+        orphanFileMinAgeSeconds: Math.round(config.orphanFileMinAgeMs / 1000),
+        job: {
+          agentImage: config.agentImage,
+          executorServiceAccount: config.executorServiceAccount,
+          jobActiveDeadlineSeconds: config.jobActiveDeadlineSeconds,
+          jobTtlSecondsAfterFinished: config.jobTtlSecondsAfterFinished,
+          resources: DEFAULT_PIPELINE_OPTIONS.resources,
         },
       },
     }),

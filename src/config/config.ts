@@ -35,6 +35,12 @@ export interface DriverConfig {
   traceEndpoint: string | undefined;
   traceSampleRatio: number;
   deleteOrphanFiles: boolean;
+  /** How often each snapshot claim is swept for directories no record owns (ms); 0 disables. */
+  orphanSweepIntervalMs: number;
+  /** Directories younger than this are never reported or removed by a sweep (ms). */
+  orphanFileMinAgeMs: number;
+  /** Delete records whose snapshot content is gone and whose deletion policy is unknown. */
+  deleteOrphanRecords: boolean;
 }
 
 export type TraceExporterKind = 'otlp' | 'jaeger' | 'none';
@@ -327,6 +333,30 @@ export const OPTIONS: readonly AnyOption[] = [
     parse: boolean,
     default: false,
     help: 'Delete snapshot files no record owns (otherwise they are only reported)',
+  },
+  {
+    key: 'orphanSweepIntervalMs',
+    flag: 'orphan-sweep-interval',
+    env: 'ORPHAN_SWEEP_INTERVAL',
+    parse: duration(0, 7 * 24 * 3_600_000),
+    default: 3_600_000,
+    help: 'How often each snapshot claim is listed for directories no record owns (0 disables the sweep)',
+  },
+  {
+    key: 'orphanFileMinAgeMs',
+    flag: 'orphan-file-min-age',
+    env: 'ORPHAN_FILE_MIN_AGE',
+    parse: duration(0, 7 * 24 * 3_600_000),
+    default: 600_000,
+    help: 'Snapshot directories younger than this are never reported or deleted by the sweep',
+  },
+  {
+    key: 'deleteOrphanRecords',
+    flag: 'delete-orphan-records',
+    env: 'DELETE_ORPHAN_RECORDS',
+    parse: boolean,
+    default: false,
+    help: 'Delete records (and files) whose snapshot content is gone when its deletion policy is unknown (otherwise they are only reported)',
   },
 ];
 

@@ -1,0 +1,51 @@
+// The retention controller's metrics (src/reconcile/retention/metrics.ts hooks) in the driver's
+// registry: unowned snapshot directories per cluster, records kept but reported, records deleted.
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { RetentionMetrics } from '../reconcile/retention/metrics.ts';
+import type { DeleteReason, ReportReason } from '../reconcile/retention/record-verdict.ts';
+import { BoundedLabel } from './bounded-label.ts';
+
+/** Distinct clusters exported before the rest share one overflow series. */
+const CLUSTER_LIMIT = 200;
+
+export class PromRetentionMetrics implements RetentionMetrics {
+  readonly #orphanFiles: Gauge<'cluster'>;
+  readonly #reported: Gauge<'cluster' | 'reason'>;
+  readonly #deleted: Counter<'cluster' | 'reason'>;
+  readonly #cluster = new BoundedLabel(CLUSTER_LIMIT);
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    this.#orphanFiles = new Gauge({
+      name: 'etcd_snapshot_orphan_files',
+      help: "Snapshot directories in an etcd cluster's snapshot claim that no record owns, as the last sweep found",
+      labelNames: ['cluster'],
+      registers,
+    });
+    this.#reported = new Gauge({
+      name: 'etcd_snapshot_records_reported',
+      help: 'Snapshot records kept but reported: orphans (content gone, policy Retain or unknown) and expired ones a content still references',
+      labelNames: ['cluster', 'reason'],
+      registers,
+    });
+    this.#deleted = new Counter({
+      name: 'etcd_snapshot_records_deleted_total',
+      help: 'Snapshot records deleted by the retention controller, by reason (orphan with policy Delete, unknown policy with the flag, retention expired)',
+      labelNames: ['cluster', 'reason'],
+      registers,
+    });
+  }
+
+  orphanFiles(cluster: string, count: number): void {
+    this.#orphanFiles.set({ cluster: this.#cluster.map(cluster) }, count);
+  }
+
+  reportedRecords(cluster: string, counts: Record<ReportReason, number>): void {
+    const c = this.#cluster.map(cluster);
+    for (const [reason, n] of Object.entries(counts)) this.#reported.set({ cluster: c, reason }, n);
+  }
+
+  recordDeleted(cluster: string, reason: DeleteReason): void {
+    this.#deleted.inc({ cluster: this.#cluster.map(cluster), reason });
+  }
+}
