@@ -16,6 +16,7 @@ import { discoverEtcdCluster } from '../../etcd/discovery.ts';
 import type { Job, PersistentVolumeClaim, Pod } from '../../informers/resources.ts';
 import type { ReadonlyStore } from '../../informers/store-types.ts';
 import {
+  ANNOTATION_TRACEPARENT,
   type EtcdSnapshot,
   type EtcdSnapshotStatus,
   type EtcdSnapshotStep,
@@ -350,9 +351,12 @@ export class EtcdSnapshotReconciler implements Reconciler {
     const job = await this.#currentJob(namespace, name, ctx);
     if (!job) {
       // Intent stored but no Job: the writer crashed before creating it (or it was removed).
-      // Same name, same arguments: creating it again is the same save.
+      // Same name, same arguments: creating it again is the same save. Its agent joins the trace
+      // under the CSI call's span (the RunJob span that would have been its parent has ended).
+      const traceparent = record.metadata?.annotations?.[ANNOTATION_TRACEPARENT];
       const again = buildSaveJob(options, {
         record,
+        ...(traceparent ? { traceparent } : {}),
         endpoints: record.status?.endpoints ?? record.spec.cluster.endpoints,
         ...(record.status?.dbSizeBytes !== undefined
           ? { minFreeBytes: minFreeBytes(record.status.dbSizeBytes) }

@@ -86,4 +86,16 @@ describe('pipeline phase spans', () => {
     const awaitJob = byName(exporter.getFinishedSpans(), 'etcd-snapshot.AwaitJob')!;
     expect(awaitJob.status).toMatchObject({ code: SpanStatusCode.ERROR, message: 'JOB_TIMEOUT' });
   });
+
+  it('a save Job recreated after a crash still joins the trace (under the CSI call’s span)', async () => {
+    await traced();
+    const w = new FakeWorld();
+    recordWithTrace(w, 'r1');
+    const { run } = makeReconciler(w, async () => healthy);
+    await run('r1');
+    w.jobs.remove('etcd/snapshot-save-r1'); // as if createJob never happened
+    await run('r1');
+    const env = w.jobs.get('etcd/snapshot-save-r1')!.spec!.template.spec!.containers[0]!.env!;
+    expect(env).toEqual([{ name: 'TRACEPARENT', value: `00-${TRACE_ID}-${RPC_SPAN}-01` }]);
+  });
 });
