@@ -6,7 +6,14 @@ import { join, resolve } from 'node:path';
 
 export const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
 
-export type ToolComponent = 'etcd' | 'kubernetes' | 'snapshotter' | 'provisioner' | 'csi-test' | 'jaeger' | 'prometheus';
+export type ToolComponent =
+  | 'etcd'
+  | 'kubernetes'
+  | 'snapshotter'
+  | 'provisioner'
+  | 'csi-test'
+  | 'jaeger'
+  | 'prometheus';
 
 /** The cache root, as build.sh computes it. */
 export function toolsDir(): string {
