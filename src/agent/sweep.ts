@@ -77,7 +77,16 @@ export async function runSweep(
     const deleted: string[] = [];
     for (const c of unowned) {
       if (!wanted.has(c.name)) continue;
-      await rm(join(args.root, c.name), { recursive: true, force: true });
+      try {
+        await rm(join(args.root, c.name), { recursive: true, force: true });
+      } catch (err) {
+        // One directory the agent may not remove (another user's files) must not hide the report.
+        deps.log.warn(
+          { dir: c.name, error: (err as Error).message },
+          'cannot delete an orphaned snapshot directory',
+        );
+        continue;
+      }
       deleted.push(c.name);
       deps.log.info({ dir: c.name }, 'orphaned snapshot directory deleted');
     }
