@@ -19,10 +19,18 @@ const ENTRY = join(PROJECT_ROOT, 'src/agent/process-entry.ts');
 /** `etcd-snapshot-driver agent …` with etcdutl on PATH (as in the image) unless `withEtcdutl` is false. */
 export function runAgentProcess(
   argv: string[],
-  options: { terminationLog: string; withEtcdutl?: boolean; env?: NodeJS.ProcessEnv },
+  options: {
+    terminationLog: string;
+    withEtcdutl?: boolean;
+    env?: NodeJS.ProcessEnv;
+    /** A directory searched before the tools (a substitute etcdutl). */
+    pathFirst?: string;
+  },
 ): Promise<AgentRun> {
   const started = Date.now();
-  const path = options.withEtcdutl === false ? '/usr/bin:/bin' : `${toolsBinDir()}:/usr/bin:/bin`;
+  const path = `${options.pathFirst ? `${options.pathFirst}:` : ''}${
+    options.withEtcdutl === false ? '/usr/bin:/bin' : `${toolsBinDir()}:/usr/bin:/bin`
+  }`;
   return new Promise((resolve, reject) => {
     const child = spawn(NODE, [ENTRY, ...argv, `--termination-log=${options.terminationLog}`], {
       env: { ...process.env, ...options.env, PATH: path },

@@ -3,7 +3,7 @@
 // snapshot; verify, delete, full disk, lost quorum and unreachable clusters end with the
 // contract's exit codes and reasons.
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -246,5 +246,31 @@ describe('agent on an empty single-member cluster', () => {
     expect(run.result).toMatchObject({ ok: true, totalKeys: 0 });
     const v = await runAgentProcess(verifyCommand({ file }), { terminationLog: join(cluster.dir, 'term') });
     expect(v.code, v.stderr).toBe(AGENT_EXIT_CODES.OK);
+  });
+
+  it('SNAPSHOT_STATUS_FAILED when etcdutl cannot read the file, which is left synced under its own name', async () => {
+    // etcdutl runs on <file>.part while the fsync is under way; its failure must still name the
+    // file as the caller knows it, and the rename must still happen (as when the check came last).
+    const bin = join(cluster.dir, 'failing-etcdutl');
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(
+      join(bin, 'etcdutl'),
+      '#!/bin/sh\necho "Error: failed to open $3: invalid database" >&2\nexit 1\n',
+      { mode: 0o755 },
+    );
+    const file = join(cluster.dir, 'snapshots', 'unreadable', 'snapshot.db');
+    const run = await runAgentProcess(
+      saveCommand({ endpoints: cluster.endpoints, file, snapshotId: 'bad' }),
+      {
+        terminationLog: join(cluster.dir, 'term'),
+        pathFirst: bin,
+      },
+    );
+    expect(run.code, run.stderr).toBe(AGENT_EXIT_CODES.CORRUPT_STREAM);
+    expect(run.result?.error?.reason).toBe('SNAPSHOT_STATUS_FAILED');
+    expect(run.result?.error?.message).toContain(`failed to open ${file}: invalid database`);
+    expect(run.result?.error?.message).not.toContain('.part');
+    expect(existsSync(file)).toBe(true);
+    expect(existsSync(`${file}.part`)).toBe(false);
   });
 });
