@@ -132,6 +132,8 @@ export interface SnapshotStack {
   groupMembers(namespace: string, group: string): Promise<VolumeSnapshotInfo[]>;
   /** The driver's EtcdSnapshot records in a namespace (optionally by label selector). */
   records(namespace: string, selector?: string): Promise<EtcdSnapshot[]>;
+  /** The records of a VolumeGroupSnapshot (one per etcd cluster), via its content's group handle. */
+  groupRecords(namespace: string, group: string): Promise<EtcdSnapshot[]>;
   /** Names of the pipeline's Jobs in a namespace. */
   jobs(namespace: string): Promise<string[]>;
   /** Host directory of the snapshot claim `etcd-snapshots-<cluster>` (the local-path PV). */
@@ -374,6 +376,16 @@ export async function startSnapshotStack(
       );
     },
     records,
+    async groupRecords(namespace, group) {
+      const g = await getJson<VolumeGroupSnapshotInfo>(['volumegroupsnapshot', group, '-n', namespace]);
+      const contentName = g.status?.boundVolumeGroupSnapshotContentName;
+      if (!contentName) throw new Error(`VolumeGroupSnapshot ${namespace}/${group} has no content yet`);
+      const content = await getJson<ContentInfo>(['volumegroupsnapshotcontent', contentName]);
+      const handle = content.status?.volumeGroupSnapshotHandle;
+      if (!handle)
+        throw new Error(`VolumeGroupSnapshotContent ${contentName} has no group snapshot handle yet`);
+      return records(namespace, `${LABEL_GROUP_SNAPSHOT_ID}=${handle}`);
+    },
     async jobs(namespace) {
       return (
         await getJson<{ items: { metadata: ObjectMeta }[] }>([
