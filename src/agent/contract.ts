@@ -93,6 +93,8 @@ export interface AgentResult {
   createdAt?: string;
   durationSeconds?: number;
   bytesPerSecond?: number;
+  /** The snapshot claim's filesystem after the save (statfs): feeds the PVC usage gauges. */
+  storage?: { usedBytes: number; availableBytes: number };
   /** `sweep` only. */
   sweep?: SweepReport;
 }

@@ -41,6 +41,16 @@ async function statfsFree(dir: string): Promise<number> {
   return Number(s.bavail) * Number(s.bsize);
 }
 
+/** Used and available bytes of the filesystem holding `dir`, as `df` counts them. */
+export async function storageUsage(dir: string): Promise<{ usedBytes: number; availableBytes: number }> {
+  const s = await statfs(dir);
+  const block = Number(s.bsize);
+  return {
+    usedBytes: (Number(s.blocks) - Number(s.bfree)) * block,
+    availableBytes: Number(s.bavail) * block,
+  };
+}
+
 /** The DISK_FULL check: a failure message, or undefined when there is room. */
 export function checkFreeSpace(
   free: number,
@@ -216,6 +226,9 @@ export async function runSave(args: SaveArguments, deps: SaveDeps): Promise<Agen
       const seconds = (performance.now() - started) / 1000;
       result.durationSeconds = Math.round(seconds * 1000) / 1000;
       result.bytesPerSecond = Math.round(streamed.sizeBytes / Math.max(streamed.streamSeconds, 1e-3));
+      // For the claim's usage gauges; a filesystem that cannot say does not fail a good save.
+      result.storage = await storageUsage(dir).catch(() => undefined);
+      if (result.storage === undefined) delete result.storage;
       await writeFileDurably(join(dir, META_FILE_NAME), `${JSON.stringify(result, null, 2)}\n`);
       root.setAttributes({
         'snapshot.size_bytes': result.sizeBytes ?? 0,

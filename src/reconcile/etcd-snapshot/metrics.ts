@@ -17,6 +17,8 @@ export interface PipelineMetrics {
   jobTimeout(cluster: string): void;
   /** The snapshot storage failed (claim creation, disk full, write error). */
   storageError(cluster: string, reason: string): void;
+  /** The snapshot claim's filesystem as the last save left it. */
+  storageUsage(namespace: string, claimName: string, usedBytes: number, availableBytes: number): void;
 }
 
 export const noopPipelineMetrics: PipelineMetrics = {
@@ -25,6 +27,7 @@ export const noopPipelineMetrics: PipelineMetrics = {
   clusterHealth() {},
   jobTimeout() {},
   storageError() {},
+  storageUsage() {},
 };
 
 /** Records every call in memory, for tests. */
@@ -44,5 +47,8 @@ export class RecordingPipelineMetrics implements PipelineMetrics {
   }
   storageError(...args: Parameters<PipelineMetrics['storageError']>): void {
     this.calls.push({ name: 'storageError', args });
+  }
+  storageUsage(...args: Parameters<PipelineMetrics['storageUsage']>): void {
+    this.calls.push({ name: 'storageUsage', args });
   }
 }

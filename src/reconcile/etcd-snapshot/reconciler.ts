@@ -474,6 +474,15 @@ export class EtcdSnapshotReconciler implements Reconciler {
       durationSeconds: seconds,
     });
     if (result.sizeBytes !== undefined) this.#d.metrics.snapshotSize(cluster, result.sizeBytes);
+    if (result.storage !== undefined) {
+      const { usedBytes, availableBytes } = result.storage;
+      this.#d.metrics.storageUsage(
+        record.spec.cluster.namespace,
+        record.spec.storage.claimName,
+        usedBytes,
+        availableBytes,
+      );
+    }
     this.#logStep(ctx.log, record, 'Ready', 'Ready', seconds);
   }
 

@@ -270,6 +270,10 @@ describe('telemetry on the local cluster', () => {
       ]) {
         expect(after.declared(family), family).toBe(true);
       }
+      // The snapshot claim's filesystem, as the agent measured it after the save.
+      const claim = { namespace: NS, pvc_name: record.spec.storage.claimName };
+      expect(after.get('etcd_snapshot_pvc_usage_bytes', claim)[0]?.value).toBeGreaterThan(0);
+      expect(after.get('etcd_snapshot_pvc_available_bytes', claim)[0]?.value).toBeGreaterThan(0);
       // Nothing timed out or failed in storage.
       expect(after.get('etcd_snapshot_job_timeout_total').every((s) => s.value === 0)).toBe(true);
       expect(after.get('etcd_snapshot_storage_errors_total').every((s) => s.value === 0)).toBe(true);

@@ -75,6 +75,9 @@ describe('agent on a 3-member cluster', () => {
     expect(result?.revision).toBeGreaterThanOrEqual(301);
     expect(typeof result?.etcdHash).toBe('number');
     expect(result?.member).toBe(cluster.endpoints[0]);
+    // The claim's filesystem after the save, for the PVC usage gauges.
+    expect(result?.storage?.usedBytes).toBeGreaterThan(0);
+    expect(result?.storage?.availableBytes).toBeGreaterThan(0);
     expect(existsSync(`${file()}.part`)).toBe(false);
     // The log is JSON lines on stderr.
     expect(

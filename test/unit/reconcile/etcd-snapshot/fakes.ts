@@ -275,6 +275,7 @@ export function okSave(name: string): string {
     etcdVersion: '3.6.16',
     member: 'http://10.0.0.2:2379',
     createdAt: '2026-01-01T00:01:30Z',
+    storage: { usedBytes: 30_000, availableBytes: 970_000 },
   });
 }
 

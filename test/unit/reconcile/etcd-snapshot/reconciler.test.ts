@@ -48,7 +48,14 @@ describe('pipeline reconciler: create', () => {
       backupPath: 'r1/snapshot.db',
       totalKeys: 7,
     });
-    expect(metrics.calls.map((c) => c.name)).toEqual(['clusterHealth', 'operationFinished', 'snapshotSize']);
+    expect(metrics.calls.map((c) => c.name)).toEqual([
+      'clusterHealth',
+      'operationFinished',
+      'snapshotSize',
+      'storageUsage',
+    ]);
+    // The claim's filesystem as the agent saw it after the save feeds the PVC gauges.
+    expect(metrics.calls[3]!.args).toEqual(['etcd', w.record('r1').spec.storage.claimName, 30_000, 970_000]);
     expect(metrics.calls[1]!.args[0]).toMatchObject({
       operation: 'create',
       status: 'success',
