@@ -29,7 +29,6 @@ import { putKeys, restoredKeys, sha256File } from '../pipeline/env.ts';
 const execFileAsync = promisify(execFile);
 const NS = 'etcd';
 const RETAIN_GROUP_CLASS = 'etcd-group-snapshot-retain';
-const RETAIN_SNAPSHOT_CLASS = 'etcd-snapshot-retain';
 let cluster: LocalCluster;
 let etcd: EtcdFixture;
 let stack: SnapshotStack;
@@ -41,7 +40,7 @@ beforeAll(async () => {
   cluster = await startLocalCluster({ name: 'upstream-snapshots' });
   etcd = await deployEtcdFixture(cluster, { name: 'main', namespace: NS, replicas: 3 });
   stack = await startSnapshotStack(cluster, { overlay: 'local', etcdNamespaces: [NS] });
-  // Classes with deletionPolicy Retain, otherwise as the base's.
+  // A group class with deletionPolicy Retain, otherwise as the base's.
   const base = await stack.getJson<{ parameters: Record<string, string> }>([
     'volumegroupsnapshotclass',
     GROUP_SNAPSHOT_CLASS,
@@ -51,14 +50,6 @@ beforeAll(async () => {
       apiVersion: 'groupsnapshot.storage.k8s.io/v1',
       kind: 'VolumeGroupSnapshotClass',
       metadata: { name: RETAIN_GROUP_CLASS },
-      driver: 'etcd-snapshot-driver',
-      deletionPolicy: 'Retain',
-      parameters: base.parameters,
-    },
-    {
-      apiVersion: 'snapshot.storage.k8s.io/v1',
-      kind: 'VolumeSnapshotClass',
-      metadata: { name: RETAIN_SNAPSHOT_CLASS },
       driver: 'etcd-snapshot-driver',
       deletionPolicy: 'Retain',
       parameters: base.parameters,
@@ -216,7 +207,11 @@ describe('upstream snapshot-controller + csi-snapshotter + csi-provisioner', () 
       async () => ((await stack.jobs(NS)).some((j) => j.endsWith(name)) ? undefined : true),
       { timeoutMs: 120_000, intervalMs: 1_000 },
     );
-    expect(await stack.groupMembers(NS, 'group-1')).toEqual([]);
+    await waitFor(
+      'the member VolumeSnapshots of group-1 to be gone',
+      async () => ((await stack.groupMembers(NS, 'group-1')).length === 0 ? true : undefined),
+      { timeoutMs: 120_000, intervalMs: 1_000 },
+    );
 
     // Long after the Delete group went, the retained one's record and file are untouched.
     const still = (await stack.records(NS)).find((r) => r.metadata?.name === retainedRecord.metadata!.name);
