@@ -107,7 +107,10 @@ export class FakeRetentionApi implements RetentionApi {
   readonly events: { on: string; event: KubeEvent }[] = [];
   readonly jobs = new Map<string, Job>();
   readonly podMessages = new Map<string, string>();
-  constructor(readonly records: IndexedStore<EtcdSnapshot>) {}
+  readonly records: IndexedStore<EtcdSnapshot>;
+  constructor(records: IndexedStore<EtcdSnapshot>) {
+    this.records = records;
+  }
   async createJob(job: Job) {
     this.calls.push(`createJob ${job.metadata?.name}`);
     const name = job.metadata?.name ?? '';

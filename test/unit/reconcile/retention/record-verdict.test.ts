@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { ContentState } from '../../../../src/reconcile/retention/content-references.ts';
 import { judgeRecord } from '../../../../src/reconcile/retention/record-verdict.ts';
 import { DAY, DRIVER, NOW, record } from './fakes.ts';
 
@@ -47,7 +48,7 @@ describe('judgeRecord', () => {
   });
 
   it('a referenced record is never deleted; expired it is reported', () => {
-    const present = { kind: 'present', names: ['snapcontent-1'] } as const;
+    const present: ContentState = { kind: 'present', names: ['snapcontent-1'] };
     expect(judgeRecord(record('a'), present, NOW, opts).action).toBe('keep');
     const old = record('a', { ageMs: 40 * DAY, retentionDays: 30 });
     expect(judgeRecord(old, present, NOW, opts)).toMatchObject({
