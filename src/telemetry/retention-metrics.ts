@@ -1,14 +1,14 @@
-// The retention controller's metrics (src/reconcile/retention/metrics.ts hooks) in the driver's
-// registry: unowned snapshot directories per cluster, records kept but reported, records deleted.
+// The retention controller's metrics in the driver's registry: unowned snapshot directories per
+// cluster, records kept but reported, records deleted. It fits the RetentionMetrics hooks of
+// src/reconcile/retention/metrics.ts structurally — telemetry imports nothing of src/ — so reasons
+// are plain label strings here.
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { RetentionMetrics } from '../reconcile/retention/metrics.ts';
-import type { DeleteReason, ReportReason } from '../reconcile/retention/record-verdict.ts';
 import { BoundedLabel } from './bounded-label.ts';
 
 /** Distinct clusters exported before the rest share one overflow series. */
 const CLUSTER_LIMIT = 200;
 
-export class PromRetentionMetrics implements RetentionMetrics {
+export class PromRetentionMetrics {
   readonly #orphanFiles: Gauge<'cluster'>;
   readonly #reported: Gauge<'cluster' | 'reason'>;
   readonly #deleted: Counter<'cluster' | 'reason'>;
@@ -40,12 +40,12 @@ export class PromRetentionMetrics implements RetentionMetrics {
     this.#orphanFiles.set({ cluster: this.#cluster.map(cluster) }, count);
   }
 
-  reportedRecords(cluster: string, counts: Record<ReportReason, number>): void {
+  reportedRecords(cluster: string, counts: Readonly<Record<string, number>>): void {
     const c = this.#cluster.map(cluster);
     for (const [reason, n] of Object.entries(counts)) this.#reported.set({ cluster: c, reason }, n);
   }
 
-  recordDeleted(cluster: string, reason: DeleteReason): void {
+  recordDeleted(cluster: string, reason: string): void {
     this.#deleted.inc({ cluster: this.#cluster.map(cluster), reason });
   }
 }
