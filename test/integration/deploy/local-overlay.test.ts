@@ -5,6 +5,7 @@
 import { realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { podOfIdentity } from '../../../src/leader/identity.ts';
 import { type LocalCluster, startLocalCluster } from '../../harness/local-cluster.ts';
 import { PROJECT_ROOT, toolsDir } from '../../harness/tools.ts';
 
@@ -93,7 +94,9 @@ describe('deploy/overlays/local on the local cluster', () => {
     expect(leases.length).toBeGreaterThanOrEqual(2);
   });
 
-  it('overlay local-ha: 3 replicas become ready and share the 6 bucket Leases', async () => {
+  it('overlay local-ha: 3 replicas become ready and share the 6 bucket Leases', {
+    timeout: 300_000,
+  }, async () => {
     await cluster.kubectl(['apply', '-k', join(PROJECT_ROOT, 'deploy/overlays/local-ha')]);
     const holders = await until(
       'three ready replicas each holding buckets',
@@ -114,7 +117,10 @@ describe('deploy/overlays/local on the local cluster', () => {
           if (b.spec.holderIdentity)
             byHolder.set(b.spec.holderIdentity, (byHolder.get(b.spec.holderIdentity) ?? 0) + 1);
         const names = new Set(ready.map((p) => p.metadata.name));
-        return buckets.length === 6 && byHolder.size === 3 && [...byHolder.keys()].every((h) => names.has(h))
+        // Holders are pod name + a per-process suffix (src/leader/identity.ts).
+        return buckets.length === 6 &&
+          byHolder.size === 3 &&
+          [...byHolder.keys()].every((h) => names.has(podOfIdentity(h)))
           ? byHolder
           : undefined;
       },
