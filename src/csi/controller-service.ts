@@ -416,7 +416,13 @@ async function listSnapshots(ctx: DriverContext, req: ListSnapshotsRequest): Pro
       if (member.deletionRequested) continue;
       if (snapshotId && member.snapshotId !== snapshotId) continue;
       if (sourceVolumeId && member.sourceVolumeId !== sourceVolumeId) continue;
-      entries.push(memberSnapshot(record, member));
+      // A member of a group snapshot can be deleted on its own (DeleteSnapshot marks it; the file
+      // goes with the last member), so by the CSI spec its group_snapshot_id is left empty here:
+      // csi-snapshotter (v8.7.0 sidecar syncContent) never calls DeleteSnapshot for a
+      // VolumeSnapshotContent whose status has a volumeGroupSnapshotHandle, and it fills that
+      // status of a pre-provisioned content from this answer — Velero's backup deletion re-creates
+      // each member content that way. Group answers (Create/GetVolumeGroupSnapshot) keep the ID.
+      entries.push({ ...memberSnapshot(record, member), group_snapshot_id: '' });
     }
   }
   entries.sort((a, b) => (a.snapshot_id < b.snapshot_id ? -1 : a.snapshot_id > b.snapshot_id ? 1 : 0));

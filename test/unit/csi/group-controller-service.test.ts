@@ -235,6 +235,23 @@ describe('DeleteVolumeGroupSnapshot and per-member DeleteSnapshot', () => {
     expect(w.snapshotsApi.writes).toBe(writes);
   });
 
+  it('lists group members without their group ID, so a pre-provisioned content of one can be deleted on its own', async () => {
+    const { w, main } = twoClusters();
+    const { group_snapshot: g } = await create(w, 'g', main);
+    expect(g.snapshots.every((s) => s.snapshot_id && s.group_snapshot_id === g.group_snapshot_id)).toBe(true);
+    const one = await w.call<ListSnapshotsResponse>('Controller', 'ListSnapshots', {
+      snapshot_id: g.snapshots[0]!.snapshot_id,
+    });
+    expect(one.entries.map((e) => [e.snapshot.snapshot_id, e.snapshot.group_snapshot_id])).toEqual([
+      [g.snapshots[0]!.snapshot_id, ''],
+    ]);
+    const all = await w.call<ListSnapshotsResponse>('Controller', 'ListSnapshots', {});
+    expect(all.entries.map((e) => e.snapshot.group_snapshot_id)).toEqual(['', '', '']);
+    expect(
+      (await get(w, g.group_snapshot_id)).group_snapshot.snapshots.map((s) => s.group_snapshot_id),
+    ).toEqual([g.group_snapshot_id, g.group_snapshot_id, g.group_snapshot_id]);
+  });
+
   it('retries a member delete that raced another writer (409)', async () => {
     const { w, main } = twoClusters();
     const { group_snapshot: g } = await create(w, 'g', main);
