@@ -235,10 +235,10 @@ describe('Velero ≥ 1.17: a group backup, then its deletion member by member', 
       ]);
     }
     for (const vs of members) await stack.waitGone(['volumesnapshot', vs.metadata.name, '-n', NS], 120_000);
-    // Velero does not wait for the contents to go. With v8.7.0 they do not: the member
-    // VolumeSnapshot had no bound-protection finalizer, so snapshot-controller never marks its
-    // content being-deleted, and csi-snapshotter keeps the content's finalizer. Logged, not
-    // asserted (an upstream detail); Velero ≥ 1.18's tryDeleteOriginalVSC would find them.
+    // Velero does not wait for the contents to go. With v8.7.0 they do not: nothing puts the
+    // being-deleted annotation on them and their source is a volume handle, so csi-snapshotter's
+    // shouldDelete stays false and its finalizer stays. Logged, not asserted (an upstream detail);
+    // Velero's later tryDeleteOriginalVSC (velero-io/velero#9628) would find them.
     for (const c of backedUp) {
       const left = await stack
         .getJson<ContentInfo>(['volumesnapshotcontent', c.metadata.name])
