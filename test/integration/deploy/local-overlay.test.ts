@@ -118,7 +118,9 @@ describe('deploy/overlays/local on the local cluster', () => {
             byHolder.set(b.spec.holderIdentity, (byHolder.get(b.spec.holderIdentity) ?? 0) + 1);
         const names = new Set(ready.map((p) => p.metadata.name));
         // Holders are pod name + a per-process suffix (src/leader/identity.ts).
+        // Every bucket held (one in a handover has an empty holder for a moment) by three replicas.
         return buckets.length === 6 &&
+          [...byHolder.values()].reduce((a, b) => a + b, 0) === 6 &&
           byHolder.size === 3 &&
           [...byHolder.keys()].every((h) => names.has(podOfIdentity(h)))
           ? byHolder
