@@ -2,15 +2,11 @@
 // cluster wired as test/e2e/pipeline/env.ts wires it, a pipeline whose API client counts its
 // writes, and the agent's own result read back from a save Job's pod.
 import { type AgentResult, parseAgentResult } from '../src/agent/contract.ts';
-import { jobs, persistentVolumeClaims, pods, statefulSets } from '../src/informers/resources.ts';
 import type { JsonRequester } from '../src/kube/custom-objects.ts';
-import { alwaysOwner } from '../src/leader/ownership.ts';
 import type { Controller } from '../src/reconcile/controller.ts';
-import { createEtcdSnapshotController } from '../src/reconcile/etcd-snapshot/controller-factory.ts';
 import { jobName } from '../src/reconcile/etcd-snapshot/names.ts';
-import { etcdSnapshotResource } from '../src/records/etcd-snapshot.ts';
 import type { Logger } from '../src/telemetry/logger.ts';
-import { AGENT_IMAGE, EXECUTOR_SA } from '../test/e2e/pipeline/env.ts';
+import { startPipeline } from '../test/e2e/pipeline/env.ts';
 import type { LocalCluster } from '../test/harness/local-cluster.ts';
 import type { DriverEnv } from '../test/integration/csi/driver-env.ts';
 
@@ -38,38 +34,17 @@ export function countingClient(client: JsonRequester, counter: WriteCounter): Js
   };
 }
 
-/** startPipeline of test/e2e/pipeline/env.ts, with the client given (counted). */
+/** The e2e's pipeline with the client given (counted) and a 1 GiB save's Job limits. */
 export function startCountedPipeline(
   cluster: LocalCluster,
   env: DriverEnv,
   log: Logger,
   client: JsonRequester,
 ): Controller {
-  const f = env.factory;
-  const controller = createEtcdSnapshotController({
+  return startPipeline(cluster, env, log, {
     client,
-    informers: {
-      etcdSnapshots: f.informerFor(etcdSnapshotResource),
-      jobs: f.informerFor(jobs),
-      pods: f.informerFor(pods),
-      persistentVolumeClaims: f.informerFor(persistentVolumeClaims),
-      statefulSets: f.informerFor(statefulSets),
-    },
-    ownership: alwaysOwner,
-    logger: log,
-    kubeConfig: cluster.kubeConfig,
-    options: {
-      agentImage: AGENT_IMAGE,
-      executorServiceAccount: EXECUTOR_SA,
-      defaultStorageClass: 'local-path',
-      jobActiveDeadlineSeconds: 600,
-      jobTtlSecondsAfterFinished: 3600,
-      pollIntervalMs: 2_000,
-      workers: 4,
-    },
+    options: { jobActiveDeadlineSeconds: 600, jobTtlSecondsAfterFinished: 3600 },
   });
-  controller.start();
-  return controller;
 }
 
 /** The AgentResult of a record's save Job, from its pod's termination message. */

@@ -16,9 +16,11 @@ import type {
   VolumeGroupSnapshot,
 } from '../../../src/csi/messages.ts';
 import { jobs, persistentVolumeClaims, pods, statefulSets } from '../../../src/informers/resources.ts';
+import type { JsonRequester } from '../../../src/kube/custom-objects.ts';
 import { alwaysOwner } from '../../../src/leader/ownership.ts';
 import type { Controller } from '../../../src/reconcile/controller.ts';
 import { createEtcdSnapshotController } from '../../../src/reconcile/etcd-snapshot/controller-factory.ts';
+import type { PipelineOptionsInput } from '../../../src/reconcile/etcd-snapshot/options.ts';
 import { type EtcdSnapshot, etcdSnapshotResource } from '../../../src/records/etcd-snapshot.ts';
 import { createLogger, type Logger } from '../../../src/telemetry/logger.ts';
 import type { EtcdFixture } from '../../harness/etcd-fixture.ts';
@@ -41,11 +43,19 @@ export function pipelineLogger(): Logger {
   });
 }
 
-/** Starts the pipeline controller over the CSI env's informer factory (shared informers). */
-export function startPipeline(cluster: LocalCluster, env: DriverEnv, log: Logger): Controller {
+/**
+ * Starts the pipeline controller over the CSI env's informer factory (shared informers). Benches
+ * pass their own API client (one that counts writes) and longer Job limits.
+ */
+export function startPipeline(
+  cluster: LocalCluster,
+  env: DriverEnv,
+  log: Logger,
+  overrides: { client?: JsonRequester; options?: Partial<PipelineOptionsInput> } = {},
+): Controller {
   const f = env.factory;
   const controller = createEtcdSnapshotController({
-    client: env.kubeClient,
+    client: overrides.client ?? env.kubeClient,
     informers: {
       etcdSnapshots: f.informerFor(etcdSnapshotResource),
       jobs: f.informerFor(jobs),
@@ -64,6 +74,7 @@ export function startPipeline(cluster: LocalCluster, env: DriverEnv, log: Logger
       jobTtlSecondsAfterFinished: 600,
       pollIntervalMs: 2_000,
       workers: 4,
+      ...overrides.options,
     },
   });
   controller.start();
