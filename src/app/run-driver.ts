@@ -18,6 +18,7 @@ import { alwaysOwner, type Ownership } from '../leader/ownership.ts';
 import { createEtcdSnapshotController } from '../reconcile/etcd-snapshot/controller-factory.ts';
 import { DEFAULT_PIPELINE_OPTIONS } from '../reconcile/etcd-snapshot/options.ts';
 import { createRetentionController } from '../reconcile/retention/controller-factory.ts';
+import type { EtcdSnapshot } from '../records/etcd-snapshot.ts';
 import { type HealthServer, startHealthServer } from '../telemetry/http-server.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import { createDriverMetrics, type DriverMetrics } from '../telemetry/metrics.ts';
@@ -194,7 +195,7 @@ export async function runDriver(
   };
 }
 
-/** The driver's reconcilers: the snapshot pipeline. */
+/** The driver's reconcilers: the snapshot pipeline, and orphans and retention. */
 function defaultControllers(parts: DriverParts): RunnableController[] {
   const { config, informers } = parts;
   return [
@@ -253,17 +254,18 @@ function countSnapshots(informers: SharedInformers) {
   const counts = new Map<string, { cluster: string; status: string; count: number }>();
   for (const record of informers.etcdSnapshots.store.list()) {
     const cluster = record.spec?.cluster?.key ?? 'unknown';
-    const status = record.metadata?.deletionTimestamp
-      ? 'deleting'
-      : record.status?.phase === 'Ready'
-        ? 'ready'
-        : record.status?.phase === 'Failed'
-          ? 'failed'
-          : 'pending';
+    const status = snapshotStatusLabel(record);
     const key = `${cluster}\u0000${status}`;
     const entry = counts.get(key) ?? { cluster, status, count: 0 };
     entry.count++;
     counts.set(key, entry);
   }
   return counts.values();
+}
+
+function snapshotStatusLabel(record: EtcdSnapshot): 'deleting' | 'ready' | 'failed' | 'pending' {
+  if (record.metadata?.deletionTimestamp) return 'deleting';
+  if (record.status?.phase === 'Ready') return 'ready';
+  if (record.status?.phase === 'Failed') return 'failed';
+  return 'pending';
 }
