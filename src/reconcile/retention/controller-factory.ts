@@ -15,14 +15,18 @@ import { Controller } from '../controller.ts';
 import type { IndexableSource } from '../etcd-snapshot/controller-factory.ts';
 import { INDEX_RECORD_CLUSTER, recordClusterIndexer } from '../etcd-snapshot/indexes.ts';
 import { kubePipelineApi } from '../etcd-snapshot/kube-api.ts';
-import { APP_NAME, LABEL_APP, LABEL_CLUSTER, LABEL_OPERATION } from '../etcd-snapshot/names.ts';
+import { LABEL_OPERATION } from '../etcd-snapshot/names.ts';
 import { enqueueMapped } from '../handlers.ts';
 import type { ControllerMetrics } from '../metrics.ts';
 import { ContentReferences, contentHandleIndexer } from './content-references.ts';
 import { kubeRetentionApi, type RetentionApi } from './kube-api.ts';
 import { noopRetentionMetrics, type RetentionMetrics } from './metrics.ts';
 import { type RetentionOptionsInput, resolveRetentionOptions } from './options.ts';
-import { RetentionReconciler } from './reconciler.ts';
+import {
+  INDEX_SNAPSHOT_CLAIM_CLUSTER,
+  RetentionReconciler,
+  snapshotClaimClusterIndexer,
+} from './reconciler.ts';
 
 export interface RetentionInformers {
   etcdSnapshots: IndexableSource<EtcdSnapshot>;
@@ -60,6 +64,7 @@ export function createRetentionController(deps: RetentionControllerDeps): Retent
   for (const [name, fn] of Object.entries(etcdSnapshotIndexers))
     informers.etcdSnapshots.addIndexer?.(name, fn);
   informers.etcdSnapshots.addIndexer?.(INDEX_RECORD_CLUSTER, recordClusterIndexer);
+  informers.persistentVolumeClaims.addIndexer?.(INDEX_SNAPSHOT_CLAIM_CLUSTER, snapshotClaimClusterIndexer);
   const contentSources = [informers.volumeSnapshotContents, informers.volumeGroupSnapshotContents];
   const contents = new ContentReferences(contentSources);
   const logger = deps.logger.child({ component: 'etcd-snapshot-retention' });
@@ -94,12 +99,8 @@ export function createRetentionController(deps: RetentionControllerDeps): Retent
         for (const k of recordCluster(r)) keys.add(k);
     return [...keys];
   };
-  const labelledCluster = (obj: Job | PersistentVolumeClaim): string[] => {
-    const labels = obj.metadata?.labels;
-    const cluster = labels?.[LABEL_CLUSTER];
-    if (labels?.[LABEL_APP] !== APP_NAME || !cluster) return [];
-    return [`${obj.metadata?.namespace ?? ''}/${cluster}`];
-  };
+  // The same key the claim index uses, for claims and for the sweep Jobs labelled like them.
+  const labelledCluster = (obj: Job | PersistentVolumeClaim): string[] => snapshotClaimClusterIndexer(obj);
   controller
     .watch(informers.etcdSnapshots, (event) => {
       if (event.type === 'deleted') {

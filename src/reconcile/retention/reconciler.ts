@@ -47,23 +47,24 @@ function jobFinished(job: Job): boolean {
   );
 }
 
-/** The snapshot claims of a cluster: the pipeline labels them app and cluster. */
+/** Snapshot claims by `<namespace>/<cluster label>`: the pipeline labels them app and cluster. */
+export const INDEX_SNAPSHOT_CLAIM_CLUSTER = 'snapshot-claim-cluster';
+export function snapshotClaimClusterIndexer(claim: PersistentVolumeClaim | Job): string[] {
+  const labels = claim.metadata?.labels;
+  const cluster = labels?.[LABEL_CLUSTER];
+  if (labels?.[LABEL_APP] !== APP_NAME || !cluster) return [];
+  return [`${claim.metadata?.namespace ?? ''}/${cluster}`];
+}
+
+/** The snapshot claims of a cluster, through the index (the claim store holds every PVC). */
 export function clusterClaims(
   claims: ReadonlyStore<PersistentVolumeClaim>,
   clusterKey: string,
 ): PersistentVolumeClaim[] {
   const slash = clusterKey.indexOf('/');
-  const namespace = clusterKey.slice(0, slash);
   const cluster = labelValue(clusterKey.slice(slash + 1));
-  return claims
-    .list()
-    .filter(
-      (c) =>
-        c.metadata?.namespace === namespace &&
-        c.metadata?.labels?.[LABEL_APP] === APP_NAME &&
-        cluster !== undefined &&
-        c.metadata?.labels?.[LABEL_CLUSTER] === cluster,
-    );
+  if (cluster === undefined) return [];
+  return claims.byIndex(INDEX_SNAPSHOT_CLAIM_CLUSTER, `${clusterKey.slice(0, slash)}/${cluster}`);
 }
 
 export class RetentionReconciler implements Reconciler {

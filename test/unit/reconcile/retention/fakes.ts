@@ -22,7 +22,11 @@ import {
   type RetentionOptionsInput,
   resolveRetentionOptions,
 } from '../../../../src/reconcile/retention/options.ts';
-import { RetentionReconciler } from '../../../../src/reconcile/retention/reconciler.ts';
+import {
+  INDEX_SNAPSHOT_CLAIM_CLUSTER,
+  RetentionReconciler,
+  snapshotClaimClusterIndexer,
+} from '../../../../src/reconcile/retention/reconciler.ts';
 import { type EtcdSnapshot, etcdSnapshotIndexers } from '../../../../src/records/etcd-snapshot.ts';
 import { createLogger } from '../../../../src/telemetry/logger.ts';
 
@@ -175,6 +179,7 @@ export function world(options: Partial<RetentionOptionsInput> = {}, crds = true)
   for (const [n, f] of Object.entries(etcdSnapshotIndexers)) records.addIndexer(n, f);
   records.addIndexer(INDEX_RECORD_CLUSTER, recordClusterIndexer);
   const claims = new IndexedStore<PersistentVolumeClaim>();
+  claims.addIndexer(INDEX_SNAPSHOT_CLAIM_CLUSTER, snapshotClaimClusterIndexer);
   const vsc = new ContentSource();
   const contents = new ContentReferences(crds ? [vsc] : []);
   contents.start();
