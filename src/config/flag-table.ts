@@ -19,20 +19,20 @@ export const ALIASES: readonly AliasSpec[] = [
     key: 'logLevel',
     flag: 'v',
     translate: (raw, source) => (integer(0, 10)(raw, source) >= KLOG_DEBUG_VERBOSITY ? 'debug' : 'info'),
-    help: `klog verbosity (the seed's --v=4): ${KLOG_DEBUG_VERBOSITY} or more is --log-level=debug, less is info`,
+    help: `klog verbosity 0-10 (the seed passes 4): ${KLOG_DEBUG_VERBOSITY} or more is debug, less is info`,
   },
   {
     key: 'leaderElectionNamespace',
     flag: 'leader-elect-namespace',
     translate: (raw) => raw,
-    help: 'the seed’s name of --leader-election-namespace',
+    help: 'the same value',
   },
   {
     key: 'metricsBindAddress',
     env: 'METRICS_PORT',
     file: 'metrics.port',
     translate: (raw, source) => `:${port(raw, source)}`,
-    help: 'a port: --metrics-bind-address=:<port>',
+    help: 'a port 1-65535: :<port> on all interfaces',
   },
 ];
 

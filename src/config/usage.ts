@@ -2,10 +2,15 @@
 // config file key and default, then the seed's aliases.
 import { ALIASES, OPTIONS, optionOf } from './flag-table.ts';
 
+/** Durations are held in ms (keys ending in Ms) but written in seconds. */
+function shownDefault(key: string, value: unknown): string {
+  return key.endsWith('Ms') && typeof value === 'number' ? `${value / 1000}s` : String(value);
+}
+
 export function usage(): string {
   const rows = OPTIONS.map((o) => {
     const also = [o.env, o.file && `file: ${o.file}`].filter(Boolean).join(', ');
-    const def = o.default === undefined ? '' : ` [default: ${String(o.default)}]`;
+    const def = o.default === undefined ? '' : ` [default: ${shownDefault(o.key, o.default)}]`;
     return `  --${o.flag}${also ? ` (${also})` : ''}\n      ${o.help}${def}`;
   });
   const aliases = ALIASES.map((a) => {
