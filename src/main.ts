@@ -31,7 +31,12 @@ async function main(argv: string[]): Promise<number> {
   }
   const log = createLogger({ level: config.logLevel, format: config.logFormat }).child({ component: 'main' });
   log.info(
-    { driver_name: config.driverName, csi_endpoint: config.csiEndpoint },
+    {
+      driver_name: config.driverName,
+      csi_endpoint: config.csiEndpoint,
+      log_level: config.logLevel,
+      ...(config.configFile ? { config_file: config.configFile } : {}),
+    },
     'etcd-snapshot-driver starting',
   );
 

@@ -121,6 +121,8 @@ export async function runDriver(
   const csi = await startCsiDriver({
     driverName: config.driverName,
     endpoints: [config.csiEndpoint],
+    listenTimeoutMs: config.csiListenTimeoutMs,
+    discovery: { methods: config.discoveryMethods },
     defaults: {
       etcdNamespace: config.etcdNamespace,
       storageClass: config.storageClass,
@@ -146,6 +148,7 @@ export async function runDriver(
       : await startHealthServer({
           bindAddress: config.metricsBindAddress,
           registry: metrics.registry,
+          serveMetrics: config.metricsEnabled,
           readiness: {
             caches_synced: () => {
               if (!cachesSynced()) throw new Error('informer caches have not synced');
@@ -215,6 +218,7 @@ function defaultControllers(parts: DriverParts): RunnableController[] {
         jobActiveDeadlineSeconds: config.jobActiveDeadlineSeconds,
         jobTtlSecondsAfterFinished: config.jobTtlSecondsAfterFinished,
         workers: config.workers,
+        discovery: { methods: config.discoveryMethods },
         ...(config.snapshotClaimSize ? { snapshotClaimSize: config.snapshotClaimSize } : {}),
         // The Jobs' agents export where the driver does, so their spans join the snapshot's trace.
         agentTracing: {

@@ -1,7 +1,7 @@
 // What the Controller and GroupController handlers work with: the driver's settings, read views
 // of the informer caches, and the record writers. Built once by startCsiServer's caller.
 
-import type { DiscoveryStores } from '../etcd/discovery.ts';
+import type { DiscoveryOptions, DiscoveryStores } from '../etcd/discovery.ts';
 import type { PersistentVolume, PersistentVolumeClaim } from '../informers/resources.ts';
 import type { ReadonlyStore } from '../informers/store-types.ts';
 import type { EtcdSnapshot } from '../records/etcd-snapshot.ts';
@@ -28,6 +28,8 @@ export interface DriverContext {
   /** Lets a static PV's volumeAttributes name the cluster; optional. */
   persistentVolumes?: ReadonlyStore<PersistentVolume>;
   discovery: DiscoveryStores;
+  /** The discovery methods allowed (ETCD_DISCOVERY_METHOD); all when unset. */
+  discoveryOptions?: DiscoveryOptions;
   /** True once every informer cache the handlers read has synced. */
   cachesSynced(): boolean;
 }

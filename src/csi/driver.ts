@@ -2,7 +2,7 @@
 // main.ts calls startCsiDriver once the informers are created (they may still be syncing: Probe
 // says not ready and cache-reading calls answer UNAVAILABLE until they have).
 import { hostname } from 'node:os';
-import type { DiscoveryStores } from '../etcd/discovery.ts';
+import type { DiscoveryOptions, DiscoveryStores } from '../etcd/discovery.ts';
 import type { PersistentVolume, PersistentVolumeClaim } from '../informers/resources.ts';
 import type { ReadonlyStore } from '../informers/store-types.ts';
 import {
@@ -59,6 +59,8 @@ export interface CsiDriverOptions {
   build?: BuildInfo;
   /** Read-your-writes window (default 60 s). */
   overlayTtlMs?: number;
+  /** Which discovery methods volumes and snapshots may use (default: all). */
+  discovery?: DiscoveryOptions;
 }
 
 export function createCsiServices(options: CsiDriverOptions): Record<CsiServiceName, ServiceHandlers> {
@@ -90,6 +92,7 @@ export function createCsiServices(options: CsiDriverOptions): Record<CsiServiceN
       statefulSets: stores.statefulSets,
       ...(stores.druidEtcds ? { druidEtcds: stores.druidEtcds } : {}),
     },
+    ...(options.discovery ? { discoveryOptions: options.discovery } : {}),
     cachesSynced: () => options.readiness.cachesSynced(),
   };
   return {
@@ -105,7 +108,7 @@ export function createCsiServices(options: CsiDriverOptions): Record<CsiServiceN
 }
 
 export function startCsiDriver(
-  options: CsiDriverOptions & { endpoints: readonly string[]; socketMode?: number },
+  options: CsiDriverOptions & { endpoints: readonly string[]; socketMode?: number; listenTimeoutMs?: number },
 ): Promise<CsiServer> {
   return startCsiServer({
     endpoints: options.endpoints,
@@ -113,5 +116,6 @@ export function startCsiDriver(
     log: options.log.child({ component: 'csi' }),
     ...(options.hooks ? { hooks: options.hooks } : {}),
     ...(options.socketMode === undefined ? {} : { socketMode: options.socketMode }),
+    ...(options.listenTimeoutMs === undefined ? {} : { listenTimeoutMs: options.listenTimeoutMs }),
   });
 }

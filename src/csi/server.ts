@@ -1,9 +1,7 @@
 // The CSI gRPC server: endpoints, socket hygiene, and the pipeline every call goes through —
 // deadline and cancellation into an AbortSignal, logging with secrets stripped, metrics and
 // tracing hooks, and the mapping of whatever a handler throws to a gRPC status (errors.ts).
-import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
-import { connect } from 'node:net';
-import { dirname } from 'node:path';
+import { chmod, lstat, unlink } from 'node:fs/promises';
 import {
   type Metadata,
   Server,
@@ -13,6 +11,7 @@ import {
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import type { Logger } from '../telemetry/logger.ts';
+import { claimEndpoint, type Endpoint } from './endpoint-claim.ts';
 import { CsiError, ERROR_CATALOG, type ErrorReason, type GrpcCodeName, toGrpcStatus } from './errors.ts';
 import type { CallContext, ServiceHandlers, UnaryHandler } from './handler.ts';
 import { type CsiServiceName, csiServiceDefinitions } from './proto.ts';
@@ -42,6 +41,8 @@ export interface CsiServerOptions {
   hooks?: CsiCallHooks;
   /** Mode of unix sockets; only the owner and its group (the sidecars) may connect. */
   socketMode?: number;
+  /** How long to wait for an endpoint another live process still holds (default 0: fail at once). */
+  listenTimeoutMs?: number;
 }
 
 export interface CsiServer {
@@ -56,7 +57,7 @@ export interface CsiServer {
   stop(graceMs?: number): Promise<void>;
 }
 
-export type Endpoint = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };
+export type { Endpoint } from './endpoint-claim.ts';
 
 export function parseEndpoint(endpoint: string): Endpoint {
   if (endpoint.startsWith('unix://') || endpoint.startsWith('unix:')) {
@@ -71,41 +72,6 @@ export function parseEndpoint(endpoint: string): Endpoint {
   if (!m || Number(m[2]) > 65_535)
     throw new Error(`CSI endpoint ${endpoint}: expected unix:///path or tcp://host:port`);
   return { kind: 'tcp', host: m[1] || '0.0.0.0', port: Number(m[2]) };
-}
-
-/**
- * Makes the socket path usable: creates its directory (owner and group only), removes a socket
- * left by a process that died, and refuses to start when a live process serves it or the path
- * is something other than a socket.
- */
-async function prepareUnixSocket(path: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o750 });
-  let isSocket: boolean;
-  try {
-    isSocket = (await lstat(path)).isSocket();
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw err;
-  }
-  if (!isSocket) throw new Error(`CSI endpoint ${path} exists and is not a socket; refusing to replace it`);
-  if (await socketAnswers(path)) {
-    throw new Error(`CSI endpoint ${path} is served by another live process; refusing to start`);
-  }
-  await unlink(path);
-}
-
-function socketAnswers(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(path);
-    const done = (live: boolean) => {
-      socket.destroy();
-      resolve(live);
-    };
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-    // A process that accepts but never answers is still alive.
-    socket.setTimeout(2_000, () => done(true));
-  });
 }
 
 /** A copy of a message for logs: every `secrets` map (CSI's only secret fields) is replaced. */
@@ -234,8 +200,8 @@ export async function startCsiServer(options: CsiServerOptions): Promise<CsiServ
   const addresses: string[] = [];
   try {
     for (const endpoint of endpoints) {
+      await claimEndpoint(endpoint, options.listenTimeoutMs ?? 0, log);
       if (endpoint.kind === 'unix') {
-        await prepareUnixSocket(endpoint.path);
         await bind(server, `unix://${endpoint.path}`);
         sockets.push(endpoint.path);
         await chmod(endpoint.path, options.socketMode ?? 0o660);

@@ -126,7 +126,7 @@ export function discoverCluster(
   reference: EtcdClusterReference,
   what: string,
 ): EtcdClusterRef {
-  const result = discoverEtcdCluster(reference, ctx.discovery);
+  const result = discoverEtcdCluster(reference, ctx.discovery, ctx.discoveryOptions);
   if (!result.found) {
     throw new CsiError(
       'ETCD_CLUSTER_NOT_FOUND',

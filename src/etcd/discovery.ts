@@ -9,6 +9,8 @@
 //   3. pods labelled etcd.io/cluster=<name> in the namespace that are Running with an IP;
 //   4. StatefulSets labelled etcd.io/cluster=<name>: their members' pod IPs, else the members'
 //      stable DNS names <sts>-<i>.<serviceName>.<namespace>.svc.
+// Each step can be turned off (ETCD_DISCOVERY_METHOD: `annotation` is 1, `etcd-druid` 2, `label`
+// 3, `statefulset` 4); one that is off is named in the not-found answer.
 // Endpoints use pod IPs because the driver and its Jobs may not have cluster DNS (and IPs are
 // what serving certificates name in clusters that issue them per pod).
 import { createHash } from 'node:crypto';
@@ -76,6 +78,14 @@ export interface DiscoveryStores {
   druidEtcds?: ReadonlyStore<DruidEtcd>;
 }
 
+/** The discovery steps, by the names of the seed's ETCD_DISCOVERY_METHOD (and `etcd-druid`). */
+export type DiscoverySource = 'annotation' | 'etcd-druid' | 'label' | 'statefulset';
+
+export interface DiscoveryOptions {
+  /** The steps allowed; all when unset. */
+  methods?: readonly DiscoverySource[];
+}
+
 export type DiscoveryResult = { found: true; cluster: EtcdClusterRef } | { found: false; tried: string[] };
 
 /** What a claim's annotations and labels say about its etcd cluster, if anything. */
@@ -99,10 +109,19 @@ export function referenceFromAnnotations(
   return ref;
 }
 
-export function discoverEtcdCluster(ref: EtcdClusterReference, stores: DiscoveryStores): DiscoveryResult {
+export function discoverEtcdCluster(
+  ref: EtcdClusterReference,
+  stores: DiscoveryStores,
+  options: DiscoveryOptions = {},
+): DiscoveryResult {
   const { namespace } = ref;
-  const selector = ref.labelSelector ? parseLabelSelector(ref.labelSelector) : [];
   const tried: string[] = [];
+  const allowed = (method: DiscoverySource, what: string) => {
+    const on = options.methods === undefined || options.methods.includes(method);
+    if (!on) tried.push(`${what} not looked at: discovery method ${method} is not enabled`);
+    return on;
+  };
+  const selector = ref.labelSelector ? parseLabelSelector(ref.labelSelector) : [];
   const found = (
     name: string,
     endpoints: string[],
@@ -116,7 +135,7 @@ export function discoverEtcdCluster(ref: EtcdClusterReference, stores: Discovery
   };
 
   // 1. Explicit endpoints.
-  if (ref.endpoints && ref.endpoints.length > 0) {
+  if (ref.endpoints && ref.endpoints.length > 0 && allowed('annotation', 'explicit endpoints')) {
     const endpoints = ref.endpoints.map((e) =>
       explicitEndpoint(e, namespace, stores.pods, ref.credentialsSecret),
     );
@@ -124,11 +143,13 @@ export function discoverEtcdCluster(ref: EtcdClusterReference, stores: Discovery
     return found(name, endpoints, 'pvc-annotation', undefined);
   }
   const name = ref.name;
-  if (!name)
-    return { found: false, tried: ['no cluster name (etcd.io/cluster, etcd-cluster-name) and no endpoints'] };
+  if (!name) {
+    tried.push('no cluster name (etcd.io/cluster, etcd-cluster-name) and no endpoints');
+    return { found: false, tried };
+  }
 
   // 2. etcd-druid.
-  if (stores.druidEtcds) {
+  if (stores.druidEtcds && allowed('etcd-druid', 'etcd-druid Etcd resources')) {
     const etcd = stores.druidEtcds.get(`${namespace}/${name}`);
     if (etcd && !etcd.metadata?.deletionTimestamp) {
       const sts = etcd.status?.etcd?.name ?? name;
@@ -147,10 +168,11 @@ export function discoverEtcdCluster(ref: EtcdClusterReference, stores: Discovery
     tried.push(`no etcd-druid Etcd ${namespace}/${name}`);
   }
 
-  // 3. Pods labelled with the cluster.
+  // 3. Pods labelled with the cluster (none when the method is off).
+  const lookAtPods = allowed('label', 'labelled pods');
   const pods = stores.pods
     .byIndex(INDEX_ETCD_CLUSTER, `${namespace}/${name}`)
-    .filter((p) => matchesSelector(p.metadata?.labels, selector))
+    .filter((p) => lookAtPods && matchesSelector(p.metadata?.labels, selector))
     .sort(byName);
   const running = pods.filter(isServing);
   if (running.length > 0) {
@@ -158,16 +180,20 @@ export function discoverEtcdCluster(ref: EtcdClusterReference, stores: Discovery
     const secret = running.map((p) => p.metadata?.annotations?.[ANNOTATION_CREDENTIALS_SECRET]).find(Boolean);
     return found(name, endpoints, 'pods', secret);
   }
-  tried.push(
-    pods.length > 0
-      ? `${pods.length} pod(s) labelled ${LABEL_ETCD_CLUSTER}=${name} in ${namespace}, none Running with an IP`
-      : `no pods labelled ${LABEL_ETCD_CLUSTER}=${name} in ${namespace}`,
-  );
+  if (lookAtPods)
+    tried.push(
+      pods.length > 0
+        ? `${pods.length} pod(s) labelled ${LABEL_ETCD_CLUSTER}=${name} in ${namespace}, none Running with an IP`
+        : `no pods labelled ${LABEL_ETCD_CLUSTER}=${name} in ${namespace}`,
+    );
 
-  // 4. StatefulSets labelled with the cluster.
+  // 4. StatefulSets labelled with the cluster (none when the method is off).
+  const lookAtSets = allowed('statefulset', 'labelled StatefulSets');
   const sets = stores.statefulSets
     .byIndex(INDEX_ETCD_CLUSTER, `${namespace}/${name}`)
-    .filter((s) => matchesSelector(s.metadata?.labels, selector) && !s.metadata?.deletionTimestamp)
+    .filter(
+      (s) => lookAtSets && matchesSelector(s.metadata?.labels, selector) && !s.metadata?.deletionTimestamp,
+    )
     .sort(byName);
   if (sets.length > 0) {
     const endpoints: string[] = [];
@@ -189,7 +215,7 @@ export function discoverEtcdCluster(ref: EtcdClusterReference, stores: Discovery
     const secret = sets.map((s) => s.metadata?.annotations?.[ANNOTATION_CREDENTIALS_SECRET]).find(Boolean);
     return found(name, endpoints, 'statefulset', secret);
   }
-  tried.push(`no StatefulSets labelled ${LABEL_ETCD_CLUSTER}=${name} in ${namespace}`);
+  if (lookAtSets) tried.push(`no StatefulSets labelled ${LABEL_ETCD_CLUSTER}=${name} in ${namespace}`);
   return { found: false, tried };
 }
 

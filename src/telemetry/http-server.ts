@@ -17,6 +17,8 @@ export interface HealthServerOptions {
   /** host:port, :port (all interfaces) or [v6]:port. */
   bindAddress: string;
   registry: Registry;
+  /** false (METRICS_ENABLED=false): /metrics answers 404; the probes stay. Default true. */
+  serveMetrics?: boolean;
   readiness?: Record<string, ReadinessCheck>;
   /** Liveness fails when the event loop's worst delay over the last window exceeds this. */
   maxEventLoopDelayMs?: number;
@@ -123,6 +125,8 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
       });
     },
   };
+
+  if (options.serveMetrics === false) delete handlers['/metrics'];
 
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';

@@ -1,7 +1,8 @@
-// The pipeline's options (flags of main.ts; docs/pipeline.md lists them) with their defaults and
-// validation. Bad values fail at start with the option's name and value.
+// The pipeline's options (flags of main.ts; docs/pipeline.md lists them) with their defaults.
+// Their ranges are checked once, where they are read (src/config): a bad flag stops the driver
+// with the usage before anything starts, so nothing here checks them again.
+import type { DiscoveryOptions } from '../../etcd/discovery.ts';
 import type { JobTracingSettings } from '../../telemetry/agent-telemetry.ts';
-import { TRACE_EXPORTERS } from '../../telemetry/tracing.ts';
 
 export interface PipelineOptions {
   /** The driver image the agent Jobs run (its entrypoint is `etcd-snapshot-driver`). */
@@ -37,6 +38,8 @@ export interface PipelineOptions {
    * Unset: Jobs get TRACEPARENT alone (the agent then falls back to OTLP's default endpoint).
    */
   agentTracing?: JobTracingSettings;
+  /** Which discovery methods rediscovery may use (ETCD_DISCOVERY_METHOD); all when unset. */
+  discovery?: DiscoveryOptions;
 }
 
 export const DEFAULT_PIPELINE_OPTIONS: Omit<
@@ -61,35 +64,7 @@ export type PipelineOptionsInput = Pick<
 > &
   Partial<PipelineOptions>;
 
-const QUANTITY = /^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$/;
-
+/** The defaults under the given options. Values are not checked again: src/config did that. */
 export function resolvePipelineOptions(input: PipelineOptionsInput): PipelineOptions {
-  const o: PipelineOptions = { ...DEFAULT_PIPELINE_OPTIONS, ...input };
-  const bad = (name: string, value: unknown, why: string) =>
-    new RangeError(`pipeline option ${name}=${JSON.stringify(value)}: ${why}`);
-  if (!o.agentImage.trim()) throw bad('agentImage', o.agentImage, 'an image reference is required');
-  if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(o.executorServiceAccount))
-    throw bad('executorServiceAccount', o.executorServiceAccount, 'must be a ServiceAccount name');
-  if (!o.defaultStorageClass.trim())
-    throw bad('defaultStorageClass', o.defaultStorageClass, 'a StorageClass name is required');
-  for (const [name, value, min] of [
-    ['jobBackoffLimit', o.jobBackoffLimit, 0],
-    ['jobActiveDeadlineSeconds', o.jobActiveDeadlineSeconds, 1],
-    ['jobTtlSecondsAfterFinished', o.jobTtlSecondsAfterFinished, 0],
-    ['workers', o.workers, 1],
-    ['healthTimeoutMs', o.healthTimeoutMs, 1],
-    ['pollIntervalMs', o.pollIntervalMs, 1],
-  ] as const) {
-    if (!Number.isInteger(value) || value < min) throw bad(name, value, `must be an integer ≥ ${min}`);
-  }
-  if (o.snapshotClaimSize !== undefined && !QUANTITY.test(o.snapshotClaimSize))
-    throw bad('snapshotClaimSize', o.snapshotClaimSize, 'must be a quantity such as 10Gi');
-  if (o.agentTracing !== undefined) {
-    const { exporter, endpoint } = o.agentTracing;
-    if (!(TRACE_EXPORTERS as readonly string[]).includes(exporter))
-      throw bad('agentTracing.exporter', exporter, `must be one of ${TRACE_EXPORTERS.join(', ')}`);
-    if (endpoint !== undefined && !/^https?:\/\/[^/\s]+/.test(endpoint))
-      throw bad('agentTracing.endpoint', endpoint, 'must be an http(s) URL');
-  }
-  return o;
+  return { ...DEFAULT_PIPELINE_OPTIONS, ...input };
 }

@@ -226,6 +226,7 @@ export class EtcdSnapshotReconciler implements Reconciler {
         ...(cluster.credentialsSecret ? { credentialsSecret: cluster.credentialsSecret } : {}),
       },
       this.#d.stores,
+      this.#d.options.discovery,
     );
     if (found.found && found.cluster.endpoints.length > 0) return found.cluster.endpoints;
     if (cluster.endpoints.length > 0) return cluster.endpoints;

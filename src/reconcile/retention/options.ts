@@ -1,5 +1,5 @@
-// Options of the retention controller (orphaned records, retention-days, the orphan file sweep),
-// with defaults and validation: a bad value fails at start naming the option and the value.
+// Options of the retention controller (orphaned records, retention-days, the orphan file sweep)
+// with their defaults. Their ranges are checked once, where they are read (src/config).
 import type { PipelineOptions } from '../etcd-snapshot/options.ts';
 
 export interface RetentionOptions {
@@ -49,19 +49,7 @@ export const DEFAULT_RETENTION_OPTIONS = {
   pollIntervalMs: 5_000,
 } as const;
 
+/** The defaults under the given options. Values are not checked again: src/config did that. */
 export function resolveRetentionOptions(input: RetentionOptionsInput): RetentionOptions {
-  const o: RetentionOptions = { ...DEFAULT_RETENTION_OPTIONS, ...input };
-  const bad = (name: string, value: unknown, why: string) =>
-    new RangeError(`retention option ${name}=${JSON.stringify(value)}: ${why}`);
-  if (!o.driverName.trim()) throw bad('driverName', o.driverName, 'a driver name is required');
-  for (const [name, value, min] of [
-    ['orphanGraceMs', o.orphanGraceMs, 0],
-    ['sweepIntervalMs', o.sweepIntervalMs, 0],
-    ['orphanFileMinAgeSeconds', o.orphanFileMinAgeSeconds, 0],
-    ['resyncMs', o.resyncMs, 1],
-    ['pollIntervalMs', o.pollIntervalMs, 1],
-  ] as const) {
-    if (!Number.isInteger(value) || value < min) throw bad(name, value, `must be an integer ≥ ${min}`);
-  }
-  return o;
+  return { ...DEFAULT_RETENTION_OPTIONS, ...input };
 }

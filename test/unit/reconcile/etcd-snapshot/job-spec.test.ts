@@ -208,34 +208,3 @@ describe('snapshot claim', () => {
     expect(claim.spec?.resources?.requests).toEqual({ storage: '2Gi' });
   });
 });
-
-describe('options', () => {
-  it('name the option and value they refuse', () => {
-    expect(() =>
-      resolvePipelineOptions({
-        agentImage: 'i',
-        executorServiceAccount: 'sa',
-        defaultStorageClass: 's',
-        jobBackoffLimit: -1,
-      }),
-    ).toThrow('jobBackoffLimit=-1');
-    expect(() =>
-      resolvePipelineOptions({
-        agentImage: 'i',
-        executorServiceAccount: 'sa',
-        defaultStorageClass: 's',
-        snapshotClaimSize: 'lots',
-      }),
-    ).toThrow('snapshotClaimSize="lots"');
-    expect(() =>
-      resolvePipelineOptions({ agentImage: '', executorServiceAccount: 'sa', defaultStorageClass: 's' }),
-    ).toThrow('agentImage');
-    const base = { agentImage: 'i', executorServiceAccount: 'sa', defaultStorageClass: 's' };
-    expect(() => resolvePipelineOptions({ ...base, agentTracing: { exporter: 'zipkin' as 'otlp' } })).toThrow(
-      'agentTracing.exporter="zipkin"',
-    );
-    expect(() =>
-      resolvePipelineOptions({ ...base, agentTracing: { exporter: 'otlp', endpoint: 'collector:4318' } }),
-    ).toThrow('agentTracing.endpoint="collector:4318"');
-  });
-});

@@ -68,10 +68,4 @@ describe('orphan directories', () => {
     });
     expect(SWEEP_DIR_NAME.test('snap-1.x_y')).toBe(true);
   });
-
-  it('bad options name the option and the value', () => {
-    expect(() =>
-      resolveRetentionOptions({ driverName: DRIVER, sweepIntervalMs: -1, job: {} as never }),
-    ).toThrow('sweepIntervalMs=-1');
-  });
 });
