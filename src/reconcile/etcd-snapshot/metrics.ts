@@ -1,12 +1,9 @@
 // Metric hooks of the snapshot pipeline. src/telemetry implements them with its prom-client
 // registry (seed §15 names); the pipeline calls them and never imports prom-client itself.
+import type { MemberCounts } from '../../etcd/errors.ts';
 import type { ClusterHealthView } from './ports.ts';
 
-/** Voting members up and down at a health check (src/etcd/errors.ts MemberCounts). */
-export interface MemberCounts {
-  up: number;
-  down: number;
-}
+export type { MemberCounts };
 
 export interface PipelineMetrics {
   /** A save (create) or file removal (delete) ended; status is `success` or a catalog reason. */
