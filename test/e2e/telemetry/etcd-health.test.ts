@@ -133,6 +133,7 @@ describe('etcd health metrics on the local cluster', () => {
       { timeoutMs: 90_000, intervalMs: 500 },
     );
 
+    const started = performance.now();
     const flow = groupSnapshotUntilDone(env, 'after-loss', [volume], 120_000);
     const lost = await waitFor(
       'the scrape to read quorum 0, 1 up, 2 down',
@@ -146,6 +147,7 @@ describe('etcd health metrics on the local cluster', () => {
       },
       { timeoutMs: 90_000, intervalMs: 250 },
     );
+    console.log(`Create → /metrics reads no quorum: ${((performance.now() - started) / 1000).toFixed(1)} s`);
     const { error } = await flow;
     expect(error?.details).toMatch(/ETCD_QUORUM_LOST/);
     // The stopped members' Status requests failed and were counted for this cluster.
