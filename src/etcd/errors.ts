@@ -49,3 +49,28 @@ export const AUTH_REASONS: ReadonlySet<string> = new Set([
 export function isAuthError(err: unknown): err is EtcdError {
   return err instanceof EtcdError && AUTH_REASONS.has(err.reason);
 }
+
+/** Voting members of an etcd cluster as a health check counted them (learners are not counted). */
+export interface MemberCounts {
+  up: number;
+  down: number;
+}
+
+/**
+ * The health check judged the cluster itself unable to serve a snapshot (no quorum, no leader,
+ * no member answers) and says what it counted, so the health gauges can read 0 quorum too.
+ * Credential failures are plain EtcdErrors: they say nothing of the cluster's health.
+ */
+export class ClusterUnhealthyError extends EtcdError {
+  readonly members: MemberCounts;
+
+  constructor(
+    reason: 'ETCD_QUORUM_LOST' | 'ETCD_NO_LEADER' | 'ETCD_ENDPOINTS_UNREACHABLE',
+    message: string,
+    members: MemberCounts,
+  ) {
+    super(reason, message);
+    this.name = 'ClusterUnhealthyError';
+    this.members = members;
+  }
+}

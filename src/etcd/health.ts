@@ -2,12 +2,17 @@
 // it streams: Status from every given endpoint in parallel, the member list from one that
 // answered, members mapped to endpoints by the member ID in each Status answer (the member list's
 // own client URLs may be DNS names that do not resolve where this runs), then assessQuorum.
-// Never hangs: one overall deadline, every call aborted when the check ends.
+// Never hangs: one overall deadline, every call aborted when the check ends. Every request is
+// reported to `onCall` (the driver's etcd_operation_* metrics); a verdict of an unhealthy cluster
+// is a ClusterUnhealthyError carrying the member counts (the health gauges).
+import type { EtcdCallObserver } from './client/call-observer.ts';
 import { EtcdClient, type MemberInfo } from './client/etcd-client.ts';
 import type { EtcdCredentials } from './credentials.ts';
 import { EtcdError } from './errors.ts';
 import { assessQuorum, type ClusterHealth, type EndpointProbe } from './quorum.ts';
 
+export type { EtcdCall, EtcdCallObserver } from './client/call-observer.ts';
+export { ClusterUnhealthyError, type MemberCounts } from './errors.ts';
 export type { ClusterHealth, EndpointProbe, MemberHealth } from './quorum.ts';
 export { assessQuorum } from './quorum.ts';
 
@@ -19,6 +24,8 @@ export interface HealthCheckOptions {
   timeoutMs?: number;
   /** How long each connection may take, ms; default (and at most) timeoutMs. */
   dialTimeoutMs?: number;
+  /** Told of every request the check makes to etcd, failed connections and handshakes included. */
+  onCall?: EtcdCallObserver;
 }
 
 export async function checkClusterHealth(
@@ -40,6 +47,7 @@ export async function checkClusterHealth(
         credentials,
         dialTimeoutMs: Math.min(options.dialTimeoutMs ?? timeoutMs, timeoutMs),
         callTimeoutMs: timeoutMs,
+        ...(options.onCall ? { onCall: options.onCall } : {}),
       });
       clients.set(endpoint, c);
     }

@@ -4,7 +4,7 @@
 // member. Learners do not vote and are never a source.
 import { status } from '@grpc/grpc-js';
 import type { MemberInfo, MemberStatus } from './client/etcd-client.ts';
-import { EtcdError, isAuthError } from './errors.ts';
+import { ClusterUnhealthyError, EtcdError, isAuthError } from './errors.ts';
 
 export interface MemberHealth {
   id: string;
@@ -72,12 +72,19 @@ export function assessQuorum(input: {
     const auth = errors.find(isAuthError);
     if (auth) throw auth;
     const summary = probes.map((p) => `${p.endpoint}: ${p.error?.message ?? 'no answer'}`).join('; ');
+    // No member list either: every endpoint asked stands for one member, none of them up.
+    const nobody = { up: 0, down: probes.length };
     if (errors.some(isConsensusFailure)) {
-      throw new EtcdError('ETCD_QUORUM_LOST', `etcd members answer but cannot reach consensus (${summary})`);
+      throw new ClusterUnhealthyError(
+        'ETCD_QUORUM_LOST',
+        `etcd members answer but cannot reach consensus (${summary})`,
+        nobody,
+      );
     }
-    throw new EtcdError(
+    throw new ClusterUnhealthyError(
       'ETCD_ENDPOINTS_UNREACHABLE',
       `no etcd endpoint answered (${summary || 'no endpoints'})`,
+      nobody,
     );
   }
 
@@ -123,13 +130,15 @@ export function assessQuorum(input: {
   const memberCount = voters.length;
   const reachableCount = voters.filter((m) => m.reachable).length;
   const quorum = Math.floor(memberCount / 2) + 1;
+  const counts = { up: reachableCount, down: memberCount - reachableCount };
   if (reachableCount < quorum) {
     const down = voters
       .filter((m) => !m.reachable)
       .map((m) => `${m.name || m.id} (${m.error ?? 'no answer'})`);
-    throw new EtcdError(
+    throw new ClusterUnhealthyError(
       'ETCD_QUORUM_LOST',
       `${reachableCount} of ${memberCount} etcd members answer, a quorum needs ${quorum}; not answering: ${down.join(', ')}`,
+      counts,
     );
   }
 
@@ -142,9 +151,10 @@ export function assessQuorum(input: {
   }
   const leaderId = [...votes.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
   if (leaderId === undefined) {
-    throw new EtcdError(
+    throw new ClusterUnhealthyError(
       'ETCD_NO_LEADER',
       `${reachableCount} of ${memberCount} etcd members answer but none knows a leader`,
+      counts,
     );
   }
   for (const m of members) m.isLeader = m.id === leaderId;

@@ -36,14 +36,14 @@ export interface PipelineMetrics {
   operationFinished(outcome: OperationOutcome): void;
   /** The size of the cluster's latest snapshot file. */
   snapshotSize(cluster: string, bytes: number): void;
-  /** `members` is the number of members up, or both counts when the check knows the down ones. */
+  /** Voting members up and down at a health check (a bare number: members up, down unknown). */
   clusterHealth(cluster: string, members: number | MemberCounts, hasQuorum: boolean): void;
   jobTimeout(cluster: string): void;
   /** `reason` is a short catalogued error type: quota_exceeded, write_failed, no_space, … */
   storageError(cluster: string, reason: string): void;
   /** Usage of a snapshot PVC as the agent's statfs saw it after a save. */
   storageUsage(namespace: string, pvcName: string, usedBytes: number, availableBytes: number): void;
-  /** One request of the driver to an etcd cluster (status, member list, snapshot stream). */
+  /** One request of the driver to an etcd cluster (status, member_list, authenticate, …), failed or not. */
   etcdRequest(cluster: string, operation: string, seconds: number, ok: boolean): void;
 }
 

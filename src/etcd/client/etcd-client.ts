@@ -13,6 +13,7 @@ import {
 } from '@grpc/grpc-js';
 import { describeCredentials, type EtcdCredentials } from '../credentials.ts';
 import { EtcdError } from '../errors.ts';
+import { type EtcdCallObserver, observeCall } from './call-observer.ts';
 import { parseEndpoint } from './endpoint.ts';
 import { abortReason, toEtcdError } from './grpc-errors.ts';
 import { etcdMethod } from './proto.ts';
@@ -30,6 +31,8 @@ export interface EtcdClientOptions {
   dialTimeoutMs?: number;
   /** Deadline of a unary call without one of its own (ms); default 10000. */
   callTimeoutMs?: number;
+  /** Told of every unary request (Authenticate and the connecting Status included), for metrics. */
+  onCall?: EtcdCallObserver;
 }
 
 export interface MemberStatus {
@@ -89,6 +92,7 @@ export class EtcdClient {
   readonly #credentials: EtcdCredentials;
   readonly #dialTimeoutMs: number;
   readonly #callTimeoutMs: number;
+  readonly #onCall: EtcdCallObserver | undefined;
   #connected = false;
   #token: Promise<string | undefined> | undefined;
 
@@ -97,6 +101,7 @@ export class EtcdClient {
     this.#credentials = options.credentials;
     this.#dialTimeoutMs = options.dialTimeoutMs ?? 5000;
     this.#callTimeoutMs = options.callTimeoutMs ?? 10_000;
+    this.#onCall = options.onCall;
     const parsed = parseEndpoint(endpoint);
     const creds = options.credentials;
     const ca = creds.kind === 'none' ? undefined : creds.ca;
@@ -330,7 +335,7 @@ export class EtcdClient {
     if (signal?.aborted) return Promise.reject(abortReason(signal));
     const def = etcdMethod<Req, Res>(service, method);
     const deadline = new Date(options.deadline ?? Date.now() + this.#callTimeoutMs);
-    return new Promise<Res>((resolve, reject) => {
+    const pending = new Promise<Res>((resolve, reject) => {
       const onAbort = () => call.cancel();
       const call = this.#client.makeUnaryRequest<Req, Res>(
         def.path,
@@ -356,6 +361,7 @@ export class EtcdClient {
       );
       signal?.addEventListener('abort', onAbort, { once: true });
     });
+    return observeCall(this.#onCall, { service, method, endpoint: this.endpoint, signal }, pending);
   }
 }
 

@@ -1,5 +1,9 @@
 // Metric hooks of the snapshot pipeline. src/telemetry implements them with its prom-client
 // registry (seed §15 names); the pipeline calls them and never imports prom-client itself.
+import type { MemberCounts } from '../../etcd/errors.ts';
+import type { ClusterHealthView } from './ports.ts';
+
+export type { MemberCounts };
 
 export interface PipelineMetrics {
   /** A save (create) or file removal (delete) ended; status is `success` or a catalog reason. */
@@ -11,8 +15,10 @@ export interface PipelineMetrics {
   }): void;
   /** Size of the snapshot just made. */
   snapshotSize(cluster: string, bytes: number): void;
-  /** What the CheckHealth phase saw. */
-  clusterHealth(cluster: string, members: number, hasQuorum: boolean): void;
+  /** What the CheckHealth phase saw: every check that judged the cluster, healthy or not. */
+  clusterHealth(cluster: string, members: MemberCounts, hasQuorum: boolean): void;
+  /** One request to etcd (operation: status, member_list, authenticate, …); ok false when it failed. */
+  etcdRequest(cluster: string, operation: string, seconds: number, ok: boolean): void;
   /** A save Job ran past its deadline. */
   jobTimeout(cluster: string): void;
   /** The snapshot storage failed (claim creation, disk full, write error). */
@@ -21,10 +27,17 @@ export interface PipelineMetrics {
   storageUsage(namespace: string, claimName: string, usedBytes: number, availableBytes: number): void;
 }
 
+/** The counts a successful check returned; a view without them counts every member as up. */
+export function memberCountsOf(view: ClusterHealthView): MemberCounts {
+  const up = view.reachableCount ?? view.members.length;
+  return { up, down: Math.max(0, (view.memberCount ?? up) - up) };
+}
+
 export const noopPipelineMetrics: PipelineMetrics = {
   operationFinished() {},
   snapshotSize() {},
   clusterHealth() {},
+  etcdRequest() {},
   jobTimeout() {},
   storageError() {},
   storageUsage() {},
@@ -41,6 +54,9 @@ export class RecordingPipelineMetrics implements PipelineMetrics {
   }
   clusterHealth(...args: Parameters<PipelineMetrics['clusterHealth']>): void {
     this.calls.push({ name: 'clusterHealth', args });
+  }
+  etcdRequest(...args: Parameters<PipelineMetrics['etcdRequest']>): void {
+    this.calls.push({ name: 'etcdRequest', args });
   }
   jobTimeout(...args: Parameters<PipelineMetrics['jobTimeout']>): void {
     this.calls.push({ name: 'jobTimeout', args });

@@ -2,6 +2,7 @@
 // calls it makes (kube-api.ts implements them over KubeClient) and etcd's health check
 // (src/etcd/health.ts). Unit tests give in-memory fakes; the e2e gives the real ones.
 
+import type { EtcdCallObserver } from '../../etcd/client/call-observer.ts';
 import type { EtcdCredentials, SecretLike } from '../../etcd/credentials.ts';
 import type { Job, PersistentVolumeClaim, Pod } from '../../informers/resources.ts';
 import type { EtcdSnapshot } from '../../records/etcd-snapshot.ts';
@@ -39,17 +40,23 @@ export interface PipelineApi {
 export interface ClusterHealthView {
   members: readonly unknown[];
   hasQuorum: boolean;
+  /** Voting members, and how many of them answered (default: every member, all answering). */
+  memberCount?: number;
+  reachableCount?: number;
   /** Client URL of the member to stream the snapshot from (a healthy follower, preferably). */
   source?: string;
   dbSizeBytes?: number;
   etcdVersion?: string;
 }
 
-/** src/etcd/health.ts's checkClusterHealth; throws an error with `.reason` (a catalog name) on failure. */
+/**
+ * src/etcd/health.ts's checkClusterHealth; throws an error with `.reason` (a catalog name) on
+ * failure, a ClusterUnhealthyError (with the member counts) when the cluster itself is unhealthy.
+ */
 export type HealthChecker = (
   endpoints: string[],
   credentials: EtcdCredentials,
-  options: { signal: AbortSignal; timeoutMs: number },
+  options: { signal: AbortSignal; timeoutMs: number; onCall?: EtcdCallObserver },
 ) => Promise<ClusterHealthView>;
 
 /** src/etcd/credentials.ts's credentialsFromSecret. */

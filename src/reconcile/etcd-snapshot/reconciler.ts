@@ -13,6 +13,7 @@ import { type AgentResult, SNAPSHOT_MOUNT_PATH } from '../../agent/contract.ts';
 import type { EtcdCredentials } from '../../etcd/credentials.ts';
 import type { DiscoveryStores } from '../../etcd/discovery.ts';
 import { discoverEtcdCluster } from '../../etcd/discovery.ts';
+import { ClusterUnhealthyError } from '../../etcd/errors.ts';
 import type { Job, PersistentVolumeClaim, Pod } from '../../informers/resources.ts';
 import type { ReadonlyStore } from '../../informers/store-types.ts';
 import {
@@ -37,7 +38,7 @@ import {
 } from './indexes.ts';
 import { type JobOutcome, jobFinished, jobOutcome, podActive } from './job-outcome.ts';
 import { buildDeleteJob, buildSaveJob } from './job-spec.ts';
-import type { PipelineMetrics } from './metrics.ts';
+import { memberCountsOf, type PipelineMetrics } from './metrics.ts';
 import { jobName, snapshotDir } from './names.ts';
 import type { PipelineOptions } from './options.ts';
 import type { CredentialsParser, HealthChecker, PipelineApi } from './ports.ts';
@@ -268,12 +269,14 @@ export class EtcdSnapshotReconciler implements Reconciler {
     const check = this.#d.health;
     if (!check) return { endpoints };
     const cluster = record.spec.cluster.key;
+    const { metrics } = this.#d;
     try {
       const health = await check(endpoints, credentials, {
         signal: ctx.signal,
         timeoutMs: this.#d.options.healthTimeoutMs,
+        onCall: (c) => metrics.etcdRequest(cluster, c.operation, c.seconds, c.error === undefined),
       });
-      this.#d.metrics.clusterHealth(cluster, health.members.length, health.hasQuorum);
+      metrics.clusterHealth(cluster, memberCountsOf(health), health.hasQuorum);
       if (!health.hasQuorum) {
         throw new PipelineFailure(
           'ETCD_QUORUM_LOST',
@@ -292,6 +295,8 @@ export class EtcdSnapshotReconciler implements Reconciler {
     } catch (err) {
       if (err instanceof PipelineFailure) throw err;
       ctx.signal.throwIfAborted();
+      // An unhealthy cluster is what the quorum gauge exists for; a credential failure is not.
+      if (err instanceof ClusterUnhealthyError) metrics.clusterHealth(cluster, err.members, false);
       const reason = reasonOf(err);
       if (!reason) throw err;
       const age = this.#now().getTime() - Date.parse(record.metadata?.creationTimestamp ?? '');

@@ -126,7 +126,7 @@ describe('pipeline families (seed §15)', () => {
       cluster: 'c',
       durationSeconds: 1,
     });
-    m.clusterHealth('c', 3, true);
+    m.clusterHealth('c', { up: 3, down: 0 }, true);
     const text = await registry.metrics();
     expect(
       sample(text, 'etcd_snapshot_operations_total{operation="save",status="success",cluster="c"}'),
@@ -135,6 +135,7 @@ describe('pipeline families (seed §15)', () => {
       sample(text, 'etcd_snapshot_operations_total{operation="save",status="failure",cluster="c"}'),
     ).toBe(1);
     expect(sample(text, 'etcd_cluster_members{cluster="c",state="up"}')).toBe(3);
+    expect(sample(text, 'etcd_cluster_members{cluster="c",state="down"}')).toBe(0);
   });
 
   it('reads snapshot counts afresh at every scrape (a state, not an event count)', async () => {
