@@ -17,6 +17,7 @@ import { parseEndpoint } from './endpoint.ts';
 import { abortReason, toEtcdError } from './grpc-errors.ts';
 import { etcdMethod } from './proto.ts';
 import { decodeSnapshotResponse, type SnapshotMessage } from './snapshot-decoder.ts';
+import { checkServerName, type TlsContext } from './tls-failure.ts';
 
 export interface EtcdCallOptions {
   signal?: AbortSignal;
@@ -89,6 +90,7 @@ export class EtcdClient {
   readonly #credentials: EtcdCredentials;
   readonly #dialTimeoutMs: number;
   readonly #callTimeoutMs: number;
+  readonly #tls: TlsContext;
   #connected = false;
   #token: Promise<string | undefined> | undefined;
 
@@ -101,16 +103,26 @@ export class EtcdClient {
     const creds = options.credentials;
     const ca = creds.kind === 'none' ? undefined : creds.ca;
     const useTls = parsed.tls ?? (creds.kind === 'tls' || ca !== undefined);
+    this.#tls = {
+      ...(creds.kind !== 'none' && creds.source ? { source: creds.source } : {}),
+      hasCa: ca !== undefined,
+      hasClientCert: creds.kind === 'tls',
+    };
     let channelCredentials: ChannelCredentials;
     if (useTls) {
+      const verify = { checkServerIdentity: checkServerName };
       channelCredentials =
         creds.kind === 'tls'
-          ? ChannelCredentials.createSsl(ca ?? null, creds.key, creds.cert)
-          : ChannelCredentials.createSsl(ca ?? null);
+          ? ChannelCredentials.createSsl(ca ?? null, creds.key, creds.cert, verify)
+          : ChannelCredentials.createSsl(ca ?? null, null, null, verify);
     } else {
       channelCredentials = ChannelCredentials.createInsecure();
     }
-    this.#client = new Client(parsed.target, channelCredentials, GRPC_OPTIONS);
+    // The certificate is checked for the member's name, whatever address is dialled (SNI too).
+    const channelOptions = parsed.serverName
+      ? { ...GRPC_OPTIONS, 'grpc.ssl_target_name_override': parsed.serverName }
+      : GRPC_OPTIONS;
+    this.#client = new Client(parsed.target, channelCredentials, channelOptions);
   }
 
   toString(): string {
@@ -225,7 +237,7 @@ export class EtcdClient {
       for await (const message of call as AsyncIterable<SnapshotMessage>) yield message;
     } catch (err) {
       if (signal?.aborted) throw abortReason(signal);
-      throw toEtcdError(err, this.endpoint, 'snapshot stream');
+      throw toEtcdError(err, this.endpoint, 'snapshot stream', this.#tls);
     } finally {
       signal?.removeEventListener('abort', onAbort);
       // Ends the call when the consumer stopped early (break, throw): etcd stops sending.
@@ -343,7 +355,9 @@ export class EtcdClient {
           signal?.removeEventListener('abort', onAbort);
           if (err) {
             reject(
-              signal?.aborted ? abortReason(signal) : toEtcdError(err, this.endpoint, `${service}.${method}`),
+              signal?.aborted
+                ? abortReason(signal)
+                : toEtcdError(err, this.endpoint, `${service}.${method}`, this.#tls),
             );
           } else if (value === undefined) {
             reject(
