@@ -103,7 +103,7 @@ export async function runSave(args: SaveArguments, deps: SaveDeps): Promise<Agen
     { 'etcd.snapshot.id': args.snapshotId, 'snapshot.file': args.file },
     async (root) => {
       const credentials: EtcdCredentials = args.credentialsDir
-        ? await credentialsFromDir(args.credentialsDir)
+        ? await credentialsFromDir(args.credentialsDir, args.credentialsSecret)
         : NO_CREDENTIALS;
       const health = await phase('health', { 'etcd.endpoints': args.endpoints.join(',') }, () =>
         checkClusterHealth(args.endpoints, credentials, {

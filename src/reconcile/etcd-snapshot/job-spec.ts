@@ -33,7 +33,12 @@ export function buildSaveJob(options: PipelineOptions, input: SaveJobInput): Job
     endpoints: input.endpoints,
     file: `${SNAPSHOT_MOUNT_PATH}/${record.spec.storage.path}`,
     snapshotId: record.metadata?.name ?? '',
-    ...(secret ? { credentialsDir: CREDENTIALS_MOUNT_PATH } : {}),
+    ...(secret
+      ? {
+          credentialsDir: CREDENTIALS_MOUNT_PATH,
+          credentialsSecret: `${record.spec.cluster.namespace}/${secret}`,
+        }
+      : {}),
     ...(input.minFreeBytes !== undefined ? { minFreeBytes: input.minFreeBytes } : {}),
     dialTimeoutSeconds: 5,
   });

@@ -110,6 +110,7 @@ describe('agent Jobs', () => {
       `--file=${SNAPSHOT_MOUNT_PATH}/main-abc/snapshot.db`,
       '--snapshot-id=main-abc',
       `--credentials-dir=${CREDENTIALS_MOUNT_PATH}`,
+      '--credentials-secret=etcd/main-client-tls',
       '--min-free-bytes=1234',
       '--dial-timeout=5',
     ]);
