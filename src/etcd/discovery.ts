@@ -9,16 +9,26 @@
 //   3. pods labelled etcd.io/cluster=<name> in the namespace that are Running with an IP;
 //   4. StatefulSets labelled etcd.io/cluster=<name>: their members' pod IPs, else the members'
 //      stable DNS names <sts>-<i>.<serviceName>.<namespace>.svc.
-// Endpoints use pod IPs because the driver and its Jobs may not have cluster DNS (and IPs are
-// what serving certificates name in clusters that issue them per pod).
+// Endpoints use pod IPs because the driver and its Jobs may not have cluster DNS. Over TLS each
+// carries the member's DNS name (?tls-server-name=, see client/endpoint.ts), which the serving
+// certificate is checked for: the client URL etcd advertises, else the pod's name behind its
+// headless Service, else the name the user wrote (etcd-container.ts).
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
-import type { V1Container, V1ObjectMeta } from '@kubernetes/client-node';
+import type { V1ObjectMeta } from '@kubernetes/client-node';
 import type { Pod, StatefulSet } from '../informers/resources.ts';
 import type { ReadonlyStore } from '../informers/store-types.ts';
 import type { Wire } from '../informers/wire.ts';
 import type { DiscoveryMethod, EtcdClusterRef } from '../records/etcd-snapshot.ts';
 import type { EtcdClusterReference } from '../records/etcd-source-volume.ts';
+import { withServerName } from './client/endpoint.ts';
+import {
+  clientPort,
+  clientScheme,
+  DEFAULT_CLIENT_PORT,
+  etcdContainer,
+  memberServerName,
+} from './etcd-container.ts';
 import { matchesSelector, parseLabelSelector } from './label-selector.ts';
 
 export const LABEL_ETCD_CLUSTER = 'etcd.io/cluster';
@@ -27,7 +37,7 @@ export const ANNOTATION_ETCD_ENDPOINTS = 'etcd.io/endpoints';
 export const ANNOTATION_CREDENTIALS_SECRET = 'etcd.io/credentials-secret';
 export const ANNOTATION_SNAPSHOT_PREFIX = 'etcd.io/snapshot-prefix';
 
-export const DEFAULT_CLIENT_PORT = 2379;
+export { DEFAULT_CLIENT_PORT } from './etcd-container.ts';
 
 /** Index over pods and StatefulSets: `<namespace>/<etcd.io/cluster label>`. */
 export const INDEX_ETCD_CLUSTER = 'etcd-cluster';
@@ -38,7 +48,6 @@ export function etcdClusterIndexer(obj: {
   return cluster ? [`${obj.metadata?.namespace ?? ''}/${cluster}`] : [];
 }
 
-type Container = Wire<V1Container>;
 interface Named {
   metadata?: { name?: string };
 }
@@ -135,12 +144,13 @@ export function discoverEtcdCluster(ref: EtcdClusterReference, stores: Discovery
       const port = etcd.spec?.etcd?.clientPort ?? DEFAULT_CLIENT_PORT;
       const tls = etcd.spec?.etcd?.clientUrlTls !== undefined;
       const replicas = etcd.spec?.replicas ?? 1;
-      const ips = memberIps(stores.pods, namespace, sts, replicas);
+      const members = memberPods(stores.pods, namespace, sts, replicas);
       const scheme = tls ? 'https' : 'http';
+      const peer = (pod: string) => `${pod}.${name}-peer.${namespace}.svc`;
       const endpoints =
-        ips.length > 0
-          ? ips.map((ip) => url(scheme, ip, port))
-          : range(replicas).map((i) => url(scheme, `${sts}-${i}.${name}-peer.${namespace}.svc`, port));
+        members.length > 0
+          ? members.map((p) => podUrl(p, scheme, port, peer(p.metadata?.name ?? '')))
+          : range(replicas).map((i) => url(scheme, peer(`${sts}-${i}`), port));
       const secret = etcd.spec?.etcd?.clientUrlTls?.clientTLSSecretRef?.name ?? etcd.spec?.tlsClientSecret;
       return found(name, endpoints, 'etcd-druid', secret);
     }
@@ -177,13 +187,12 @@ export function discoverEtcdCluster(ref: EtcdClusterReference, stores: Discovery
       const container = etcdContainer(sts.spec?.template?.spec?.containers ?? []);
       const port = clientPort(container);
       const scheme = clientScheme(container);
-      const ips = memberIps(stores.pods, namespace, stsName, replicas);
+      const members = memberPods(stores.pods, namespace, stsName, replicas);
+      const stable = (pod: string) => `${pod}.${sts.spec?.serviceName ?? stsName}.${namespace}.svc`;
       endpoints.push(
-        ...(ips.length > 0
-          ? ips.map((ip) => url(scheme, ip, port))
-          : range(replicas).map((i) =>
-              url(scheme, `${stsName}-${i}.${sts.spec?.serviceName ?? stsName}.${namespace}.svc`, port),
-            )),
+        ...(members.length > 0
+          ? members.map((p) => podUrl(p, scheme, port, stable(p.metadata?.name ?? '')))
+          : range(replicas).map((i) => url(scheme, stable(`${stsName}-${i}`), port))),
       );
     }
     const secret = sets.map((s) => s.metadata?.annotations?.[ANNOTATION_CREDENTIALS_SECRET]).find(Boolean);
@@ -216,56 +225,32 @@ function explicitEndpoint(
   const pod = pods.get(`${namespace}/${labels[0]}`);
   const ip = pod && isServing(pod) ? pod.status?.podIP : undefined;
   if (!ip) return withScheme;
-  return url(parsed.protocol.replace(/:$/, ''), ip, Number(parsed.port || DEFAULT_CLIENT_PORT));
+  // Dialled by IP, checked for the name as the user wrote it.
+  const scheme = parsed.protocol.replace(/:$/, '');
+  const address = url(scheme, ip, Number(parsed.port || DEFAULT_CLIENT_PORT));
+  return scheme === 'https' ? withServerName(address, host) : address;
 }
 
-function memberIps(pods: ReadonlyStore<Pod>, namespace: string, sts: string, replicas: number): string[] {
+/** The serving members of a StatefulSet (<sts>-0 … <sts>-<replicas-1>) as cached. */
+function memberPods(pods: ReadonlyStore<Pod>, namespace: string, sts: string, replicas: number): Pod[] {
   return range(replicas)
     .map((i) => pods.get(`${namespace}/${sts}-${i}`))
-    .filter((p): p is Pod => p !== undefined && isServing(p))
-    .map((p) => p.status!.podIP!);
+    .filter((p): p is Pod => p !== undefined && isServing(p));
 }
 
 function isServing(pod: Pod): boolean {
   return pod.status?.phase === 'Running' && Boolean(pod.status.podIP) && !pod.metadata?.deletionTimestamp;
 }
 
+/** The pod's IP to dial; over TLS with the DNS name its certificate is checked for. */
+function podUrl(pod: Pod, scheme: string, port: number, fallbackName?: string): string {
+  const address = url(scheme, pod.status!.podIP!, port);
+  return scheme === 'https' ? withServerName(address, memberServerName(pod, fallbackName)) : address;
+}
+
 function podEndpoint(pod: Pod): string {
   const container = etcdContainer(pod.spec?.containers ?? []);
-  return url(clientScheme(container), pod.status!.podIP!, clientPort(container));
-}
-
-/** The container running etcd: one named etcd, else one with a port named client, else the first. */
-function etcdContainer(containers: readonly Container[]): Container | undefined {
-  return (
-    containers.find((c) => c.name === 'etcd') ??
-    containers.find((c) => c.ports?.some((p) => p.name === 'client')) ??
-    containers[0]
-  );
-}
-
-function clientPort(container: Container | undefined): number {
-  return container?.ports?.find((p) => p.name === 'client')?.containerPort ?? DEFAULT_CLIENT_PORT;
-}
-
-/** https when etcd's client URLs say so (flags or ETCD_* environment) or client TLS is configured. */
-function clientScheme(container: Container | undefined): 'http' | 'https' {
-  if (!container) return 'http';
-  const words = [...(container.command ?? []), ...(container.args ?? [])];
-  const urls: string[] = [];
-  for (let i = 0; i < words.length; i++) {
-    const m = /^--(listen|advertise)-client-urls(?:=(.*))?$/.exec(words[i]!);
-    if (m) urls.push(m[2] ?? words[i + 1] ?? '');
-  }
-  for (const env of container.env ?? []) {
-    if (env.name === 'ETCD_LISTEN_CLIENT_URLS' || env.name === 'ETCD_ADVERTISE_CLIENT_URLS') {
-      urls.push(env.value ?? '');
-    }
-  }
-  if (urls.length > 0) return urls.some((u) => u.includes('https://')) ? 'https' : 'http';
-  return words.some((w) => w.startsWith('--client-cert-auth') || w.startsWith('--cert-file'))
-    ? 'https'
-    : 'http';
+  return podUrl(pod, clientScheme(container), clientPort(container));
 }
 
 function url(scheme: string, host: string, port: number): string {
