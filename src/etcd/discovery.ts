@@ -61,7 +61,12 @@ export interface DruidEtcd {
     replicas?: number;
     etcd?: {
       clientPort?: number;
-      clientUrlTls?: { clientTLSSecretRef?: { name?: string } };
+      /** druid's TLSConfig: the CA (dataKey defaults to ca.crt), the server and the client key pairs. */
+      clientUrlTls?: {
+        tlsCASecretRef?: { name?: string; namespace?: string; dataKey?: string };
+        serverTLSSecretRef?: { name?: string; namespace?: string };
+        clientTLSSecretRef?: { name?: string; namespace?: string };
+      };
     };
     /** Older API (the druid proposal). */
     tlsClientSecret?: string;
@@ -81,8 +86,11 @@ export interface DiscoveryStores {
   pods: ReadonlyStore<Pod>;
   /** Indexed by INDEX_ETCD_CLUSTER. */
   statefulSets: ReadonlyStore<StatefulSet>;
-  /** Present only when the etcd-druid CRD is installed. */
-  druidEtcds?: ReadonlyStore<DruidEtcd>;
+  /**
+   * etcd-druid's Etcds; absent, or `attached: false` (informers/late-store.ts), while the CRD is
+   * not installed.
+   */
+  druidEtcds?: ReadonlyStore<DruidEtcd> & { readonly attached?: boolean };
 }
 
 export type DiscoveryResult = { found: true; cluster: EtcdClusterRef } | { found: false; tried: string[] };
@@ -117,10 +125,13 @@ export function discoverEtcdCluster(ref: EtcdClusterReference, stores: Discovery
     endpoints: string[],
     discoveredBy: DiscoveryMethod,
     credentialsSecret: string | undefined,
+    caSecret?: EtcdClusterRef['caSecret'],
   ): DiscoveryResult => {
     const cluster: EtcdClusterRef = { key: `${namespace}/${name}`, namespace, name, endpoints, discoveredBy };
     const secret = ref.credentialsSecret ?? credentialsSecret;
     if (secret) cluster.credentialsSecret = secret;
+    // The CA belongs to druid's client Secret; a Secret the user named brings its own ca.crt.
+    if (caSecret && !ref.credentialsSecret) cluster.caSecret = caSecret;
     return { found: true, cluster };
   };
 
@@ -137,7 +148,7 @@ export function discoverEtcdCluster(ref: EtcdClusterReference, stores: Discovery
     return { found: false, tried: ['no cluster name (etcd.io/cluster, etcd-cluster-name) and no endpoints'] };
 
   // 2. etcd-druid.
-  if (stores.druidEtcds) {
+  if (stores.druidEtcds && stores.druidEtcds.attached !== false) {
     const etcd = stores.druidEtcds.get(`${namespace}/${name}`);
     if (etcd && !etcd.metadata?.deletionTimestamp) {
       const sts = etcd.status?.etcd?.name ?? name;
@@ -151,8 +162,16 @@ export function discoverEtcdCluster(ref: EtcdClusterReference, stores: Discovery
         members.length > 0
           ? members.map((p) => podUrl(p, scheme, port, peer(p.metadata?.name ?? '')))
           : range(replicas).map((i) => url(scheme, peer(`${sts}-${i}`), port));
-      const secret = etcd.spec?.etcd?.clientUrlTls?.clientTLSSecretRef?.name ?? etcd.spec?.tlsClientSecret;
-      return found(name, endpoints, 'etcd-druid', secret);
+      const tlsConfig = etcd.spec?.etcd?.clientUrlTls;
+      const secret = tlsConfig?.clientTLSSecretRef?.name || etcd.spec?.tlsClientSecret;
+      const ca = tlsConfig?.tlsCASecretRef;
+      return found(
+        name,
+        endpoints,
+        'etcd-druid',
+        secret,
+        ca?.name ? { name: ca.name, key: ca.dataKey || 'ca.crt' } : undefined,
+      );
     }
     tried.push(`no etcd-druid Etcd ${namespace}/${name}`);
   }

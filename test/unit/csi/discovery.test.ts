@@ -7,6 +7,7 @@ import {
   INDEX_ETCD_CLUSTER,
   referenceFromAnnotations,
 } from '../../../src/etcd/discovery.ts';
+import { LateStore } from '../../../src/informers/late-store.ts';
 import type { Pod, StatefulSet } from '../../../src/informers/resources.ts';
 import { etcdPod, FakeStore } from './fakes.ts';
 
@@ -146,6 +147,48 @@ describe('discoverEtcdCluster', () => {
         credentialsSecret: 'main-client-tls',
         discoveredBy: 'etcd-druid',
       },
+    });
+  });
+
+  it('2. an etcd-druid Etcd’s client TLS: the client key pair’s Secret, and its CA Secret and key (dataKey, default ca.crt)', () => {
+    const s = stores(true);
+    const tls = (dataKey?: string) => ({
+      tlsCASecretRef: { name: 'main-ca', ...(dataKey ? { dataKey } : {}) },
+      serverTLSSecretRef: { name: 'main-server' },
+      clientTLSSecretRef: { name: 'main-client' },
+    });
+    s.druidEtcds!.upsert({
+      metadata: { name: 'main', namespace: 'etcd' },
+      spec: { replicas: 1, etcd: { clientUrlTls: tls('bundle.crt') } },
+    });
+    s.druidEtcds!.upsert({
+      metadata: { name: 'other', namespace: 'etcd' },
+      spec: { replicas: 1, etcd: { clientUrlTls: tls() } },
+    });
+    expect(discoverEtcdCluster({ namespace: 'etcd', name: 'main' }, s)).toMatchObject({
+      cluster: { credentialsSecret: 'main-client', caSecret: { name: 'main-ca', key: 'bundle.crt' } },
+    });
+    expect(discoverEtcdCluster({ namespace: 'etcd', name: 'other' }, s)).toMatchObject({
+      cluster: { caSecret: { name: 'main-ca', key: 'ca.crt' } },
+    });
+    // A Secret the user named brings its own ca.crt.
+    const own = discoverEtcdCluster({ namespace: 'etcd', name: 'main', credentialsSecret: 'mine' }, s);
+    expect(own.found && own.cluster).toMatchObject({ credentialsSecret: 'mine' });
+    expect(own.found && own.cluster.caSecret).toBeUndefined();
+  });
+
+  it('2. a druid store that is not attached yet (CRD not installed) is skipped, and read once attached', () => {
+    const s = stores();
+    const late = new LateStore<DruidEtcd>();
+    const druid = new FakeStore<DruidEtcd>();
+    druid.upsert({ metadata: { name: 'main', namespace: 'etcd' }, spec: { replicas: 1 } });
+    const withLate = { ...s, druidEtcds: late };
+    const before = discoverEtcdCluster({ namespace: 'etcd', name: 'main' }, withLate);
+    expect(!before.found && before.tried.some((t) => t.includes('etcd-druid'))).toBe(false);
+    late.attach(druid);
+    expect(discoverEtcdCluster({ namespace: 'etcd', name: 'main' }, withLate)).toMatchObject({
+      found: true,
+      cluster: { discoveredBy: 'etcd-druid', endpoints: ['http://main-0.main-peer.etcd.svc:2379'] },
     });
   });
 
