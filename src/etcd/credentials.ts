@@ -7,11 +7,28 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EtcdError } from './errors.ts';
 
-/** `source` names where the credentials came from ("Secret etcd/demo-tls"), for messages. */
+/**
+ * `source` names where the credentials came from ("Secret etcd/demo-tls"), `caSource` where the CA
+ * came from when elsewhere ("bundle.crt of Secret etcd/demo-ca"); for messages only.
+ */
 export type EtcdCredentials =
   | { kind: 'none' }
-  | { kind: 'tls'; ca?: Buffer; cert: Buffer; key: Buffer; readonly source?: string }
-  | { kind: 'basic'; username: string; password: string; ca?: Buffer; readonly source?: string };
+  | {
+      kind: 'tls';
+      ca?: Buffer;
+      cert: Buffer;
+      key: Buffer;
+      readonly source?: string;
+      readonly caSource?: string;
+    }
+  | {
+      kind: 'basic';
+      username: string;
+      password: string;
+      ca?: Buffer;
+      readonly source?: string;
+      readonly caSource?: string;
+    };
 
 export const TLS_CERT_KEY = 'tls.crt';
 export const TLS_KEY_KEY = 'tls.key';
@@ -110,6 +127,34 @@ export function credentialsFromEntries(
     'AUTH_CERT_NOT_FOUND',
     `${source} has neither ${TLS_CERT_KEY}+${TLS_KEY_KEY} nor ${USERNAME_KEY}+${PASSWORD_KEY}`,
   );
+}
+
+/**
+ * The credentials with the CA of the members' certificates taken from another Secret's key
+ * (etcd-druid keeps it apart from the client key pair: tlsCASecretRef).
+ */
+export function withCaFromSecret(
+  credentials: EtcdCredentials,
+  secret: SecretLike,
+  key: string,
+): EtcdCredentials {
+  const name = `Secret ${secret.metadata?.namespace ? `${secret.metadata.namespace}/` : ''}${secret.metadata?.name ?? '(unnamed)'}`;
+  const value = secret.data?.[key];
+  if (typeof value !== 'string' || value === '') {
+    throw new EtcdError(
+      'AUTH_CERT_NOT_FOUND',
+      `${name} has no key "${key}" (the CA of the members' certificates)`,
+    );
+  }
+  if (credentials.kind === 'none') {
+    throw new EtcdError(
+      'AUTH_CERT_NOT_FOUND',
+      `the CA is in ${name}, but no Secret with a client certificate is named`,
+    );
+  }
+  const copy = sealed({ ...credentials, ca: Buffer.from(value, 'base64') }, credentials.source ?? name);
+  Object.defineProperty(copy, 'caSource', { value: `${key} of ${name}`, enumerable: false });
+  return copy;
 }
 
 /** Credentials from a Secret object as the API returns it. */

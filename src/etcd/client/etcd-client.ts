@@ -105,6 +105,7 @@ export class EtcdClient {
     const useTls = parsed.tls ?? (creds.kind === 'tls' || ca !== undefined);
     this.#tls = {
       ...(creds.kind !== 'none' && creds.source ? { source: creds.source } : {}),
+      ...(creds.kind !== 'none' && creds.caSource ? { caSource: creds.caSource } : {}),
       hasCa: ca !== undefined,
       hasClientCert: creds.kind === 'tls',
     };

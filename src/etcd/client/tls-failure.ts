@@ -11,6 +11,8 @@ import { memberOf, parseEndpoint } from './endpoint.ts';
 export interface TlsContext {
   /** Where the credentials came from ("Secret etcd/demo-tls"); absent without credentials. */
   source?: string;
+  /** Where the CA came from when not the source's ca.crt ("bundle.crt of Secret etcd/demo-ca"). */
+  caSource?: string;
   hasCa: boolean;
   hasClientCert: boolean;
 }
@@ -34,7 +36,7 @@ export function checkServerName(host: string, cert: PeerCertificate): Error | un
 }
 
 function trustedCa(ctx: TlsContext): string {
-  if (ctx.hasCa) return `ca.crt of ${ctx.source ?? 'the credentials'}`;
+  if (ctx.hasCa) return ctx.caSource ?? `ca.crt of ${ctx.source ?? 'the credentials'}`;
   return ctx.source
     ? `a CA the driver trusts (${ctx.source} has no ca.crt: add the CA that issued the members' certificates)`
     : 'a CA the driver trusts (no credentials Secret: name one with a ca.crt)';

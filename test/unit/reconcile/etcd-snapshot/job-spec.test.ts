@@ -139,6 +139,34 @@ describe('agent Jobs', () => {
     expect(job.spec?.activeDeadlineSeconds).toBe(300);
   });
 
+  it('save Job with etcd-druid’s CA Secret: one projected directory, the key pair from the one, ca.crt from the other', () => {
+    const druid = structuredClone(record);
+    druid.spec.cluster.caSecret = { name: 'main-ca', key: 'bundle.crt' };
+    const job = buildSaveJob(options, { record: druid, endpoints: ['https://10.0.0.2:2379'] });
+    expect(restrictedViolations(job)).toEqual([]);
+    expect(job.spec!.template.spec!.volumes).toContainEqual({
+      name: 'credentials',
+      projected: {
+        defaultMode: 0o440,
+        sources: [
+          {
+            secret: {
+              name: 'main-client-tls',
+              items: [
+                { key: 'tls.crt', path: 'tls.crt' },
+                { key: 'tls.key', path: 'tls.key' },
+              ],
+            },
+          },
+          { secret: { name: 'main-ca', items: [{ key: 'bundle.crt', path: 'ca.crt' }] } },
+        ],
+      },
+    });
+    const args = job.spec!.template.spec!.containers[0]!.args!;
+    expect(args).toContain(`--credentials-dir=${CREDENTIALS_MOUNT_PATH}`);
+    expect(args.some((a) => a.startsWith('--credentials-secret'))).toBe(false);
+  });
+
   it('save Job tells the agent where to export its spans (agentTracing), only when it has a trace', () => {
     const tp = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
     const env = (
