@@ -21,7 +21,7 @@ import type { ReadonlyStore } from '../informers/store-types.ts';
 import type { Wire } from '../informers/wire.ts';
 import type { DiscoveryMethod, EtcdClusterRef } from '../records/etcd-snapshot.ts';
 import type { EtcdClusterReference } from '../records/etcd-source-volume.ts';
-import { withServerName } from './client/endpoint.ts';
+import { TLS_SERVER_NAME_PARAM, withServerName } from './client/endpoint.ts';
 import {
   clientPort,
   clientScheme,
@@ -244,10 +244,11 @@ function explicitEndpoint(
   const pod = pods.get(`${namespace}/${labels[0]}`);
   const ip = pod && isServing(pod) ? pod.status?.podIP : undefined;
   if (!ip) return withScheme;
-  // Dialled by IP, checked for the name as the user wrote it.
+  // Dialled by IP, checked for the name as the user wrote it (or the one they gave for it).
   const scheme = parsed.protocol.replace(/:$/, '');
   const address = url(scheme, ip, Number(parsed.port || DEFAULT_CLIENT_PORT));
-  return scheme === 'https' ? withServerName(address, host) : address;
+  const serverName = parsed.searchParams.get(TLS_SERVER_NAME_PARAM) || host;
+  return scheme === 'https' ? withServerName(address, serverName) : address;
 }
 
 /** The serving members of a StatefulSet (<sts>-0 … <sts>-<replicas-1>) as cached. */
