@@ -26,6 +26,7 @@ const FLAGS: Record<AgentOperation, readonly string[]> = {
     'snapshot-id',
     'credentials-dir',
     'credentials-secret',
+    'ca-secret',
     'min-free-bytes',
     'dial-timeout',
     'termination-log',
@@ -37,7 +38,8 @@ const FLAGS: Record<AgentOperation, readonly string[]> = {
 
 export const AGENT_USAGE = `usage:
   etcd-snapshot-driver agent save --endpoints=URL[,URL…] --file=PATH --snapshot-id=ID
-                                  [--credentials-dir=DIR [--credentials-secret=NAMESPACE/NAME]]
+                                  [--credentials-dir=DIR [--credentials-secret=NAMESPACE/NAME]
+                                                         [--ca-secret=NAMESPACE/NAME:KEY]]
                                   [--min-free-bytes=N] [--dial-timeout=SECONDS]
   etcd-snapshot-driver agent verify --file=PATH
   etcd-snapshot-driver agent delete --dir=PATH
@@ -136,6 +138,13 @@ export function parseAgentArgs(argv: readonly string[]): AgentCommand {
       throw new UsageError(`--credentials-secret="${credentialsSecret.slice(0, 300)}" is not NAMESPACE/NAME`);
     }
     args.credentialsSecret = credentialsSecret;
+  }
+  const caSecret = flags.get('ca-secret');
+  if (caSecret !== undefined) {
+    if (!/^[a-z0-9][a-z0-9.-]{0,252}\/[a-z0-9][a-z0-9.-]{0,252}:[-._a-zA-Z0-9]{1,253}$/.test(caSecret)) {
+      throw new UsageError(`--ca-secret="${caSecret.slice(0, 300)}" is not NAMESPACE/NAME:KEY`);
+    }
+    args.caSecret = caSecret;
   }
   const minFree = flags.get('min-free-bytes');
   if (minFree !== undefined) {

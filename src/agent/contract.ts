@@ -27,6 +27,11 @@ export interface SaveArguments {
   credentialsDir?: string;
   /** `<namespace>/<name>` of that Secret: named in messages (a certificate that did not verify). */
   credentialsSecret?: string;
+  /**
+   * `<namespace>/<name>:<key>` of the Secret the mounted ca.crt comes from when it is another one
+   * (etcd-druid's tlsCASecretRef): named in messages.
+   */
+  caSecret?: string;
   /** Bytes that must be free before the save starts (RESOURCE_EXHAUSTED otherwise). */
   minFreeBytes?: number;
   /** Seconds to wait for each connection. */
@@ -141,6 +146,7 @@ export function saveCommand(args: SaveArguments): string[] {
     ...(args.credentialsDir && args.credentialsSecret
       ? [`--credentials-secret=${args.credentialsSecret}`]
       : []),
+    ...(args.credentialsDir && args.caSecret ? [`--ca-secret=${args.caSecret}`] : []),
     ...(args.minFreeBytes !== undefined ? [`--min-free-bytes=${args.minFreeBytes}`] : []),
     ...(args.dialTimeoutSeconds !== undefined ? [`--dial-timeout=${args.dialTimeoutSeconds}`] : []),
   ];

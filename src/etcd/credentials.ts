@@ -175,7 +175,12 @@ const KNOWN_KEYS = [TLS_CERT_KEY, TLS_KEY_KEY, CA_KEY, USERNAME_KEY, PASSWORD_KE
  * Credentials from a mounted Secret: one file per key (the Secret's type is not mounted).
  * `secret` (`<namespace>/<name>`) names the mounted Secret in messages, where the Job knows it.
  */
-export async function credentialsFromDir(dir: string, secret?: string): Promise<EtcdCredentials> {
+export async function credentialsFromDir(
+  dir: string,
+  secret?: string,
+  /** Where the mounted ca.crt came from when another Secret ("bundle.crt of Secret etcd/x-ca"). */
+  caSource?: string,
+): Promise<EtcdCredentials> {
   const entries = new Map<string, Buffer>();
   let found = 0;
   for (const key of KNOWN_KEYS) {
@@ -198,5 +203,12 @@ export async function credentialsFromDir(dir: string, secret?: string): Promise<
       `credentials directory ${dir} holds none of ${KNOWN_KEYS.join(', ')} (is the Secret mounted?)`,
     );
   }
-  return credentialsFromEntries(entries, secret ? `Secret ${secret}` : `credentials directory ${dir}`);
+  const credentials = credentialsFromEntries(
+    entries,
+    secret ? `Secret ${secret}` : `credentials directory ${dir}`,
+  );
+  if (caSource && entries.has(CA_KEY)) {
+    Object.defineProperty(credentials, 'caSource', { value: caSource, enumerable: false });
+  }
+  return credentials;
 }

@@ -33,16 +33,19 @@ export interface SaveJobInput {
 export function buildSaveJob(options: PipelineOptions, input: SaveJobInput): Job {
   const { record } = input;
   const secret = record.spec.cluster.credentialsSecret;
+  const ca = record.spec.cluster.caSecret;
   const args = saveCommand({
     endpoints: input.endpoints,
     file: `${SNAPSHOT_MOUNT_PATH}/${record.spec.storage.path}`,
     snapshotId: record.metadata?.name ?? '',
-    // The Secret is named in the agent's messages when it is all that is mounted; with druid's CA
-    // beside it the agent names the directory (the pipeline's CheckHealth names both Secrets).
-    ...(secret ? { credentialsDir: CREDENTIALS_MOUNT_PATH } : {}),
-    ...(secret && !record.spec.cluster.caSecret
-      ? { credentialsSecret: `${record.spec.cluster.namespace}/${secret}` }
+    // The mounted Secrets, by name, for the agent's messages.
+    ...(secret
+      ? {
+          credentialsDir: CREDENTIALS_MOUNT_PATH,
+          credentialsSecret: `${record.spec.cluster.namespace}/${secret}`,
+        }
       : {}),
+    ...(secret && ca ? { caSecret: `${record.spec.cluster.namespace}/${ca.name}:${ca.key}` } : {}),
     ...(input.minFreeBytes !== undefined ? { minFreeBytes: input.minFreeBytes } : {}),
     dialTimeoutSeconds: 5,
   });

@@ -123,6 +123,22 @@ describe('agent save against server certificates with DNS names only', () => {
       'is not signed by ca.crt of Secret etcd/demo-tls',
     );
     expect(`${run.stderr}${JSON.stringify(run.terminationMessage)}`).not.toContain('use-system-ca');
+
+    // etcd-druid: the mounted ca.crt is another Secret's key, and the message says which.
+    const druid = await runAgentProcess(
+      saveCommand({
+        endpoints: cluster.endpoints.slice(0, 1),
+        file: join(cluster.dir, 'snapshots', 'other-ca-druid', 'snapshot.db'),
+        snapshotId: 'other-ca-druid',
+        credentialsDir: dir,
+        credentialsSecret: 'etcd/demo-client-tls',
+        caSecret: 'etcd/demo-ca:bundle.crt',
+      }),
+      { terminationLog: join(cluster.dir, 'term') },
+    );
+    expect(druid.terminationMessage?.error?.message).toContain(
+      'is not signed by bundle.crt of Secret etcd/demo-ca',
+    );
   });
 });
 

@@ -40,6 +40,7 @@ describe('parseAgentArgs', () => {
       snapshotId: 'snap-1',
       credentialsDir: '/etc/etcd-snapshot-driver/credentials',
       credentialsSecret: 'etcd/demo-tls',
+      caSecret: 'etcd/demo-ca:bundle.crt',
     };
     expect(parseAgentArgs(saveCommand(save).slice(1))).toMatchObject({ operation: 'save', args: save });
   });
@@ -50,6 +51,7 @@ describe('parseAgentArgs', () => {
       /--endpoints: "https:\/\/10\.0\.0\.1:2379\?tls-server-name=a_b" is not an etcd client URL/,
     ],
     ['--credentials-secret=no-slash', /--credentials-secret="no-slash" is not NAMESPACE\/NAME/],
+    ['--ca-secret=etcd/demo-ca', /--ca-secret="etcd\/demo-ca" is not NAMESPACE\/NAME:KEY/],
   ])('refuses %s', (flag, message) => {
     const base = ['save', '--endpoints=https://10.0.0.1:2379', '--file=/a', '--snapshot-id=s'];
     const argv = flag.startsWith('--endpoints')

@@ -164,7 +164,8 @@ describe('agent Jobs', () => {
     });
     const args = job.spec!.template.spec!.containers[0]!.args!;
     expect(args).toContain(`--credentials-dir=${CREDENTIALS_MOUNT_PATH}`);
-    expect(args.some((a) => a.startsWith('--credentials-secret'))).toBe(false);
+    expect(args).toContain('--credentials-secret=etcd/main-client-tls');
+    expect(args).toContain('--ca-secret=etcd/main-ca:bundle.crt');
   });
 
   it('save Job tells the agent where to export its spans (agentTracing), only when it has a trace', () => {
