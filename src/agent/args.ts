@@ -1,6 +1,7 @@
 // The agent's command line (contract.ts builds it): `agent <save|verify|delete> --flag=value …`.
 // `--flag value` is accepted too. Every problem is a UsageError naming the flag and the value.
 import { isAbsolute } from 'node:path';
+import { parseEndpoint } from '../etcd/client/endpoint.ts';
 import {
   type AgentOperation,
   type DeleteArguments,
@@ -24,6 +25,8 @@ const FLAGS: Record<AgentOperation, readonly string[]> = {
     'file',
     'snapshot-id',
     'credentials-dir',
+    'credentials-secret',
+    'ca-secret',
     'min-free-bytes',
     'dial-timeout',
     'termination-log',
@@ -35,7 +38,9 @@ const FLAGS: Record<AgentOperation, readonly string[]> = {
 
 export const AGENT_USAGE = `usage:
   etcd-snapshot-driver agent save --endpoints=URL[,URL…] --file=PATH --snapshot-id=ID
-                                  [--credentials-dir=DIR] [--min-free-bytes=N] [--dial-timeout=SECONDS]
+                                  [--credentials-dir=DIR [--credentials-secret=NAMESPACE/NAME]
+                                                         [--ca-secret=NAMESPACE/NAME:KEY]]
+                                  [--min-free-bytes=N] [--dial-timeout=SECONDS]
   etcd-snapshot-driver agent verify --file=PATH
   etcd-snapshot-driver agent delete --dir=PATH
   etcd-snapshot-driver agent sweep --root=PATH [--keep=DIR,…] [--delete=DIR,…] [--min-age-seconds=N]
@@ -111,8 +116,12 @@ export function parseAgentArgs(argv: readonly string[]): AgentCommand {
   if (endpoints.length === 0)
     throw new UsageError(`--endpoints="${flags.get('endpoints')}" names no endpoint`);
   for (const e of endpoints) {
-    if (!/^(?:https?:\/\/)?[^\s/]+(?::\d+)?\/?$/.test(e)) {
-      throw new UsageError(`--endpoints: "${e}" is not an etcd client URL like https://10.0.0.1:2379`);
+    try {
+      parseEndpoint(e);
+    } catch {
+      throw new UsageError(
+        `--endpoints: "${e.slice(0, 300)}" is not an etcd client URL like https://10.0.0.1:2379[?tls-server-name=NAME]`,
+      );
     }
   }
   const args: SaveArguments = { endpoints, file: absolute('file'), snapshotId: required('snapshot-id') };
@@ -122,6 +131,20 @@ export function parseAgentArgs(argv: readonly string[]): AgentCommand {
       throw new UsageError(`--credentials-dir="${credentialsDir}" must be an absolute path`);
     }
     args.credentialsDir = credentialsDir;
+  }
+  const credentialsSecret = flags.get('credentials-secret');
+  if (credentialsSecret !== undefined) {
+    if (!/^[a-z0-9][a-z0-9.-]{0,252}\/[a-z0-9][a-z0-9.-]{0,252}$/.test(credentialsSecret)) {
+      throw new UsageError(`--credentials-secret="${credentialsSecret.slice(0, 300)}" is not NAMESPACE/NAME`);
+    }
+    args.credentialsSecret = credentialsSecret;
+  }
+  const caSecret = flags.get('ca-secret');
+  if (caSecret !== undefined) {
+    if (!/^[a-z0-9][a-z0-9.-]{0,252}\/[a-z0-9][a-z0-9.-]{0,252}:[-._a-zA-Z0-9]{1,253}$/.test(caSecret)) {
+      throw new UsageError(`--ca-secret="${caSecret.slice(0, 300)}" is not NAMESPACE/NAME:KEY`);
+    }
+    args.caSecret = caSecret;
   }
   const minFree = flags.get('min-free-bytes');
   if (minFree !== undefined) {

@@ -18,13 +18,20 @@ export const META_FILE_NAME = 'snapshot.meta.json';
 export type AgentOperation = 'save' | 'verify' | 'delete' | 'sweep';
 
 export interface SaveArguments {
-  /** Client URLs of the members to try, the preferred source first. */
+  /** Client URLs of the members to try, the preferred source first (with ?tls-server-name= where the certificate names a DNS name). */
   endpoints: string[];
   /** Absolute path of the backup file inside the container (under SNAPSHOT_MOUNT_PATH). */
   file: string;
   snapshotId: string;
   /** Directory of the mounted credentials Secret; absent for clusters without auth. */
   credentialsDir?: string;
+  /** `<namespace>/<name>` of that Secret: named in messages (a certificate that did not verify). */
+  credentialsSecret?: string;
+  /**
+   * `<namespace>/<name>:<key>` of the Secret the mounted ca.crt comes from when it is another one
+   * (etcd-druid's tlsCASecretRef): named in messages.
+   */
+  caSecret?: string;
   /** Bytes that must be free before the save starts (RESOURCE_EXHAUSTED otherwise). */
   minFreeBytes?: number;
   /** Seconds to wait for each connection. */
@@ -136,6 +143,10 @@ export function saveCommand(args: SaveArguments): string[] {
     `--file=${args.file}`,
     `--snapshot-id=${args.snapshotId}`,
     ...(args.credentialsDir ? [`--credentials-dir=${args.credentialsDir}`] : []),
+    ...(args.credentialsDir && args.credentialsSecret
+      ? [`--credentials-secret=${args.credentialsSecret}`]
+      : []),
+    ...(args.credentialsDir && args.caSecret ? [`--ca-secret=${args.caSecret}`] : []),
     ...(args.minFreeBytes !== undefined ? [`--min-free-bytes=${args.minFreeBytes}`] : []),
     ...(args.dialTimeoutSeconds !== undefined ? [`--dial-timeout=${args.dialTimeoutSeconds}`] : []),
   ];

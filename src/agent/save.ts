@@ -103,7 +103,7 @@ export async function runSave(args: SaveArguments, deps: SaveDeps): Promise<Agen
     { 'etcd.snapshot.id': args.snapshotId, 'snapshot.file': args.file },
     async (root) => {
       const credentials: EtcdCredentials = args.credentialsDir
-        ? await credentialsFromDir(args.credentialsDir)
+        ? await credentialsFromDir(args.credentialsDir, args.credentialsSecret, caSourceOf(args.caSecret))
         : NO_CREDENTIALS;
       const health = await phase('health', { 'etcd.endpoints': args.endpoints.join(',') }, () =>
         checkClusterHealth(args.endpoints, credentials, {
@@ -324,4 +324,10 @@ async function fsyncDir(dir: string): Promise<void> {
   } finally {
     await fh.close();
   }
+}
+
+/** "<ns>/<name>:<key>" → "<key> of Secret <ns>/<name>", as the pipeline names that CA. */
+function caSourceOf(caSecret: string | undefined): string | undefined {
+  const at = caSecret?.lastIndexOf(':') ?? -1;
+  return caSecret && at > 0 ? `${caSecret.slice(at + 1)} of Secret ${caSecret.slice(0, at)}` : undefined;
 }

@@ -49,6 +49,8 @@ export interface RunDriverOptions {
   metrics?: DriverMetrics;
   /** Identity in the Leases (default hostname + random suffix). */
   identity?: string;
+  /** How often to look for the etcd-druid CRD while it is not installed (default 30 s). */
+  druidCrdPollMs?: number;
 }
 
 export interface RunningDriver {
@@ -86,7 +88,10 @@ export async function runDriver(
   const kubeConfig = loadKubeConfig(config.kubeconfig);
   const client = new KubeClient(kubeConfig, { userAgent: 'etcd-snapshot-driver' });
   const factory = new InformerFactory(client, { logger: log.child({ component: 'informers' }) });
-  const informers = await createSharedInformers(factory, client, AbortSignal.timeout(30_000));
+  const informers = await createSharedInformers(factory, client, AbortSignal.timeout(30_000), {
+    log,
+    ...(options.druidCrdPollMs ? { druidCrdPollMs: options.druidCrdPollMs } : {}),
+  });
   factory.start();
   const apiHealth: ApiHealth = startApiHealth(versionPing(client));
   const metrics = options.metrics ?? createDriverMetrics();
@@ -135,7 +140,7 @@ export async function runDriver(
       persistentVolumes: informers.persistentVolumes.store,
       pods: informers.pods.store,
       statefulSets: informers.statefulSets.store,
-      ...(informers.druidEtcds ? { druidEtcds: informers.druidEtcds.store } : {}),
+      druidEtcds: informers.druidEtcds.store,
     },
     api: client,
     readiness: { cachesSynced, apiReachable: () => apiHealth.reachable() },
@@ -191,6 +196,7 @@ export async function runDriver(
       if (!drained) log.warn({ component: 'main' }, 'reconciles still running; leaving Leases to expire');
       await elector?.stop({ release: drained });
       apiHealth.stop();
+      informers.druidEtcds.stop();
       await factory.stop();
       await http?.close();
       client.destroy();

@@ -2,7 +2,7 @@
 // from them and the reconcilers are fed by them. One informer per resource, whatever the number of
 // consumers (InformerFactory shares them); the indexes each consumer needs are registered here so
 // that the whole set is visible in one place.
-import { DRUID_ETCD, type DruidEtcd, etcdClusterIndexer, INDEX_ETCD_CLUSTER } from '../etcd/discovery.ts';
+import { etcdClusterIndexer, INDEX_ETCD_CLUSTER } from '../etcd/discovery.ts';
 import { discoverServedVersion, discoverVolumeGroupSnapshotContents } from '../informers/discovery.ts';
 import type { Informer } from '../informers/informer.ts';
 import type { InformerFactory } from '../informers/informer-factory.ts';
@@ -16,7 +16,6 @@ import {
   persistentVolumeClaims,
   persistentVolumes,
   pods,
-  type ResourceDefinition,
   type StatefulSet,
   statefulSets,
   type UnstructuredObject,
@@ -28,6 +27,8 @@ import {
   etcdSourceVolumeIndexers,
   etcdSourceVolumeResource,
 } from '../records/etcd-source-volume.ts';
+import type { Logger } from '../telemetry/logger.ts';
+import { type DruidEtcds, druidEtcds } from './druid-etcds.ts';
 
 /** Only the driver's own Jobs: the cluster's other Jobs are none of its business (or memory). */
 export const DRIVER_JOB_SELECTOR = 'app=etcd-snapshot-driver';
@@ -43,26 +44,32 @@ export interface SharedInformers {
   /** Absent when the external-snapshotter CRDs are not installed. */
   volumeSnapshotContents?: Informer<UnstructuredObject>;
   volumeGroupSnapshotContents?: Informer<UnstructuredObject>;
-  /** Absent when etcd-druid's CRD is not installed. */
-  druidEtcds?: Informer<DruidEtcd>;
+  /** etcd-druid's Etcds: empty while the CRD is not installed, filled once it is (no restart). */
+  druidEtcds: DruidEtcds;
 }
 
 /**
- * Creates (does not start) the informers. Optional resources are decided by what the server
- * serves now; installing their CRDs later needs a restart, which the docs say.
+ * Creates (does not start) the informers. The snapshotter's resources are decided by what the
+ * server serves now (installing their CRDs later needs a restart, which the docs say); etcd-druid's
+ * CRD is looked for until it appears.
  */
 export async function createSharedInformers(
   factory: InformerFactory,
   client: KubeClient,
-  signal?: AbortSignal,
+  signal: AbortSignal | undefined,
+  options: { log: Logger; druidCrdPollMs?: number },
 ): Promise<SharedInformers> {
   const etcdSnapshots = factory.informerFor(etcdSnapshotResource);
   for (const [name, fn] of Object.entries(etcdSnapshotIndexers)) etcdSnapshots.addIndexer(name, fn);
   const etcdSourceVolumes = factory.informerFor(etcdSourceVolumeResource);
   for (const [name, fn] of Object.entries(etcdSourceVolumeIndexers)) etcdSourceVolumes.addIndexer(name, fn);
 
-  const [druidVersion, vgscResource, vscVersion] = await Promise.all([
-    discoverServedVersion(client, DRUID_ETCD.group, [DRUID_ETCD.version], signal),
+  const [druid, vgscResource, vscVersion] = await Promise.all([
+    druidEtcds(factory, client, {
+      log: options.log,
+      ...(options.druidCrdPollMs ? { pollMs: options.druidCrdPollMs } : {}),
+      ...(signal ? { signal } : {}),
+    }),
     discoverVolumeGroupSnapshotContents(client, signal),
     discoverServedVersion(client, volumeSnapshotContents.group, [volumeSnapshotContents.version], signal),
   ]);
@@ -75,14 +82,9 @@ export async function createSharedInformers(
     pods: factory.informerFor(pods).addIndexer(INDEX_ETCD_CLUSTER, etcdClusterIndexer),
     statefulSets: factory.informerFor(statefulSets).addIndexer(INDEX_ETCD_CLUSTER, etcdClusterIndexer),
     jobs: factory.informerFor(jobs, { labelSelector: DRIVER_JOB_SELECTOR }),
+    druidEtcds: druid,
   };
   if (vscVersion) informers.volumeSnapshotContents = factory.informerFor(volumeSnapshotContents);
   if (vgscResource) informers.volumeGroupSnapshotContents = factory.informerFor(vgscResource);
-  if (druidVersion) {
-    informers.druidEtcds = factory.informerFor<DruidEtcd>({
-      ...DRUID_ETCD,
-      namespaced: true,
-    } as ResourceDefinition<DruidEtcd>);
-  }
   return informers;
 }

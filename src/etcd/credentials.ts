@@ -7,10 +7,28 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EtcdError } from './errors.ts';
 
+/**
+ * `source` names where the credentials came from ("Secret etcd/demo-tls"), `caSource` where the CA
+ * came from when elsewhere ("bundle.crt of Secret etcd/demo-ca"); for messages only.
+ */
 export type EtcdCredentials =
   | { kind: 'none' }
-  | { kind: 'tls'; ca?: Buffer; cert: Buffer; key: Buffer }
-  | { kind: 'basic'; username: string; password: string; ca?: Buffer };
+  | {
+      kind: 'tls';
+      ca?: Buffer;
+      cert: Buffer;
+      key: Buffer;
+      readonly source?: string;
+      readonly caSource?: string;
+    }
+  | {
+      kind: 'basic';
+      username: string;
+      password: string;
+      ca?: Buffer;
+      readonly source?: string;
+      readonly caSource?: string;
+    };
 
 export const TLS_CERT_KEY = 'tls.crt';
 export const TLS_KEY_KEY = 'tls.key';
@@ -33,9 +51,11 @@ export function describeCredentials(credentials: EtcdCredentials): string {
 }
 
 // Credential objects end up in option bags that get logged or traced by accident; these make
-// every stringification print the kind only. Non-enumerable, so equality checks ignore them.
-function sealed<T extends EtcdCredentials>(credentials: T): T {
+// every stringification print the kind only. Non-enumerable, so equality checks ignore them
+// (the source too: two reads of one Secret are the same credentials).
+function sealed<T extends EtcdCredentials>(credentials: T, source: string): T {
   const text = describeCredentials(credentials);
+  Object.defineProperty(credentials, 'source', { value: source, enumerable: false });
   Object.defineProperty(credentials, 'toString', { value: () => text, enumerable: false });
   Object.defineProperty(credentials, 'toJSON', {
     value: () => ({ kind: credentials.kind }),
@@ -74,22 +94,28 @@ export function credentialsFromEntries(
   if (wantsTls) {
     if (!has(TLS_CERT_KEY)) throw missing(TLS_CERT_KEY, 'the client certificate');
     if (!has(TLS_KEY_KEY)) throw missing(TLS_KEY_KEY, 'the client key');
-    return sealed({
-      kind: 'tls',
-      cert: entries.get(TLS_CERT_KEY) as Buffer,
-      key: entries.get(TLS_KEY_KEY) as Buffer,
-      ...(ca ? { ca } : {}),
-    });
+    return sealed(
+      {
+        kind: 'tls',
+        cert: entries.get(TLS_CERT_KEY) as Buffer,
+        key: entries.get(TLS_KEY_KEY) as Buffer,
+        ...(ca ? { ca } : {}),
+      },
+      source,
+    );
   }
   if (wantsBasic) {
     if (!has(USERNAME_KEY)) throw missing(USERNAME_KEY, 'the etcd user');
     if (!has(PASSWORD_KEY)) throw missing(PASSWORD_KEY, "the etcd user's password");
-    return sealed({
-      kind: 'basic',
-      username: (entries.get(USERNAME_KEY) as Buffer).toString('utf8'),
-      password: (entries.get(PASSWORD_KEY) as Buffer).toString('utf8'),
-      ...(ca ? { ca } : {}),
-    });
+    return sealed(
+      {
+        kind: 'basic',
+        username: (entries.get(USERNAME_KEY) as Buffer).toString('utf8'),
+        password: (entries.get(PASSWORD_KEY) as Buffer).toString('utf8'),
+        ...(ca ? { ca } : {}),
+      },
+      source,
+    );
   }
   if (type !== undefined && type !== 'Opaque') {
     throw new EtcdError(
@@ -101,6 +127,34 @@ export function credentialsFromEntries(
     'AUTH_CERT_NOT_FOUND',
     `${source} has neither ${TLS_CERT_KEY}+${TLS_KEY_KEY} nor ${USERNAME_KEY}+${PASSWORD_KEY}`,
   );
+}
+
+/**
+ * The credentials with the CA of the members' certificates taken from another Secret's key
+ * (etcd-druid keeps it apart from the client key pair: tlsCASecretRef).
+ */
+export function withCaFromSecret(
+  credentials: EtcdCredentials,
+  secret: SecretLike,
+  key: string,
+): EtcdCredentials {
+  const name = `Secret ${secret.metadata?.namespace ? `${secret.metadata.namespace}/` : ''}${secret.metadata?.name ?? '(unnamed)'}`;
+  const value = secret.data?.[key];
+  if (typeof value !== 'string' || value === '') {
+    throw new EtcdError(
+      'AUTH_CERT_NOT_FOUND',
+      `${name} has no key "${key}" (the CA of the members' certificates)`,
+    );
+  }
+  if (credentials.kind === 'none') {
+    throw new EtcdError(
+      'AUTH_CERT_NOT_FOUND',
+      `the CA is in ${name}, but no Secret with a client certificate is named`,
+    );
+  }
+  const copy = sealed({ ...credentials, ca: Buffer.from(value, 'base64') }, credentials.source ?? name);
+  Object.defineProperty(copy, 'caSource', { value: `${key} of ${name}`, enumerable: false });
+  return copy;
 }
 
 /** Credentials from a Secret object as the API returns it. */
@@ -117,8 +171,16 @@ export function credentialsFromSecret(secret: SecretLike): EtcdCredentials {
 
 const KNOWN_KEYS = [TLS_CERT_KEY, TLS_KEY_KEY, CA_KEY, USERNAME_KEY, PASSWORD_KEY];
 
-/** Credentials from a mounted Secret: one file per key (the Secret's type is not mounted). */
-export async function credentialsFromDir(dir: string): Promise<EtcdCredentials> {
+/**
+ * Credentials from a mounted Secret: one file per key (the Secret's type is not mounted).
+ * `secret` (`<namespace>/<name>`) names the mounted Secret in messages, where the Job knows it.
+ */
+export async function credentialsFromDir(
+  dir: string,
+  secret?: string,
+  /** Where the mounted ca.crt came from when another Secret ("bundle.crt of Secret etcd/x-ca"). */
+  caSource?: string,
+): Promise<EtcdCredentials> {
   const entries = new Map<string, Buffer>();
   let found = 0;
   for (const key of KNOWN_KEYS) {
@@ -141,5 +203,12 @@ export async function credentialsFromDir(dir: string): Promise<EtcdCredentials> 
       `credentials directory ${dir} holds none of ${KNOWN_KEYS.join(', ')} (is the Secret mounted?)`,
     );
   }
-  return credentialsFromEntries(entries, `credentials directory ${dir}`);
+  const credentials = credentialsFromEntries(
+    entries,
+    secret ? `Secret ${secret}` : `credentials directory ${dir}`,
+  );
+  if (caSource && entries.has(CA_KEY)) {
+    Object.defineProperty(credentials, 'caSource', { value: caSource, enumerable: false });
+  }
+  return credentials;
 }

@@ -11,16 +11,26 @@
 //      stable DNS names <sts>-<i>.<serviceName>.<namespace>.svc.
 // Each step can be turned off (ETCD_DISCOVERY_METHOD: `annotation` is 1, `etcd-druid` 2, `label`
 // 3, `statefulset` 4); one that is off is named in the not-found answer.
-// Endpoints use pod IPs because the driver and its Jobs may not have cluster DNS (and IPs are
-// what serving certificates name in clusters that issue them per pod).
+// Endpoints use pod IPs because the driver and its Jobs may not have cluster DNS. Over TLS each
+// carries the member's DNS name (?tls-server-name=, see client/endpoint.ts), which the serving
+// certificate is checked for: the client URL etcd advertises, else the pod's name behind its
+// headless Service, else the name the user wrote (etcd-container.ts).
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
-import type { V1Container, V1ObjectMeta } from '@kubernetes/client-node';
+import type { V1ObjectMeta } from '@kubernetes/client-node';
 import type { Pod, StatefulSet } from '../informers/resources.ts';
 import type { ReadonlyStore } from '../informers/store-types.ts';
 import type { Wire } from '../informers/wire.ts';
 import type { DiscoveryMethod, EtcdClusterRef } from '../records/etcd-snapshot.ts';
 import type { EtcdClusterReference } from '../records/etcd-source-volume.ts';
+import { TLS_SERVER_NAME_PARAM, withServerName } from './client/endpoint.ts';
+import {
+  clientPort,
+  clientScheme,
+  DEFAULT_CLIENT_PORT,
+  etcdContainer,
+  memberServerName,
+} from './etcd-container.ts';
 import { matchesSelector, parseLabelSelector } from './label-selector.ts';
 
 export const LABEL_ETCD_CLUSTER = 'etcd.io/cluster';
@@ -29,7 +39,7 @@ export const ANNOTATION_ETCD_ENDPOINTS = 'etcd.io/endpoints';
 export const ANNOTATION_CREDENTIALS_SECRET = 'etcd.io/credentials-secret';
 export const ANNOTATION_SNAPSHOT_PREFIX = 'etcd.io/snapshot-prefix';
 
-export const DEFAULT_CLIENT_PORT = 2379;
+export { DEFAULT_CLIENT_PORT } from './etcd-container.ts';
 
 /** Index over pods and StatefulSets: `<namespace>/<etcd.io/cluster label>`. */
 export const INDEX_ETCD_CLUSTER = 'etcd-cluster';
@@ -40,7 +50,6 @@ export function etcdClusterIndexer(obj: {
   return cluster ? [`${obj.metadata?.namespace ?? ''}/${cluster}`] : [];
 }
 
-type Container = Wire<V1Container>;
 interface Named {
   metadata?: { name?: string };
 }
@@ -54,7 +63,12 @@ export interface DruidEtcd {
     replicas?: number;
     etcd?: {
       clientPort?: number;
-      clientUrlTls?: { clientTLSSecretRef?: { name?: string } };
+      /** druid's TLSConfig: the CA (dataKey defaults to ca.crt), the server and the client key pairs. */
+      clientUrlTls?: {
+        tlsCASecretRef?: { name?: string; namespace?: string; dataKey?: string };
+        serverTLSSecretRef?: { name?: string; namespace?: string };
+        clientTLSSecretRef?: { name?: string; namespace?: string };
+      };
     };
     /** Older API (the druid proposal). */
     tlsClientSecret?: string;
@@ -74,8 +88,11 @@ export interface DiscoveryStores {
   pods: ReadonlyStore<Pod>;
   /** Indexed by INDEX_ETCD_CLUSTER. */
   statefulSets: ReadonlyStore<StatefulSet>;
-  /** Present only when the etcd-druid CRD is installed. */
-  druidEtcds?: ReadonlyStore<DruidEtcd>;
+  /**
+   * etcd-druid's Etcds; absent, or `attached: false` (informers/late-store.ts), while the CRD is
+   * not installed.
+   */
+  druidEtcds?: ReadonlyStore<DruidEtcd> & { readonly attached?: boolean };
 }
 
 /** The discovery steps, by the names of the seed's ETCD_DISCOVERY_METHOD (and `etcd-druid`). */
@@ -127,10 +144,13 @@ export function discoverEtcdCluster(
     endpoints: string[],
     discoveredBy: DiscoveryMethod,
     credentialsSecret: string | undefined,
+    caSecret?: EtcdClusterRef['caSecret'],
   ): DiscoveryResult => {
     const cluster: EtcdClusterRef = { key: `${namespace}/${name}`, namespace, name, endpoints, discoveredBy };
     const secret = ref.credentialsSecret ?? credentialsSecret;
     if (secret) cluster.credentialsSecret = secret;
+    // The CA belongs to druid's client Secret; a Secret the user named brings its own ca.crt.
+    if (caSecret && !ref.credentialsSecret) cluster.caSecret = caSecret;
     return { found: true, cluster };
   };
 
@@ -149,21 +169,34 @@ export function discoverEtcdCluster(
   }
 
   // 2. etcd-druid.
-  if (stores.druidEtcds && allowed('etcd-druid', 'etcd-druid Etcd resources')) {
+  if (
+    stores.druidEtcds &&
+    stores.druidEtcds.attached !== false &&
+    allowed('etcd-druid', 'etcd-druid Etcd resources')
+  ) {
     const etcd = stores.druidEtcds.get(`${namespace}/${name}`);
     if (etcd && !etcd.metadata?.deletionTimestamp) {
       const sts = etcd.status?.etcd?.name ?? name;
       const port = etcd.spec?.etcd?.clientPort ?? DEFAULT_CLIENT_PORT;
       const tls = etcd.spec?.etcd?.clientUrlTls !== undefined;
       const replicas = etcd.spec?.replicas ?? 1;
-      const ips = memberIps(stores.pods, namespace, sts, replicas);
+      const members = memberPods(stores.pods, namespace, sts, replicas);
       const scheme = tls ? 'https' : 'http';
+      const peer = (pod: string) => `${pod}.${name}-peer.${namespace}.svc`;
       const endpoints =
-        ips.length > 0
-          ? ips.map((ip) => url(scheme, ip, port))
-          : range(replicas).map((i) => url(scheme, `${sts}-${i}.${name}-peer.${namespace}.svc`, port));
-      const secret = etcd.spec?.etcd?.clientUrlTls?.clientTLSSecretRef?.name ?? etcd.spec?.tlsClientSecret;
-      return found(name, endpoints, 'etcd-druid', secret);
+        members.length > 0
+          ? members.map((p) => podUrl(p, scheme, port, peer(p.metadata?.name ?? '')))
+          : range(replicas).map((i) => url(scheme, peer(`${sts}-${i}`), port));
+      const tlsConfig = etcd.spec?.etcd?.clientUrlTls;
+      const secret = tlsConfig?.clientTLSSecretRef?.name || etcd.spec?.tlsClientSecret;
+      const ca = tlsConfig?.tlsCASecretRef;
+      return found(
+        name,
+        endpoints,
+        'etcd-druid',
+        secret,
+        ca?.name ? { name: ca.name, key: ca.dataKey || 'ca.crt' } : undefined,
+      );
     }
     tried.push(`no etcd-druid Etcd ${namespace}/${name}`);
   }
@@ -203,13 +236,12 @@ export function discoverEtcdCluster(
       const container = etcdContainer(sts.spec?.template?.spec?.containers ?? []);
       const port = clientPort(container);
       const scheme = clientScheme(container);
-      const ips = memberIps(stores.pods, namespace, stsName, replicas);
+      const members = memberPods(stores.pods, namespace, stsName, replicas);
+      const stable = (pod: string) => `${pod}.${sts.spec?.serviceName ?? stsName}.${namespace}.svc`;
       endpoints.push(
-        ...(ips.length > 0
-          ? ips.map((ip) => url(scheme, ip, port))
-          : range(replicas).map((i) =>
-              url(scheme, `${stsName}-${i}.${sts.spec?.serviceName ?? stsName}.${namespace}.svc`, port),
-            )),
+        ...(members.length > 0
+          ? members.map((p) => podUrl(p, scheme, port, stable(p.metadata?.name ?? '')))
+          : range(replicas).map((i) => url(scheme, stable(`${stsName}-${i}`), port))),
       );
     }
     const secret = sets.map((s) => s.metadata?.annotations?.[ANNOTATION_CREDENTIALS_SECRET]).find(Boolean);
@@ -242,56 +274,33 @@ function explicitEndpoint(
   const pod = pods.get(`${namespace}/${labels[0]}`);
   const ip = pod && isServing(pod) ? pod.status?.podIP : undefined;
   if (!ip) return withScheme;
-  return url(parsed.protocol.replace(/:$/, ''), ip, Number(parsed.port || DEFAULT_CLIENT_PORT));
+  // Dialled by IP, checked for the name as the user wrote it (or the one they gave for it).
+  const scheme = parsed.protocol.replace(/:$/, '');
+  const address = url(scheme, ip, Number(parsed.port || DEFAULT_CLIENT_PORT));
+  const serverName = parsed.searchParams.get(TLS_SERVER_NAME_PARAM) || host;
+  return scheme === 'https' ? withServerName(address, serverName) : address;
 }
 
-function memberIps(pods: ReadonlyStore<Pod>, namespace: string, sts: string, replicas: number): string[] {
+/** The serving members of a StatefulSet (<sts>-0 … <sts>-<replicas-1>) as cached. */
+function memberPods(pods: ReadonlyStore<Pod>, namespace: string, sts: string, replicas: number): Pod[] {
   return range(replicas)
     .map((i) => pods.get(`${namespace}/${sts}-${i}`))
-    .filter((p): p is Pod => p !== undefined && isServing(p))
-    .map((p) => p.status!.podIP!);
+    .filter((p): p is Pod => p !== undefined && isServing(p));
 }
 
 function isServing(pod: Pod): boolean {
   return pod.status?.phase === 'Running' && Boolean(pod.status.podIP) && !pod.metadata?.deletionTimestamp;
 }
 
+/** The pod's IP to dial; over TLS with the DNS name its certificate is checked for. */
+function podUrl(pod: Pod, scheme: string, port: number, fallbackName?: string): string {
+  const address = url(scheme, pod.status!.podIP!, port);
+  return scheme === 'https' ? withServerName(address, memberServerName(pod, fallbackName)) : address;
+}
+
 function podEndpoint(pod: Pod): string {
   const container = etcdContainer(pod.spec?.containers ?? []);
-  return url(clientScheme(container), pod.status!.podIP!, clientPort(container));
-}
-
-/** The container running etcd: one named etcd, else one with a port named client, else the first. */
-function etcdContainer(containers: readonly Container[]): Container | undefined {
-  return (
-    containers.find((c) => c.name === 'etcd') ??
-    containers.find((c) => c.ports?.some((p) => p.name === 'client')) ??
-    containers[0]
-  );
-}
-
-function clientPort(container: Container | undefined): number {
-  return container?.ports?.find((p) => p.name === 'client')?.containerPort ?? DEFAULT_CLIENT_PORT;
-}
-
-/** https when etcd's client URLs say so (flags or ETCD_* environment) or client TLS is configured. */
-function clientScheme(container: Container | undefined): 'http' | 'https' {
-  if (!container) return 'http';
-  const words = [...(container.command ?? []), ...(container.args ?? [])];
-  const urls: string[] = [];
-  for (let i = 0; i < words.length; i++) {
-    const m = /^--(listen|advertise)-client-urls(?:=(.*))?$/.exec(words[i]!);
-    if (m) urls.push(m[2] ?? words[i + 1] ?? '');
-  }
-  for (const env of container.env ?? []) {
-    if (env.name === 'ETCD_LISTEN_CLIENT_URLS' || env.name === 'ETCD_ADVERTISE_CLIENT_URLS') {
-      urls.push(env.value ?? '');
-    }
-  }
-  if (urls.length > 0) return urls.some((u) => u.includes('https://')) ? 'https' : 'http';
-  return words.some((w) => w.startsWith('--client-cert-auth') || w.startsWith('--cert-file'))
-    ? 'https'
-    : 'http';
+  return podUrl(pod, clientScheme(container), clientPort(container));
 }
 
 function url(scheme: string, host: string, port: number): string {

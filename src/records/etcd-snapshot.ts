@@ -39,6 +39,11 @@ export interface EtcdClusterRef {
   endpoints: string[];
   /** Secret in the cluster's namespace with client credentials (kubernetes.io/tls or basic-auth). */
   credentialsSecret?: string;
+  /**
+   * Where the CA that signed the members' certificates is, when not in the credentials Secret's
+   * ca.crt (etcd-druid's tlsCASecretRef): a Secret in the cluster's namespace and its key.
+   */
+  caSecret?: { name: string; key: string };
   discoveredBy: DiscoveryMethod;
 }
 

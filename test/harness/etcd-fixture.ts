@@ -1,7 +1,10 @@
 // A real multi-member etcd cluster deployed the way users run one in Kubernetes: a StatefulSet
 // with a headless Service, pods labelled etcd.io/cluster=<name>, one PVC per member. Its pods run
 // the built etcd through the process kubelet. Variants: no auth, client TLS (a kubernetes.io/tls
-// Secret with ca.crt) and user/password (a kubernetes.io/basic-auth Secret).
+// Secret with ca.crt) and user/password (a kubernetes.io/basic-auth Secret). TLS members' serving
+// certificates name their pod IP and DNS name, or with serverNames 'dns' DNS names only
+// (`<pod>.<service>.<namespace>.svc`, `<pod>.<service>`), as etcd-druid's, the common charts' and
+// cert-manager's do; those members advertise their DNS client URL.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -29,6 +32,8 @@ export interface EtcdFixtureOptions {
   storage?: string;
   /** etcd's backend quota; raise it to load more than 2 GiB. */
   quotaBackendBytes?: number;
+  /** TLS: what the members' serving certificates name; default 'ip' (the pod IP and the DNS name). */
+  serverNames?: 'ip' | 'dns';
 }
 
 export interface EtcdFixture {
@@ -38,7 +43,10 @@ export interface EtcdFixture {
   auth: EtcdAuth;
   /** The Secret holding client credentials (tls: tls.crt/tls.key/ca.crt; basic: username/password), if any. */
   credentialsSecret: string | undefined;
-  /** Client URLs of the members, by pod IP (reachable from the host and from pods alike). */
+  /**
+   * Client URLs of the members, by pod IP (reachable from the host and from pods alike); with
+   * DNS-only certificates each carries the member's name (?tls-server-name=).
+   */
   endpoints(): Promise<string[]>;
   /** Runs the host's etcdctl against the members with the fixture's credentials. */
   etcdctl(args: readonly string[], options?: { input?: string; endpoints?: string[] }): Promise<string>;
@@ -61,6 +69,7 @@ export async function deployEtcdFixture(
   const core = cluster.kubeConfig.makeApiClient(CoreV1Api);
   const apps = cluster.kubeConfig.makeApiClient(AppsV1Api);
   const scheme = auth === 'tls' ? 'https' : 'http';
+  const dnsOnly = auth === 'tls' && options.serverNames === 'dns';
 
   await ensureNamespace(core, namespace);
 
@@ -101,6 +110,9 @@ export async function deployEtcdFixture(
       },
     });
     clientFlags = [`--cacert=${tlsFiles.ca}`, `--cert=${tlsFiles.cert}`, `--key=${tlsFiles.key}`];
+    // etcdctl has no server-name flag: the fixture's own calls skip the name check against
+    // DNS-only certificates (the client certificate still authenticates them).
+    if (dnsOnly) clientFlags.push('--insecure-skip-tls-verify');
   } else if (auth === 'basic') {
     basic = { username: 'root', password: randomBytes(12).toString('base64url') };
     credentialsSecret = `${name}-client-auth`;
@@ -138,6 +150,7 @@ export async function deployEtcdFixture(
       auth,
       storage: options.storage ?? '1Gi',
       quota: options.quotaBackendBytes,
+      dnsOnly,
     }),
   });
 
@@ -147,11 +160,14 @@ export async function deployEtcdFixture(
     (await pods())
       .filter((p) => p.status?.podIP)
       .sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''))
-      .map((p) => `${scheme}://${p.status!.podIP}:2379`);
+      .map((p) => {
+        const url = `${scheme}://${p.status!.podIP}:2379`;
+        return dnsOnly ? `${url}?tls-server-name=${p.metadata!.name}.${name}.${namespace}.svc` : url;
+      });
   // Set once the fixture has turned etcd authentication on; before that, no user is sent.
   let authEnabled = false;
   const etcdctl = async (args: readonly string[], opts: { input?: string; endpoints?: string[] } = {}) => {
-    const eps = opts.endpoints ?? (await endpoints());
+    const eps = (opts.endpoints ?? (await endpoints())).map((e) => e.replace(/\?.*$/, ''));
     const userFlags = basic && authEnabled ? [`--user=${basic.username}:${basic.password}`] : [];
     return runEtcdctl(
       [`--endpoints=${eps.join(',')}`, ...clientFlags, ...userFlags, '--command-timeout=10s', ...args],
@@ -260,6 +276,7 @@ function statefulSet(o: {
   auth: EtcdAuth;
   storage: string;
   quota: number | undefined;
+  dnsOnly: boolean;
 }): V1StatefulSet {
   const { name, namespace, replicas, auth } = o;
   const peer = (i: number) => `http://${name}-${i}.${name}.${namespace}.svc:2380`;
@@ -269,7 +286,7 @@ function statefulSet(o: {
     '--name=$(POD_NAME)',
     '--data-dir=/var/run/etcd/data',
     `--listen-client-urls=${scheme}://$(POD_IP):2379`,
-    `--advertise-client-urls=${scheme}://$(POD_IP):2379`,
+    `--advertise-client-urls=${scheme}://${o.dnsOnly ? `$(POD_NAME).${name}.${namespace}.svc` : '$(POD_IP)'}:2379`,
     '--listen-peer-urls=http://$(POD_IP):2380',
     `--initial-advertise-peer-urls=http://$(POD_NAME).${name}.${namespace}.svc:2380`,
     `--initial-cluster=${initialCluster}`,
@@ -309,7 +326,15 @@ function statefulSet(o: {
                   name: 'issue-serving-cert',
                   image: 'busybox:1.37',
                   command: ['sh', '-c', ISSUE_SERVING_CERT],
-                  env: [...env, { name: 'DNS_NAME', value: `$(POD_NAME).${name}.${namespace}.svc` }],
+                  env: [
+                    ...env,
+                    {
+                      name: 'SUBJECT_ALT_NAME',
+                      value: o.dnsOnly
+                        ? `DNS:$(POD_NAME).${name}.${namespace}.svc,DNS:$(POD_NAME).${name}`
+                        : `IP:$(POD_IP),DNS:$(POD_NAME).${name}.${namespace}.svc`,
+                    },
+                  ],
                   volumeMounts: [
                     { name: 'ca', mountPath: '/etc/etcd/ca', readOnly: true },
                     { name: 'tls', mountPath: '/etc/etcd/tls' },
@@ -357,11 +382,11 @@ function statefulSet(o: {
   };
 }
 
-// Runs in the init container: a serving certificate for this member's pod IP and DNS name.
+// Runs in the init container: a serving certificate for this member's names (SUBJECT_ALT_NAME).
 const ISSUE_SERVING_CERT = `set -eu
 cd /etc/etcd/tls
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out server.key 2>/dev/null
-printf 'basicConstraints=CA:FALSE\\nkeyUsage=digitalSignature,keyEncipherment\\nextendedKeyUsage=serverAuth,clientAuth\\nsubjectAltName=IP:%s,DNS:%s\\n' "$POD_IP" "$DNS_NAME" > server.ext
+printf 'basicConstraints=CA:FALSE\\nkeyUsage=digitalSignature,keyEncipherment\\nextendedKeyUsage=serverAuth,clientAuth\\nsubjectAltName=%s\\n' "$SUBJECT_ALT_NAME" > server.ext
 openssl req -new -key server.key -subj "/CN=$POD_NAME" -out server.csr
 openssl x509 -req -in server.csr -CA /etc/etcd/ca/ca.crt -CAkey /etc/etcd/ca/ca.key -set_serial "$(date +%s%N)" -days 365 -extfile server.ext -out server.crt 2>/dev/null
 rm server.csr server.ext`;

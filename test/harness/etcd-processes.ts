@@ -3,7 +3,9 @@
 // claimed slot (cluster-slot.ts), so clusters of parallel test files never collide; data dirs
 // live in a temp dir; every process runs under process.ts, so none outlives the test. Variants:
 // no auth, client-certificate TLS (client-cert-auth, certificates from pki.ts) and user/password
-// (root user, `auth enable`).
+// (root user, `auth enable`). TLS members' certificates name their IP, or with serverNames 'dns'
+// only a DNS name (`<member>.etcd.test`, which nothing resolves): clients then dial the IP and
+// check the name, through endpoints like https://127.23.1.10:2379?tls-server-name=m0.etcd.test.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,11 +25,13 @@ export interface EtcdProcessClusterOptions {
   quotaBackendBytes?: number;
   /** Extra etcd flags for every member. */
   extraArgs?: string[];
+  /** TLS: what the members' serving certificates name; default 'ip'. */
+  serverNames?: 'ip' | 'dns';
 }
 
 export interface EtcdProcessMember {
   name: string;
-  /** Client URL (http:// or https:// by auth). */
+  /** Client URL (http:// or https:// by auth; with the TLS server name when certificates name DNS names only). */
   endpoint: string;
   dataDir: string;
   logFile: string;
@@ -70,6 +74,8 @@ export async function startEtcdProcessCluster(
   const scheme = auth === 'tls' ? 'https' : 'http';
   const ip = (i: number) => `${slot.subnet}.1.${10 + i}`;
   const names = Array.from({ length: size }, (_, i) => `m${i}`);
+  const dnsOnly = auth === 'tls' && options.serverNames === 'dns';
+  const dnsName = (i: number) => `${names[i]}.etcd.test`;
   const initialCluster = names.map((n, i) => `${n}=http://${ip(i)}:${PEER_PORT}`).join(',');
 
   let pki: Pki | undefined;
@@ -80,7 +86,11 @@ export async function startEtcdProcessCluster(
     pki = createPki(join(dir, 'pki'));
     for (let i = 0; i < size; i++) {
       serverPairs.push(
-        pki.issue(`server-${i}`, { commonName: names[i] as string, ipAddresses: [ip(i)], usage: 'both' }),
+        pki.issue(`server-${i}`, {
+          commonName: names[i] as string,
+          ...(dnsOnly ? { dnsNames: [dnsName(i)] } : { ipAddresses: [ip(i)] }),
+          usage: 'both',
+        }),
       );
     }
     const client = pki.issue('client', { commonName: 'root', usage: 'client' });
@@ -94,14 +104,15 @@ export async function startEtcdProcessCluster(
 
   type Member = EtcdProcessMember & { process?: ManagedProcess; args: string[] };
   const members: Member[] = names.map((name, i) => {
-    const endpoint = `${scheme}://${ip(i)}:${CLIENT_PORT}`;
+    const url = `${scheme}://${ip(i)}:${CLIENT_PORT}`;
+    const endpoint = dnsOnly ? `${url}?tls-server-name=${dnsName(i)}` : url;
     const dataDir = join(dir, name);
     const pair = serverPairs[i];
     const args = [
       `--name=${name}`,
       `--data-dir=${dataDir}`,
-      `--listen-client-urls=${endpoint}`,
-      `--advertise-client-urls=${endpoint}`,
+      `--listen-client-urls=${url}`,
+      `--advertise-client-urls=${dnsOnly ? `https://${dnsName(i)}:${CLIENT_PORT}` : url}`,
       `--listen-peer-urls=http://${ip(i)}:${PEER_PORT}`,
       `--initial-advertise-peer-urls=http://${ip(i)}:${PEER_PORT}`,
       `--initial-cluster=${initialCluster}`,
@@ -139,14 +150,21 @@ export async function startEtcdProcessCluster(
 
   let user: { username: string; password: string } | undefined;
   let authEnabled = false;
+  // etcdctl has no server-name flag: against DNS-only certificates the harness's own calls skip
+  // the name check (the client certificate still authenticates them).
   const tlsFlags = clientTls
-    ? [`--cacert=${clientTls.ca}`, `--cert=${clientTls.certFile}`, `--key=${clientTls.keyFile}`]
+    ? [
+        `--cacert=${clientTls.ca}`,
+        `--cert=${clientTls.certFile}`,
+        `--key=${clientTls.keyFile}`,
+        ...(dnsOnly ? ['--insecure-skip-tls-verify'] : []),
+      ]
     : [];
   const etcdctl = (args: readonly string[], opts: { input?: string; endpoints?: string[] } = {}) => {
     const userFlags = user && authEnabled ? [`--user=${user.username}:${user.password}`] : [];
     return runEtcdctl(
       [
-        `--endpoints=${(opts.endpoints ?? endpoints).join(',')}`,
+        `--endpoints=${(opts.endpoints ?? endpoints).map((e) => e.replace(/\?.*$/, '')).join(',')}`,
         ...tlsFlags,
         ...userFlags,
         '--command-timeout=10s',

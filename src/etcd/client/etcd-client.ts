@@ -18,6 +18,7 @@ import { parseEndpoint } from './endpoint.ts';
 import { abortReason, toEtcdError } from './grpc-errors.ts';
 import { etcdMethod } from './proto.ts';
 import { decodeSnapshotResponse, type SnapshotMessage } from './snapshot-decoder.ts';
+import { checkServerName, type TlsContext } from './tls-failure.ts';
 
 export interface EtcdCallOptions {
   signal?: AbortSignal;
@@ -93,6 +94,7 @@ export class EtcdClient {
   readonly #dialTimeoutMs: number;
   readonly #callTimeoutMs: number;
   readonly #onCall: EtcdCallObserver | undefined;
+  readonly #tls: TlsContext;
   #connected = false;
   #token: Promise<string | undefined> | undefined;
 
@@ -106,16 +108,27 @@ export class EtcdClient {
     const creds = options.credentials;
     const ca = creds.kind === 'none' ? undefined : creds.ca;
     const useTls = parsed.tls ?? (creds.kind === 'tls' || ca !== undefined);
+    this.#tls = {
+      ...(creds.kind !== 'none' && creds.source ? { source: creds.source } : {}),
+      ...(creds.kind !== 'none' && creds.caSource ? { caSource: creds.caSource } : {}),
+      hasCa: ca !== undefined,
+      hasClientCert: creds.kind === 'tls',
+    };
     let channelCredentials: ChannelCredentials;
     if (useTls) {
+      const verify = { checkServerIdentity: checkServerName };
       channelCredentials =
         creds.kind === 'tls'
-          ? ChannelCredentials.createSsl(ca ?? null, creds.key, creds.cert)
-          : ChannelCredentials.createSsl(ca ?? null);
+          ? ChannelCredentials.createSsl(ca ?? null, creds.key, creds.cert, verify)
+          : ChannelCredentials.createSsl(ca ?? null, null, null, verify);
     } else {
       channelCredentials = ChannelCredentials.createInsecure();
     }
-    this.#client = new Client(parsed.target, channelCredentials, GRPC_OPTIONS);
+    // The certificate is checked for the member's name, whatever address is dialled (SNI too).
+    const channelOptions = parsed.serverName
+      ? { ...GRPC_OPTIONS, 'grpc.ssl_target_name_override': parsed.serverName }
+      : GRPC_OPTIONS;
+    this.#client = new Client(parsed.target, channelCredentials, channelOptions);
   }
 
   toString(): string {
@@ -230,7 +243,7 @@ export class EtcdClient {
       for await (const message of call as AsyncIterable<SnapshotMessage>) yield message;
     } catch (err) {
       if (signal?.aborted) throw abortReason(signal);
-      throw toEtcdError(err, this.endpoint, 'snapshot stream');
+      throw toEtcdError(err, this.endpoint, 'snapshot stream', this.#tls);
     } finally {
       signal?.removeEventListener('abort', onAbort);
       // Ends the call when the consumer stopped early (break, throw): etcd stops sending.
@@ -348,7 +361,9 @@ export class EtcdClient {
           signal?.removeEventListener('abort', onAbort);
           if (err) {
             reject(
-              signal?.aborted ? abortReason(signal) : toEtcdError(err, this.endpoint, `${service}.${method}`),
+              signal?.aborted
+                ? abortReason(signal)
+                : toEtcdError(err, this.endpoint, `${service}.${method}`, this.#tls),
             );
           } else if (value === undefined) {
             reject(

@@ -3,10 +3,11 @@
 // failures arrive from grpc-js as UNAVAILABLE whose details carry the socket or TLS error.
 import { type ServiceError, status } from '@grpc/grpc-js';
 import { EtcdError } from '../errors.ts';
+import { cleanTlsDetail, describeTlsFailure, type TlsContext } from './tls-failure.ts';
 
 // What Node's TLS stack and OpenSSL say when a certificate is refused, on either side.
 const TLS_FAILURE =
-  /certificate|\bcert\b|self[- ]signed|SSL|TLS|handshake|alert|unable to (?:get|verify)|CERT_|ERR_TLS|wrong version number|Hostname\/IP does not match/i;
+  /certificate|\bcert\b|self[- ]signed|SSL|TLS|handshake|alert|unable to (?:get|verify)|CERT_|ERR_TLS|wrong version number|Hostname\/IP does not match|server certificate does not name/i;
 
 function isServiceError(err: unknown): err is ServiceError {
   return err instanceof Error && typeof (err as Partial<ServiceError>).code === 'number' && 'details' in err;
@@ -18,12 +19,22 @@ export function abortReason(signal: AbortSignal): Error {
   return r instanceof Error ? r : new DOMException(String(r ?? 'aborted'), 'AbortError');
 }
 
-export function toEtcdError(err: unknown, endpoint: string, what: string): Error {
+const NO_TLS_CONTEXT: TlsContext = { hasCa: false, hasClientCert: false };
+
+/** A TLS failure's message: what did not verify, of which member, against which Secret. */
+function tlsFailure(details: string, endpoint: string, what: string, tls: TlsContext): string {
+  return (
+    describeTlsFailure(details, endpoint, tls) ??
+    `${what} at ${endpoint}: TLS failed: ${cleanTlsDetail(details)}`
+  );
+}
+
+export function toEtcdError(err: unknown, endpoint: string, what: string, tls = NO_TLS_CONTEXT): Error {
   if (err instanceof EtcdError) return err;
   if (!isServiceError(err)) {
     const message = err instanceof Error ? err.message : String(err);
     if (TLS_FAILURE.test(message)) {
-      return new EtcdError('AUTH_CERT_INVALID', `${what} at ${endpoint}: TLS failed: ${message}`, {
+      return new EtcdError('AUTH_CERT_INVALID', tlsFailure(message, endpoint, what, tls), {
         endpoint,
         cause: err,
       });
@@ -56,7 +67,9 @@ export function toEtcdError(err: unknown, endpoint: string, what: string): Error
       return new EtcdError('SNAPSHOT_FAILED', text, opts);
     case status.UNAVAILABLE:
       if (/no leader/i.test(details)) return new EtcdError('ETCD_NO_LEADER', text, opts);
-      if (TLS_FAILURE.test(details)) return new EtcdError('AUTH_CERT_INVALID', text, opts);
+      if (TLS_FAILURE.test(details)) {
+        return new EtcdError('AUTH_CERT_INVALID', tlsFailure(details, endpoint, what, tls), opts);
+      }
       return new EtcdError('ETCD_ENDPOINTS_UNREACHABLE', text, opts);
     case status.DEADLINE_EXCEEDED:
     case status.CANCELLED:

@@ -7,7 +7,7 @@ import { credentialsFromSecret } from '../../etcd/credentials.ts';
 import { type DruidEtcd, etcdClusterIndexer, INDEX_ETCD_CLUSTER } from '../../etcd/discovery.ts';
 import { checkClusterHealth } from '../../etcd/health.ts';
 import type { Job, PersistentVolumeClaim, Pod, StatefulSet } from '../../informers/resources.ts';
-import type { IndexFunc, StoredObject } from '../../informers/store-types.ts';
+import type { IndexFunc, ReadonlyStore, StoredObject } from '../../informers/store-types.ts';
 import type { JsonRequester } from '../../kube/custom-objects.ts';
 import type { Ownership } from '../../leader/ownership.ts';
 import {
@@ -45,7 +45,8 @@ export interface PipelineInformers {
   pods: IndexableSource<Pod>;
   persistentVolumeClaims: IndexableSource<PersistentVolumeClaim>;
   statefulSets: IndexableSource<StatefulSet>;
-  druidEtcds?: IndexableSource<DruidEtcd>;
+  /** Only the store is read (discovery); it may fill late, when the CRD is installed after start. */
+  druidEtcds?: { readonly store: ReadonlyStore<DruidEtcd> };
 }
 
 export interface EtcdSnapshotControllerDeps {

@@ -1,6 +1,8 @@
 // The agent Jobs (seed §6, corrected): the driver image in agent mode, the cluster's snapshot
 // claim and credentials Secret mounted, a pod that passes PodSecurity `restricted`, owned by the
 // record so deleting the record deletes its Jobs.
+
+import type { V1Volume } from '@kubernetes/client-node';
 import {
   CREDENTIALS_MOUNT_PATH,
   deleteCommand,
@@ -8,7 +10,9 @@ import {
   saveCommand,
   TERMINATION_MESSAGE_PATH,
 } from '../../agent/contract.ts';
+import { CA_KEY, TLS_CERT_KEY, TLS_KEY_KEY } from '../../etcd/credentials.ts';
 import type { Job } from '../../informers/resources.ts';
+import type { Wire } from '../../informers/wire.ts';
 import { ETCD_SNAPSHOT, type EtcdSnapshot } from '../../records/etcd-snapshot.ts';
 import { jobTracingEnv } from '../../telemetry/agent-telemetry.ts';
 import { type JobOperation, jobLabels, jobName, snapshotDir } from './names.ts';
@@ -29,11 +33,19 @@ export interface SaveJobInput {
 export function buildSaveJob(options: PipelineOptions, input: SaveJobInput): Job {
   const { record } = input;
   const secret = record.spec.cluster.credentialsSecret;
+  const ca = record.spec.cluster.caSecret;
   const args = saveCommand({
     endpoints: input.endpoints,
     file: `${SNAPSHOT_MOUNT_PATH}/${record.spec.storage.path}`,
     snapshotId: record.metadata?.name ?? '',
-    ...(secret ? { credentialsDir: CREDENTIALS_MOUNT_PATH } : {}),
+    // The mounted Secrets, by name, for the agent's messages.
+    ...(secret
+      ? {
+          credentialsDir: CREDENTIALS_MOUNT_PATH,
+          credentialsSecret: `${record.spec.cluster.namespace}/${secret}`,
+        }
+      : {}),
+    ...(secret && ca ? { caSecret: `${record.spec.cluster.namespace}/${ca.name}:${ca.key}` } : {}),
     ...(input.minFreeBytes !== undefined ? { minFreeBytes: input.minFreeBytes } : {}),
     dialTimeoutSeconds: 5,
   });
@@ -128,12 +140,36 @@ function buildJob(
           ],
           volumes: [
             { name: 'snapshots', persistentVolumeClaim: { claimName: record.spec.storage.claimName } },
-            ...(mountSecret
-              ? [{ name: 'credentials', secret: { secretName: secret, defaultMode: 0o440 } }]
-              : []),
+            ...(mountSecret ? [credentialsVolume(secret, record.spec.cluster.caSecret)] : []),
           ],
         },
       },
+    },
+  };
+}
+
+/**
+ * The credentials Secret as files; with a CA Secret (etcd-druid's tlsCASecretRef) a projected
+ * volume: the key pair from the one, the CA as ca.crt from the other, in one directory.
+ */
+function credentialsVolume(secret: string, ca: { name: string; key: string } | undefined): Wire<V1Volume> {
+  if (!ca) return { name: 'credentials', secret: { secretName: secret, defaultMode: 0o440 } };
+  return {
+    name: 'credentials',
+    projected: {
+      defaultMode: 0o440,
+      sources: [
+        {
+          secret: {
+            name: secret,
+            items: [
+              { key: TLS_CERT_KEY, path: TLS_CERT_KEY },
+              { key: TLS_KEY_KEY, path: TLS_KEY_KEY },
+            ],
+          },
+        },
+        { secret: { name: ca.name, items: [{ key: ca.key, path: CA_KEY }] } },
+      ],
     },
   };
 }

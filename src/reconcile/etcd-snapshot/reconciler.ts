@@ -10,7 +10,7 @@
 // so "a file may exist" is never lost) and in deterministic Job names. Every status write carries
 // the resourceVersion read (409 → requeue with backoff); waiting is a requeue or a Job/Pod event.
 import { type AgentResult, SNAPSHOT_MOUNT_PATH } from '../../agent/contract.ts';
-import type { EtcdCredentials } from '../../etcd/credentials.ts';
+import { type EtcdCredentials, withCaFromSecret } from '../../etcd/credentials.ts';
 import type { DiscoveryStores } from '../../etcd/discovery.ts';
 import { discoverEtcdCluster } from '../../etcd/discovery.ts';
 import { ClusterUnhealthyError } from '../../etcd/errors.ts';
@@ -249,8 +249,18 @@ export class EtcdSnapshotReconciler implements Reconciler {
         `credentials Secret ${namespace}/${credentialsSecret} does not exist`,
       );
     }
+    const { caSecret } = record.spec.cluster;
+    const ca = caSecret ? await this.#d.api.getSecret(namespace, caSecret.name, ctx.signal) : undefined;
+    if (caSecret && !ca) {
+      throw new PipelineFailure(
+        'AUTH_CERT_NOT_FOUND',
+        'ResolveCredentials',
+        `CA Secret ${namespace}/${caSecret.name} (etcd-druid's tlsCASecretRef) does not exist`,
+      );
+    }
     try {
-      return this.#d.parseCredentials(secret);
+      const credentials = this.#d.parseCredentials(secret);
+      return ca && caSecret ? withCaFromSecret(credentials, ca, caSecret.key) : credentials;
     } catch (err) {
       throw new PipelineFailure(
         reasonOf(err) ?? 'AUTH_CERT_NOT_FOUND',

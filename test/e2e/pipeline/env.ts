@@ -62,6 +62,7 @@ export function startPipeline(
       pods: f.informerFor(pods),
       persistentVolumeClaims: f.informerFor(persistentVolumeClaims),
       statefulSets: f.informerFor(statefulSets),
+      ...(env.stores.druidEtcds ? { druidEtcds: { store: env.stores.druidEtcds } } : {}),
     },
     ownership: alwaysOwner,
     logger: log,

@@ -48,7 +48,14 @@ beforeAll(async () => {
   main = await deployEtcdFixture(cluster, { name: 'main', namespace: NS, replicas: 3 });
   [second, secure, basic] = await Promise.all([
     deployEtcdFixture(cluster, { name: 'second', namespace: NS, replicas: 1 }),
-    deployEtcdFixture(cluster, { name: 'secure', namespace: NS, replicas: 1, auth: 'tls' }),
+    // Serving certificates with DNS names only, as etcd-druid and the common charts issue them.
+    deployEtcdFixture(cluster, {
+      name: 'secure',
+      namespace: NS,
+      replicas: 1,
+      auth: 'tls',
+      serverNames: 'dns',
+    }),
     deployEtcdFixture(cluster, { name: 'basic', namespace: NS, replicas: 1, auth: 'basic' }),
   ]);
   for (const f of [main, second, secure, basic]) await f.waitHealthy(120_000);
@@ -288,7 +295,7 @@ describe('snapshot pipeline', () => {
     return `${text('username')}:${text('password')}`;
   };
 
-  it('TLS and user/password clusters snapshot with their credentials Secrets (mounted, never copied)', async () => {
+  it('TLS (server certificates with DNS names only) and user/password clusters snapshot with their credentials Secrets (mounted, never copied)', async () => {
     for (const fixture of [secure, basic]) {
       for (const pod of await fixture.pods())
         await cluster.kubectl([
@@ -322,6 +329,11 @@ describe('snapshot pipeline', () => {
     expect(records.map((r) => r.spec.cluster.credentialsSecret).sort()).toEqual(
       [basic.credentialsSecret, secure.credentialsSecret].sort(),
     );
+    // Dialled by pod IP (the driver has no cluster DNS), checked for the name the member advertises.
+    const tlsRecord = records.find((r) => r.spec.cluster.name === 'secure')!;
+    expect(tlsRecord.status?.endpoints).toEqual([
+      expect.stringMatching(/^https:\/\/[\d.]+:2379\?tls-server-name=secure-0\.secure\.etcd\.svc$/),
+    ]);
     for (const r of records) {
       const file = join(await claimDir(env, NS, r.spec.storage.claimName), r.status!.backupPath!);
       // The user/password cluster's restore keeps etcd's auth on: read it as its user.
@@ -398,6 +410,10 @@ describe('snapshot pipeline', () => {
     const taken = all.find((r) => r.spec.cluster.name === 'second')!;
     expect(own.status?.reason).toMatch(/^AUTH_/);
     expect(own.status?.step).toBe('CheckHealth');
+    // What did not verify, of which member, against which Secret; never Node's hint about its flags.
+    expect(own.status?.message).toContain('server certificate of etcd member secure-0.secure.etcd.svc');
+    expect(own.status?.message).toContain('is not signed by ca.crt of Secret etcd/wrong-tls');
+    expect(`${own.status?.message} ${error?.details}`).not.toContain('use-system-ca');
     expect(taken.status).toMatchObject({ reason: own.status?.reason, failedWith: own.metadata?.name });
     // Nothing of the group's data is left: no directory of either record in either claim.
     for (const r of all) {

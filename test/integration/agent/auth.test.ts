@@ -72,6 +72,76 @@ describe('agent save with client-certificate TLS', () => {
   });
 });
 
+// Serving certificates that name DNS names only: the Job dials the IP its endpoints give and
+// checks the name they carry; a failure names the member and the Secret the Job mounted.
+describe('agent save against server certificates with DNS names only', () => {
+  let cluster: EtcdProcessCluster;
+  beforeAll(async () => {
+    cluster = await startEtcdProcessCluster({ size: 3, auth: 'tls', serverNames: 'dns' });
+  });
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it('saves from the member the endpoints name', async () => {
+    const run = await runAgentProcess(
+      saveCommand({
+        endpoints: cluster.endpoints,
+        file: join(cluster.dir, 'snapshots', 'dns', 'snapshot.db'),
+        snapshotId: 'dns',
+        credentialsDir: cluster.credentialsDir as string,
+        credentialsSecret: 'etcd/demo-tls',
+      }),
+      { terminationLog: join(cluster.dir, 'term') },
+    );
+    expect(run.code, run.stderr).toBe(AGENT_EXIT_CODES.OK);
+    expect(run.result?.member).toMatch(/\?tls-server-name=m\d\.etcd\.test$/);
+  });
+
+  it('a CA that did not sign the members: AUTH_CERT_INVALID naming the member and the mounted Secret', async () => {
+    const other = createPki(join(cluster.dir, 'other'));
+    const dir = join(cluster.dir, 'other-ca');
+    mkdirSync(dir);
+    for (const f of ['tls.crt', 'tls.key']) cpSync(join(cluster.credentialsDir as string, f), join(dir, f));
+    cpSync(other.ca.certFile, join(dir, 'ca.crt'));
+    const run = await runAgentProcess(
+      saveCommand({
+        endpoints: cluster.endpoints.slice(0, 1),
+        file: join(cluster.dir, 'snapshots', 'other-ca', 'snapshot.db'),
+        snapshotId: 'other-ca',
+        credentialsDir: dir,
+        credentialsSecret: 'etcd/demo-tls',
+      }),
+      { terminationLog: join(cluster.dir, 'term') },
+    );
+    expect(run.code).toBe(AGENT_EXIT_CODES.AUTH_FAILED);
+    expect(run.terminationMessage?.error?.reason).toBe('AUTH_CERT_INVALID');
+    expect(run.terminationMessage?.error?.message).toContain(
+      'server certificate of etcd member m0.etcd.test',
+    );
+    expect(run.terminationMessage?.error?.message).toContain(
+      'is not signed by ca.crt of Secret etcd/demo-tls',
+    );
+    expect(`${run.stderr}${JSON.stringify(run.terminationMessage)}`).not.toContain('use-system-ca');
+
+    // etcd-druid: the mounted ca.crt is another Secret's key, and the message says which.
+    const druid = await runAgentProcess(
+      saveCommand({
+        endpoints: cluster.endpoints.slice(0, 1),
+        file: join(cluster.dir, 'snapshots', 'other-ca-druid', 'snapshot.db'),
+        snapshotId: 'other-ca-druid',
+        credentialsDir: dir,
+        credentialsSecret: 'etcd/demo-client-tls',
+        caSecret: 'etcd/demo-ca:bundle.crt',
+      }),
+      { terminationLog: join(cluster.dir, 'term') },
+    );
+    expect(druid.terminationMessage?.error?.message).toContain(
+      'is not signed by bundle.crt of Secret etcd/demo-ca',
+    );
+  });
+});
+
 describe('agent save with user and password', () => {
   let cluster: EtcdProcessCluster;
   beforeAll(async () => {

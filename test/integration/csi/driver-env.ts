@@ -5,23 +5,17 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { druidEtcds } from '../../../src/app/druid-etcds.ts';
 import { type CsiClient, createCsiClient } from '../../../src/csi/csi-client.ts';
 import { type CsiDriverOptions, type CsiRecordApis, startCsiDriver } from '../../../src/csi/driver.ts';
 import type { CsiServer } from '../../../src/csi/server.ts';
-import {
-  DRUID_ETCD,
-  type DruidEtcd,
-  etcdClusterIndexer,
-  INDEX_ETCD_CLUSTER,
-} from '../../../src/etcd/discovery.ts';
-import { discoverServedVersion } from '../../../src/informers/discovery.ts';
+import { etcdClusterIndexer, INDEX_ETCD_CLUSTER } from '../../../src/etcd/discovery.ts';
 import { InformerFactory } from '../../../src/informers/informer-factory.ts';
 import { KubeClient } from '../../../src/informers/kube-client.ts';
 import {
   persistentVolumeClaims,
   persistentVolumes,
   pods,
-  type ResourceDefinition,
   statefulSets,
 } from '../../../src/informers/resources.ts';
 import { type ApiHealth, startApiHealth, versionPing } from '../../../src/kube/api-health.ts';
@@ -91,6 +85,8 @@ export interface DriverEnvOptions {
   wrapApis?: (apis: CsiRecordApis) => CsiRecordApis;
   /** Overrides the informers' sync state as the driver sees it. */
   cachesSynced?: () => boolean;
+  /** How often to look for the etcd-druid CRD while it is not installed (the driver's default otherwise). */
+  druidCrdPollMs?: number;
 }
 
 function counted<T extends object>(api: T, counter: ApiCounter): T {
@@ -118,10 +114,11 @@ export async function startDriver(cluster: LocalCluster, options: DriverEnvOptio
   for (const [name, fn] of Object.entries(etcdSnapshotIndexers)) snapshotsInformer.addIndexer(name, fn);
   const volumesInformer = factory.informerFor(etcdSourceVolumeResource);
   for (const [name, fn] of Object.entries(etcdSourceVolumeIndexers)) volumesInformer.addIndexer(name, fn);
-  const druidVersion = await discoverServedVersion(kubeClient, DRUID_ETCD.group, [DRUID_ETCD.version]);
-  const druid = druidVersion
-    ? factory.informerFor<DruidEtcd>({ ...DRUID_ETCD, namespaced: true } as ResourceDefinition<DruidEtcd>)
-    : undefined;
+  // As the driver does (src/app/druid-etcds.ts): the Etcd CRD is picked up when it appears.
+  const druid = await druidEtcds(factory, kubeClient, {
+    log,
+    ...(options.druidCrdPollMs ? { pollMs: options.druidCrdPollMs } : {}),
+  });
   const stores = {
     etcdSnapshots: snapshotsInformer.store,
     etcdSourceVolumes: volumesInformer.store,
@@ -129,7 +126,7 @@ export async function startDriver(cluster: LocalCluster, options: DriverEnvOptio
     persistentVolumes: factory.informerFor(persistentVolumes).store,
     pods: factory.informerFor(pods).addIndexer(INDEX_ETCD_CLUSTER, etcdClusterIndexer).store,
     statefulSets: factory.informerFor(statefulSets).addIndexer(INDEX_ETCD_CLUSTER, etcdClusterIndexer).store,
-    ...(druid ? { druidEtcds: druid.store } : {}),
+    druidEtcds: druid.store,
   };
   factory.start();
   const health: ApiHealth = startApiHealth(versionPing(kubeClient), { intervalMs: 2_000 });
@@ -179,6 +176,7 @@ export async function startDriver(cluster: LocalCluster, options: DriverEnvOptio
       client.close();
       await server.stop(2_000);
       health.stop();
+      druid.stop();
       await factory.stop();
       kubeClient.destroy();
       if (dir) rmSync(dir, { recursive: true, force: true });

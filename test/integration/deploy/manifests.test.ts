@@ -282,6 +282,19 @@ describe('job policy (ValidatingAdmissionPolicy)', () => {
       await new Promise((r) => setTimeout(r, 500));
     }
     await expect(create(snapshotJob)).resolves.toBeDefined();
+    // etcd-druid's CA Secret beside the client key pair: one projected volume of Secrets only.
+    const druidCredentials = {
+      name: 'credentials',
+      projected: {
+        sources: [
+          { secret: { name: 'etcd-main-client-tls', items: [{ key: 'tls.crt', path: 'tls.crt' }] } },
+          { secret: { name: 'etcd-main-ca', items: [{ key: 'bundle.crt', path: 'ca.crt' }] } },
+        ],
+      },
+    };
+    await expect(
+      create({ ...snapshotJob, volumes: [snapshotJob.volumes[0], druidCredentials] }),
+    ).resolves.toBeDefined();
     const cases: [string, Record<string, unknown>, RegExp][] = [
       ['a token', { ...snapshotJob, automountServiceAccountToken: true }, /no ServiceAccount token/],
       [
@@ -295,6 +308,14 @@ describe('job policy (ValidatingAdmissionPolicy)', () => {
         /exactly one container/,
       ],
       ['host network', { ...snapshotJob, hostNetwork: true }, /no host namespaces/],
+      [
+        'a projected API token',
+        {
+          ...snapshotJob,
+          volumes: [{ name: 'token', projected: { sources: [{ serviceAccountToken: { path: 'token' } }] } }],
+        },
+        /only their snapshot claim/,
+      ],
       [
         'a hostPath volume',
         { ...snapshotJob, volumes: [{ name: 'root', hostPath: { path: '/' } }] },

@@ -1,6 +1,6 @@
 // Credentials against real etcd: client-certificate TLS and user/password clusters accept the
 // right credentials and turn wrong ones into the catalog's AUTH_* reasons.
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdClient } from '../../../src/etcd/client/etcd-client.ts';
@@ -52,6 +52,72 @@ describe('client-certificate TLS', () => {
     if (good.kind !== 'tls') throw new Error('tls credentials expected');
     const bad: EtcdCredentials = { ...good, ca: readFileSync(other.ca.certFile) };
     expect(await reasonOf(checkClusterHealth(cluster.endpoints, bad))).toBe('AUTH_CERT_INVALID');
+  });
+});
+
+// What etcd-druid, the common charts and cert-manager issue: serving certificates that name the
+// members' DNS names and no IP. The driver dials the IP (it may have no cluster DNS) and checks
+// the name the endpoint carries.
+describe('client TLS with server certificates that carry DNS names only', () => {
+  let cluster: EtcdProcessCluster;
+  let good: EtcdCredentials;
+  const byIp = () => cluster.endpoints.map((e) => e.replace(/\?.*$/, ''));
+  async function failure(p: Promise<unknown>): Promise<EtcdError> {
+    try {
+      await p;
+    } catch (err) {
+      if (err instanceof EtcdError) return err;
+      throw err;
+    }
+    throw new Error('expected a failure');
+  }
+  beforeAll(async () => {
+    cluster = await startEtcdProcessCluster({ size: 3, auth: 'tls', serverNames: 'dns' });
+    good = await credentialsFromDir(cluster.credentialsDir as string, 'etcd/demo-tls');
+  });
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it('is healthy and snapshots when each endpoint carries its member’s DNS name', async () => {
+    expect(cluster.endpoints[0]).toMatch(/^https:\/\/[\d.]+:2379\?tls-server-name=m0\.etcd\.test$/);
+    expect((await checkClusterHealth(cluster.endpoints, good)).reachableCount).toBe(3);
+    const client = new EtcdClient(cluster.endpoints[1] as string, { credentials: good });
+    let bytes = 0;
+    for await (const m of client.snapshot()) bytes += m.blob.length;
+    client.close();
+    expect(bytes).toBeGreaterThan(32);
+  });
+
+  it('dialled by IP without the name: AUTH_CERT_INVALID saying what the certificate names', async () => {
+    const e = await failure(checkClusterHealth(byIp().slice(0, 1), good));
+    expect(e.reason).toBe('AUTH_CERT_INVALID');
+    expect(e.message).toContain(
+      `does not name ${byIp()[0]!.replace(/^https:\/\/|:2379$/g, '')}; it names DNS:m0.etcd.test`,
+    );
+    expect(e.message).not.toMatch(/use-system-ca|Resolution note/);
+  });
+
+  it('a name the certificate does not carry is refused', async () => {
+    const wrong = `${byIp()[0]}?tls-server-name=m1.etcd.test`;
+    const e = await failure(checkClusterHealth([wrong], good));
+    expect(e.reason).toBe('AUTH_CERT_INVALID');
+    expect(e.message).toContain('does not name m1.etcd.test; it names DNS:m0.etcd.test');
+  });
+
+  it('a CA that did not sign the members: the message names the member and the Secret, not Node’s hint', async () => {
+    const other = createPki(join(cluster.dir, 'other-ca'));
+    const dir = join(cluster.dir, 'other-ca-credentials');
+    mkdirSync(dir);
+    for (const f of ['tls.crt', 'tls.key']) cpSync(join(cluster.credentialsDir as string, f), join(dir, f));
+    cpSync(other.ca.certFile, join(dir, 'ca.crt'));
+    const bad = await credentialsFromDir(dir, 'etcd/demo-tls');
+    const e = await failure(checkClusterHealth(cluster.endpoints.slice(0, 1), bad));
+    expect(e.reason).toBe('AUTH_CERT_INVALID');
+    expect(e.message).toContain(
+      `server certificate of etcd member m0.etcd.test (${byIp()[0]!.replace(/^https:\/\//, '')}) is not signed by ca.crt of Secret etcd/demo-tls`,
+    );
+    expect(e.message).not.toMatch(/use-system-ca|Resolution note/);
   });
 });
 

@@ -33,6 +33,33 @@ describe('parseAgentArgs', () => {
     });
   });
 
+  it('reads back endpoints with TLS server names and the mounted Secret’s name', () => {
+    const save = {
+      endpoints: ['https://10.0.0.1:2379?tls-server-name=demo-0.demo.etcd.svc', 'https://10.0.0.2:2379'],
+      file: '/snapshots/ns/rec/snapshot.db',
+      snapshotId: 'snap-1',
+      credentialsDir: '/etc/etcd-snapshot-driver/credentials',
+      credentialsSecret: 'etcd/demo-tls',
+      caSecret: 'etcd/demo-ca:bundle.crt',
+    };
+    expect(parseAgentArgs(saveCommand(save).slice(1))).toMatchObject({ operation: 'save', args: save });
+  });
+
+  it.each([
+    [
+      '--endpoints=https://10.0.0.1:2379?tls-server-name=a_b',
+      /--endpoints: "https:\/\/10\.0\.0\.1:2379\?tls-server-name=a_b" is not an etcd client URL/,
+    ],
+    ['--credentials-secret=no-slash', /--credentials-secret="no-slash" is not NAMESPACE\/NAME/],
+    ['--ca-secret=etcd/demo-ca', /--ca-secret="etcd\/demo-ca" is not NAMESPACE\/NAME:KEY/],
+  ])('refuses %s', (flag, message) => {
+    const base = ['save', '--endpoints=https://10.0.0.1:2379', '--file=/a', '--snapshot-id=s'];
+    const argv = flag.startsWith('--endpoints')
+      ? [...base.filter((a) => !a.startsWith('--endpoints')), flag]
+      : [...base, flag];
+    expect(() => parseAgentArgs(argv)).toThrow(message);
+  });
+
   it('takes "--flag value" and --termination-log', () => {
     expect(parseAgentArgs(['verify', '--file', '/x/snapshot.db', '--termination-log=/tmp/t'])).toEqual({
       operation: 'verify',

@@ -7,6 +7,7 @@ import {
   INDEX_ETCD_CLUSTER,
   referenceFromAnnotations,
 } from '../../../src/etcd/discovery.ts';
+import { LateStore } from '../../../src/informers/late-store.ts';
 import type { Pod, StatefulSet } from '../../../src/informers/resources.ts';
 import { etcdPod, FakeStore } from './fakes.ts';
 
@@ -72,7 +73,7 @@ describe('referenceFromAnnotations', () => {
 });
 
 describe('discoverEtcdCluster', () => {
-  it('1. explicit endpoints win, and <pod>.<service> names become the pod IP', () => {
+  it('1. explicit endpoints win, and <pod>.<service> names become the pod IP, checked for the name as written', () => {
     const s = stores();
     s.pods.upsert(etcdPod('etcd-0', { namespace: 'etcd', cluster: 'main', ip: '10.1.0.5' }));
     s.pods.upsert(etcdPod('etcd-1', { namespace: 'etcd', cluster: 'main', ip: '10.1.0.6' }));
@@ -84,6 +85,7 @@ describe('discoverEtcdCluster', () => {
           'etcd-0.etcd-headless:2379',
           'https://etcd-9.etcd-headless.etcd.svc:2379',
           '10.9.9.9:2379',
+          'https://etcd-1.etcd-headless:2379?tls-server-name=etcd.example.com',
         ],
         credentialsSecret: 'tls',
       },
@@ -96,9 +98,10 @@ describe('discoverEtcdCluster', () => {
         namespace: 'etcd',
         name: 'main',
         endpoints: [
-          'https://10.1.0.5:2379',
+          'https://10.1.0.5:2379?tls-server-name=etcd-0.etcd-headless',
           'https://etcd-9.etcd-headless.etcd.svc:2379',
           'https://10.9.9.9:2379',
+          'https://10.1.0.6:2379?tls-server-name=etcd.example.com',
         ],
         credentialsSecret: 'tls',
         discoveredBy: 'pvc-annotation',
@@ -119,7 +122,7 @@ describe('discoverEtcdCluster', () => {
     expect(a.found && a.cluster.name).toMatch(/^endpoints-[0-9a-f]{12}$/);
   });
 
-  it('2. an etcd-druid Etcd: its StatefulSet members by IP, TLS and secret from its spec', () => {
+  it('2. an etcd-druid Etcd: its StatefulSet members by IP (checked for their peer-service names), TLS and secret from its spec', () => {
     const s = stores(true);
     s.druidEtcds!.upsert({
       metadata: { name: 'main', namespace: 'etcd' },
@@ -138,10 +141,56 @@ describe('discoverEtcdCluster', () => {
     expect(result).toMatchObject({
       found: true,
       cluster: {
-        endpoints: ['https://10.2.0.1:2379', 'https://10.2.0.2:2379', 'https://10.2.0.3:2379'],
+        endpoints: [
+          'https://10.2.0.1:2379?tls-server-name=main-0.main-peer.etcd.svc',
+          'https://10.2.0.2:2379?tls-server-name=main-1.main-peer.etcd.svc',
+          'https://10.2.0.3:2379?tls-server-name=main-2.main-peer.etcd.svc',
+        ],
         credentialsSecret: 'main-client-tls',
         discoveredBy: 'etcd-druid',
       },
+    });
+  });
+
+  it('2. an etcd-druid Etcd’s client TLS: the client key pair’s Secret, and its CA Secret and key (dataKey, default ca.crt)', () => {
+    const s = stores(true);
+    const tls = (dataKey?: string) => ({
+      tlsCASecretRef: { name: 'main-ca', ...(dataKey ? { dataKey } : {}) },
+      serverTLSSecretRef: { name: 'main-server' },
+      clientTLSSecretRef: { name: 'main-client' },
+    });
+    s.druidEtcds!.upsert({
+      metadata: { name: 'main', namespace: 'etcd' },
+      spec: { replicas: 1, etcd: { clientUrlTls: tls('bundle.crt') } },
+    });
+    s.druidEtcds!.upsert({
+      metadata: { name: 'other', namespace: 'etcd' },
+      spec: { replicas: 1, etcd: { clientUrlTls: tls() } },
+    });
+    expect(discoverEtcdCluster({ namespace: 'etcd', name: 'main' }, s)).toMatchObject({
+      cluster: { credentialsSecret: 'main-client', caSecret: { name: 'main-ca', key: 'bundle.crt' } },
+    });
+    expect(discoverEtcdCluster({ namespace: 'etcd', name: 'other' }, s)).toMatchObject({
+      cluster: { caSecret: { name: 'main-ca', key: 'ca.crt' } },
+    });
+    // A Secret the user named brings its own ca.crt.
+    const own = discoverEtcdCluster({ namespace: 'etcd', name: 'main', credentialsSecret: 'mine' }, s);
+    expect(own.found && own.cluster).toMatchObject({ credentialsSecret: 'mine' });
+    expect(own.found && own.cluster.caSecret).toBeUndefined();
+  });
+
+  it('2. a druid store that is not attached yet (CRD not installed) is skipped, and read once attached', () => {
+    const s = stores();
+    const late = new LateStore<DruidEtcd>();
+    const druid = new FakeStore<DruidEtcd>();
+    druid.upsert({ metadata: { name: 'main', namespace: 'etcd' }, spec: { replicas: 1 } });
+    const withLate = { ...s, druidEtcds: late };
+    const before = discoverEtcdCluster({ namespace: 'etcd', name: 'main' }, withLate);
+    expect(!before.found && before.tried.some((t) => t.includes('etcd-druid'))).toBe(false);
+    late.attach(druid);
+    expect(discoverEtcdCluster({ namespace: 'etcd', name: 'main' }, withLate)).toMatchObject({
+      found: true,
+      cluster: { discoveredBy: 'etcd-druid', endpoints: ['http://main-0.main-peer.etcd.svc:2379'] },
     });
   });
 
@@ -179,6 +228,34 @@ describe('discoverEtcdCluster', () => {
     });
   });
 
+  it('3. TLS members are checked for the DNS name etcd advertises, else their name behind the headless Service', () => {
+    const s = stores();
+    const advertised = etcdPod('etcd-0', { namespace: 'etcd', cluster: 'main', ip: '10.0.0.1', https: true });
+    const etcd = advertised.spec!.containers[0]!;
+    etcd.env = [
+      { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+      { name: 'NS', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+      { name: 'HOST', value: '$(POD_NAME).clients.$(NS).svc' },
+    ];
+    etcd.args = ['--advertise-client-urls=https://$(HOST):2379,https://$(POD_IP):2379'];
+    s.pods.upsert(advertised);
+    const stable = etcdPod('etcd-1', { namespace: 'etcd', cluster: 'main', ip: '10.0.0.2', https: true });
+    stable.spec!.hostname = 'etcd-1';
+    stable.spec!.subdomain = 'etcd-headless';
+    s.pods.upsert(stable);
+    // Advertising its IP, without a subdomain: nothing names it; dialled and checked by IP.
+    s.pods.upsert(etcdPod('etcd-2', { namespace: 'etcd', cluster: 'main', ip: '10.0.0.3', https: true }));
+    expect(discoverEtcdCluster({ namespace: 'etcd', name: 'main' }, s)).toMatchObject({
+      cluster: {
+        endpoints: [
+          'https://10.0.0.1:2379?tls-server-name=etcd-0.clients.etcd.svc',
+          'https://10.0.0.2:2379?tls-server-name=etcd-1.etcd-headless.etcd.svc',
+          'https://10.0.0.3:2379',
+        ],
+      },
+    });
+  });
+
   it('3. narrows pods by the snapshot-label selector', () => {
     const s = stores();
     const a = etcdPod('a-0', { namespace: 'etcd', cluster: 'main', ip: '10.0.0.1' });
@@ -192,7 +269,7 @@ describe('discoverEtcdCluster', () => {
     });
   });
 
-  it('4. StatefulSets labelled etcd.io/cluster: member IPs, else stable DNS names', () => {
+  it('4. StatefulSets labelled etcd.io/cluster: member IPs (checked for their stable names), else stable DNS names', () => {
     const s = stores();
     s.statefulSets.upsert(statefulSet('etcd', 'main', 2, true));
     expect(discoverEtcdCluster({ namespace: 'etcd', name: 'main' }, s)).toMatchObject({
@@ -210,7 +287,10 @@ describe('discoverEtcdCluster', () => {
     s.pods.upsert(etcdPod('etcd-1', { namespace: 'etcd', ip: '10.4.0.2' }));
     expect(discoverEtcdCluster({ namespace: 'etcd', name: 'main' }, s)).toMatchObject({
       cluster: {
-        endpoints: ['https://10.4.0.1:12379', 'https://10.4.0.2:12379'],
+        endpoints: [
+          'https://10.4.0.1:12379?tls-server-name=etcd-0.etcd-headless.etcd.svc',
+          'https://10.4.0.2:12379?tls-server-name=etcd-1.etcd-headless.etcd.svc',
+        ],
         discoveredBy: 'statefulset',
       },
     });

@@ -7,6 +7,7 @@ import {
   credentialsFromDir,
   credentialsFromSecret,
   describeCredentials,
+  withCaFromSecret,
 } from '../../../src/etcd/credentials.ts';
 import { EtcdError } from '../../../src/etcd/errors.ts';
 
@@ -147,5 +148,28 @@ describe('credentialsFromDir (a mounted Secret)', () => {
     await expect(credentialsFromDir(join(dir, 'absent'))).rejects.toMatchObject({
       reason: 'AUTH_CERT_NOT_FOUND',
     });
+  });
+});
+
+describe('withCaFromSecret (etcd-druid keeps the CA apart from the client key pair)', () => {
+  const client = credentialsFromSecret({
+    metadata: { name: 'main-client', namespace: 'etcd' },
+    type: 'kubernetes.io/tls',
+    data: { 'tls.crt': b64('CERT'), 'tls.key': b64('KEY') },
+  });
+  const caSecret = { metadata: { name: 'main-ca', namespace: 'etcd' }, data: { 'bundle.crt': b64('CA') } };
+
+  it('takes the CA from the key and says where it came from', () => {
+    const creds = withCaFromSecret(client, caSecret, 'bundle.crt');
+    expect(creds.kind === 'tls' && creds.ca?.toString()).toBe('CA');
+    expect(creds.kind === 'tls' && creds.caSource).toBe('bundle.crt of Secret etcd/main-ca');
+    expect(creds.kind === 'tls' && creds.source).toBe('Secret etcd/main-client');
+    expect(String(creds)).toBe('EtcdCredentials(tls)');
+  });
+
+  it('names the Secret and the key that is missing', () => {
+    expect(() => withCaFromSecret(client, caSecret, 'ca.crt')).toThrow(
+      'Secret etcd/main-ca has no key "ca.crt" (the CA of the members\' certificates)',
+    );
   });
 });

@@ -2,7 +2,7 @@
 // generic protobuf encoder of the same proto, endpoint parsing, and gRPC status → catalog reason.
 import { Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
-import { parseEndpoint } from '../../../src/etcd/client/endpoint.ts';
+import { memberOf, parseEndpoint, withServerName } from '../../../src/etcd/client/endpoint.ts';
 import { memberIdHex, prefixEnd } from '../../../src/etcd/client/etcd-client.ts';
 import { toEtcdError } from '../../../src/etcd/client/grpc-errors.ts';
 import { etcdMethod } from '../../../src/etcd/client/proto.ts';
@@ -49,6 +49,26 @@ describe('parseEndpoint', () => {
     expect(parseEndpoint('10.0.0.1')).toEqual({ target: '10.0.0.1:2379', tls: undefined });
     expect(parseEndpoint('https://[fd00::1]:2379').target).toBe('[fd00::1]:2379');
     expect(parseEndpoint('http://[fd00::1]').target).toBe('[fd00::1]:2379');
+  });
+  it('takes the TLS server name the certificate is checked for', () => {
+    expect(parseEndpoint('https://10.0.0.5:2379?tls-server-name=demo-0.demo.etcd.svc')).toEqual({
+      target: '10.0.0.5:2379',
+      tls: true,
+      serverName: 'demo-0.demo.etcd.svc',
+    });
+    expect(withServerName('https://10.0.0.5:2379', 'demo-0.demo')).toBe(
+      'https://10.0.0.5:2379?tls-server-name=demo-0.demo',
+    );
+    expect(withServerName('https://10.0.0.5:2379', undefined)).toBe('https://10.0.0.5:2379');
+    expect(memberOf('https://10.0.0.5:2379?tls-server-name=demo-0.demo')).toBe('demo-0.demo');
+    expect(memberOf('https://10.0.0.5:2379')).toBe('10.0.0.5:2379');
+  });
+  it('refuses other queries and server names that are not DNS names', () => {
+    expect(() => parseEndpoint('https://10.0.0.5:2379?x=1')).toThrow(/\?tls-server-name=<DNS name>/);
+    expect(() => parseEndpoint('https://10.0.0.5:2379?tls-server-name=a_b')).toThrow(
+      /"https:\/\/10\.0\.0\.5/,
+    );
+    expect(() => parseEndpoint('https://10.0.0.5:2379?tls-server-name=')).toThrow(/tls-server-name/);
   });
   it('names a bad endpoint', () => {
     expect(() => parseEndpoint('http://a/b/c')).toThrow(/"http:\/\/a\/b\/c"/);

@@ -110,6 +110,7 @@ describe('agent Jobs', () => {
       `--file=${SNAPSHOT_MOUNT_PATH}/main-abc/snapshot.db`,
       '--snapshot-id=main-abc',
       `--credentials-dir=${CREDENTIALS_MOUNT_PATH}`,
+      '--credentials-secret=etcd/main-client-tls',
       '--min-free-bytes=1234',
       '--dial-timeout=5',
     ]);
@@ -136,6 +137,35 @@ describe('agent Jobs', () => {
     expect(job.spec?.ttlSecondsAfterFinished).toBe(options.jobTtlSecondsAfterFinished);
     // The record's 300 s timeout bounds the option's 900 s.
     expect(job.spec?.activeDeadlineSeconds).toBe(300);
+  });
+
+  it('save Job with etcd-druid’s CA Secret: one projected directory, the key pair from the one, ca.crt from the other', () => {
+    const druid = structuredClone(record);
+    druid.spec.cluster.caSecret = { name: 'main-ca', key: 'bundle.crt' };
+    const job = buildSaveJob(options, { record: druid, endpoints: ['https://10.0.0.2:2379'] });
+    expect(restrictedViolations(job)).toEqual([]);
+    expect(job.spec!.template.spec!.volumes).toContainEqual({
+      name: 'credentials',
+      projected: {
+        defaultMode: 0o440,
+        sources: [
+          {
+            secret: {
+              name: 'main-client-tls',
+              items: [
+                { key: 'tls.crt', path: 'tls.crt' },
+                { key: 'tls.key', path: 'tls.key' },
+              ],
+            },
+          },
+          { secret: { name: 'main-ca', items: [{ key: 'bundle.crt', path: 'ca.crt' }] } },
+        ],
+      },
+    });
+    const args = job.spec!.template.spec!.containers[0]!.args!;
+    expect(args).toContain(`--credentials-dir=${CREDENTIALS_MOUNT_PATH}`);
+    expect(args).toContain('--credentials-secret=etcd/main-client-tls');
+    expect(args).toContain('--ca-secret=etcd/main-ca:bundle.crt');
   });
 
   it('save Job tells the agent where to export its spans (agentTracing), only when it has a trace', () => {

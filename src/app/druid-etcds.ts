@@ -1,0 +1,67 @@
+// etcd-druid's `Etcd` resources for discovery, whether or not the CRD is installed yet. Served at
+// start: the informer starts with the others. Not served: the API group is looked up again every
+// interval (discovery needs no RBAC), and once it is served the informer starts and discovery's
+// store fills, without a restart.
+import { DRUID_ETCD, type DruidEtcd } from '../etcd/discovery.ts';
+import { discoverServedVersion } from '../informers/discovery.ts';
+import type { InformerFactory } from '../informers/informer-factory.ts';
+import type { KubeClient } from '../informers/kube-client.ts';
+import { LateStore } from '../informers/late-store.ts';
+import type { ResourceDefinition } from '../informers/resources.ts';
+import type { Logger } from '../telemetry/logger.ts';
+
+/** How often the driver looks for the etcd-druid CRD while it is not installed. */
+export const DRUID_CRD_POLL_MS = 30_000;
+
+export interface DruidEtcds {
+  /** Empty until the CRD is served; discovery reads it. */
+  readonly store: LateStore<DruidEtcd>;
+  /** Stops looking for the CRD (the informer, once started, stops with the factory). */
+  stop(): void;
+}
+
+export async function druidEtcds(
+  factory: InformerFactory,
+  client: KubeClient,
+  options: { log: Logger; pollMs?: number; signal?: AbortSignal },
+): Promise<DruidEtcds> {
+  const store = new LateStore<DruidEtcd>();
+  const attach = () =>
+    store.attach(
+      factory.informerFor<DruidEtcd>({ ...DRUID_ETCD, namespaced: true } as ResourceDefinition<DruidEtcd>)
+        .store,
+    );
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const stop = () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+  if (await discoverServedVersion(client, DRUID_ETCD.group, [DRUID_ETCD.version], options.signal)) {
+    attach();
+    return { store, stop };
+  }
+  const look = async () => {
+    try {
+      if (await discoverServedVersion(client, DRUID_ETCD.group, [DRUID_ETCD.version])) {
+        if (stopped) return;
+        attach();
+        options.log.info(
+          { component: 'informers', resource: `${DRUID_ETCD.plural}.${DRUID_ETCD.group}` },
+          'etcd-druid Etcd CRD is served now; discovery reads Etcd resources',
+        );
+        return;
+      }
+    } catch (err) {
+      // The API server is down or refusing: look again next time.
+      options.log.debug({ component: 'informers', err }, 'looking for the etcd-druid CRD failed');
+    }
+    if (!stopped) schedule();
+  };
+  // unref: looking for the CRD never keeps a stopping process alive.
+  const schedule = () => {
+    timer = setTimeout(look, options.pollMs ?? DRUID_CRD_POLL_MS).unref();
+  };
+  schedule();
+  return { store, stop };
+}
