@@ -8,6 +8,7 @@
 // the elector is told when they ended (waitUntil) so it releases the Lease only after. When a
 // bucket is gained, every key of it is queued from the sources' warm caches.
 //
+// Start-up: as controller-runtime's Start, workers begin once every source synced (sources-synced.ts).
 // Failure handling: an error requeues the key with per-key exponential backoff; a TerminalError
 // does not requeue and is counted; a synchronous throw, a rejected promise or a throwing event
 // handler is caught, logged and counted and never reaches the process.
@@ -20,10 +21,12 @@ import type { EventHandler, Predicate } from './handlers.ts';
 import { type ControllerMetrics, noopControllerMetrics } from './metrics.ts';
 import type { RateLimiterOptions } from './rate-limiter.ts';
 import type { ReconcileContext, Reconciler } from './result.ts';
+import { settlesWithin } from './settles-within.ts';
+import { type SyncingSource, whenAllSynced } from './sources-synced.ts';
 import { WorkQueue } from './work-queue.ts';
 
-/** What a controller watches: an informer (or anything with the same two members). */
-export interface Source<T extends StoredObject> {
+/** What a controller watches: an informer (or anything with these members). */
+export interface Source<T extends StoredObject> extends SyncingSource {
   readonly events$: Observable<InformerEvent<T>>;
   readonly store: ReadonlyStore<T>;
 }
@@ -72,6 +75,7 @@ export class Controller {
   readonly #metrics: ControllerMetrics;
   readonly #watches: Watch[] = [];
   readonly #subscriptions: Subscription[] = [];
+  #hasSynced = false;
   #ownershipSubscription: Subscription | undefined;
   readonly #inFlight = new Map<string, InFlight>();
   #workerLoops: Promise<void>[] = [];
@@ -117,7 +121,12 @@ export class Controller {
     if (this.#ownership.isOwner(this.#shardKey(key))) this.queue.add(key);
   }
 
-  /** Subscribes to the sources (each replays its cache as adds) and starts the workers. */
+  /** True once every source has synced and the workers run. */
+  get hasSynced(): boolean {
+    return this.#hasSynced;
+  }
+
+  /** Subscribes to the sources (each replays its cache as adds); workers start once all synced. */
   start(): void {
     if (this.#started) throw new Error(`controller ${this.name} already started`);
     this.#started = true;
@@ -134,7 +143,13 @@ export class Controller {
       );
     }
     this.#metrics.setActiveWorkers(this.name, 0);
-    this.#workerLoops = Array.from({ length: this.#workers }, () => this.#worker());
+    const startWorkers = () => {
+      if (this.#stopping) return;
+      this.#hasSynced = true;
+      this.#workerLoops = Array.from({ length: this.#workers }, () => this.#worker());
+    };
+    const sources = this.#watches.map((w) => w.source);
+    this.#subscriptions.push(whenAllSynced(sources, this.#log, startWorkers));
   }
 
   /**
@@ -281,17 +296,5 @@ export class Controller {
       this.queue.done(key);
       finish();
     }
-  }
-}
-
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([promise.then(() => true as const), timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }
