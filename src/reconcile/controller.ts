@@ -16,10 +16,10 @@ import type { Observable, Subscription } from 'rxjs';
 import type { InformerEvent, ReadonlyStore, StoredObject } from '../informers/store-types.ts';
 import { alwaysOwner, type Ownership, type OwnershipChange } from '../leader/ownership.ts';
 import type { Logger } from '../telemetry/logger.ts';
+import type { ControllerOptions, StopOptions } from './controller-options.ts';
 import { isTerminal, OwnershipLostError, ShutdownError } from './errors.ts';
 import type { EventHandler, Predicate } from './handlers.ts';
 import { type ControllerMetrics, noopControllerMetrics } from './metrics.ts';
-import type { RateLimiterOptions } from './rate-limiter.ts';
 import type { ReconcileContext, Reconciler } from './result.ts';
 import { settlesWithin } from './settles-within.ts';
 import { type SyncingSource, whenAllSynced } from './sources-synced.ts';
@@ -31,26 +31,7 @@ export interface Source<T extends StoredObject> extends SyncingSource {
   readonly store: ReadonlyStore<T>;
 }
 
-export interface ControllerOptions {
-  /** The `controller` label of the metrics and the workqueue `name`. */
-  name: string;
-  reconciler: Reconciler;
-  logger: Logger;
-  /** Concurrent reconciles (distinct keys); default 1, as controller-runtime's MaxConcurrentReconciles. */
-  workers?: number;
-  ownership?: Ownership;
-  /** Maps a queue key to the key ownership is decided by; default: the key itself. */
-  shardKey?: (key: string) => string;
-  metrics?: ControllerMetrics;
-  rateLimiter?: Partial<RateLimiterOptions>;
-}
-
-export interface StopOptions {
-  /** How long in-flight reconciles may run before they are aborted (ShutdownError); default 30 s. */
-  deadlineMs?: number;
-  /** After aborting, how long to wait for them to return; default 5 s. */
-  abortGraceMs?: number;
-}
+export type { ControllerOptions, StopOptions } from './controller-options.ts';
 
 interface Watch {
   source: Source<StoredObject>;
@@ -74,6 +55,7 @@ export class Controller {
   readonly #shardKey: (key: string) => string;
   readonly #metrics: ControllerMetrics;
   readonly #watches: Watch[] = [];
+  readonly #alsoSynced: readonly SyncingSource[];
   readonly #subscriptions: Subscription[] = [];
   #hasSynced = false;
   #ownershipSubscription: Subscription | undefined;
@@ -94,6 +76,7 @@ export class Controller {
     this.#ownership = options.ownership ?? alwaysOwner;
     this.#shardKey = options.shardKey ?? ((key) => key);
     this.#metrics = options.metrics ?? noopControllerMetrics;
+    this.#alsoSynced = options.alsoSynced ?? [];
     this.queue = new WorkQueue({
       name: options.name,
       metrics: this.#metrics,
@@ -148,7 +131,7 @@ export class Controller {
       this.#hasSynced = true;
       this.#workerLoops = Array.from({ length: this.#workers }, () => this.#worker());
     };
-    const sources = this.#watches.map((w) => w.source);
+    const sources = [...this.#watches.map((w) => w.source), ...this.#alsoSynced];
     this.#subscriptions.push(whenAllSynced(sources, this.#log, startWorkers));
   }
 

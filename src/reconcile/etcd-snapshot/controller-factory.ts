@@ -118,6 +118,8 @@ export function createEtcdSnapshotController(deps: EtcdSnapshotControllerDeps): 
     ownership: deps.ownership,
     // Ownership follows the etcd cluster; a record gone from the cache falls back to its key.
     shardKey: (key) => records.get(key)?.spec?.cluster?.key ?? key,
+    // Discover reads these without being woken by them: a half-listed cache is no evidence.
+    alsoSynced: [informers.statefulSets, ...(informers.druidEtcds ? [informers.druidEtcds] : [])],
     ...(deps.controllerMetrics ? { metrics: deps.controllerMetrics } : {}),
   });
 

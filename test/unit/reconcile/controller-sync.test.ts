@@ -35,7 +35,7 @@ afterEach(async () => {
   await Promise.all(started.splice(0).map((c) => c.stop({ deadlineMs: 100, abortGraceMs: 100 })));
 });
 
-function controllerOn(sources: SyncingSource[], reconciled: string[]) {
+function controllerOn(sources: SyncingSource[], reconciled: string[], alsoSynced: SyncingSource[] = []) {
   let woke!: () => void;
   const first = new Promise<void>((resolve) => {
     woke = resolve;
@@ -43,6 +43,7 @@ function controllerOn(sources: SyncingSource[], reconciled: string[]) {
   const controller = new Controller({
     name: 'sync-test',
     logger: log,
+    alsoSynced,
     reconciler: {
       async reconcile(key) {
         reconciled.push(key);
@@ -94,6 +95,21 @@ describe('Controller start-up', () => {
     synced.add('b');
     await first;
     expect(reconciled).toEqual(['ns/b']);
+  });
+
+  it('waits for a store it reads without watching it (alsoSynced)', async () => {
+    const records = new SyncingSource('records');
+    records.synced.next(true);
+    const statefulSets = new SyncingSource('statefulsets');
+    const reconciled: string[] = [];
+    const { controller, first } = controllerOn([records], reconciled, [statefulSets]);
+    controller.start();
+    records.add('d');
+    expect(controller.hasSynced).toBe(false);
+    expect(controller.queue.length).toBe(1);
+    statefulSets.synced.next(true);
+    await first;
+    expect(reconciled).toEqual(['ns/d']);
   });
 
   it('stops cleanly (drained) while still waiting for a sync, and starts no worker afterwards', async () => {
