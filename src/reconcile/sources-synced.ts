@@ -1,7 +1,7 @@
 // controller-runtime's WaitForCacheSync for our sources: a controller starts its workers only
 // once every source's store holds a complete list. Before that, "not in the store" may only mean
 // "not listed yet", and a reconciler acting on it could delete what still exists.
-import { combineLatest, filter, type Observable, type Subscription, take } from 'rxjs';
+import { combineLatest, filter, type Observable, Subscription, take } from 'rxjs';
 import type { Logger } from '../telemetry/logger.ts';
 
 export interface SyncingSource {
@@ -22,7 +22,7 @@ export function whenAllSynced(
   const syncing = [...new Set(sources)].filter((s) => s.synced$ !== undefined);
   if (syncing.length === 0) {
     then();
-    return { unsubscribe() {}, closed: true } as Subscription;
+    return Subscription.EMPTY;
   }
   log.info({ sources: syncing.map((s) => s.name ?? 'unnamed') }, 'waiting for caches to sync');
   return combineLatest(syncing.map((s) => s.synced$!.pipe(filter(Boolean), take(1))))
