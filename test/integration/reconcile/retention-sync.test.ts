@@ -199,11 +199,13 @@ describe('retention at start-up', () => {
       // wait, already reconciled) while the content list is still held.
       const queue = retention.controller.queue;
       await until(
-        'records cached and the cluster queued',
+        'records cached, the cluster queued and the content list held',
         () =>
-          records.hasSynced && records.store.size === 3 && queue.length + queue.processing + reconciles() > 0,
+          records.hasSynced &&
+          records.store.size === 3 &&
+          queue.length + queue.processing + reconciles() > 0 &&
+          held.lists() > 0,
       );
-      expect(held.lists()).toBeGreaterThan(0);
       expect(contents.hasSynced).toBe(false);
 
       held.release();
