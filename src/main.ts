@@ -40,10 +40,25 @@ async function main(argv: string[]): Promise<number> {
     'etcd-snapshot-driver starting',
   );
 
-  // Signals are listened for from the start: a SIGTERM while informers sync still stops cleanly.
+  // Signals are listened for from the start: a SIGTERM while starting aborts the start-up, which
+  // then stops whatever had started (Leases released, sockets closed) before main returns.
+  const abort = new AbortController();
   const stopped = new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (abort.signal.aborted) {
+        // A second signal, or a stop that hangs (below), must still end the process.
+        log.error({ signal }, 'second signal: exiting at once');
+        process.exit(1);
+      }
+      setTimeout(() => {
+        log.error({ deadline_ms: SHUTDOWN_DEADLINE_MS }, 'shutdown did not finish in time; exiting');
+        process.exit(1);
+      }, SHUTDOWN_DEADLINE_MS).unref();
+      abort.abort(new Error(`${signal} received`));
+      resolve(signal);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
   });
   const [{ runDriver }, { readBuildInfo }, { startTracing }] = await Promise.all([
     import('./app/run-driver.ts'),
@@ -57,25 +72,19 @@ async function main(argv: string[]): Promise<number> {
     sampleRatio: config.traceSampleRatio,
     serviceVersion: readBuildInfo().version,
   });
-  const driver = await Promise.race([runDriver(config, log), stopped]);
-  if (typeof driver === 'string') {
-    log.info({ signal: driver }, 'stopped while starting');
+  let driver: Awaited<ReturnType<typeof runDriver>>;
+  try {
+    driver = await runDriver(config, log, { signal: abort.signal });
+  } catch (err) {
+    if (!abort.signal.aborted) throw err;
+    // runDriver stopped what had started before rejecting: nothing is left running.
+    log.info({ signal: await stopped }, 'stopped while starting');
     await tracing.shutdown();
     return 0;
   }
   log.info('etcd-snapshot-driver started');
   const signal = await stopped;
   log.info({ signal }, 'shutting down');
-  // A second signal, or a drain that hangs, must still end the process.
-  const deadline = setTimeout(() => {
-    log.error({ deadline_ms: SHUTDOWN_DEADLINE_MS }, 'shutdown did not finish in time; exiting');
-    process.exit(1);
-  }, SHUTDOWN_DEADLINE_MS);
-  deadline.unref();
-  process.once(signal, () => {
-    log.error('second signal: exiting at once');
-    process.exit(1);
-  });
   await driver.stop(SHUTDOWN_DEADLINE_MS - 4_000);
   await tracing.shutdown(); // flushes the spans still buffered
   log.info('stopped');

@@ -2,6 +2,7 @@
 // start: the informer starts with the others. Not served: the API group is looked up again every
 // interval (discovery needs no RBAC), and once it is served the informer starts and discovery's
 // store fills, without a restart.
+import { BehaviorSubject, type Observable } from 'rxjs';
 import { DRUID_ETCD, type DruidEtcd } from '../etcd/discovery.ts';
 import { discoverServedVersion } from '../informers/discovery.ts';
 import type { InformerFactory } from '../informers/informer-factory.ts';
@@ -16,6 +17,14 @@ export const DRUID_CRD_POLL_MS = 30_000;
 export interface DruidEtcds {
   /** Empty until the CRD is served; discovery reads it. */
   readonly store: LateStore<DruidEtcd>;
+  /**
+   * For the controllers' cache-sync wait: the informer's while it is attached; true while the CRD
+   * is not served (there is nothing to list). A late attach may read a half-listed store, which
+   * only makes discovery fall through to its next method.
+   */
+  readonly synced$: Observable<boolean>;
+  readonly hasSynced: boolean;
+  readonly name: string;
   /** Stops looking for the CRD (the informer, once started, stops with the factory). */
   stop(): void;
 }
@@ -26,11 +35,25 @@ export async function druidEtcds(
   options: { log: Logger; pollMs?: number; signal?: AbortSignal },
 ): Promise<DruidEtcds> {
   const store = new LateStore<DruidEtcd>();
-  const attach = () =>
-    store.attach(
-      factory.informerFor<DruidEtcd>({ ...DRUID_ETCD, namespaced: true } as ResourceDefinition<DruidEtcd>)
-        .store,
-    );
+  const synced = new BehaviorSubject(true);
+  const attach = () => {
+    const informer = factory.informerFor<DruidEtcd>({
+      ...DRUID_ETCD,
+      namespaced: true,
+    } as ResourceDefinition<DruidEtcd>);
+    store.attach(informer.store);
+    informer.synced$.subscribe((value) => synced.next(value));
+  };
+  const name = `${DRUID_ETCD.plural}.${DRUID_ETCD.group}`;
+  const served = (): DruidEtcds => ({
+    store,
+    stop,
+    synced$: synced.asObservable(),
+    get hasSynced() {
+      return synced.value;
+    },
+    name,
+  });
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   const stop = () => {
@@ -39,7 +62,7 @@ export async function druidEtcds(
   };
   if (await discoverServedVersion(client, DRUID_ETCD.group, [DRUID_ETCD.version], options.signal)) {
     attach();
-    return { store, stop };
+    return served();
   }
   const look = async () => {
     try {
@@ -63,5 +86,5 @@ export async function druidEtcds(
     timer = setTimeout(look, options.pollMs ?? DRUID_CRD_POLL_MS).unref();
   };
   schedule();
-  return { store, stop };
+  return served();
 }

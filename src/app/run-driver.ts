@@ -1,7 +1,8 @@
 // Starts the driver's long-running parts in dependency order — Kubernetes client → informers →
-// ownership (bucket Leases) → reconcilers → CSI server — and stops them in reverse: first no new
-// RPCs, then reconciles drain, then buckets are handed over (only once their work has ended),
-// then the watches close.
+// HTTP → reconcilers and ownership (bucket Leases) → CSI server — and stops them in reverse:
+// first no new RPCs, then reconciles drain, then buckets are handed over (only once their work
+// has ended), then HTTP and the watches close. A start-up aborted (signal) or failed half-way
+// stops the same way whatever had started (startup-stack.ts).
 import type { KubeConfig } from '@kubernetes/client-node';
 import { config as rxjsConfig } from 'rxjs';
 import type { DriverConfig } from '../config/config.ts';
@@ -15,15 +16,13 @@ import { BucketElector } from '../leader/bucket-elector.ts';
 import { defaultIdentity } from '../leader/identity.ts';
 import { kubeLeaseApi } from '../leader/lease-api.ts';
 import { alwaysOwner, type Ownership } from '../leader/ownership.ts';
-import { createEtcdSnapshotController } from '../reconcile/etcd-snapshot/controller-factory.ts';
-import { DEFAULT_PIPELINE_OPTIONS } from '../reconcile/etcd-snapshot/options.ts';
-import { createRetentionController } from '../reconcile/retention/controller-factory.ts';
 import type { EtcdSnapshot } from '../records/etcd-snapshot.ts';
 import { type HealthServer, startHealthServer } from '../telemetry/http-server.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import { createDriverMetrics, type DriverMetrics } from '../telemetry/metrics.ts';
-import { PromRetentionMetrics } from '../telemetry/retention-metrics.ts';
+import { defaultControllers } from './default-controllers.ts';
 import { createSharedInformers, type SharedInformers } from './shared-informers.ts';
+import { StartupStack } from './startup-stack.ts';
 
 /** What a reconciler looks like to the composition root (src/reconcile/controller.ts fits). */
 export interface RunnableController {
@@ -49,9 +48,22 @@ export interface RunDriverOptions {
   metrics?: DriverMetrics;
   /** Identity in the Leases (default hostname + random suffix). */
   identity?: string;
+  /**
+   * Aborts start-up (SIGTERM in main): runDriver stops what it had started, in reverse, gives
+   * back the Leases it took, and rejects with the signal's reason.
+   */
+  signal?: AbortSignal;
   /** How often to look for the etcd-druid CRD while it is not installed (default 30 s). */
   druidCrdPollMs?: number;
+  /** Awaited after each start-up step; tests hold a step here to signal in the middle of it. */
+  onStartupStep?: (step: StartupStep) => void | Promise<void>;
 }
+
+/** The start-up steps, each named by what has just started. */
+export type StartupStep = 'informers' | 'http' | 'controllers' | 'csi';
+
+/** How long an aborted start-up may take to stop what it had started. */
+const STARTUP_ABORT_DEADLINE_MS = 20_000;
 
 export interface RunningDriver {
   readonly csi: CsiServer;
@@ -85,108 +97,73 @@ export async function runDriver(
     );
   }
 
-  const kubeConfig = loadKubeConfig(config.kubeconfig);
-  const client = new KubeClient(kubeConfig, { userAgent: 'etcd-snapshot-driver' });
-  const factory = new InformerFactory(client, { logger: log.child({ component: 'informers' }) });
-  const informers = await createSharedInformers(factory, client, AbortSignal.timeout(30_000), {
-    log,
-    ...(options.druidCrdPollMs ? { druidCrdPollMs: options.druidCrdPollMs } : {}),
-  });
-  factory.start();
-  const apiHealth: ApiHealth = startApiHealth(versionPing(client));
-  const metrics = options.metrics ?? createDriverMetrics();
+  const { signal } = options;
+  const stack = new StartupStack(log.child({ component: 'main' }));
+  // Between two steps: give up if the signal came, after the test hook (which may hold the step).
+  const stepDone = async (step: StartupStep) => {
+    await options.onStartupStep?.(step);
+    signal?.throwIfAborted();
+  };
+  try {
+    signal?.throwIfAborted();
+    const kubeConfig = loadKubeConfig(config.kubeconfig);
+    const client = new KubeClient(kubeConfig, { userAgent: 'etcd-snapshot-driver' });
+    stack.push('kube client', () => client.destroy());
+    const factory = new InformerFactory(client, { logger: log.child({ component: 'informers' }) });
+    const discovery = AbortSignal.timeout(30_000);
+    const informers = await createSharedInformers(
+      factory,
+      client,
+      signal ? AbortSignal.any([signal, discovery]) : discovery,
+      { log, ...(options.druidCrdPollMs ? { druidCrdPollMs: options.druidCrdPollMs } : {}) },
+    );
+    stack.push('etcd-druid informer', () => informers.druidEtcds.stop());
+    signal?.throwIfAborted();
+    factory.start();
+    stack.push('informers', () => factory.stop());
+    const apiHealth: ApiHealth = startApiHealth(versionPing(client));
+    stack.push('api health', () => apiHealth.stop());
+    await stepDone('informers');
 
-  let elector: BucketElector | undefined;
-  let ownership: Ownership = alwaysOwner;
-  if (config.leaderElect && namespace) {
-    elector = new BucketElector({
-      api: kubeLeaseApi(client, namespace),
-      name: config.driverName,
-      identity: options.identity ?? defaultIdentity(),
-      buckets: config.leaderElectionBuckets,
-      timing: {
-        leaseDurationMs: config.leaseDurationMs,
-        renewDeadlineMs: config.renewDeadlineMs,
-        retryPeriodMs: config.retryPeriodMs,
-      },
-      logger: log,
-      metrics: metrics.leader,
-    });
-    ownership = elector;
-  }
-
-  const parts: DriverParts = { config, kubeConfig, log, client, informers, ownership, metrics };
-  const controllers = (options.controllers ?? defaultControllers)(parts);
-  metrics.pipeline.setSnapshotCountSource(() => countSnapshots(informers));
-  // Controllers subscribe to ownership changes before the elector can report any.
-  for (const controller of controllers) controller.start();
-  elector?.start();
-
-  const cachesSynced = () => factory.informers().every((i) => i.hasSynced);
-  const csi = await startCsiDriver({
-    driverName: config.driverName,
-    endpoints: [config.csiEndpoint],
-    listenTimeoutMs: config.csiListenTimeoutMs,
-    discovery: { methods: config.discoveryMethods },
-    defaults: {
-      etcdNamespace: config.etcdNamespace,
-      storageClass: config.storageClass,
-      snapshotTimeoutSeconds: config.snapshotTimeoutSeconds,
-    },
-    stores: {
-      etcdSnapshots: informers.etcdSnapshots.store,
-      etcdSourceVolumes: informers.etcdSourceVolumes.store,
-      persistentVolumeClaims: informers.persistentVolumeClaims.store,
-      persistentVolumes: informers.persistentVolumes.store,
-      pods: informers.pods.store,
-      statefulSets: informers.statefulSets.store,
-      druidEtcds: informers.druidEtcds.store,
-    },
-    api: client,
-    readiness: { cachesSynced, apiReachable: () => apiHealth.reachable() },
-    log,
-    hooks: { onCall: metrics.csi.onCall },
-  });
-  const http =
-    config.metricsBindAddress === '0'
-      ? undefined
-      : await startHealthServer({
-          bindAddress: config.metricsBindAddress,
-          registry: metrics.registry,
-          serveMetrics: config.metricsEnabled,
-          readiness: {
-            caches_synced: () => {
-              if (!cachesSynced()) throw new Error('informer caches have not synced');
+    const metrics = options.metrics ?? createDriverMetrics();
+    const cachesSynced = () => factory.informers().every((i) => i.hasSynced);
+    let csi: CsiServer | undefined;
+    const http =
+      config.metricsBindAddress === '0'
+        ? undefined
+        : await startHealthServer({
+            bindAddress: config.metricsBindAddress,
+            registry: metrics.registry,
+            serveMetrics: config.metricsEnabled,
+            readiness: {
+              caches_synced: () => {
+                if (!cachesSynced()) throw new Error('informer caches have not synced');
+              },
+              api_reachable: () => {
+                if (!apiHealth.reachable()) throw new Error('the API server did not answer recently');
+              },
+              grpc_serving: () => {
+                if (!csi?.serving) throw new Error('the CSI server is not serving');
+              },
             },
-            api_reachable: () => {
-              if (!apiHealth.reachable()) throw new Error('the API server did not answer recently');
-            },
-            grpc_serving: () => {
-              if (!csi.serving) throw new Error('the CSI server is not serving');
-            },
-          },
-        });
-  log.info(
-    {
-      component: 'main',
-      csi_endpoints: csi.addresses,
-      metrics_address: http?.address,
-      leader_elect: config.leaderElect,
-      buckets: config.leaderElect ? config.leaderElectionBuckets : undefined,
-      controllers: controllers.length,
-    },
-    'driver running',
-  );
+          });
+    // Closed after the reconciles drained: /metrics and /healthz answer during the drain.
+    if (http) stack.push('http', () => http.close());
+    await stepDone('http');
 
-  return {
-    csi,
-    parts,
-    http,
-    ready: () => cachesSynced() && apiHealth.reachable() && csi.serving,
-    async stop(deadlineMs: number) {
-      const until = Date.now() + deadlineMs;
-      const left = () => Math.max(0, until - Date.now());
-      await csi.stop(Math.min(5_000, left()));
+    const elector =
+      config.leaderElect && namespace
+        ? newElector(config, namespace, client, log, metrics, options)
+        : undefined;
+    const ownership: Ownership = elector ?? alwaysOwner;
+    const parts: DriverParts = { config, kubeConfig, log, client, informers, ownership, metrics };
+    const controllers = (options.controllers ?? defaultControllers)(parts);
+    metrics.pipeline.setSnapshotCountSource(() => countSnapshots(informers));
+    // Controllers subscribe to ownership changes before the elector can report any; their
+    // workers wait for the caches (src/reconcile/controller.ts).
+    for (const controller of controllers) controller.start();
+    elector?.start();
+    stack.push('controllers and buckets', async (left) => {
       const results = await Promise.all(
         controllers.map((c) => c.stop({ deadlineMs: Math.min(10_000, left()) })),
       );
@@ -195,68 +172,87 @@ export async function runDriver(
       const drained = results.every((r) => r.drained);
       if (!drained) log.warn({ component: 'main' }, 'reconciles still running; leaving Leases to expire');
       await elector?.stop({ release: drained });
-      apiHealth.stop();
-      informers.druidEtcds.stop();
-      await factory.stop();
-      await http?.close();
-      client.destroy();
-    },
-  };
+    });
+    await stepDone('controllers');
+
+    const served = await startCsiDriver({
+      driverName: config.driverName,
+      endpoints: [config.csiEndpoint],
+      listenTimeoutMs: config.csiListenTimeoutMs,
+      discovery: { methods: config.discoveryMethods },
+      defaults: {
+        etcdNamespace: config.etcdNamespace,
+        storageClass: config.storageClass,
+        snapshotTimeoutSeconds: config.snapshotTimeoutSeconds,
+      },
+      stores: {
+        etcdSnapshots: informers.etcdSnapshots.store,
+        etcdSourceVolumes: informers.etcdSourceVolumes.store,
+        persistentVolumeClaims: informers.persistentVolumeClaims.store,
+        persistentVolumes: informers.persistentVolumes.store,
+        pods: informers.pods.store,
+        statefulSets: informers.statefulSets.store,
+        druidEtcds: informers.druidEtcds.store,
+      },
+      api: client,
+      readiness: { cachesSynced, apiReachable: () => apiHealth.reachable() },
+      log,
+      hooks: { onCall: metrics.csi.onCall },
+    });
+    csi = served;
+    // First to stop: no new RPCs while the rest winds down.
+    stack.push('csi', (left) => served.stop(Math.min(5_000, left())));
+    await stepDone('csi');
+
+    log.info(
+      {
+        component: 'main',
+        csi_endpoints: served.addresses,
+        metrics_address: http?.address,
+        leader_elect: config.leaderElect,
+        buckets: config.leaderElect ? config.leaderElectionBuckets : undefined,
+        controllers: controllers.length,
+      },
+      'driver running',
+    );
+    return {
+      csi: served,
+      parts,
+      http,
+      ready: () => cachesSynced() && apiHealth.reachable() && served.serving,
+      stop: (deadlineMs: number) => stack.unwind(deadlineMs),
+    };
+  } catch (err) {
+    log.info(
+      { component: 'main', started: stack.started, aborted: signal?.aborted ?? false },
+      'start-up stopped; stopping what had started, in reverse',
+    );
+    await stack.unwind(STARTUP_ABORT_DEADLINE_MS);
+    throw err;
+  }
 }
 
-/** The driver's reconcilers: the snapshot pipeline, and orphans and retention. */
-function defaultControllers(parts: DriverParts): RunnableController[] {
-  const { config, informers } = parts;
-  return [
-    createEtcdSnapshotController({
-      client: parts.client,
-      kubeConfig: parts.kubeConfig, // pod log tails of failed Jobs
-      informers,
-      ownership: parts.ownership,
-      logger: parts.log,
-      metrics: parts.metrics.pipeline,
-      controllerMetrics: parts.metrics.controller,
-      options: {
-        agentImage: config.agentImage,
-        executorServiceAccount: config.executorServiceAccount,
-        defaultStorageClass: config.storageClass,
-        jobBackoffLimit: config.jobBackoffLimit,
-        jobActiveDeadlineSeconds: config.jobActiveDeadlineSeconds,
-        jobTtlSecondsAfterFinished: config.jobTtlSecondsAfterFinished,
-        workers: config.workers,
-        discovery: { methods: config.discoveryMethods },
-        ...(config.snapshotClaimSize ? { snapshotClaimSize: config.snapshotClaimSize } : {}),
-        // The Jobs' agents export where the driver does, so their spans join the snapshot's trace.
-        agentTracing: {
-          exporter: config.traceExporter,
-          ...(config.traceEndpoint ? { endpoint: config.traceEndpoint } : {}),
-        },
-      },
-    }),
-    // Orphaned records, retention-days and the orphan file sweep (docs/pipeline.md).
-    createRetentionController({
-      client: parts.client,
-      informers,
-      ownership: parts.ownership,
-      logger: parts.log,
-      metrics: new PromRetentionMetrics(parts.metrics.registry),
-      controllerMetrics: parts.metrics.controller,
-      options: {
-        driverName: config.driverName,
-        deleteOrphanFiles: config.deleteOrphanFiles,
-        deleteUnknownOrphanRecords: config.deleteOrphanRecords,
-        sweepIntervalMs: config.orphanSweepIntervalMs,
-        orphanFileMinAgeSeconds: Math.round(config.orphanFileMinAgeMs / 1000),
-        job: {
-          agentImage: config.agentImage,
-          executorServiceAccount: config.executorServiceAccount,
-          jobActiveDeadlineSeconds: config.jobActiveDeadlineSeconds,
-          jobTtlSecondsAfterFinished: config.jobTtlSecondsAfterFinished,
-          resources: DEFAULT_PIPELINE_OPTIONS.resources,
-        },
-      },
-    }),
-  ];
+function newElector(
+  config: DriverConfig,
+  namespace: string,
+  client: KubeClient,
+  log: Logger,
+  metrics: DriverMetrics,
+  options: RunDriverOptions,
+): BucketElector {
+  return new BucketElector({
+    api: kubeLeaseApi(client, namespace),
+    name: config.driverName,
+    identity: options.identity ?? defaultIdentity(),
+    buckets: config.leaderElectionBuckets,
+    timing: {
+      leaseDurationMs: config.leaseDurationMs,
+      renewDeadlineMs: config.renewDeadlineMs,
+      retryPeriodMs: config.retryPeriodMs,
+    },
+    logger: log,
+    metrics: metrics.leader,
+  });
 }
 
 /** etcd_snapshots_total, read at scrape time from the record cache. */

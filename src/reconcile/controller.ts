@@ -8,6 +8,7 @@
 // the elector is told when they ended (waitUntil) so it releases the Lease only after. When a
 // bucket is gained, every key of it is queued from the sources' warm caches.
 //
+// Start-up: as controller-runtime's Start, workers begin once every source synced (sources-synced.ts).
 // Failure handling: an error requeues the key with per-key exponential backoff; a TerminalError
 // does not requeue and is counted; a synchronous throw, a rejected promise or a throwing event
 // handler is caught, logged and counted and never reaches the process.
@@ -15,39 +16,22 @@ import type { Observable, Subscription } from 'rxjs';
 import type { InformerEvent, ReadonlyStore, StoredObject } from '../informers/store-types.ts';
 import { alwaysOwner, type Ownership, type OwnershipChange } from '../leader/ownership.ts';
 import type { Logger } from '../telemetry/logger.ts';
+import type { ControllerOptions, StopOptions } from './controller-options.ts';
 import { isTerminal, OwnershipLostError, ShutdownError } from './errors.ts';
 import type { EventHandler, Predicate } from './handlers.ts';
 import { type ControllerMetrics, noopControllerMetrics } from './metrics.ts';
-import type { RateLimiterOptions } from './rate-limiter.ts';
 import type { ReconcileContext, Reconciler } from './result.ts';
+import { settlesWithin } from './settles-within.ts';
+import { type SyncingSource, whenAllSynced } from './sources-synced.ts';
 import { WorkQueue } from './work-queue.ts';
 
-/** What a controller watches: an informer (or anything with the same two members). */
-export interface Source<T extends StoredObject> {
+/** What a controller watches: an informer (or anything with these members). */
+export interface Source<T extends StoredObject> extends SyncingSource {
   readonly events$: Observable<InformerEvent<T>>;
   readonly store: ReadonlyStore<T>;
 }
 
-export interface ControllerOptions {
-  /** The `controller` label of the metrics and the workqueue `name`. */
-  name: string;
-  reconciler: Reconciler;
-  logger: Logger;
-  /** Concurrent reconciles (distinct keys); default 1, as controller-runtime's MaxConcurrentReconciles. */
-  workers?: number;
-  ownership?: Ownership;
-  /** Maps a queue key to the key ownership is decided by; default: the key itself. */
-  shardKey?: (key: string) => string;
-  metrics?: ControllerMetrics;
-  rateLimiter?: Partial<RateLimiterOptions>;
-}
-
-export interface StopOptions {
-  /** How long in-flight reconciles may run before they are aborted (ShutdownError); default 30 s. */
-  deadlineMs?: number;
-  /** After aborting, how long to wait for them to return; default 5 s. */
-  abortGraceMs?: number;
-}
+export type { ControllerOptions, StopOptions } from './controller-options.ts';
 
 interface Watch {
   source: Source<StoredObject>;
@@ -71,7 +55,9 @@ export class Controller {
   readonly #shardKey: (key: string) => string;
   readonly #metrics: ControllerMetrics;
   readonly #watches: Watch[] = [];
+  readonly #alsoSynced: readonly SyncingSource[];
   readonly #subscriptions: Subscription[] = [];
+  #hasSynced = false;
   #ownershipSubscription: Subscription | undefined;
   readonly #inFlight = new Map<string, InFlight>();
   #workerLoops: Promise<void>[] = [];
@@ -90,6 +76,7 @@ export class Controller {
     this.#ownership = options.ownership ?? alwaysOwner;
     this.#shardKey = options.shardKey ?? ((key) => key);
     this.#metrics = options.metrics ?? noopControllerMetrics;
+    this.#alsoSynced = options.alsoSynced ?? [];
     this.queue = new WorkQueue({
       name: options.name,
       metrics: this.#metrics,
@@ -117,7 +104,12 @@ export class Controller {
     if (this.#ownership.isOwner(this.#shardKey(key))) this.queue.add(key);
   }
 
-  /** Subscribes to the sources (each replays its cache as adds) and starts the workers. */
+  /** True once every source has synced and the workers run. */
+  get hasSynced(): boolean {
+    return this.#hasSynced;
+  }
+
+  /** Subscribes to the sources (each replays its cache as adds); workers start once all synced. */
   start(): void {
     if (this.#started) throw new Error(`controller ${this.name} already started`);
     this.#started = true;
@@ -134,7 +126,13 @@ export class Controller {
       );
     }
     this.#metrics.setActiveWorkers(this.name, 0);
-    this.#workerLoops = Array.from({ length: this.#workers }, () => this.#worker());
+    const startWorkers = () => {
+      if (this.#stopping) return;
+      this.#hasSynced = true;
+      this.#workerLoops = Array.from({ length: this.#workers }, () => this.#worker());
+    };
+    const sources = [...this.#watches.map((w) => w.source), ...this.#alsoSynced];
+    this.#subscriptions.push(whenAllSynced(sources, this.#log, startWorkers));
   }
 
   /**
@@ -281,17 +279,5 @@ export class Controller {
       this.queue.done(key);
       finish();
     }
-  }
-}
-
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([promise.then(() => true as const), timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }

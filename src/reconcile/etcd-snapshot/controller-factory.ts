@@ -20,6 +20,7 @@ import type { Logger } from '../../telemetry/logger.ts';
 import { Controller, type Source } from '../controller.ts';
 import { enqueueMapped } from '../handlers.ts';
 import type { ControllerMetrics } from '../metrics.ts';
+import type { SyncingSource } from '../sources-synced.ts';
 import { isTerminal } from './cluster-turn.ts';
 import {
   INDEX_PIPELINE_WORKLOAD,
@@ -46,7 +47,7 @@ export interface PipelineInformers {
   persistentVolumeClaims: IndexableSource<PersistentVolumeClaim>;
   statefulSets: IndexableSource<StatefulSet>;
   /** Only the store is read (discovery); it may fill late, when the CRD is installed after start. */
-  druidEtcds?: { readonly store: ReadonlyStore<DruidEtcd> };
+  druidEtcds?: { readonly store: ReadonlyStore<DruidEtcd> } & SyncingSource;
 }
 
 export interface EtcdSnapshotControllerDeps {
@@ -119,6 +120,8 @@ export function createEtcdSnapshotController(deps: EtcdSnapshotControllerDeps): 
     ownership: deps.ownership,
     // Ownership follows the etcd cluster; a record gone from the cache falls back to its key.
     shardKey: (key) => records.get(key)?.spec?.cluster?.key ?? key,
+    // Discover reads these without being woken by them: a half-listed cache is no evidence.
+    alsoSynced: [informers.statefulSets, ...(informers.druidEtcds ? [informers.druidEtcds] : [])],
     ...(deps.controllerMetrics ? { metrics: deps.controllerMetrics } : {}),
   });
 

@@ -3,6 +3,7 @@
 // the informers have them now — and, for contents that are gone, the deletionPolicy they had when
 // this process last saw them. A content's policy goes with the content; the informer's delete
 // event is the last chance to learn it, so it is kept in memory (lost on restart: then unknown).
+// Only synced stores are judged: a content not listed yet is not a content that is gone.
 import type { Subscription } from 'rxjs';
 import type { UnstructuredObject } from '../../informers/resources.ts';
 import type { IndexFunc, InformerEvent } from '../../informers/store-types.ts';
@@ -18,6 +19,8 @@ export type ContentState =
   /** The snapshot CRDs are not installed: no CO object can reference the record. */
   | { kind: 'no-crds' }
   | { kind: 'present'; names: string[] }
+  /** A content store has not synced: "not cached" may mean "not listed yet", so nothing is judged. */
+  | { kind: 'unknown' }
   /** No content references the record; `policy` of the gone ones when one was seen. */
   | { kind: 'gone'; policy?: DeletionPolicy };
 
@@ -87,8 +90,14 @@ export class ContentReferences {
     return this.#sources.length > 0;
   }
 
+  /** Whether every content store holds a complete list (an "absent" verdict needs them all). */
+  get synced(): boolean {
+    return this.#sources.every((s) => s.hasSynced !== false);
+  }
+
   stateOf(record: EtcdSnapshot): ContentState {
     if (!this.installed) return { kind: 'no-crds' };
+    if (!this.synced) return { kind: 'unknown' };
     const handles = recordHandles(record);
     const names = new Set<string>();
     for (const s of this.#sources)

@@ -104,6 +104,8 @@ export class RetentionReconciler implements Reconciler {
       OrphanPolicyUnknown: 0,
       RetentionExpiredReferenced: 0,
     };
+    // Contents not listed yet: every verdict is "keep" for now; look again soon, not at the resync.
+    if (!this.#d.contents.synced) next = Math.min(next, options.pollIntervalMs);
     for (const record of this.#d.stores.etcdSnapshots.byIndex(INDEX_RECORD_CLUSTER, clusterKey)) {
       const uid = record.metadata?.uid ?? '';
       const verdict = judgeRecord(record, this.#d.contents.stateOf(record), now, options);

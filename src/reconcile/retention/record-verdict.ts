@@ -7,6 +7,8 @@
 //   finished and were created at least orphanGraceMs ago. A save in flight is never judged.
 // - A record a content still references belongs to the CO: it is never deleted here. Expired, it
 //   is reported (the CO deletes it by deleting the VolumeSnapshot/VolumeGroupSnapshot).
+// - Contents not known yet (a content store has not synced): kept, judged again later. Never
+//   deleted on a cache that may simply not have listed the content that references the record.
 // - Without the snapshot CRDs nothing can reference a record: only retention applies.
 // - No content references it (an orphan): expired → deleted (retention-days is the class's explicit
 //   ask); else by the gone content's policy — Delete → deleted, Retain → kept and reported, never
@@ -64,6 +66,7 @@ export function judgeRecord(
   const finished = time(record.status?.finishedAt) ?? created;
   if (created === undefined || finished === undefined) return keep;
   if (now - created < options.orphanGraceMs || now - finished < options.orphanGraceMs) return keep;
+  if (content.kind === 'unknown') return keep;
 
   const expiry = expiresAt(record);
   const expired = expiry !== undefined && now >= expiry;

@@ -1,0 +1,63 @@
+// The driver's reconcilers, built from the configuration: the snapshot pipeline, and orphans and
+// retention (docs/pipeline.md). runDriver starts them after the informers and stops them before
+// the bucket Leases are handed over.
+import { createEtcdSnapshotController } from '../reconcile/etcd-snapshot/controller-factory.ts';
+import { DEFAULT_PIPELINE_OPTIONS } from '../reconcile/etcd-snapshot/options.ts';
+import { createRetentionController } from '../reconcile/retention/controller-factory.ts';
+import { PromRetentionMetrics } from '../telemetry/retention-metrics.ts';
+import type { DriverParts, RunnableController } from './run-driver.ts';
+
+/** The driver's reconcilers: the snapshot pipeline, and orphans and retention. */
+export function defaultControllers(parts: DriverParts): RunnableController[] {
+  const { config, informers } = parts;
+  return [
+    createEtcdSnapshotController({
+      client: parts.client,
+      kubeConfig: parts.kubeConfig, // pod log tails of failed Jobs
+      informers,
+      ownership: parts.ownership,
+      logger: parts.log,
+      metrics: parts.metrics.pipeline,
+      controllerMetrics: parts.metrics.controller,
+      options: {
+        agentImage: config.agentImage,
+        executorServiceAccount: config.executorServiceAccount,
+        defaultStorageClass: config.storageClass,
+        jobBackoffLimit: config.jobBackoffLimit,
+        jobActiveDeadlineSeconds: config.jobActiveDeadlineSeconds,
+        jobTtlSecondsAfterFinished: config.jobTtlSecondsAfterFinished,
+        workers: config.workers,
+        discovery: { methods: config.discoveryMethods },
+        ...(config.snapshotClaimSize ? { snapshotClaimSize: config.snapshotClaimSize } : {}),
+        // The Jobs' agents export where the driver does, so their spans join the snapshot's trace.
+        agentTracing: {
+          exporter: config.traceExporter,
+          ...(config.traceEndpoint ? { endpoint: config.traceEndpoint } : {}),
+        },
+      },
+    }),
+    // Orphaned records, retention-days and the orphan file sweep (docs/pipeline.md).
+    createRetentionController({
+      client: parts.client,
+      informers,
+      ownership: parts.ownership,
+      logger: parts.log,
+      metrics: new PromRetentionMetrics(parts.metrics.registry),
+      controllerMetrics: parts.metrics.controller,
+      options: {
+        driverName: config.driverName,
+        deleteOrphanFiles: config.deleteOrphanFiles,
+        deleteUnknownOrphanRecords: config.deleteOrphanRecords,
+        sweepIntervalMs: config.orphanSweepIntervalMs,
+        orphanFileMinAgeSeconds: Math.round(config.orphanFileMinAgeMs / 1000),
+        job: {
+          agentImage: config.agentImage,
+          executorServiceAccount: config.executorServiceAccount,
+          jobActiveDeadlineSeconds: config.jobActiveDeadlineSeconds,
+          jobTtlSecondsAfterFinished: config.jobTtlSecondsAfterFinished,
+          resources: DEFAULT_PIPELINE_OPTIONS.resources,
+        },
+      },
+    }),
+  ];
+}
