@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ERROR_CATALOG } from '../../../src/csi/errors.ts';
 import { createDriverMetrics } from '../../../src/telemetry/metrics.ts';
 import { PromRetentionMetrics } from '../../../src/telemetry/retention-metrics.ts';
 import { PROJECT_ROOT } from '../../harness/tools.ts';
@@ -37,6 +38,13 @@ async function exported(): Promise<Map<string, Family>> {
   return families;
 }
 
+/** The values a row gives a label in parentheses, as backticked words. */
+function documentedValues(family: string, label: string): string[] {
+  const row = section.split('\n').find((l) => l.startsWith(`| \`${family}\` |`)) ?? '';
+  const inParens = row.match(new RegExp(`\`${label}\` \\(([^)]*)\\)`))?.[1] ?? '';
+  return [...inParens.matchAll(/`([A-Z_]+)`/g)].map((v) => v[1]!).sort();
+}
+
 const IN_PROSE = /^(workqueue_|controller_runtime_|leader_election_)/;
 
 describe('docs/observability.md metric tables', () => {
@@ -62,5 +70,13 @@ describe('docs/observability.md metric tables', () => {
     const names = await exported();
     expect([...documented().keys()].filter((n) => !names.has(n))).toEqual([]);
     expect(documented().size).toBeGreaterThan(15);
+  });
+
+  it('gives the storage error_type values in the words of the catalog (what the pipeline sends)', () => {
+    const storageReasons = Object.keys(ERROR_CATALOG)
+      .filter((r) => r.startsWith('STORAGE_'))
+      .sort();
+    expect(storageReasons.length).toBeGreaterThan(0);
+    expect(documentedValues('etcd_snapshot_storage_errors_total', 'error_type')).toEqual(storageReasons);
   });
 });
