@@ -1,5 +1,5 @@
 // One bucket Lease as held (or not) by this replica: its writes (acquire, renew, hand over) and
-// the renew deadline that bounds how long this replica acts on it.
+// the renew deadline (renew-deadline.ts) that bounds how long this replica acts on it.
 //
 // Safety. The holder acts only while `now < sentAt + RenewDeadline`, sentAt being when it SENT
 // the last renewal that succeeded. Others take the bucket over only when `now > observedAt +
@@ -14,13 +14,14 @@
 // at once without overlapping. A bucket whose renew deadline passed is just lost: no write.
 import type { Logger } from '../telemetry/logger.ts';
 import { bucketLeaseName, bucketOf } from './buckets.ts';
-import type { Clock, Timer } from './clock.ts';
+import type { Clock } from './clock.ts';
 import type { LeaseApi, LeaseObject } from './lease-api.ts';
 import { type LeaseCall, settlesWithin } from './lease-calls.ts';
 import { newBucketLease, releasedLease, renewedLease, takenLease, type Writer } from './lease-objects.ts';
 import type { LeaderMetrics } from './metrics.ts';
 import { expired, type Observed, observe } from './observation.ts';
 import type { OwnershipChange } from './ownership.ts';
+import { RenewDeadline } from './renew-deadline.ts';
 import type { BucketStanding } from './share-policy.ts';
 import type { LeaseTiming } from './timing.ts';
 
@@ -55,9 +56,7 @@ export class BucketLease {
   #handingOver = false;
   /** The renewal in flight, which a release waits out before it writes. */
   #renewing: Promise<void> | undefined;
-  /** Owned while clock.now() < validUntil. */
-  #validUntil = 0;
-  #deadline: Timer | undefined;
+  readonly #deadline: RenewDeadline;
   /** Not taken again before this, after handing it over (avoids ping-pong). */
   #cooldownUntil = 0;
   /** The resourceVersion our release wrote; a later one means someone else has acted on it. */
@@ -67,6 +66,9 @@ export class BucketLease {
     this.#c = context;
     this.index = index;
     this.leaseName = bucketLeaseName(context.name, index, context.bucketCount);
+    this.#deadline = new RenewDeadline(context.clock, context.timing.renewDeadlineMs, () =>
+      this.lose('renew deadline passed'),
+    );
   }
 
   get held(): boolean {
@@ -79,7 +81,7 @@ export class BucketLease {
   }
 
   owns(now: number): boolean {
-    return this.counted && now < this.#validUntil;
+    return this.counted && this.#deadline.validAt(now);
   }
 
   standing(now: number): BucketStanding {
@@ -133,7 +135,7 @@ export class BucketLease {
     this.#observed = observe(this.#observed, written, clock.now());
     this.#held = true;
     this.#releasing = false;
-    this.#extend(sentAt);
+    this.#deadline.extend(sentAt);
     this.#c.metrics.setMasterStatus(this.leaseName, true);
     this.#c.heldChanged();
     this.#c.log.info(
@@ -164,7 +166,7 @@ export class BucketLease {
     );
     if (updated !== undefined) {
       this.#observed = observe(this.#observed, updated, clock.now());
-      if (this.#held) this.#extend(sentAt);
+      if (this.#held) this.#deadline.extend(sentAt);
       return;
     }
     // Failed: find out whether someone else holds it now (a 409 means it changed under us).
@@ -182,27 +184,6 @@ export class BucketLease {
     return fresh;
   }
 
-  #extend(sentAt: number): void {
-    this.#validUntil = sentAt + this.#c.timing.renewDeadlineMs;
-    this.#armDeadline();
-  }
-
-  /**
-   * Announces the loss once clock.now() reaches validUntil. Timers run on the event loop's
-   * coarser clock, which may lag now(), so a timer can fire a little early: it then re-arms for
-   * the rest instead of giving up (which would leave consumers unaware of the loss).
-   */
-  #armDeadline(): void {
-    const { clock } = this.#c;
-    this.#deadline?.cancel();
-    this.#deadline = clock.after(Math.max(0, this.#validUntil - clock.now()), () => {
-      this.#deadline = undefined;
-      if (!this.#held) return;
-      if (clock.now() >= this.#validUntil) this.lose('renew deadline passed');
-      else this.#armDeadline();
-    });
-  }
-
   /** Stops acting on the bucket at once, without writing (deadline missed, taken over, stopped). */
   lose(reason: string): void {
     if (!this.#held) return;
@@ -210,9 +191,7 @@ export class BucketLease {
     this.#held = false;
     this.#releasing = false;
     this.#handingOver = false;
-    this.#validUntil = 0;
-    this.#deadline?.cancel();
-    this.#deadline = undefined;
+    this.#deadline.clear();
     this.#c.metrics.setMasterStatus(this.leaseName, false);
     this.#c.heldChanged();
     if (reason !== 'stopped')
