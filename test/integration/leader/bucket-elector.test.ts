@@ -176,12 +176,14 @@ describe('BucketElector with default timings (15 s / 10 s / 2 s)', () => {
     const a = start('defaults', 'a', 1, timing);
     await waitUntil(() => a.elector.isOwner('k'), 10_000);
     const b = start('defaults', 'b', 1, timing);
-    await new Promise((r) => setTimeout(r, 3_000));
+    // b is a standby that has seen a (and a's bucket Lease) before a crashes.
+    await waitUntil(() => b.elector.liveReplicas >= 2, 10_000);
     await a.elector.stop({ release: false });
     const failover = await waitUntil(() => b.elector.isOwner('k'), 30_000);
     expect(failover).toBeLessThanOrEqual(timing.leaseDurationMs + 2 * timing.retryPeriodMs + LOAD_SLACK_MS);
     const c = start('defaults', 'c', 1, timing);
-    await new Promise((r) => setTimeout(r, 3_000));
+    // c is a standby that has seen b before b hands over.
+    await waitUntil(() => c.elector.liveReplicas >= 2, 10_000);
     const stopStarted = performance.now();
     await b.elector.stop();
     await waitUntil(() => c.elector.isOwner('k'), 10_000);

@@ -21,6 +21,7 @@ const FAST = { leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 50
 const LOAD_SLACK_MS = 3_000;
 const NS = 'sharded';
 const KEYS = 24;
+const BUCKETS = 8;
 const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
 const configMaps: ResourceDefinition<StoredObject> = {
@@ -66,7 +67,7 @@ class Replica {
     this.id = `replica-${++seq}`;
     this.factory = new InformerFactory(client, { reflector: { backoff: { initialMs: 100, maxMs: 1_000 } } });
     this.informer = this.factory.informerFor(configMaps, { namespace: NS });
-    this.elector = electorReplica(client, NS, this.id, { name, buckets: 8, timing: FAST });
+    this.elector = electorReplica(client, NS, this.id, { name, buckets: BUCKETS, timing: FAST });
     this.controller = new Controller({
       name: `${name}-${this.id}`,
       logger: log,
@@ -112,6 +113,22 @@ class Replica {
   }
 }
 
+/** Polls the condition until it holds or `timeoutMs` passed; says which. */
+async function waitFor(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) return false;
+    await sleep(50);
+  }
+  return true;
+}
+
+/** Every bucket has exactly one owner among the replicas. */
+function everyBucketOwnedOnce(rs: Replica[]): boolean {
+  const held = rs.flatMap((r) => r.elector.elector.heldBuckets());
+  return held.length === BUCKETS && new Set(held).size === BUCKETS;
+}
+
 /** Pairs of intervals of one key, on different replicas, that overlap in time. */
 function overlaps(intervals: Interval[]): [Interval, Interval][] {
   const found: [Interval, Interval][] = [];
@@ -152,11 +169,17 @@ describe('sharded controllers', () => {
     await Promise.all(rs.map((r) => r.start()));
     const allKeys = Array.from({ length: KEYS }, (_, i) => `${NS}/cluster-${i}`);
     const reconciled = () => new Set(intervals.map((i) => i.key));
-    const deadline = performance.now() + 20_000;
-    while (reconciled().size < KEYS && performance.now() < deadline) await sleep(100);
+    await waitFor(() => allKeys.every((k) => reconciled().has(k)), 20_000);
     // ConfigMaps in the namespace besides ours (kube-root-ca.crt) are keys too.
     for (const key of allKeys) expect(reconciled()).toContain(key);
-    await sleep(2_000); // settled: both hold 4 buckets
+    // Settled: both hold 4 buckets, and neither has a key queued, waiting or running (a key
+    // reconciled after the crash must be one the survivor gained, not one left from the start).
+    const idle = (r: Replica) => [...reconciled()].every((k) => !r.controller.queue.has(k));
+    const settled = await waitFor(
+      () => rs.every((r) => r.elector.elector.heldBuckets().length === BUCKETS / 2 && idle(r)),
+      20_000,
+    );
+    expect(settled, 'two replicas settle on 4 buckets each').toBe(true);
     const [victim, survivor] = rs as [Replica, Replica];
     // Every cached key counts, kube-root-ca.crt included: it lands in one of the buckets too, and
     // when that bucket is the victim's the survivor rightly reconciles it.
@@ -166,12 +189,7 @@ describe('sharded controllers', () => {
     const crashedAt = performance.now();
     await victim.crash();
     const later = () => intervals.slice(before).filter((i) => i.replica === survivor.id);
-    while (
-      !orphaned.every((k) => later().some((i) => i.key === k)) &&
-      performance.now() - crashedAt < 15_000
-    ) {
-      await sleep(50);
-    }
+    await waitFor(() => orphaned.every((k) => later().some((i) => i.key === k)), 15_000);
     const took = performance.now() - crashedAt;
     expect(orphaned.every((k) => later().some((i) => i.key === k))).toBe(true);
     expect(took).toBeLessThanOrEqual(FAST.leaseDurationMs + 2 * FAST.retryPeriodMs + LOAD_SLACK_MS);
@@ -240,15 +258,19 @@ describe('sharded controllers', () => {
       await sleep(between(50, 400));
     }
     await Promise.all(pauses);
-    // Settled (all partitions healed, buckets rebalanced): every key is being reconciled again.
+    // Settled (all partitions healed, every bucket owned once): every key is reconciled again.
+    const allKeys = Array.from({ length: KEYS }, (_, i) => `${NS}/cluster-${i}`);
+    const settleDeadline = performance.now() + FAST.leaseDurationMs + 4 * FAST.retryPeriodMs + 10_000;
+    await waitFor(() => everyBucketOwnedOnce(live()), settleDeadline - performance.now());
     const settledFrom = performance.now();
-    await sleep(FAST.leaseDurationMs + 4 * FAST.retryPeriodMs + 10_000);
-    const recent = new Set(intervals.filter((i) => i.end >= settledFrom + 8_000).map((i) => i.key));
+    const reconciledSince = () => new Set(intervals.filter((i) => i.start >= settledFrom).map((i) => i.key));
+    await waitFor(() => allKeys.every((k) => reconciledSince().has(k)), settleDeadline - performance.now());
+    const recent = reconciledSince();
     const owners = (key: string) =>
       live()
         .filter((r) => r.elector.elector.isOwner(key))
         .map((r) => r.id);
-    const forgotten = Array.from({ length: KEYS }, (_, i) => `${NS}/cluster-${i}`)
+    const forgotten = allKeys
       .filter((k) => !recent.has(k))
       .map((k) => `${k} (owned by ${owners(k).join(', ') || 'nobody'})`);
     await Promise.all(live().map((r) => r.stop()));

@@ -1,10 +1,11 @@
 import { pino } from 'pino';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BucketElector, type BucketElectorOptions, microTime } from '../../../src/leader/bucket-elector.ts';
 import { bucketLeaseName, bucketOf, fnv1a32, memberLeaseName } from '../../../src/leader/buckets.ts';
 import { RecordingLeaderMetrics } from '../../../src/leader/metrics.ts';
 import type { OwnershipChange } from '../../../src/leader/ownership.ts';
 import { DEFAULT_LEASE_TIMING, LeaderConfigError, validateTiming } from '../../../src/leader/timing.ts';
+import { FakeClock } from './fake-clock.ts';
 import { type FakeLeaseClient, FakeLeaseServer } from './fake-lease-api.ts';
 
 const FAST = { leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 500 };
@@ -18,6 +19,8 @@ interface Replica {
 }
 
 let replicas: Replica[] = [];
+/** Every replica of a test runs on this clock; nothing waits in real time. */
+let clock: FakeClock;
 
 function replica(
   server: FakeLeaseServer,
@@ -35,42 +38,41 @@ function replica(
     logger: log,
     metrics,
     random: () => 0,
+    clock,
     ...options,
   });
   const changes: Replica['changes'] = [];
-  elector.changes$.subscribe((change) => changes.push({ at: performance.now(), change }));
+  elector.changes$.subscribe((change) => changes.push({ at: clock.now(), change }));
   const r = { elector, client, changes, metrics };
   replicas.push(r);
   return r;
 }
 
-/** Advances fake time in small steps so promise chains between timers run. */
-async function advance(ms: number, step = 50): Promise<void> {
-  for (let t = 0; t < ms; t += step) await vi.advanceTimersByTimeAsync(Math.min(step, ms - t));
+/** Moves the fake clock on, running the electors' timers and the promise chains between them. */
+function advance(ms: number): Promise<void> {
+  return clock.advance(ms);
 }
 
+/** Fake milliseconds until the condition holds, checked every `step`; throws past `limitMs`. */
 async function until(condition: () => boolean, limitMs: number, step = 10): Promise<number> {
-  const start = performance.now();
+  const start = clock.now();
   while (!condition()) {
-    if (performance.now() - start > limitMs) throw new Error(`condition not met within ${limitMs} ms`);
-    await vi.advanceTimersByTimeAsync(step);
+    if (clock.now() - start > limitMs) throw new Error(`condition not met within ${limitMs} ms`);
+    await clock.advance(step);
   }
-  return performance.now() - start;
+  return clock.now() - start;
 }
 
 beforeEach(() => {
-  vi.useFakeTimers({
-    toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'performance', 'Date'],
-  });
+  clock = new FakeClock();
 });
 
 afterEach(async () => {
   for (const r of replicas) r.client.partitioned = false;
   const stopping = Promise.all(replicas.map((r) => r.elector.stop({ release: false })));
-  await vi.advanceTimersByTimeAsync(5_000);
+  await clock.advance(5_000);
   await stopping;
   replicas = [];
-  vi.useRealTimers();
 });
 
 describe('timing', () => {
@@ -147,11 +149,11 @@ describe('BucketElector with one bucket (classic leader election)', () => {
     await advance(2_000);
     expect(b.elector.isOwner('k')).toBe(false);
     await a.elector.stop({ release: false }); // crash: no more writes
-    const crashedAt = performance.now();
+    const crashedAt = clock.now();
     const waited = await until(() => b.elector.isOwner('k'), 10_000);
     expect(waited).toBeGreaterThan(FAST.leaseDurationMs - FAST.retryPeriodMs * 1.2);
     expect(waited).toBeLessThanOrEqual(FAST.leaseDurationMs + 2 * FAST.retryPeriodMs);
-    expect(performance.now() - crashedAt).toBe(waited);
+    expect(clock.now() - crashedAt).toBe(waited);
     expect(server.holderOf('set-bucket-0-of-1')).toBe('b');
     expect(server.leases.get('set-bucket-0-of-1')!.spec?.leaseTransitions).toBe(1);
   });
@@ -197,21 +199,15 @@ describe('BucketElector with one bucket (classic leader election)', () => {
   it('announces the loss even when timers fire early against performance.now()', async () => {
     // The event loop's timer clock and performance.now() drift apart: here the latter runs 1 %
     // slow, so every timer fires before performance.now() has reached its due time.
-    const fakeNow = performance.now.bind(performance);
-    const origin = fakeNow();
-    performance.now = () => origin + (fakeNow() - origin) * 0.99;
-    try {
-      const server = new FakeLeaseServer();
-      const a = replica(server, 'a');
-      a.elector.start();
-      await until(() => a.elector.isOwner('k'), 100);
-      a.client.partitioned = true;
-      await advance(FAST.renewDeadlineMs + 1_000);
-      expect(a.elector.isOwner('k')).toBe(false);
-      expect(a.changes.map((c) => c.change.type)).toEqual(['acquired', 'lost']);
-    } finally {
-      performance.now = fakeNow;
-    }
+    clock = new FakeClock({ nowRate: 0.99 });
+    const server = new FakeLeaseServer();
+    const a = replica(server, 'a');
+    a.elector.start();
+    await until(() => a.elector.isOwner('k'), 100);
+    a.client.partitioned = true;
+    await advance(FAST.renewDeadlineMs + 1_000);
+    expect(a.elector.isOwner('k')).toBe(false);
+    expect(a.changes.map((c) => c.change.type)).toEqual(['acquired', 'lost']);
   });
 
   it('isOwner turns false at the renew deadline even if the deadline timer has not run', async () => {
@@ -221,15 +217,8 @@ describe('BucketElector with one bucket (classic leader election)', () => {
     await until(() => a.elector.isOwner('k'), 100);
     a.client.partitioned = true;
     // Move the clock without running timers: only the clock check can notice.
-    const now = performance.now();
-    vi.setSystemTime(Date.now() + 5_000);
-    const realNow = performance.now;
-    performance.now = () => now + 5_000;
-    try {
-      expect(a.elector.isOwner('k')).toBe(false);
-    } finally {
-      performance.now = realNow;
-    }
+    clock.jump(5_000);
+    expect(a.elector.isOwner('k')).toBe(false);
   });
 });
 
@@ -385,7 +374,7 @@ describe('BucketElector with several buckets', () => {
         },
         annotations: { 'etcd-snapshot-driver.io/buckets': '2' },
       },
-      spec: { holderIdentity: 'b', leaseDurationSeconds: 3, renewTime: microTime(new Date()) },
+      spec: { holderIdentity: 'b', leaseDurationSeconds: 3, renewTime: microTime(clock.date()) },
     });
     const a = replica(server, 'a', { buckets: 2 });
     // "b" takes whichever bucket "a" goes for first, just before a's write lands.
