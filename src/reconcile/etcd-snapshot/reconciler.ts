@@ -28,6 +28,8 @@ import type { Logger } from '../../telemetry/logger.ts';
 import type { ReconcileContext, ReconcileResult, Reconciler } from '../result.ts';
 import { buildSnapshotClaim, claimSize, minFreeBytes } from './claim-spec.ts';
 import { isTerminal, saveTurn } from './cluster-turn.ts';
+import { waitingStatus } from './cluster-wait.ts';
+import { CONDITION_JOB_CREATED, CONDITION_SAVE_TURN, withoutBlockingConditions } from './conditions.ts';
 import { groupFailure } from './group-failure.ts';
 import {
   clusterWorkloadKey,
@@ -35,6 +37,7 @@ import {
   INDEX_RECORD_CLUSTER,
   snapshotWorkloadKey,
 } from './indexes.ts';
+import { judgeJobCreateError, REASON_JOB_CREATION_FAILED } from './job-create-failure.ts';
 import { type JobOutcome, jobFinished, jobOutcome, podActive } from './job-outcome.ts';
 import { buildDeleteJob, buildSaveJob } from './job-spec.ts';
 import type { PipelineMetrics } from './metrics.ts';
@@ -169,6 +172,8 @@ export class EtcdSnapshotReconciler implements Reconciler {
     });
     if (!turn.go) {
       ctx.log.debug({ waiting_for: turn.waitingFor }, 'waiting for the cluster’s save to end');
+      const waiting = waitingStatus(record.status, clusterKey, turn.waitingFor, this.#now());
+      if (waiting) await this.#putStatus(record, waiting, ctx);
       return { requeueAfter: options.pollIntervalMs };
     }
     const started = performance.now();
@@ -186,10 +191,11 @@ export class EtcdSnapshotReconciler implements Reconciler {
     );
     if (!claimReady) return { requeueAfter: options.pollIntervalMs };
 
-    await inPhaseSpan(record, 'RunJob', async (span, parent) => {
+    const refused = await inPhaseSpan(record, 'RunJob', async (span, parent) => {
       const saveJob = jobName('save', record.metadata?.name ?? '');
       const status: EtcdSnapshotStatus = {
-        ...record.status,
+        // The wait for the turn is over: its condition goes.
+        ...(record.status ? (withoutBlockingConditions(record.status) ?? record.status) : {}),
         phase: 'Running',
         readyToUse: false,
         step: 'AwaitJob',
@@ -207,9 +213,9 @@ export class EtcdSnapshotReconciler implements Reconciler {
         ...(health.dbSizeBytes !== undefined ? { minFreeBytes: minFreeBytes(health.dbSizeBytes) } : {}),
         ...(traceparent ? { traceparent } : {}),
       });
-      ctx.assertOwner();
-      await this.#d.api.createJob(job, ctx.signal);
+      return this.#createSaveJob(written, job, ctx);
     });
+    if (refused) return refused;
     this.#logStep(ctx.log, record, 'Running', 'RunJob', (performance.now() - started) / 1000);
     return { requeueAfter: options.pollIntervalMs };
   }
@@ -362,8 +368,8 @@ export class EtcdSnapshotReconciler implements Reconciler {
           ? { minFreeBytes: minFreeBytes(record.status.dbSizeBytes) }
           : {}),
       });
-      ctx.assertOwner();
-      await this.#d.api.createJob(again, ctx.signal);
+      const refused = await this.#createSaveJob(record, again, ctx);
+      if (refused) return refused;
       ctx.log.info({ job: name }, 'save Job was missing; created it');
       return { requeueAfter: options.pollIntervalMs };
     }
@@ -458,6 +464,7 @@ export class EtcdSnapshotReconciler implements Reconciler {
     };
     delete status.reason;
     delete status.message;
+    delete status.conditions;
     if (result.sizeBytes !== undefined) status.sizeBytes = result.sizeBytes;
     if (result.sha256 !== undefined) status.checksumSha256 = result.sha256;
     if (result.revision !== undefined) status.revision = result.revision;
@@ -497,7 +504,9 @@ export class EtcdSnapshotReconciler implements Reconciler {
     const message =
       failure.message.length > MAX_MESSAGE ? `${failure.message.slice(0, MAX_MESSAGE)}…` : failure.message;
     const status: EtcdSnapshotStatus = {
-      ...record.status,
+      ...(record.status
+        ? (withoutBlockingConditions(record.status, [CONDITION_SAVE_TURN]) ?? record.status)
+        : {}),
       phase: 'Failed',
       readyToUse: false,
       step: failure.step,
@@ -631,6 +640,42 @@ export class EtcdSnapshotReconciler implements Reconciler {
   }
 
   // ─── helpers ───────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Creates the save Job of `record` (whose status names it). A refusal of the API is retried
+   * for a bounded time, then fails the record (job-create-failure.ts): the result to return
+   * then; undefined once the Job exists.
+   */
+  async #createSaveJob(
+    record: EtcdSnapshot,
+    job: Job,
+    ctx: ReconcileContext,
+  ): Promise<ReconcileResult | undefined> {
+    ctx.assertOwner();
+    try {
+      await this.#d.api.createJob(job, ctx.signal);
+    } catch (err) {
+      ctx.signal.throwIfAborted();
+      const name = job.metadata?.name ?? '';
+      const verdict = judgeJobCreateError(err, name, record.status, this.#now());
+      if (verdict.kind === 'not-refused') throw err;
+      if (verdict.kind === 'fail') {
+        await this.#fail(record, ctx, {
+          reason: REASON_JOB_CREATION_FAILED,
+          step: 'RunJob',
+          message: verdict.message,
+        });
+        return {};
+      }
+      ctx.log.warn({ job: name, err }, 'the API refused the save Job; trying again');
+      if (verdict.status) await this.#putStatus(record, verdict.status, ctx);
+      return { requeueAfter: verdict.retryAfterMs };
+    }
+    // Created after refusals: the record no longer says it is refused.
+    const cleared = record.status && withoutBlockingConditions(record.status, [CONDITION_JOB_CREATED]);
+    if (cleared) await this.#putStatus(record, cleared, ctx);
+    return undefined;
+  }
 
   /**
    * The record from the cache, or our own later write while the cache still holds the version
