@@ -13,6 +13,8 @@ export interface PipelineMetrics {
   snapshotSize(cluster: string, bytes: number): void;
   /** What the CheckHealth phase saw. */
   clusterHealth(cluster: string, members: number, hasQuorum: boolean): void;
+  /** Distinct etcd server versions among the members that answered CheckHealth (>1: skew). */
+  memberVersions(cluster: string, distinct: number): void;
   /** A save Job ran past its deadline. */
   jobTimeout(cluster: string): void;
   /** The snapshot storage failed (claim creation, disk full, write error). */
@@ -25,6 +27,7 @@ export const noopPipelineMetrics: PipelineMetrics = {
   operationFinished() {},
   snapshotSize() {},
   clusterHealth() {},
+  memberVersions() {},
   jobTimeout() {},
   storageError() {},
   storageUsage() {},
@@ -41,6 +44,9 @@ export class RecordingPipelineMetrics implements PipelineMetrics {
   }
   clusterHealth(...args: Parameters<PipelineMetrics['clusterHealth']>): void {
     this.calls.push({ name: 'clusterHealth', args });
+  }
+  memberVersions(...args: Parameters<PipelineMetrics['memberVersions']>): void {
+    this.calls.push({ name: 'memberVersions', args });
   }
   jobTimeout(...args: Parameters<PipelineMetrics['jobTimeout']>): void {
     this.calls.push({ name: 'jobTimeout', args });

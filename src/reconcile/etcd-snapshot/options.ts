@@ -2,6 +2,7 @@
 // validation. Bad values fail at start with the option's name and value.
 import type { JobTracingSettings } from '../../telemetry/agent-telemetry.ts';
 import { TRACE_EXPORTERS } from '../../telemetry/tracing.ts';
+import { JOB_CREATE_RETRY_WINDOW_MS } from './job-create-failure.ts';
 
 export interface PipelineOptions {
   /** The driver image the agent Jobs run (its entrypoint is `etcd-snapshot-driver`). */
@@ -29,6 +30,8 @@ export interface PipelineOptions {
   healthTimeoutMs: number;
   /** How often a waiting record looks again when no event is expected to wake it. */
   pollIntervalMs: number;
+  /** How long a save Job the API refuses is tried again before the record fails (job-create-failure.ts). */
+  jobCreateRetryWindowMs: number;
   /** Resources of the agent container. */
   resources: { requests: Record<string, string>; limits: Record<string, string> };
   /**
@@ -49,6 +52,7 @@ export const DEFAULT_PIPELINE_OPTIONS: Omit<
   workers: 4,
   healthTimeoutMs: 5_000,
   pollIntervalMs: 10_000,
+  jobCreateRetryWindowMs: JOB_CREATE_RETRY_WINDOW_MS,
   resources: {
     requests: { cpu: '100m', memory: '128Mi' },
     limits: { cpu: '1', memory: '512Mi' },
@@ -79,6 +83,7 @@ export function resolvePipelineOptions(input: PipelineOptionsInput): PipelineOpt
     ['workers', o.workers, 1],
     ['healthTimeoutMs', o.healthTimeoutMs, 1],
     ['pollIntervalMs', o.pollIntervalMs, 1],
+    ['jobCreateRetryWindowMs', o.jobCreateRetryWindowMs, 0],
   ] as const) {
     if (!Number.isInteger(value) || value < min) throw bad(name, value, `must be an integer ≥ ${min}`);
   }

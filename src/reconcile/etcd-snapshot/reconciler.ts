@@ -29,7 +29,7 @@ import type { ReconcileContext, ReconcileResult, Reconciler } from '../result.ts
 import { buildSnapshotClaim, claimSize, minFreeBytes } from './claim-spec.ts';
 import { isTerminal, saveTurn } from './cluster-turn.ts';
 import { waitingStatus } from './cluster-wait.ts';
-import { CONDITION_JOB_CREATED, CONDITION_SAVE_TURN, withoutBlockingConditions } from './conditions.ts';
+import { CONDITION_SAVE_TURN, withoutBlockingConditions } from './conditions.ts';
 import { groupFailure } from './group-failure.ts';
 import {
   clusterWorkloadKey,
@@ -37,15 +37,18 @@ import {
   INDEX_RECORD_CLUSTER,
   snapshotWorkloadKey,
 } from './indexes.ts';
-import { judgeJobCreateError, REASON_JOB_CREATION_FAILED } from './job-create-failure.ts';
+import { createSaveJob } from './job-create-failure.ts';
 import { type JobOutcome, jobFinished, jobOutcome, podActive } from './job-outcome.ts';
 import { buildDeleteJob, buildSaveJob } from './job-spec.ts';
+import { checkMembershipAfterSave, memberIdsOf } from './membership-drift.ts';
 import type { PipelineMetrics } from './metrics.ts';
 import { jobName, snapshotDir } from './names.ts';
 import type { PipelineOptions } from './options.ts';
 import type { CredentialsParser, HealthChecker, PipelineApi } from './ports.ts';
 import { checkSaveResult } from './result-check.ts';
+import { type StepIo, sourceFirst } from './step-io.ts';
 import { inPhaseSpan, recordEndedPhase, traceparentOf } from './tracing.ts';
+import { reportVersionSkew } from './version-skew.ts';
 
 export interface PipelineStores extends DiscoveryStores {
   /** With etcdSnapshotIndexers and INDEX_RECORD_CLUSTER. */
@@ -99,9 +102,22 @@ export class EtcdSnapshotReconciler implements Reconciler {
   /** Clusters whose turn is being decided (see #startSave). */
   readonly #starting = new Set<string>();
 
+  readonly #io: StepIo;
+
   constructor(deps: PipelineReconcilerDeps) {
     this.#d = deps;
     this.#now = deps.now ?? (() => new Date());
+    this.#io = {
+      api: deps.api,
+      options: deps.options,
+      metrics: deps.metrics,
+      health: deps.health,
+      now: this.#now,
+      putStatus: (record, status, ctx) => this.#putStatus(record, status, ctx),
+      fail: (record, ctx, failure) => this.#fail(record, ctx, failure),
+      resolveCredentials: (record, ctx) => this.#resolveCredentials(record, ctx),
+      currentJob: (namespace, name, ctx) => this.#currentJob(namespace, name, ctx),
+    };
   }
 
   async reconcile(key: string, ctx: ReconcileContext): Promise<ReconcileResult> {
@@ -204,6 +220,8 @@ export class EtcdSnapshotReconciler implements Reconciler {
         startedAt: this.#now().toISOString(),
       };
       if (health.dbSizeBytes !== undefined) status.dbSizeBytes = health.dbSizeBytes;
+      if (health.memberIds.length > 0) status.memberIds = health.memberIds;
+      else delete status.memberIds;
       // Intent first: once this is stored, every later reader knows a file may exist.
       const written = await this.#putStatus(record, status, ctx);
       const traceparent = traceparentOf(span, parent);
@@ -213,7 +231,7 @@ export class EtcdSnapshotReconciler implements Reconciler {
         ...(health.dbSizeBytes !== undefined ? { minFreeBytes: minFreeBytes(health.dbSizeBytes) } : {}),
         ...(traceparent ? { traceparent } : {}),
       });
-      return this.#createSaveJob(written, job, ctx);
+      return createSaveJob(this.#io, written, job, ctx);
     });
     if (refused) return refused;
     this.#logStep(ctx.log, record, 'Running', 'RunJob', (performance.now() - started) / 1000);
@@ -269,9 +287,9 @@ export class EtcdSnapshotReconciler implements Reconciler {
     endpoints: string[],
     credentials: EtcdCredentials,
     ctx: ReconcileContext,
-  ): Promise<{ endpoints: string[]; dbSizeBytes?: number } | { retryAfter: number }> {
+  ): Promise<{ endpoints: string[]; memberIds: string[]; dbSizeBytes?: number } | { retryAfter: number }> {
     const check = this.#d.health;
-    if (!check) return { endpoints };
+    if (!check) return { endpoints, memberIds: [] };
     const cluster = record.spec.cluster.key;
     try {
       const health = await check(endpoints, credentials, {
@@ -286,12 +304,10 @@ export class EtcdSnapshotReconciler implements Reconciler {
           `etcd cluster ${cluster}: fewer than a quorum of its ${health.members.length} members answer`,
         );
       }
-      // The chosen source first; the agent falls back to the others in order.
-      const ordered = health.source
-        ? [health.source, ...endpoints.filter((e) => e !== health.source)]
-        : endpoints;
+      await reportVersionSkew(this.#io, record, health, ctx);
       return {
-        endpoints: ordered,
+        endpoints: sourceFirst(endpoints, health.source),
+        memberIds: memberIdsOf(health.members),
         ...(health.dbSizeBytes !== undefined ? { dbSizeBytes: health.dbSizeBytes } : {}),
       };
     } catch (err) {
@@ -368,7 +384,7 @@ export class EtcdSnapshotReconciler implements Reconciler {
           ? { minFreeBytes: minFreeBytes(record.status.dbSizeBytes) }
           : {}),
       });
-      const refused = await this.#createSaveJob(record, again, ctx);
+      const refused = await createSaveJob(this.#io, record, again, ctx);
       if (refused) return refused;
       ctx.log.info({ job: name }, 'save Job was missing; created it');
       return { requeueAfter: options.pollIntervalMs };
@@ -377,10 +393,22 @@ export class EtcdSnapshotReconciler implements Reconciler {
       // A Job of an earlier record of the same name, which the garbage collector is removing.
       return { requeueAfter: options.pollIntervalMs };
     }
-    let outcome = jobOutcome(job, this.#podsOf(namespace, record, 'save'));
+    if (job.metadata?.uid !== undefined && job.metadata.uid === record.status?.discardedSaveJob) {
+      // The save discarded for a membership change, still in the cache: gone first, then again.
+      if (!job.metadata.deletionTimestamp) {
+        ctx.assertOwner();
+        await this.#d.api.deleteJob(namespace, name, ctx.signal);
+      }
+      return { requeueAfter: Math.min(2_000, options.pollIntervalMs) };
+    }
+    // A discarded save's pods (membership-drift.ts) may outlive its Job: never read its result.
+    const discarded = record.status?.discardedSaveJob;
+    const current = (pods: Pod[]) =>
+      discarded ? pods.filter((p) => !p.metadata?.ownerReferences?.some((o) => o.uid === discarded)) : pods;
+    let outcome = jobOutcome(job, current(this.#podsOf(namespace, record, 'save')));
     if (outcome.state !== 'running' && outcome.result === undefined) {
       // The pod cache may trail the Job's: read the pods before judging without their result.
-      outcome = jobOutcome(job, await this.#d.api.listJobPods(namespace, name, ctx.signal));
+      outcome = jobOutcome(job, current(await this.#d.api.listJobPods(namespace, name, ctx.signal)));
     }
     const cluster = record.spec.cluster.key;
     if (outcome.state === 'running') {
@@ -447,6 +475,8 @@ export class EtcdSnapshotReconciler implements Reconciler {
       await this.#fail(record, ctx, { reason: check.reason, step: 'Verify', message: check.message });
       return {};
     }
+    const retried = await checkMembershipAfterSave(this.#io, record, ctx);
+    if (retried) return retried;
     await this.#ready(record, check.result, ctx);
     return {};
   }
@@ -640,42 +670,6 @@ export class EtcdSnapshotReconciler implements Reconciler {
   }
 
   // ─── helpers ───────────────────────────────────────────────────────────────────────────────
-
-  /**
-   * Creates the save Job of `record` (whose status names it). A refusal of the API is retried
-   * for a bounded time, then fails the record (job-create-failure.ts): the result to return
-   * then; undefined once the Job exists.
-   */
-  async #createSaveJob(
-    record: EtcdSnapshot,
-    job: Job,
-    ctx: ReconcileContext,
-  ): Promise<ReconcileResult | undefined> {
-    ctx.assertOwner();
-    try {
-      await this.#d.api.createJob(job, ctx.signal);
-    } catch (err) {
-      ctx.signal.throwIfAborted();
-      const name = job.metadata?.name ?? '';
-      const verdict = judgeJobCreateError(err, name, record.status, this.#now());
-      if (verdict.kind === 'not-refused') throw err;
-      if (verdict.kind === 'fail') {
-        await this.#fail(record, ctx, {
-          reason: REASON_JOB_CREATION_FAILED,
-          step: 'RunJob',
-          message: verdict.message,
-        });
-        return {};
-      }
-      ctx.log.warn({ job: name, err }, 'the API refused the save Job; trying again');
-      if (verdict.status) await this.#putStatus(record, verdict.status, ctx);
-      return { requeueAfter: verdict.retryAfterMs };
-    }
-    // Created after refusals: the record no longer says it is refused.
-    const cleared = record.status && withoutBlockingConditions(record.status, [CONDITION_JOB_CREATED]);
-    if (cleared) await this.#putStatus(record, cleared, ctx);
-    return undefined;
-  }
 
   /**
    * The record from the cache, or our own later write while the cache still holds the version

@@ -97,6 +97,7 @@ export class FakeWorld implements PipelineApi {
         ...job,
         metadata: {
           ...job.metadata,
+          uid: `uid-${job.metadata?.name}-${this.rv + 1}`,
           resourceVersion: this.next(),
           creationTimestamp: new Date().toISOString(),
         },

@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import {
   JOB_CREATE_RETRY_MS,
   JOB_CREATE_RETRY_WINDOW_MS,
+  judgeJobCreateError,
 } from '../../../../src/reconcile/etcd-snapshot/job-create-failure.ts';
+import { resolvePipelineOptions } from '../../../../src/reconcile/etcd-snapshot/options.ts';
 import { FakeApiError, FakeWorld, healthy, makeReconciler, okSave } from './fakes.ts';
 
 const QUOTA =
@@ -154,5 +156,21 @@ describe('a save Job the API refuses', () => {
     const { run } = makeReconciler(w, async () => healthy);
     await expect(run('r1')).rejects.toBe(unavailable);
     expect(w.record('r1').status?.reason).toBeUndefined();
+  });
+});
+
+describe('the retry window of refused Jobs', () => {
+  it('is the pipeline option jobCreateRetryWindowMs (60 s by default; 0 fails at the first refusal; negative is refused)', () => {
+    const required = { agentImage: 'img', executorServiceAccount: 'sa', defaultStorageClass: 'standard' };
+    expect(resolvePipelineOptions(required).jobCreateRetryWindowMs).toBe(60_000);
+    expect(() => resolvePipelineOptions({ ...required, jobCreateRetryWindowMs: -1 })).toThrow(
+      'pipeline option jobCreateRetryWindowMs=-1: must be an integer ≥ 0',
+    );
+    const refusal = new FakeApiError(403, 'Forbidden', QUOTA);
+    const now = new Date('2026-01-01T00:00:10Z');
+    expect(judgeJobCreateError(refusal, 'snapshot-save-r1', undefined, now, 0)).toMatchObject({
+      kind: 'fail',
+    });
+    expect(judgeJobCreateError(refusal, 'snapshot-save-r1', undefined, now)).toMatchObject({ kind: 'retry' });
   });
 });
