@@ -6,6 +6,7 @@
 // record is younger than its snapshotTimeoutSeconds, as the other transient reasons; after that
 // the record fails with CLUSTER_MODIFICATION_IN_PROGRESS. A member list that cannot be read at
 // the end keeps the save: the agent checked the cluster itself before streaming.
+import type { Job, Pod } from '../../informers/resources.ts';
 import type { EtcdSnapshot, EtcdSnapshotStatus } from '../../records/etcd-snapshot.ts';
 import type { ReconcileContext, ReconcileResult } from '../result.ts';
 import { bounded, CONDITION_MEMBERSHIP_STABLE, withBlockingCondition } from './conditions.ts';
@@ -29,6 +30,19 @@ export function memberIdsOf(members: readonly unknown[]): string[] {
     return id ? [id] : [];
   });
   return [...new Set(ids)].sort();
+}
+
+/** Whether the Job is the save a membership change discarded (a cache may still hold it). */
+export function isDiscarded(job: Job, record: EtcdSnapshot): boolean {
+  const uid = job.metadata?.uid;
+  return uid !== undefined && uid === record.status?.discardedSaveJob;
+}
+
+/** The pods without the discarded save's, which may outlive its Job: its result is never read. */
+export function notDiscarded(pods: readonly Pod[], record: EtcdSnapshot): Pod[] {
+  const discarded = record.status?.discardedSaveJob;
+  if (!discarded) return [...pods];
+  return pods.filter((p) => !p.metadata?.ownerReferences?.some((o) => o.uid === discarded));
 }
 
 export function membershipChange(

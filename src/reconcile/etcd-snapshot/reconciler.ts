@@ -40,7 +40,7 @@ import {
 import { createSaveJob } from './job-create-failure.ts';
 import { type JobOutcome, jobFinished, jobOutcome, podActive } from './job-outcome.ts';
 import { buildDeleteJob, buildSaveJob } from './job-spec.ts';
-import { checkMembershipAfterSave, memberIdsOf } from './membership-drift.ts';
+import { checkMembershipAfterSave, isDiscarded, memberIdsOf, notDiscarded } from './membership-drift.ts';
 import type { PipelineMetrics } from './metrics.ts';
 import { jobName, snapshotDir } from './names.ts';
 import type { PipelineOptions } from './options.ts';
@@ -393,22 +393,19 @@ export class EtcdSnapshotReconciler implements Reconciler {
       // A Job of an earlier record of the same name, which the garbage collector is removing.
       return { requeueAfter: options.pollIntervalMs };
     }
-    if (job.metadata?.uid !== undefined && job.metadata.uid === record.status?.discardedSaveJob) {
+    if (isDiscarded(job, record)) {
       // The save discarded for a membership change, still in the cache: gone first, then again.
-      if (!job.metadata.deletionTimestamp) {
+      if (!job.metadata?.deletionTimestamp) {
         ctx.assertOwner();
         await this.#d.api.deleteJob(namespace, name, ctx.signal);
       }
       return { requeueAfter: Math.min(2_000, options.pollIntervalMs) };
     }
-    // A discarded save's pods (membership-drift.ts) may outlive its Job: never read its result.
-    const discarded = record.status?.discardedSaveJob;
-    const current = (pods: Pod[]) =>
-      discarded ? pods.filter((p) => !p.metadata?.ownerReferences?.some((o) => o.uid === discarded)) : pods;
-    let outcome = jobOutcome(job, current(this.#podsOf(namespace, record, 'save')));
+    let outcome = jobOutcome(job, notDiscarded(this.#podsOf(namespace, record, 'save'), record));
     if (outcome.state !== 'running' && outcome.result === undefined) {
       // The pod cache may trail the Job's: read the pods before judging without their result.
-      outcome = jobOutcome(job, current(await this.#d.api.listJobPods(namespace, name, ctx.signal)));
+      const pods = await this.#d.api.listJobPods(namespace, name, ctx.signal);
+      outcome = jobOutcome(job, notDiscarded(pods, record));
     }
     const cluster = record.spec.cluster.key;
     if (outcome.state === 'running') {

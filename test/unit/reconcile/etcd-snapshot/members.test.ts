@@ -78,9 +78,36 @@ describe('membership changes during a save', () => {
     const second = w.jobs.get('etcd/snapshot-save-r1')!;
     expect(second.metadata!.uid).not.toBe(first.metadata!.uid);
     w.finishJob('snapshot-save-r1', { complete: true, message: okSave('r1') });
+    // The discarded save's pod outlives its Job and looks newer: its result is never read.
+    w.pods.upsert({
+      metadata: {
+        name: 'snapshot-save-r1-old',
+        namespace: 'etcd',
+        creationTimestamp: '2026-01-01T00:09:00Z',
+        labels: { ...second.spec?.template?.metadata?.labels, 'job-name': 'snapshot-save-r1' },
+        ownerReferences: [
+          { apiVersion: 'batch/v1', kind: 'Job', name: 'snapshot-save-r1', uid: first.metadata!.uid! },
+        ],
+      },
+      status: {
+        phase: 'Succeeded',
+        containerStatuses: [
+          {
+            name: 'agent',
+            image: 'x',
+            imageID: '',
+            ready: false,
+            restartCount: 0,
+            state: {
+              terminated: { exitCode: 0, message: okSave('r1').replace('a'.repeat(64), 'b'.repeat(64)) },
+            },
+          },
+        ],
+      },
+    });
     await run('r1');
     const ready = w.record('r1').status!;
-    expect(ready).toMatchObject({ phase: 'Ready', readyToUse: true });
+    expect(ready).toMatchObject({ phase: 'Ready', readyToUse: true, checksumSha256: 'a'.repeat(64) });
     expect(ready.reason).toBeUndefined();
     expect(ready.conditions).toBeUndefined();
   });
