@@ -49,23 +49,6 @@ export function withBlockingCondition(
   };
 }
 
-/** Whether writing withBlockingCondition(...) would change nothing (no write needed). */
-export function hasBlockingCondition(
-  status: EtcdSnapshotStatus | undefined,
-  type: string,
-  reason: string,
-  message: string,
-): boolean {
-  const c = conditionOf(status, type);
-  return (
-    c?.status === 'False' &&
-    c.reason === reason &&
-    c.message === bounded(message) &&
-    status?.reason === reason &&
-    status.message === bounded(message)
-  );
-}
-
 /**
  * The status without the given pipeline conditions (all of them by default), and without the
  * reason/message they mirrored. Undefined when there was nothing to remove.

@@ -50,10 +50,18 @@ describe('a snapshot waiting for another save of its cluster', () => {
     w.calls.length = 0;
     await run('r2');
     expect(w.calls).toEqual([]);
+    w.addRecord('r3', { created: '2026-01-01T00:00:02Z' });
+    await run('r3');
+    expect(w.record('r3').status?.message).toContain('the save of r1');
 
     w.finishJob('snapshot-save-r1', { complete: true, message: okSave('r1') });
     await run('r1');
     expect(w.record('r1').status?.phase).toBe('Ready');
+    // r3 now waits for the older r2, not for r1: still one write per wait, not per change.
+    w.calls.length = 0;
+    await run('r3');
+    expect(w.calls).toEqual([]);
+    expect(w.record('r3').status?.phase).toBe('Pending');
     await run('r2');
     const started = w.record('r2').status!;
     expect(started).toMatchObject({ phase: 'Running', saveJob: 'snapshot-save-r2' });
