@@ -1,11 +1,11 @@
-// A save Job the API server refuses (403: RBAC, a ResourceQuota, an admission policy; 400/422:
-// a rejected spec; 404: the namespace is gone) is not waited on forever. The first refusal sets
-// JobCreated=False (reason JOB_CREATION_FAILED, the API's message) on the record, so the stall
-// is visible; the create is tried again every JOB_CREATE_RETRY_MS until the window (the pipeline
-// option jobCreateRetryWindowMs, JOB_CREATE_RETRY_WINDOW_MS by default) has passed since that
-// first refusal (the condition's lastTransitionTime), then the record fails with
-// JOB_CREATION_FAILED. An API that does not answer (429, 5xx, network) is no refusal:
-// that error goes to the controller's backoff, as every other API failure does.
+// A save Job the API server refuses (401/403: credentials, RBAC, a ResourceQuota, an admission
+// policy; 400/422: a rejected spec; 404: the namespace is gone) is not waited on forever. The
+// first refusal sets JobCreated=False (reason JOB_CREATION_FAILED, the API's message) on the
+// record, so the stall is visible; the create is tried again every JOB_CREATE_RETRY_MS until the
+// window (the pipeline option jobCreateRetryWindowMs, JOB_CREATE_RETRY_WINDOW_MS by default) has
+// passed since that first refusal (the condition's lastTransitionTime), then the record fails
+// with JOB_CREATION_FAILED. An API that does not answer (429, 5xx, network) is no refusal: that
+// error goes to the controller's backoff, as every other API failure does.
 
 import type { Job } from '../../informers/resources.ts';
 import { apiErrorKind } from '../../kube/api-errors.ts';
