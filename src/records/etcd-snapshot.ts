@@ -135,6 +135,10 @@ export interface EtcdSnapshotStatus {
   finishedAt?: string;
   /** Atomic groups: the record of the group whose failure this record took over. */
   failedWith?: string;
+  /** etcd member IDs CheckHealth saw; the save is judged against them when it ends. */
+  memberIds?: string[];
+  /** uid of a save Job whose result was discarded (the members changed); never judged again. */
+  discardedSaveJob?: string;
   conditions?: {
     type: string;
     status: 'True' | 'False' | 'Unknown';

@@ -38,6 +38,8 @@ export interface PipelineMetrics {
   snapshotSize(cluster: string, bytes: number): void;
   /** Voting members up and down at a health check (a bare number: members up, down unknown). */
   clusterHealth(cluster: string, members: number | MemberCounts, hasQuorum: boolean): void;
+  /** Distinct etcd server versions among the members that answered the health check. */
+  memberVersions(cluster: string, distinct: number): void;
   jobTimeout(cluster: string): void;
   /** `reason` is a short catalogued error type: quota_exceeded, write_failed, no_space, … */
   storageError(cluster: string, reason: string): void;
@@ -66,6 +68,7 @@ export class PromPipelineMetrics implements PipelineMetrics {
   readonly #size: Gauge<'cluster'>;
   readonly #members: Gauge<'cluster' | 'state'>;
   readonly #quorum: Gauge<'cluster'>;
+  readonly #versions: Gauge<'cluster'>;
   readonly #jobTimeouts: Counter<'cluster'>;
   readonly #storageErrors: Counter<'cluster' | 'error_type'>;
   readonly #pvcUsage: Gauge<'namespace' | 'pvc_name'>;
@@ -127,6 +130,12 @@ export class PromPipelineMetrics implements PipelineMetrics {
     this.#quorum = new Gauge({
       name: 'etcd_cluster_has_quorum',
       help: 'Whether the etcd cluster had quorum at its last health check (1) or not (0)',
+      labelNames: ['cluster'],
+      registers,
+    });
+    this.#versions = new Gauge({
+      name: 'etcd_cluster_member_versions',
+      help: 'Distinct etcd server versions among the members that answered the last health check (more than 1: a version skew)',
       labelNames: ['cluster'],
       registers,
     });
@@ -199,6 +208,10 @@ export class PromPipelineMetrics implements PipelineMetrics {
     this.#members.set({ cluster: c, state: 'up' }, counts.up);
     if (counts.down !== undefined) this.#members.set({ cluster: c, state: 'down' }, counts.down);
     this.#quorum.set({ cluster: c }, hasQuorum ? 1 : 0);
+  }
+
+  memberVersions(cluster: string, distinct: number): void {
+    this.#versions.set({ cluster: this.#cluster.map(cluster) }, distinct);
   }
 
   jobTimeout(cluster: string): void {

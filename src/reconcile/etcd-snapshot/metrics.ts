@@ -19,6 +19,8 @@ export interface PipelineMetrics {
   clusterHealth(cluster: string, members: MemberCounts, hasQuorum: boolean): void;
   /** One request to etcd (operation: status, member_list, authenticate, …); ok false when it failed. */
   etcdRequest(cluster: string, operation: string, seconds: number, ok: boolean): void;
+  /** Distinct etcd server versions among the members that answered CheckHealth (>1: skew). */
+  memberVersions(cluster: string, distinct: number): void;
   /** A save Job ran past its deadline. */
   jobTimeout(cluster: string): void;
   /** The snapshot storage failed (claim creation, disk full, write error). */
@@ -38,6 +40,7 @@ export const noopPipelineMetrics: PipelineMetrics = {
   snapshotSize() {},
   clusterHealth() {},
   etcdRequest() {},
+  memberVersions() {},
   jobTimeout() {},
   storageError() {},
   storageUsage() {},
@@ -57,6 +60,9 @@ export class RecordingPipelineMetrics implements PipelineMetrics {
   }
   etcdRequest(...args: Parameters<PipelineMetrics['etcdRequest']>): void {
     this.calls.push({ name: 'etcdRequest', args });
+  }
+  memberVersions(...args: Parameters<PipelineMetrics['memberVersions']>): void {
+    this.calls.push({ name: 'memberVersions', args });
   }
   jobTimeout(...args: Parameters<PipelineMetrics['jobTimeout']>): void {
     this.calls.push({ name: 'jobTimeout', args });

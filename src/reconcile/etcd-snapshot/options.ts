@@ -3,6 +3,7 @@
 // with the usage before anything starts, so nothing here checks them again.
 import type { DiscoveryOptions } from '../../etcd/discovery.ts';
 import type { JobTracingSettings } from '../../telemetry/agent-telemetry.ts';
+import { JOB_CREATE_RETRY_WINDOW_MS } from './job-create-failure.ts';
 
 export interface PipelineOptions {
   /** The driver image the agent Jobs run (its entrypoint is `etcd-snapshot-driver`). */
@@ -30,6 +31,8 @@ export interface PipelineOptions {
   healthTimeoutMs: number;
   /** How often a waiting record looks again when no event is expected to wake it. */
   pollIntervalMs: number;
+  /** How long a save Job the API refuses is tried again before the record fails (job-create-failure.ts). */
+  jobCreateRetryWindowMs: number;
   /** Resources of the agent container. */
   resources: { requests: Record<string, string>; limits: Record<string, string> };
   /**
@@ -52,6 +55,7 @@ export const DEFAULT_PIPELINE_OPTIONS: Omit<
   workers: 4,
   healthTimeoutMs: 5_000,
   pollIntervalMs: 10_000,
+  jobCreateRetryWindowMs: JOB_CREATE_RETRY_WINDOW_MS,
   resources: {
     requests: { cpu: '100m', memory: '128Mi' },
     limits: { cpu: '1', memory: '512Mi' },

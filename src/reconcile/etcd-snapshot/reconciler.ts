@@ -29,6 +29,8 @@ import type { Logger } from '../../telemetry/logger.ts';
 import type { ReconcileContext, ReconcileResult, Reconciler } from '../result.ts';
 import { buildSnapshotClaim, claimSize, minFreeBytes } from './claim-spec.ts';
 import { isTerminal, saveTurn } from './cluster-turn.ts';
+import { waitingStatus } from './cluster-wait.ts';
+import { CONDITION_SAVE_TURN, withoutBlockingConditions } from './conditions.ts';
 import { groupFailure } from './group-failure.ts';
 import {
   clusterWorkloadKey,
@@ -36,14 +38,18 @@ import {
   INDEX_RECORD_CLUSTER,
   snapshotWorkloadKey,
 } from './indexes.ts';
+import { createSaveJob } from './job-create-failure.ts';
 import { type JobOutcome, jobFinished, jobOutcome, podActive } from './job-outcome.ts';
 import { buildDeleteJob, buildSaveJob } from './job-spec.ts';
+import { checkMembershipAfterSave, isDiscarded, memberIdsOf, notDiscarded } from './membership-drift.ts';
 import { memberCountsOf, type PipelineMetrics } from './metrics.ts';
 import { jobName, snapshotDir } from './names.ts';
 import type { PipelineOptions } from './options.ts';
 import type { CredentialsParser, HealthChecker, PipelineApi } from './ports.ts';
 import { checkSaveResult } from './result-check.ts';
+import { type StepIo, sourceFirst } from './step-io.ts';
 import { inPhaseSpan, recordEndedPhase, traceparentOf } from './tracing.ts';
+import { reportVersionSkew } from './version-skew.ts';
 
 export interface PipelineStores extends DiscoveryStores {
   /** With etcdSnapshotIndexers and INDEX_RECORD_CLUSTER. */
@@ -97,9 +103,22 @@ export class EtcdSnapshotReconciler implements Reconciler {
   /** Clusters whose turn is being decided (see #startSave). */
   readonly #starting = new Set<string>();
 
+  readonly #io: StepIo;
+
   constructor(deps: PipelineReconcilerDeps) {
     this.#d = deps;
     this.#now = deps.now ?? (() => new Date());
+    this.#io = {
+      api: deps.api,
+      options: deps.options,
+      metrics: deps.metrics,
+      health: deps.health,
+      now: this.#now,
+      putStatus: (record, status, ctx) => this.#putStatus(record, status, ctx),
+      fail: (record, ctx, failure) => this.#fail(record, ctx, failure),
+      resolveCredentials: (record, ctx) => this.#resolveCredentials(record, ctx),
+      currentJob: (namespace, name, ctx) => this.#currentJob(namespace, name, ctx),
+    };
   }
 
   async reconcile(key: string, ctx: ReconcileContext): Promise<ReconcileResult> {
@@ -170,6 +189,8 @@ export class EtcdSnapshotReconciler implements Reconciler {
     });
     if (!turn.go) {
       ctx.log.debug({ waiting_for: turn.waitingFor }, 'waiting for the cluster’s save to end');
+      const waiting = waitingStatus(record.status, clusterKey, turn.waitingFor, this.#now());
+      if (waiting) await this.#putStatus(record, waiting, ctx);
       return { requeueAfter: options.pollIntervalMs };
     }
     const started = performance.now();
@@ -187,10 +208,11 @@ export class EtcdSnapshotReconciler implements Reconciler {
     );
     if (!claimReady) return { requeueAfter: options.pollIntervalMs };
 
-    await inPhaseSpan(record, 'RunJob', async (span, parent) => {
+    const refused = await inPhaseSpan(record, 'RunJob', async (span, parent) => {
       const saveJob = jobName('save', record.metadata?.name ?? '');
       const status: EtcdSnapshotStatus = {
-        ...record.status,
+        // The wait for the turn is over: its condition goes.
+        ...(record.status ? (withoutBlockingConditions(record.status) ?? record.status) : {}),
         phase: 'Running',
         readyToUse: false,
         step: 'AwaitJob',
@@ -199,6 +221,8 @@ export class EtcdSnapshotReconciler implements Reconciler {
         startedAt: this.#now().toISOString(),
       };
       if (health.dbSizeBytes !== undefined) status.dbSizeBytes = health.dbSizeBytes;
+      if (health.memberIds.length > 0) status.memberIds = health.memberIds;
+      else delete status.memberIds;
       // Intent first: once this is stored, every later reader knows a file may exist.
       const written = await this.#putStatus(record, status, ctx);
       const traceparent = traceparentOf(span, parent);
@@ -208,9 +232,9 @@ export class EtcdSnapshotReconciler implements Reconciler {
         ...(health.dbSizeBytes !== undefined ? { minFreeBytes: minFreeBytes(health.dbSizeBytes) } : {}),
         ...(traceparent ? { traceparent } : {}),
       });
-      ctx.assertOwner();
-      await this.#d.api.createJob(job, ctx.signal);
+      return createSaveJob(this.#io, written, job, ctx);
     });
+    if (refused) return refused;
     this.#logStep(ctx.log, record, 'Running', 'RunJob', (performance.now() - started) / 1000);
     return { requeueAfter: options.pollIntervalMs };
   }
@@ -275,9 +299,9 @@ export class EtcdSnapshotReconciler implements Reconciler {
     endpoints: string[],
     credentials: EtcdCredentials,
     ctx: ReconcileContext,
-  ): Promise<{ endpoints: string[]; dbSizeBytes?: number } | { retryAfter: number }> {
+  ): Promise<{ endpoints: string[]; memberIds: string[]; dbSizeBytes?: number } | { retryAfter: number }> {
     const check = this.#d.health;
-    if (!check) return { endpoints };
+    if (!check) return { endpoints, memberIds: [] };
     const cluster = record.spec.cluster.key;
     const { metrics } = this.#d;
     try {
@@ -294,12 +318,10 @@ export class EtcdSnapshotReconciler implements Reconciler {
           `etcd cluster ${cluster}: fewer than a quorum of its ${health.members.length} members answer`,
         );
       }
-      // The chosen source first; the agent falls back to the others in order.
-      const ordered = health.source
-        ? [health.source, ...endpoints.filter((e) => e !== health.source)]
-        : endpoints;
+      await reportVersionSkew(this.#io, record, health, ctx);
       return {
-        endpoints: ordered,
+        endpoints: sourceFirst(endpoints, health.source),
+        memberIds: memberIdsOf(health.members),
         ...(health.dbSizeBytes !== undefined ? { dbSizeBytes: health.dbSizeBytes } : {}),
       };
     } catch (err) {
@@ -378,8 +400,8 @@ export class EtcdSnapshotReconciler implements Reconciler {
           ? { minFreeBytes: minFreeBytes(record.status.dbSizeBytes) }
           : {}),
       });
-      ctx.assertOwner();
-      await this.#d.api.createJob(again, ctx.signal);
+      const refused = await createSaveJob(this.#io, record, again, ctx);
+      if (refused) return refused;
       ctx.log.info({ job: name }, 'save Job was missing; created it');
       return { requeueAfter: options.pollIntervalMs };
     }
@@ -387,10 +409,19 @@ export class EtcdSnapshotReconciler implements Reconciler {
       // A Job of an earlier record of the same name, which the garbage collector is removing.
       return { requeueAfter: options.pollIntervalMs };
     }
-    let outcome = jobOutcome(job, this.#podsOf(namespace, record, 'save'));
+    if (isDiscarded(job, record)) {
+      // The save discarded for a membership change, still in the cache: gone first, then again.
+      if (!job.metadata?.deletionTimestamp) {
+        ctx.assertOwner();
+        await this.#d.api.deleteJob(namespace, name, ctx.signal);
+      }
+      return { requeueAfter: Math.min(2_000, options.pollIntervalMs) };
+    }
+    let outcome = jobOutcome(job, notDiscarded(this.#podsOf(namespace, record, 'save'), record));
     if (outcome.state !== 'running' && outcome.result === undefined) {
       // The pod cache may trail the Job's: read the pods before judging without their result.
-      outcome = jobOutcome(job, await this.#d.api.listJobPods(namespace, name, ctx.signal));
+      const pods = await this.#d.api.listJobPods(namespace, name, ctx.signal);
+      outcome = jobOutcome(job, notDiscarded(pods, record));
     }
     const cluster = record.spec.cluster.key;
     if (outcome.state === 'running') {
@@ -457,6 +488,8 @@ export class EtcdSnapshotReconciler implements Reconciler {
       await this.#fail(record, ctx, { reason: check.reason, step: 'Verify', message: check.message });
       return {};
     }
+    const retried = await checkMembershipAfterSave(this.#io, record, ctx);
+    if (retried) return retried;
     await this.#ready(record, check.result, ctx);
     return {};
   }
@@ -474,6 +507,7 @@ export class EtcdSnapshotReconciler implements Reconciler {
     };
     delete status.reason;
     delete status.message;
+    delete status.conditions;
     if (result.sizeBytes !== undefined) status.sizeBytes = result.sizeBytes;
     if (result.sha256 !== undefined) status.checksumSha256 = result.sha256;
     if (result.revision !== undefined) status.revision = result.revision;
@@ -513,7 +547,9 @@ export class EtcdSnapshotReconciler implements Reconciler {
     const message =
       failure.message.length > MAX_MESSAGE ? `${failure.message.slice(0, MAX_MESSAGE)}…` : failure.message;
     const status: EtcdSnapshotStatus = {
-      ...record.status,
+      ...(record.status
+        ? (withoutBlockingConditions(record.status, [CONDITION_SAVE_TURN]) ?? record.status)
+        : {}),
       phase: 'Failed',
       readyToUse: false,
       step: failure.step,

@@ -37,6 +37,17 @@ class ConflictError extends Error {
   reason = 'Conflict';
 }
 
+/** An API answer as the informers' KubeClient throws it: HTTP status, Status reason, message. */
+export class FakeApiError extends Error {
+  readonly statusCode: number;
+  readonly reason: string;
+  constructor(statusCode: number, reason: string, message: string) {
+    super(`POST /apis/batch/v1/namespaces/etcd/jobs: ${statusCode} ${reason}: ${message}`);
+    this.statusCode = statusCode;
+    this.reason = reason;
+  }
+}
+
 export class FakeWorld implements PipelineApi {
   rv = 100;
   readonly records = new IndexedStore<EtcdSnapshot>();
@@ -52,6 +63,8 @@ export class FakeWorld implements PipelineApi {
   /** When set, status writes reach the API but not the cache (an informer that lags). */
   cacheLag = false;
   readonly apiOnly = new Map<string, EtcdSnapshot>();
+  /** When set, every Job create fails with it (an API that refuses or does not answer). */
+  refuseJobs: Error | undefined;
 
   constructor() {
     for (const [n, f] of Object.entries(etcdSnapshotIndexers)) this.records.addIndexer(n, f);
@@ -78,11 +91,13 @@ export class FakeWorld implements PipelineApi {
   }
   async createJob(job: Job) {
     this.calls.push(`createJob ${job.metadata?.name}`);
+    if (this.refuseJobs) throw this.refuseJobs;
     if (!this.jobs.get(objectKey(job)))
       this.jobs.upsert({
         ...job,
         metadata: {
           ...job.metadata,
+          uid: `uid-${job.metadata?.name}-${this.rv + 1}`,
           resourceVersion: this.next(),
           creationTimestamp: new Date().toISOString(),
         },
