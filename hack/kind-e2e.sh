@@ -21,7 +21,10 @@
 #
 # The e2e suite learns that it must use this cluster, with the driver already deployed, from
 # ETCD_SNAPSHOT_DRIVER_E2E_KUBECONFIG (a kubeconfig path; docs/install.md, "Running the e2e
-# suite on your own cluster"). Exit status is the suite's.
+# suite on your own cluster"): the harness then starts no cluster, and the checks and files that
+# need the process kubelet's host access are left out, each with a printed line. The etcd
+# fixtures are reached at their pod IPs from this machine, which kind does not route by itself.
+# Exit status is the suite's.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -7,6 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { localClusterOnly } from '../harness/existing-cluster.ts';
 import { waitFor } from '../harness/process.ts';
 import { PROJECT_ROOT, tool } from '../harness/tools.ts';
 
@@ -21,7 +22,9 @@ function alive(pid: number): boolean {
   }
 }
 
-describe('npm run local-up', () => {
+describe.skipIf(
+  localClusterOnly('test/e2e/local-up.test.ts', 'npm run local-up starts a local cluster of its own'),
+)('npm run local-up', () => {
   it('brings up a cluster with a healthy 3-member etcd and the driver, takes a ready VolumeGroupSnapshot, serves kubectl, and leaves nothing on Ctrl-C', async () => {
     const child = spawn(
       join(PROJECT_ROOT, 'node_modules/.bin/node'),

@@ -7,19 +7,22 @@
 //   await cluster.stop();
 //
 // Every cluster owns a loopback /16 (cluster-slot.ts), so several run side by side.
-import { execFile } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { claimSlot } from './cluster-slot.ts';
 import { type ControlPlane, startControlPlane } from './control-plane.ts';
+import { connectExistingCluster, existingClusterKubeconfig } from './existing-cluster.ts';
+import { type KubectlResult, runKubectl } from './kubectl.ts';
 import type { KubeletConfig } from './kubelet/config.ts';
 import { DEFAULT_NODE_NAME, type ProcessKubelet, startProcessKubelet } from './kubelet/launch.ts';
 import { type LocalPathProvisioner, startLocalPathProvisioner } from './local-path-provisioner.ts';
 import { createPki, type Pki } from './pki.ts';
 import type { ManagedProcess } from './process.ts';
-import { tool, toolsBinDir } from './tools.ts';
+import { toolsBinDir } from './tools.ts';
+
+export type { KubectlResult } from './kubectl.ts';
 
 export interface LocalClusterOptions {
   /** Names the cluster's directory; defaults to "local". */
@@ -33,11 +36,6 @@ export interface LocalClusterOptions {
   kubelet?: boolean;
   /** Settings passed to the process kubelet (restart back-off, lease timings …). */
   kubeletOverrides?: Partial<KubeletConfig>;
-}
-
-export interface KubectlResult {
-  stdout: string;
-  stderr: string;
 }
 
 export interface LocalCluster {
@@ -71,6 +69,9 @@ export interface LocalCluster {
 
 export async function startLocalCluster(options: LocalClusterOptions = {}): Promise<LocalCluster> {
   const name = options.name ?? 'local';
+  // ETCD_SNAPSHOT_DRIVER_E2E_KUBECONFIG (hack/kind-e2e.sh): a cluster that runs already; start nothing.
+  const existing = existingClusterKubeconfig();
+  if (existing) return connectExistingCluster(existing, name);
   const slot = claimSlot();
   const dir = join(tmpdir(), 'etcd-snapshot-driver-clusters', `${name}-${slot.index}`);
   rmSync(dir, { recursive: true, force: true });
@@ -143,24 +144,4 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     await stop();
     throw err;
   }
-}
-
-function runKubectl(
-  kubeconfig: string,
-  args: readonly string[],
-  { input, timeoutMs = 60_000 }: { input?: string; timeoutMs?: number } = {},
-): Promise<KubectlResult> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(
-      tool('kubectl'),
-      [`--kubeconfig=${kubeconfig}`, ...args],
-      { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        if (err) reject(new Error(`kubectl ${args.join(' ')} failed: ${stderr || err.message}`));
-        else resolve({ stdout, stderr });
-      },
-    );
-    if (input !== undefined) child.stdin?.end(input);
-    else child.stdin?.end();
-  });
 }

@@ -13,9 +13,14 @@
 // cluster's (not the driver's) component, installed by the cluster operator with its own upstream
 // RBAC, which this project does not ship or test; running it beside the control plane keeps its
 // logs with the cluster's and its start independent of the process kubelet.
+//
+// On an existing cluster (ETCD_SNAPSHOT_DRIVER_E2E_KUBECONFIG, existing-cluster.ts) the stack is
+// the one deployed there: its CRDs must be established and the driver's Deployment ready; the
+// overlay is not applied, snapshot-controller not started, and stop() leaves the driver running.
 import { existsSync, readdirSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EtcdSnapshot } from '../../src/records/etcd-snapshot.ts';
+import { E2E_KUBECONFIG_ENV, existingClusterKubeconfig } from './existing-cluster.ts';
 import type { KubectlResult, LocalCluster } from './local-cluster.ts';
 import { type ManagedProcess, startProcess, waitFor } from './process.ts';
 import { PROJECT_ROOT, tool, toolsDir } from './tools.ts';
@@ -92,7 +97,8 @@ export interface ContentInfo {
 export interface SnapshotStack {
   cluster: LocalCluster;
   overlay: Overlay;
-  snapshotController: ManagedProcess;
+  /** The harness's snapshot-controller; undefined on an existing cluster (it runs its own). */
+  snapshotController: ManagedProcess | undefined;
   /** Admin kubectl (the driver itself runs under its own ServiceAccount). */
   kubectl(args: readonly string[], options?: { input?: string; timeoutMs?: number }): Promise<KubectlResult>;
   /** `kubectl get … -o json`, parsed. */
@@ -144,7 +150,10 @@ export interface SnapshotStack {
   snapshotDirs(namespace: string, etcdCluster: string): Promise<string[]>;
   /** Waits until a kubectl-named object is gone. */
   waitGone(args: readonly string[], timeoutMs?: number): Promise<void>;
-  /** Stops snapshot-controller and deletes the driver's Deployment (the cluster stays). */
+  /**
+   * Stops snapshot-controller and deletes the driver's Deployment (the cluster stays); on an
+   * existing cluster, leaves its driver as it was.
+   */
   stop(): Promise<void>;
 }
 
@@ -155,6 +164,11 @@ export function snapshotCrdsDir(): string {
 /** The external-snapshotter CRDs from the tools cache, established. */
 export async function installSnapshotCrds(cluster: LocalCluster): Promise<void> {
   await cluster.kubectl(['apply', '--server-side', '-f', snapshotCrdsDir()]);
+  await waitSnapshotCrds(cluster);
+}
+
+/** Waits until the external-snapshotter CRDs are established (installed by whoever runs the cluster). */
+export async function waitSnapshotCrds(cluster: LocalCluster): Promise<void> {
   await cluster.kubectl([
     'wait',
     '--for=condition=Established',
@@ -195,18 +209,28 @@ export async function startSnapshotStack(
   options: SnapshotStackOptions = {},
 ): Promise<SnapshotStack> {
   const overlay = options.overlay ?? 'local';
-  const replicas = overlay === 'local-ha' ? 3 : 1;
+  const existing = existingClusterKubeconfig() !== undefined;
   const kubectl = cluster.kubectl;
   const getJson = async <T>(args: readonly string[]): Promise<T> =>
     JSON.parse((await kubectl(['get', ...args, '-o', 'json'])).stdout) as T;
+  const replicas = existing ? await deployedReplicas(getJson) : overlay === 'local-ha' ? 3 : 1;
   const apply = async (objects: readonly object[]) => {
     await kubectl(['apply', '-f', '-'], {
       input: objects.map((o) => JSON.stringify(o)).join('\n'),
     });
   };
 
-  await installSnapshotCrds(cluster);
-  const snapshotController = startSnapshotController(cluster, options.snapshotControllerArgs);
+  let snapshotController: ManagedProcess | undefined;
+  if (existing) {
+    console.log(
+      `[harness] existing cluster: using its snapshot CRDs, snapshot-controller and the driver deployed ` +
+        `in ${DRIVER_NAMESPACE} (${replicas} replica(s)); deploy/overlays/${overlay} is not applied`,
+    );
+    await waitSnapshotCrds(cluster);
+  } else {
+    await installSnapshotCrds(cluster);
+    snapshotController = startSnapshotController(cluster, options.snapshotControllerArgs);
+  }
 
   const installExecutor = async (namespace: string) => {
     await kubectl(['create', 'namespace', namespace]).catch((err: Error) => {
@@ -233,7 +257,7 @@ export async function startSnapshotStack(
         timeoutMs,
         intervalMs: 1_000,
         abortIf: () =>
-          snapshotController.hasExited ? 'snapshot-controller exited (see its log)' : undefined,
+          snapshotController?.hasExited ? 'snapshot-controller exited (see its log)' : undefined,
       },
     );
 
@@ -431,7 +455,8 @@ export async function startSnapshotStack(
       );
     },
     async stop() {
-      await snapshotController.stop();
+      if (existing) return;
+      await snapshotController?.stop();
       await kubectl(['delete', 'deployment', DRIVER_NAME, '-n', DRIVER_NAMESPACE, '--wait=false']).catch(
         () => undefined,
       );
@@ -439,12 +464,26 @@ export async function startSnapshotStack(
   };
 
   try {
-    await kubectl(['apply', '-k', join(PROJECT_ROOT, 'deploy/overlays', overlay)]);
+    if (!existing) await kubectl(['apply', '-k', join(PROJECT_ROOT, 'deploy/overlays', overlay)]);
     for (const ns of options.etcdNamespaces ?? []) await installExecutor(ns);
     await waitDriverReady();
   } catch (err) {
-    await snapshotController.stop();
+    await snapshotController?.stop();
     throw err;
   }
   return stack;
+}
+
+/** spec.replicas of the driver's Deployment in an existing cluster; a clear error when it is missing. */
+async function deployedReplicas(getJson: <T>(args: readonly string[]) => Promise<T>): Promise<number> {
+  let deployment: { spec?: { replicas?: number } };
+  try {
+    deployment = await getJson(['deployment', DRIVER_NAME, '-n', DRIVER_NAMESPACE]);
+  } catch (err) {
+    throw new Error(
+      `${E2E_KUBECONFIG_ENV}: no Deployment ${DRIVER_NAMESPACE}/${DRIVER_NAME} in that cluster; deploy the ` +
+        `driver first (docs/install.md): ${(err as Error).message.slice(0, 300)}`,
+    );
+  }
+  return deployment.spec?.replicas ?? 1;
 }

@@ -13,6 +13,7 @@ export interface LeaseInfo {
     holderIdentity?: string;
     leaseDurationSeconds?: number;
     renewTime?: string;
+    acquireTime?: string;
     leaseTransitions?: number;
   };
 }

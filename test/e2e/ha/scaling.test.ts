@@ -4,6 +4,7 @@
 // with exactly one record, one save Job, one save pod and one file — none lost, none twice.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EtcdSnapshot } from '../../../src/records/etcd-snapshot.ts';
+import { localClusterOnly } from '../../harness/existing-cluster.ts';
 import { waitFor } from '../../harness/process.ts';
 import { DRIVER_NAME, DRIVER_NAMESPACE } from '../../harness/snapshot-stack.ts';
 import { startEventLog, type WatchedObject } from './event-log.ts';
@@ -70,7 +71,12 @@ async function scale(replicas: number): Promise<number> {
   return performance.now() - started;
 }
 
-describe('scaling the driver under a stream of snapshots', () => {
+describe.skipIf(
+  localClusterOnly(
+    'test/e2e/ha/scaling.test.ts',
+    'deploys its own three replicas (test/e2e/ha/overlay) and scales them',
+  ),
+)('scaling the driver under a stream of snapshots', () => {
   it('3 → 1 → 3: every snapshot ends Ready exactly once', { timeout: 480_000 }, async () => {
     await stack.waitDriverReady(REPLICAS);
     const created: string[] = [];

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Controller } from '../../../src/reconcile/controller.ts';
 import type { EtcdSnapshot } from '../../../src/records/etcd-snapshot.ts';
 import { deployEtcdFixture, type EtcdFixture } from '../../harness/etcd-fixture.ts';
+import { localClusterOnly } from '../../harness/existing-cluster.ts';
 import { type LocalCluster, startLocalCluster } from '../../harness/local-cluster.ts';
 import { createPki } from '../../harness/pki.ts';
 import { waitFor } from '../../harness/process.ts';
@@ -70,7 +71,12 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-describe('snapshot pipeline', () => {
+describe.skipIf(
+  localClusterOnly(
+    'test/e2e/pipeline/pipeline.test.ts',
+    'runs the pipeline in this process, with the image table of the process kubelet, and reads snapshot files on host paths',
+  ),
+)('snapshot pipeline', () => {
   let groupId = '';
   let memberIds: string[] = [];
   let file = '';

@@ -17,6 +17,7 @@ import {
 import type { RetentionMetrics } from '../../../src/reconcile/retention/metrics.ts';
 import { type EtcdSnapshot, etcdSnapshotResource } from '../../../src/records/etcd-snapshot.ts';
 import { deployEtcdFixture } from '../../harness/etcd-fixture.ts';
+import { localClusterOnly } from '../../harness/existing-cluster.ts';
 import { type LocalCluster, startLocalCluster } from '../../harness/local-cluster.ts';
 import { waitFor } from '../../harness/process.ts';
 import { installSnapshotCrds } from '../../harness/snapshot-stack.ts';
@@ -156,7 +157,12 @@ async function eventReasons(objectName: string): Promise<string[]> {
   return list.items.map((e) => e.reason);
 }
 
-describe('orphans and retention', () => {
+describe.skipIf(
+  localClusterOnly(
+    'test/e2e/retention/retention.test.ts',
+    'runs the pipeline in this process and plants and reads files on the host path of the snapshot claim',
+  ),
+)('orphans and retention', () => {
   let volume = '';
   let dir = '';
 

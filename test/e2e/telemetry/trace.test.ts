@@ -14,6 +14,7 @@ import { type CsiClient, createCsiClient } from '../../../src/csi/csi-client.ts'
 import { ANNOTATION_TRACEPARENT, type EtcdSnapshot } from '../../../src/records/etcd-snapshot.ts';
 import { startTracing, type TraceExporterKind, type Tracing } from '../../../src/telemetry/tracing.ts';
 import { deployEtcdFixture, type EtcdFixture } from '../../harness/etcd-fixture.ts';
+import { localClusterOnly } from '../../harness/existing-cluster.ts';
 import { type Jaeger, type JaegerTrace, startJaeger } from '../../harness/jaeger.ts';
 import { type LocalCluster, startLocalCluster } from '../../harness/local-cluster.ts';
 import { waitFor } from '../../harness/process.ts';
@@ -211,7 +212,12 @@ async function scrape(d: TracedDriver) {
   return parseExposition(await res.text());
 }
 
-describe('telemetry on the local cluster', () => {
+describe.skipIf(
+  localClusterOnly(
+    'test/e2e/telemetry/trace.test.ts',
+    'runs the driver in this process and a Jaeger on the host IP of the cluster, for its pods',
+  ),
+)('telemetry on the local cluster', () => {
   it('OTLP: one trace from the RPC through every phase into the Job; /metrics during and after the snapshot', async () => {
     const d = await startTracedDriver('otlp', jaeger.otlpHttpEndpoint, 1);
     try {

@@ -23,6 +23,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EtcdSnapshot } from '../../../src/records/etcd-snapshot.ts';
 import { deployEtcdFixture, type EtcdFixture } from '../../harness/etcd-fixture.ts';
+import { withHostAccess } from '../../harness/existing-cluster.ts';
 import { type LocalCluster, startLocalCluster } from '../../harness/local-cluster.ts';
 import { waitFor } from '../../harness/process.ts';
 import {
@@ -255,7 +256,9 @@ describe('Velero ≥ 1.17: a group backup, then its deletion member by member', 
     expect(record!.spec.members.filter((m) => m.deletionRequested)).toEqual([]);
     file = await stack.recordFile(record!);
     checksum = record!.status!.checksumSha256!;
-    expect(sha256File(file)).toBe(checksum);
+    await withHostAccess('the backed-up file’s SHA-256', () => {
+      expect(sha256File(file)).toBe(checksum);
+    });
   });
 
   /** volumeSnapshotContentDeleteItemAction.Execute for one kept content. */
@@ -306,8 +309,10 @@ describe('Velero ≥ 1.17: a group backup, then its deletion member by member', 
     console.log(`first member deleted → marked: ${seconds(t)}`);
     expect(record.metadata?.deletionTimestamp).toBeUndefined();
     expect(record.spec.members.filter((m) => !m.deletionRequested)).toHaveLength(1);
-    expect(existsSync(file)).toBe(true);
-    expect(sha256File(file)).toBe(checksum);
+    await withHostAccess('that the file outlives the first member’s deletion, unchanged', () => {
+      expect(existsSync(file)).toBe(true);
+      expect(sha256File(file)).toBe(checksum);
+    });
   });
 
   it('backup deletion: the last member’s re-created content is deleted — the record and file go', async () => {
@@ -322,6 +327,8 @@ describe('Velero ≥ 1.17: a group backup, then its deletion member by member', 
       },
     );
     console.log(`last member deleted → record gone: ${seconds(t)}`);
-    expect(existsSync(file)).toBe(false);
+    await withHostAccess('that the file goes with the last member', () => {
+      expect(existsSync(file)).toBe(false);
+    });
   });
 });

@@ -33,7 +33,7 @@ export class PodManager {
     const worker = this.#workers.get(uid);
     if (!worker) return;
     this.#workers.delete(uid);
-    worker.remove();
+    worker.remove(pod);
   }
 
   /** The worker of a pod by name (the newest, when a pod of that name was recreated). */

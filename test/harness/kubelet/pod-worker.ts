@@ -3,7 +3,9 @@
 // podWorkers + SyncPod:
 //   sandbox (IP, volumes) → init containers in order, each to completion → app containers →
 //   restarts per restartPolicy with back-off → terminal phase; deletion: preStop, SIGTERM, grace,
-//   SIGKILL, final status, then delete the pod object with gracePeriodSeconds=0.
+//   SIGKILL, final status, then delete the pod object with gracePeriodSeconds=0. A pod deleted
+//   with grace 0 (or gone from the API) is terminated the same way, with the kubelet's minimum
+//   grace (termination-grace.ts).
 // Every sync ends by writing the pod status when it changed.
 import {
   chmodSync,
@@ -59,6 +61,7 @@ import {
   type WaitingState,
 } from './pod-status.ts';
 import { ContainerProber, type HandlerTarget, runHandler } from './probes.ts';
+import { MIN_POD_GRACE_SECONDS, terminationGraceSeconds } from './termination-grace.ts';
 import { type PreparedVolume, setUpVolumes, VolumeError } from './volumes.ts';
 
 export interface PodWorkerDeps {
@@ -82,7 +85,8 @@ export interface PodWorkerDeps {
 
 const DEFAULT_PATH = `${CONTAINER_BIN_DIR}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`;
 const MAX_TERMINATION_MESSAGE = 4096;
-// The kubelet never gives a container less than this between SIGTERM and SIGKILL (unless forced).
+// The kubelet never gives a container it stops on its own (probe, hook, deadline) less than this
+// between SIGTERM and SIGKILL; a deleted pod's own grace may be shorter (MIN_POD_GRACE_SECONDS).
 const MIN_GRACE_SECONDS = 2;
 const VOLUME_REFRESH_MS = 30_000;
 
@@ -147,6 +151,8 @@ export class PodWorker {
   #sandboxError?: string;
   #terminal?: { phase?: PodPhase; reason?: string; message?: string };
   #removed = false;
+  /** The grace of the deletion in progress (seconds); a later request may only shorten it. */
+  #deletionGrace?: number;
   /** Finished with the pod: deleted from the API (or being), nothing left to do. */
   #done = false;
   #lastPatch?: string;
@@ -154,8 +160,6 @@ export class PodWorker {
   #again = false;
   #timers = new Map<string, NodeJS.Timeout>();
   #refreshTimer?: NodeJS.Timeout;
-  #force!: () => void;
-  readonly #forced: Promise<void>;
 
   constructor(pod: V1Pod, deps: PodWorkerDeps) {
     this.#pod = pod;
@@ -163,9 +167,6 @@ export class PodWorker {
     this.uid = pod.metadata?.uid ?? '';
     this.#podDir = join(deps.config.rootDir, 'pods', this.uid);
     this.#log = deps.log.child({ pod: `${pod.metadata?.namespace}/${pod.metadata?.name}`, uid: this.uid });
-    this.#forced = new Promise((resolve) => {
-      this.#force = resolve;
-    });
     this.#restoreFromStatus(pod);
   }
 
@@ -180,10 +181,14 @@ export class PodWorker {
     this.#requestSync();
   }
 
-  /** The pod is gone from the API (deleted without grace, or finalized): kill at once, clean up. */
-  remove(): void {
+  /**
+   * The pod is gone from the API (`pod` is its last state: deleted with grace 0, or finalized).
+   * Like the kubelet, this does not cut a termination short: its processes still get SIGTERM and
+   * the deletion's grace; then its files go.
+   */
+  remove(pod: V1Pod): void {
     this.#removed = true;
-    this.#force();
+    if (!this.#done) this.#pod = pod;
     if (this.#done) this.cleanUpFiles();
     else this.#requestSync();
   }
@@ -348,7 +353,7 @@ export class PodWorker {
     const pod = this.#pod;
 
     if (this.#removed) {
-      await this.#killAll(0);
+      await this.#killAll(this.#terminationGrace(), MIN_POD_GRACE_SECONDS);
       this.#teardown();
       this.#finish();
       return;
@@ -946,10 +951,15 @@ export class PodWorker {
   // ---- killing -------------------------------------------------------------------------------
 
   /**
-   * Stops one container: preStop hook, SIGTERM, SIGKILL when the grace period is over (at once
-   * when the pod was removed from the API). Resolves once its exit is recorded.
+   * Stops one container: preStop hook, SIGTERM, SIGKILL when the grace period is over (never
+   * sooner than `minSeconds`). Resolves once its exit is recorded.
    */
-  #killContainer(slot: ContainerSlot, graceSeconds: number, reason?: string): Promise<void> {
+  #killContainer(
+    slot: ContainerSlot,
+    graceSeconds: number,
+    reason?: string,
+    minSeconds = MIN_GRACE_SECONDS,
+  ): Promise<void> {
     const run = slot.run;
     if (!run) return Promise.resolve();
     run.killing ??= (async () => {
@@ -963,10 +973,9 @@ export class PodWorker {
         reason ?? `Stopping container ${spec.name}`,
         spec.name,
       );
-      const forced = this.#removed;
-      const grace = forced ? 0 : Math.max(graceSeconds, MIN_GRACE_SECONDS);
+      const grace = Math.max(graceSeconds, minSeconds);
       const deadline = Date.now() + grace * 1000;
-      if (spec.lifecycle?.preStop && !forced) {
+      if (spec.lifecycle?.preStop) {
         const hook = runHandler(spec.lifecycle.preStop, this.#handlerTarget(slot, run), grace * 1000).then(
           (r) => {
             if (!r.success) {
@@ -980,12 +989,12 @@ export class PodWorker {
             }
           },
         );
-        await Promise.race([hook, sleep(grace * 1000), this.#forced, run.process.exited]);
+        await Promise.race([hook, sleep(grace * 1000), run.process.exited]);
       }
       run.process.signal('SIGTERM');
-      // After a preStop hook that used the whole grace period the kubelet still allows 2 s.
-      const remaining = forced ? 0 : Math.max(deadline - Date.now(), MIN_GRACE_SECONDS * 1000);
-      if (remaining > 0) await Promise.race([run.process.exited, sleep(remaining), this.#forced]);
+      // After a preStop hook that used the whole grace period the process still gets minSeconds.
+      const remaining = Math.max(deadline - Date.now(), minSeconds * 1000);
+      await Promise.race([run.process.exited, sleep(remaining)]);
       if (!run.process.hasExited) run.process.signal('SIGKILL');
       await run.recorded;
     })();
@@ -993,18 +1002,29 @@ export class PodWorker {
   }
 
   /** Stops every container: regular ones first, sidecars (restartable init containers) after them. */
-  async #killAll(graceSeconds: number): Promise<void> {
+  async #killAll(graceSeconds: number, minSeconds = MIN_GRACE_SECONDS): Promise<void> {
     const slots = [...this.#slots.values()].filter((s) => s.run);
     const started = Date.now();
-    await Promise.all(slots.filter((s) => !s.restartable).map((s) => this.#killContainer(s, graceSeconds)));
+    await Promise.all(
+      slots
+        .filter((s) => !s.restartable)
+        .map((s) => this.#killContainer(s, graceSeconds, undefined, minSeconds)),
+    );
     const left = Math.max(0, graceSeconds - (Date.now() - started) / 1000);
-    await Promise.all(slots.filter((s) => s.restartable).map((s) => this.#killContainer(s, left)));
+    await Promise.all(
+      slots.filter((s) => s.restartable).map((s) => this.#killContainer(s, left, undefined, minSeconds)),
+    );
+  }
+
+  /** The grace for terminating the pod now (seconds), as the kubelet computes it. */
+  #terminationGrace(): number {
+    this.#deletionGrace = terminationGraceSeconds(this.#pod, this.#deletionGrace);
+    return this.#deletionGrace;
   }
 
   async #terminateForDeletion(): Promise<void> {
     const pod = this.#pod;
-    const grace = pod.metadata?.deletionGracePeriodSeconds ?? this.#gracePeriod();
-    await this.#killAll(grace);
+    await this.#killAll(this.#terminationGrace(), MIN_POD_GRACE_SECONDS);
     this.#terminal ??= {};
     this.#teardown();
     try {
@@ -1030,6 +1050,8 @@ export class PodWorker {
     this.#done = true;
     for (const t of this.#timers.values()) clearTimeout(t);
     this.#timers.clear();
+    // Gone from the API while it terminated: nobody else removes its files.
+    if (this.#removed) this.cleanUpFiles();
   }
 
   /** Called by the manager once the pod object is gone: removes the pod's files. */

@@ -3,7 +3,7 @@
 // the apiserver, PVCs bind to host directories, deletion kills processes, Secrets reach
 // containers, and a restricted-PSA pod runs.
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { BatchV1Api, CoreV1Api, type V1Job, type V1Pod } from '@kubernetes/client-node';
@@ -340,6 +340,61 @@ describe('process kubelet', () => {
       },
       { timeoutMs: 10_000 },
     );
+  });
+
+  it('terminates a force-deleted pod gracefully: SIGTERM first, and time to exit before SIGKILL', async () => {
+    // As the kubelet does: a deletion with grace 0 still gets SIGTERM and the minimum grace, even
+    // though the object is gone from the API at once. The container's TERM handler waits for a
+    // sentinel the test writes only after seeing the handler run, so a SIGKILL that came with the
+    // SIGTERM leaves no "clean" marker.
+    const markers = join(cluster.dir, 'force-deleted-markers');
+    mkdirSync(markers, { recursive: true });
+    const handler =
+      'echo > /markers/term; until [ -e /markers/go ]; do sleep 0.02; done; echo > /markers/clean; exit 0';
+    await createPod({
+      metadata: { name: 'force-deleted' },
+      spec: {
+        terminationGracePeriodSeconds: 30,
+        volumes: [{ name: 'markers', hostPath: { path: markers, type: 'Directory' } }],
+        containers: [
+          {
+            name: 'main',
+            image: 'busybox',
+            // "trapped": the handler is in place (a SIGTERM before that would end sh at once).
+            command: ['sh', '-c', `trap '${handler}' TERM; echo > /markers/trapped; sleep 3600 & wait`],
+            volumeMounts: [{ name: 'markers', mountPath: '/markers' }],
+          },
+        ],
+      },
+    });
+    const running = await waitForPod('force-deleted', (p) => p.status?.phase === 'Running');
+    const pid = pidOf(running);
+    await waitFor(
+      'the TERM handler to be set',
+      () => (existsSync(join(markers, 'trapped')) ? true : undefined),
+      {
+        timeoutMs: 10_000,
+        intervalMs: 10,
+      },
+    );
+    await core.deleteNamespacedPod({ name: 'force-deleted', namespace: 'default', gracePeriodSeconds: 0 });
+    await waitFor(
+      'the container to get SIGTERM',
+      () => (existsSync(join(markers, 'term')) ? true : undefined),
+      {
+        timeoutMs: 10_000,
+        intervalMs: 10,
+      },
+    );
+    writeFileSync(join(markers, 'go'), '');
+    await waitFor('the pod process to end', () => (alive(pid) ? undefined : true), {
+      timeoutMs: 10_000,
+      intervalMs: 100,
+    });
+    expect(existsSync(join(markers, 'clean')), 'the TERM handler ran to its end before any SIGKILL').toBe(
+      true,
+    );
+    await expect(core.readNamespacedPod({ name: 'force-deleted', namespace: 'default' })).rejects.toThrow();
   });
 
   it('gives containers Secret values through secretKeyRef env and a secret volume', async () => {
