@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Controller } from '../../../src/reconcile/controller.ts';
 import { type DruidFixture, deployDruidEtcd, installDruidCrd } from '../../harness/druid-fixture.ts';
+import { localClusterOnly } from '../../harness/existing-cluster.ts';
 import { type LocalCluster, startLocalCluster } from '../../harness/local-cluster.ts';
 import { waitFor } from '../../harness/process.ts';
 import { type DriverEnv, installCrds, startDriver } from '../../integration/csi/driver-env.ts';
@@ -43,7 +44,12 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-describe('etcd-druid', () => {
+describe.skipIf(
+  localClusterOnly(
+    'test/e2e/druid/druid.test.ts',
+    'runs the pipeline in-process on the host and writes keys with etcdctl at pod IPs',
+  ),
+)('etcd-druid', () => {
   it('an Etcd CRD installed after the driver started is picked up without a restart', async () => {
     const store = env.stores.druidEtcds as { attached?: boolean } | undefined;
     expect(store?.attached).toBe(false);

@@ -10,6 +10,7 @@ import type { CreateVolumeGroupSnapshotResponse } from '../../../src/csi/message
 import type { Controller } from '../../../src/reconcile/controller.ts';
 import type { EtcdSnapshot } from '../../../src/records/etcd-snapshot.ts';
 import { deployEtcdFixture, type EtcdFixture } from '../../harness/etcd-fixture.ts';
+import { localClusterOnly } from '../../harness/existing-cluster.ts';
 import { type LocalCluster, startLocalCluster } from '../../harness/local-cluster.ts';
 import { waitFor } from '../../harness/process.ts';
 import { type DriverEnv, installCrds, startDriver } from '../../integration/csi/driver-env.ts';
@@ -101,7 +102,12 @@ async function eventsOf(record: string): Promise<{ type: string; reason: string;
   return list.items;
 }
 
-describe('no silent stalls', () => {
+describe.skipIf(
+  localClusterOnly(
+    'test/e2e/pipeline/stalls.test.ts',
+    'runs the pipeline in-process and drives etcd members from the host',
+  ),
+)('no silent stalls', () => {
   it('a refused Job, a second snapshot waiting its turn, a member added mid-save: each says so, and both snapshots end Ready', async () => {
     await jobQuota(true);
     const first = await startGroup('first');

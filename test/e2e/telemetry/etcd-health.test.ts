@@ -14,6 +14,7 @@ import { type RunningDriver, runDriver } from '../../../src/app/run-driver.ts';
 import { loadConfig } from '../../../src/config/config.ts';
 import { type CsiClient, createCsiClient } from '../../../src/csi/csi-client.ts';
 import { deployEtcdFixture, type EtcdFixture } from '../../harness/etcd-fixture.ts';
+import { localClusterOnly } from '../../harness/existing-cluster.ts';
 import { type LocalCluster, startLocalCluster } from '../../harness/local-cluster.ts';
 import { waitFor } from '../../harness/process.ts';
 import { ensureTools, PROJECT_ROOT, type ToolComponent, tool } from '../../harness/tools.ts';
@@ -101,7 +102,12 @@ function ruleGroups(): unknown {
 
 let healthy: Scrape;
 
-describe('etcd health metrics on the local cluster', () => {
+describe.skipIf(
+  localClusterOnly(
+    'test/e2e/telemetry/etcd-health.test.ts',
+    'runs the driver in-process on the host and runs promtool on its scrape',
+  ),
+)('etcd health metrics on the local cluster', () => {
   it('healthy: a snapshot becomes ready; quorum 1, 3 members up, 0 down; the etcd requests are timed', async () => {
     const { error } = await groupSnapshotUntilDone(env, 'while-healthy', [volume], 120_000);
     expect(error).toBeUndefined();
