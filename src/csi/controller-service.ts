@@ -20,6 +20,7 @@ import { type DriverContext, requireSynced } from './context.ts';
 import { CsiError, fromApiError } from './errors.ts';
 import type { CallContext, ServiceHandlers } from './handler.ts';
 import { formatVolumeId, parseVolumeId, singleSnapshotId, type VolumeKey, volumeRecordName } from './ids.ts';
+import { echo } from './limits.ts';
 import type {
   ControllerGetCapabilitiesResponse,
   CreateSnapshotRequest,
@@ -128,7 +129,7 @@ async function createVolume(
     };
     reference = { namespace: key.namespace };
   }
-  const what = `volume ${name}`;
+  const what = `volume ${echo(name)}`;
   const cluster = completeReference(ctx, reference, parameters.values, what);
   discoverCluster(ctx, cluster, what); // refuse volumes that stand for no cluster
 
@@ -172,7 +173,7 @@ function refuseContentSource(ctx: DriverContext, req: CreateVolumeRequest): void
     snapshotId !== undefined
       ? ctx.snapshots.store.byIndex(INDEX_SNAPSHOT_ID, snapshotId).some((r) => !isBeingDeleted(r))
       : volumeExists(ctx, volumeId!);
-  const what = snapshotId !== undefined ? `snapshot "${snapshotId}"` : `volume "${volumeId}"`;
+  const what = snapshotId !== undefined ? `snapshot ${echo(snapshotId)}` : `volume ${echo(volumeId ?? '')}`;
   if (!exists) throw new CsiError('CONTENT_SOURCE_NOT_FOUND', `volume_content_source ${what} does not exist`);
   throw new CsiError(
     'VOLUME_CONTENT_SOURCE_UNSUPPORTED',
@@ -183,7 +184,7 @@ function refuseContentSource(ctx: DriverContext, req: CreateVolumeRequest): void
 function heldBy(key: VolumeKey, record: EtcdSourceVolume): CsiError {
   return new CsiError(
     'VOLUME_ALREADY_EXISTS',
-    `volume ID ${formatVolumeId(key)} belongs to volume "${record.spec.volumeName}"; delete that volume first`,
+    `volume ID ${formatVolumeId(key)} belongs to volume ${echo(record.spec.volumeName)}; delete that volume first`,
   );
 }
 
@@ -196,11 +197,11 @@ function answerVolume(
   if (!capacityFits(record.spec.capacityBytes, capacity)) {
     throw new CsiError(
       'VOLUME_ALREADY_EXISTS',
-      `volume "${name}" exists with capacity ${record.spec.capacityBytes} bytes, outside the requested range`,
+      `volume ${echo(name)} exists with capacity ${record.spec.capacityBytes} bytes, outside the requested range`,
     );
   }
   if (!sameStringMap(record.spec.parameters ?? {}, parameters.own)) {
-    throw new CsiError('VOLUME_ALREADY_EXISTS', `volume "${name}" exists with other parameters`);
+    throw new CsiError('VOLUME_ALREADY_EXISTS', `volume ${echo(name)} exists with other parameters`);
   }
   const cluster = record.spec.cluster;
   const context: StringMap = { [CONTEXT_ETCD_NAMESPACE]: cluster.namespace };
@@ -233,7 +234,7 @@ async function deleteVolume(
     if (record && record.spec.driverName === ctx.driverName) await ctx.volumes.delete(record, signal);
   } catch (err) {
     if (apiErrorKind(err) === 'not-found') return {};
-    throw fromApiError(err, `delete EtcdSourceVolume ${volumeId}`);
+    throw fromApiError(err, `delete EtcdSourceVolume ${echo(volumeId)}`);
   }
   return {};
 }
@@ -248,7 +249,7 @@ async function validateVolumeCapabilities(
   requireSynced(ctx);
   // CSI: a volume that does not exist is NOT_FOUND here, whatever its ID looks like.
   if (!volumeExists(ctx, volumeId))
-    throw new CsiError('VOLUME_NOT_FOUND', `volume "${volumeId}" does not exist`);
+    throw new CsiError('VOLUME_NOT_FOUND', `volume ${echo(volumeId)} does not exist`);
   try {
     parseParameters(req.parameters);
   } catch (err) {
@@ -287,7 +288,7 @@ async function createSnapshot(
   if (existing.length > 0) return answerSnapshot(existing, name, sourceVolumeId, parameters);
 
   const volume = resolveVolume(ctx, sourceVolumeId);
-  const what = `volume ${sourceVolumeId}`;
+  const what = `volume ${echo(sourceVolumeId)}`;
   const reference = completeReference(ctx, volume.reference, parameters.values, what);
   const cluster = discoverCluster(ctx, reference, what);
   const claim = volume.claim?.metadata;
@@ -323,10 +324,10 @@ function answerSnapshot(
   if (!member || !recordMatches(record, name, [sourceVolumeId], parameters.own)) {
     throw new CsiError(
       'SNAPSHOT_ALREADY_EXISTS',
-      `snapshot "${name}" exists for source volume "${member?.sourceVolumeId ?? '?'}" or with other parameters`,
+      `snapshot ${echo(name)} exists for source volume ${echo(member?.sourceVolumeId ?? '?')} or with other parameters`,
     );
   }
-  requireUsable(records, `snapshot "${name}"`);
+  requireUsable(records, `snapshot ${echo(name)}`);
   return { snapshot: memberSnapshot(record, member) };
 }
 
@@ -363,7 +364,7 @@ async function deleteSnapshot(
     } catch (err) {
       const kind = apiErrorKind(err);
       if (kind === 'not-found') return {};
-      if (kind !== 'conflict') throw fromApiError(err, `delete snapshot ${snapshotId} from ${where}`);
+      if (kind !== 'conflict') throw fromApiError(err, `delete snapshot ${echo(snapshotId)} from ${where}`);
       try {
         record = await ctx.snapshots.fetch(
           record.metadata?.namespace ?? '',
@@ -375,7 +376,10 @@ async function deleteSnapshot(
       }
     }
   }
-  throw new CsiError('CONCURRENT_UPDATE', `snapshot ${snapshotId} kept changing while being deleted; retry`);
+  throw new CsiError(
+    'CONCURRENT_UPDATE',
+    `snapshot ${echo(snapshotId)} kept changing while being deleted; retry`,
+  );
 }
 
 const TOKEN_PREFIX = 'v1:';
@@ -387,7 +391,10 @@ function encodeToken(afterSnapshotId: string): string {
 function decodeToken(token: string): string {
   const text = Buffer.from(token, 'base64url').toString('utf8');
   if (!text.startsWith(TOKEN_PREFIX) || !/^[a-z0-9-]{1,128}$/.test(text.slice(TOKEN_PREFIX.length))) {
-    throw new CsiError('INVALID_STARTING_TOKEN', `starting_token "${token}" was not issued by this driver`);
+    throw new CsiError(
+      'INVALID_STARTING_TOKEN',
+      `starting_token ${echo(token)} was not issued by this driver`,
+    );
   }
   return text.slice(TOKEN_PREFIX.length);
 }

@@ -8,6 +8,7 @@ import { type DriverContext, requireSynced } from './context.ts';
 import { CsiError, fromApiError } from './errors.ts';
 import type { CallContext, ServiceHandlers } from './handler.ts';
 import { groupOfSnapshotId, groupSnapshotId, memberSnapshotId } from './ids.ts';
+import { echo } from './limits.ts';
 import type {
   CreateVolumeGroupSnapshotRequest,
   CreateVolumeGroupSnapshotResponse,
@@ -58,7 +59,8 @@ function requireSourceVolumes(ids: readonly string[] | undefined): string[] {
   const seen = new Set<string>();
   for (const id of ids) {
     if (!id) throw new CsiError('MISSING_VOLUME_ID', 'source_volume_ids has an empty entry');
-    if (seen.has(id)) throw new CsiError('DUPLICATE_SOURCE_VOLUME', `source volume "${id}" is listed twice`);
+    if (seen.has(id))
+      throw new CsiError('DUPLICATE_SOURCE_VOLUME', `source volume ${echo(id)} is listed twice`);
     seen.add(id);
   }
   return [...ids];
@@ -74,7 +76,7 @@ function groupRecords(ctx: DriverContext, groupId: string): EtcdSnapshot[] {
 function alreadyExists(name: string): CsiError {
   return new CsiError(
     'GROUP_SNAPSHOT_ALREADY_EXISTS',
-    `group snapshot "${name}" exists with other source volumes or parameters`,
+    `group snapshot ${echo(name)} exists with other source volumes or parameters`,
   );
 }
 
@@ -128,7 +130,7 @@ function planRecords(
   const byCluster = new Map<string, { cluster: EtcdClusterRef; prefix?: string; members: PlannedMember[] }>();
   for (const sourceVolumeId of sourceVolumeIds) {
     const volume = resolveVolume(ctx, sourceVolumeId);
-    const what = `volume ${sourceVolumeId}`;
+    const what = `volume ${echo(sourceVolumeId)}`;
     const reference = completeReference(ctx, volume.reference, parameters.values, what);
     const cluster = discoverCluster(ctx, reference, what);
     let entry = byCluster.get(cluster.key);
@@ -167,7 +169,7 @@ function answer(
   records: readonly EtcdSnapshot[],
   name: string,
 ): CreateVolumeGroupSnapshotResponse {
-  requireUsable(records, `group snapshot "${name}"`);
+  requireUsable(records, `group snapshot ${echo(name)}`);
   return { group_snapshot: groupSnapshot(groupId, records) };
 }
 
@@ -182,7 +184,12 @@ function requireMembers(
   if (foreign.length > 0) {
     throw new CsiError(
       'SNAPSHOT_IDS_MISMATCH',
-      `snapshot_ids ${foreign.map((id) => `"${id}"`).join(', ')} are not members of group snapshot ${groupId}`,
+      `snapshot_ids ${foreign
+        .slice(0, 3)
+        .map((id) => echo(id))
+        .join(
+          ', ',
+        )}${foreign.length > 3 ? ` and ${foreign.length - 3} more` : ''} are not members of group snapshot ${echo(groupId)}`,
     );
   }
 }
@@ -196,7 +203,7 @@ async function getGroup(
   requireSynced(ctx);
   const records = groupRecords(ctx, groupId).filter((r) => !isBeingDeleted(r));
   if (records.length === 0)
-    throw new CsiError('GROUP_SNAPSHOT_NOT_FOUND', `group snapshot ${groupId} does not exist`);
+    throw new CsiError('GROUP_SNAPSHOT_NOT_FOUND', `group snapshot ${echo(groupId)} does not exist`);
   requireMembers(groupId, req.snapshot_ids ?? [], records);
   for (const r of records) {
     const failure = failureOf(r);
