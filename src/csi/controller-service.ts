@@ -5,6 +5,7 @@ import { referenceFromAnnotations } from '../etcd/discovery.ts';
 import { apiErrorKind } from '../kube/api-errors.ts';
 import {
   type EtcdSnapshot,
+  INDEX_GROUP_SNAPSHOT_ID,
   INDEX_SNAPSHOT_ID,
   INDEX_SOURCE_VOLUME_ID,
   isBeingDeleted,
@@ -18,6 +19,7 @@ import {
 } from '../records/etcd-source-volume.ts';
 import { type DriverContext, requireSynced } from './context.ts';
 import { CsiError, fromApiError } from './errors.ts';
+import { releaseClaim } from './group-claims.ts';
 import type { CallContext, ServiceHandlers } from './handler.ts';
 import { formatVolumeId, parseVolumeId, singleSnapshotId, type VolumeKey, volumeRecordName } from './ids.ts';
 import { echo } from './limits.ts';
@@ -353,6 +355,7 @@ async function deleteSnapshot(
     try {
       if (others.length === 0) {
         await ctx.snapshots.delete(record, signal);
+        await releaseClaimAfter(ctx, record, signal);
       } else if (!record.spec.members[index]!.deletionRequested) {
         await ctx.snapshots.patch(
           record,
@@ -380,6 +383,21 @@ async function deleteSnapshot(
     'CONCURRENT_UPDATE',
     `snapshot ${echo(snapshotId)} kept changing while being deleted; retry`,
   );
+}
+
+/** A group whose last live record went with this delete no longer needs its name claimed. */
+async function releaseClaimAfter(
+  ctx: DriverContext,
+  deleted: EtcdSnapshot,
+  signal: AbortSignal,
+): Promise<void> {
+  const groupId = deleted.spec.groupSnapshotId;
+  if (!groupId) return;
+  const live = ctx.snapshots.store
+    .byIndex(INDEX_GROUP_SNAPSHOT_ID, groupId)
+    .filter((r) => r.spec?.driverName === ctx.driverName && !isBeingDeleted(r))
+    .filter((r) => r.metadata?.uid !== deleted.metadata?.uid);
+  if (live.length === 0) await releaseClaim(ctx, groupId, signal);
 }
 
 const TOKEN_PREFIX = 'v1:';

@@ -10,6 +10,7 @@ import {
   type NamespacedCustomObjects,
   namespacedCustomObjects,
 } from '../kube/custom-objects.ts';
+import { type EtcdGroupSnapshot, groupSnapshotClaims } from '../records/etcd-group-snapshot.ts';
 import { ETCD_SNAPSHOT, type EtcdSnapshot, etcdSnapshotIndexers } from '../records/etcd-snapshot.ts';
 import {
   ETCD_SOURCE_VOLUME,
@@ -42,6 +43,8 @@ export interface CsiStores extends DiscoveryStores {
 export interface CsiRecordApis {
   snapshots: NamespacedCustomObjects<EtcdSnapshot>;
   volumes: NamespacedCustomObjects<EtcdSourceVolume>;
+  /** Cluster-scoped group claims (the namespace argument is ignored). */
+  groupClaims: NamespacedCustomObjects<EtcdGroupSnapshot>;
 }
 
 export interface CsiDriverOptions {
@@ -67,6 +70,7 @@ export function createCsiServices(options: CsiDriverOptions): Record<CsiServiceN
       ? {
           snapshots: namespacedCustomObjects<EtcdSnapshot>(options.api, ETCD_SNAPSHOT),
           volumes: namespacedCustomObjects<EtcdSourceVolume>(options.api, ETCD_SOURCE_VOLUME),
+          groupClaims: groupSnapshotClaims(options.api),
         }
       : options.api;
   const ttl = options.overlayTtlMs === undefined ? {} : { ttlMs: options.overlayTtlMs };
@@ -83,6 +87,7 @@ export function createCsiServices(options: CsiDriverOptions): Record<CsiServiceN
       apis.volumes,
       readYourWrites(stores.etcdSourceVolumes, etcdSourceVolumeIndexers, ttl),
     ),
+    groupClaims: apis.groupClaims,
     claims: stores.persistentVolumeClaims,
     ...(stores.persistentVolumes ? { persistentVolumes: stores.persistentVolumes } : {}),
     discovery: {

@@ -6,6 +6,7 @@ import type { EtcdClusterRef, EtcdSnapshot } from '../records/etcd-snapshot.ts';
 import { INDEX_GROUP_SNAPSHOT_ID, isBeingDeleted } from '../records/etcd-snapshot.ts';
 import { type DriverContext, requireSynced } from './context.ts';
 import { CsiError, fromApiError } from './errors.ts';
+import { claimBody, groupAlreadyExists, holdClaim, releaseClaim } from './group-claims.ts';
 import type { CallContext, ServiceHandlers } from './handler.ts';
 import { groupOfSnapshotId, groupSnapshotId, memberSnapshotId } from './ids.ts';
 import { echo } from './limits.ts';
@@ -73,13 +74,6 @@ function groupRecords(ctx: DriverContext, groupId: string): EtcdSnapshot[] {
     .filter((r) => r.spec?.driverName === ctx.driverName);
 }
 
-function alreadyExists(name: string): CsiError {
-  return new CsiError(
-    'GROUP_SNAPSHOT_ALREADY_EXISTS',
-    `group snapshot ${echo(name)} exists with other source volumes or parameters`,
-  );
-}
-
 async function createGroup(
   ctx: DriverContext,
   req: CreateVolumeGroupSnapshotRequest,
@@ -94,26 +88,30 @@ async function createGroup(
   const requested = new Set(sourceVolumeIds);
   const existing = groupRecords(ctx, groupId);
   if (!existing.every((r) => recordMatches(r, name, sourceVolumeIds, parameters.own)))
-    throw alreadyExists(name);
+    throw groupAlreadyExists(name);
   const covered = new Set(existing.flatMap((r) => r.spec.members.map((m) => m.sourceVolumeId)));
   // The common case: the snapshotter polling a group it created. Answer from the cache.
   if (existing.length > 0 && covered.size === requested.size) return answer(groupId, existing, name);
 
-  // First call (or one that failed half-way): write the records of the clusters still missing.
+  // First call (or one that stopped half-way). Plan first, so that a call refused for its sources
+  // writes nothing; then hold the name's claim, and only then write the records still missing.
   const missing = sourceVolumeIds.filter((id) => !covered.has(id));
   for (const id of missing) parseVolumeIdOrThrow(id);
   const bodies = planRecords(ctx, name, groupId, sourceVolumeIds, missing, parameters, call.traceparent);
+  await holdClaim(ctx, claimBody(ctx, name, groupId, sourceVolumeIds, parameters), call.signal);
   const written = await ensureRecords(ctx, bodies, call.signal);
   const all = new Map<string, EtcdSnapshot>();
   for (const r of [...existing, ...written]) all.set(`${r.metadata?.namespace}/${r.metadata?.name}`, r);
   const records = [...all.values()];
+  // A record being deleted keeps its name (its finalizer waits for the file): not a conflict.
+  requireUsable(records, `group snapshot ${echo(name)}`);
   const members = new Set(records.flatMap((r) => r.spec.members.map((m) => m.sourceVolumeId)));
-  // A concurrent Create of the same name with other volumes won a record: its answer stands.
+  // Records left by a driver from before group claims, made for other sources: theirs stands.
   if (
     !records.every((r) => recordMatches(r, name, sourceVolumeIds, parameters.own)) ||
     members.size !== requested.size
   ) {
-    throw alreadyExists(name);
+    throw groupAlreadyExists(name);
   }
   return answer(groupId, records, name);
 }
@@ -221,8 +219,7 @@ async function deleteGroup(
   if (!groupId) throw new CsiError('MISSING_GROUP_SNAPSHOT_ID', 'group_snapshot_id is required');
   requireSynced(ctx);
   const records = groupRecords(ctx, groupId);
-  if (records.length === 0) return {};
-  requireMembers(groupId, req.snapshot_ids ?? [], records);
+  if (records.length > 0) requireMembers(groupId, req.snapshot_ids ?? [], records);
   await Promise.all(
     records
       .filter((r) => !isBeingDeleted(r))
@@ -234,5 +231,8 @@ async function deleteGroup(
         }
       }),
   );
+  // After the records: the name stays claimed until nothing of the group is left to answer for.
+  // Also for a group the cache has no record of (a first call that stopped after its claim).
+  await releaseClaim(ctx, groupId, signal);
   return {};
 }
