@@ -10,6 +10,8 @@ import {
   INDEX_SOURCE_VOLUME_ID,
   isBeingDeleted,
   LABEL_DRIVER,
+  LABEL_GROUP_SNAPSHOT_ID,
+  LABEL_SNAPSHOT_ID,
 } from '../records/etcd-snapshot.ts';
 import {
   ETCD_SOURCE_VOLUME,
@@ -21,7 +23,15 @@ import { type DriverContext, requireSynced } from './context.ts';
 import { CsiError, fromApiError } from './errors.ts';
 import { releaseClaim } from './group-claims.ts';
 import type { CallContext, ServiceHandlers } from './handler.ts';
-import { formatVolumeId, parseVolumeId, singleSnapshotId, type VolumeKey, volumeRecordName } from './ids.ts';
+import {
+  formatVolumeId,
+  groupOfSnapshotId,
+  isSingleSnapshotId,
+  parseVolumeId,
+  singleSnapshotId,
+  type VolumeKey,
+  volumeRecordName,
+} from './ids.ts';
 import { echo } from './limits.ts';
 import type {
   ControllerGetCapabilitiesResponse,
@@ -345,7 +355,11 @@ async function deleteSnapshot(
   const snapshotId = req.snapshot_id;
   if (!snapshotId) throw new CsiError('MISSING_SNAPSHOT_ID', 'snapshot_id is required');
   requireSynced(ctx);
-  let record = ctx.snapshots.store.byIndex(INDEX_SNAPSHOT_ID, snapshotId)[0];
+  // DeleteSnapshot is rare; asking the API when the cache has nothing closes the window in which
+  // this replica's cache trails a create made elsewhere (as DeleteVolume does).
+  let record =
+    ctx.snapshots.store.byIndex(INDEX_SNAPSHOT_ID, snapshotId)[0] ??
+    (await recordFromApi(ctx, snapshotId, signal));
   for (let attempt = 0; attempt < 3; attempt++) {
     if (!record || isBeingDeleted(record)) return {};
     const index = record.spec.members.findIndex((m) => m.snapshotId === snapshotId);
@@ -382,6 +396,30 @@ async function deleteSnapshot(
   throw new CsiError(
     'CONCURRENT_UPDATE',
     `snapshot ${echo(snapshotId)} kept changing while being deleted; retry`,
+  );
+}
+
+/** The record holding a snapshot ID, from the API: by its group's label, or its own. */
+async function recordFromApi(
+  ctx: DriverContext,
+  snapshotId: string,
+  signal: AbortSignal,
+): Promise<EtcdSnapshot | undefined> {
+  const groupId = groupOfSnapshotId(snapshotId);
+  const selector = groupId
+    ? `${LABEL_GROUP_SNAPSHOT_ID}=${groupId}`
+    : isSingleSnapshotId(snapshotId)
+      ? `${LABEL_SNAPSHOT_ID}=${snapshotId}`
+      : undefined;
+  if (!selector) return undefined; // not an ID this driver makes: nothing of ours to delete
+  let found: EtcdSnapshot[];
+  try {
+    found = await ctx.snapshots.findByLabel(selector, signal);
+  } catch (err) {
+    throw fromApiError(err, `find the EtcdSnapshot of snapshot ${echo(snapshotId)}`);
+  }
+  return found.find(
+    (r) => r.spec?.driverName === ctx.driverName && r.spec.members.some((m) => m.snapshotId === snapshotId),
   );
 }
 

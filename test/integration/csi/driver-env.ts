@@ -102,7 +102,7 @@ function counted<T extends object>(api: T, counter: ApiCounter): T {
       const value = Reflect.get(target, prop, receiver);
       if (typeof value !== 'function') return value;
       return (...args: unknown[]) => {
-        if (prop === 'get') counter.reads++;
+        if (prop === 'get' || prop === 'list') counter.reads++;
         else counter.writes++;
         return (value as (...a: unknown[]) => unknown).apply(target, args);
       };

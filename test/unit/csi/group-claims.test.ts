@@ -1,6 +1,6 @@
 // Group claims (src/csi/group-claims.ts) over the fakes: who may write a group's records, and
 // when the claim goes. The race itself runs on the real apiserver in
-// test/integration/csi/group-race.test.ts.
+// test/integration/csi/two-replicas.test.ts.
 import { describe, expect, it } from 'vitest';
 import { createCsiServices } from '../../../src/csi/driver.ts';
 import { CsiError } from '../../../src/csi/errors.ts';

@@ -1,8 +1,10 @@
-// Two first CreateVolumeGroupSnapshot calls with one name and other sources spanning other etcd
-// clusters, raced on two driver instances (two replicas, each with its own caches) against the
-// real apiserver: exactly one wins, the other answers ALREADY_EXISTS, and nothing of the loser is
-// left — under many interleavings. Clusters are named by explicit endpoints on the claims, so no
-// etcd is needed: nothing here talks to etcd.
+// Two driver instances (two replicas, each with its own caches) against the real apiserver:
+// - two first CreateVolumeGroupSnapshot calls with one name and other sources spanning other etcd
+//   clusters: exactly one wins, the other answers ALREADY_EXISTS, and nothing of the loser is
+//   left — under many interleavings;
+// - DeleteSnapshot on a replica whose cache trails the create deletes the record all the same.
+// Clusters are named by explicit endpoints on the claims, so no etcd is needed: nothing here
+// talks to etcd.
 import { status } from '@grpc/grpc-js';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -193,5 +195,48 @@ describe('two first calls of one group name with other sources', () => {
     expect(await claimOf(groupId)).toBeDefined();
     await one.client.GroupController.DeleteVolumeGroupSnapshot!({ group_snapshot_id: groupId });
     expect(await claimOf(groupId)).toBeUndefined();
+  });
+});
+
+describe('DeleteSnapshot on a replica whose cache trails the create', () => {
+  let stale: DriverEnv;
+  beforeAll(async () => {
+    // Its informers stop now: it never sees the records made below.
+    stale = await startDriver(cluster, { etcdNamespace: NS, cachesSynced: () => true });
+    await stale.factory.stop();
+  });
+  afterAll(async () => {
+    await stale?.stop();
+  });
+
+  const record = async (snapshotId: string) =>
+    (await records()).find((r) => r.spec.members.some((m) => m.snapshotId === snapshotId));
+
+  it('deletes a single snapshot’s record, asking the API', async () => {
+    const { snapshot } = (await one.client.Controller.CreateSnapshot!({
+      name: 'lagging-single',
+      source_volume_id: sets.a[0],
+    })) as { snapshot: { snapshot_id: string } };
+    expect(stale.stores.etcdSnapshots.byIndex('snapshot-id', snapshot.snapshot_id)).toEqual([]);
+    await stale.client.Controller.DeleteSnapshot!({ snapshot_id: snapshot.snapshot_id });
+    expect((await record(snapshot.snapshot_id))?.metadata?.deletionTimestamp).toBeTruthy();
+  });
+
+  it('marks a group member, asking the API', async () => {
+    const { group_snapshot: g } = (await one.client.GroupController.CreateVolumeGroupSnapshot!({
+      name: 'lagging-group',
+      source_volume_ids: [sets.a[0], sets.b[0]], // both of cluster c1: one record, two members
+    })) as CreateVolumeGroupSnapshotResponse;
+    const first = g.snapshots[0]!.snapshot_id;
+    await stale.client.Controller.DeleteSnapshot!({ snapshot_id: first });
+    const marked = await record(first);
+    expect(marked?.spec.members.find((m) => m.snapshotId === first)?.deletionRequested).toBe(true);
+    expect(marked?.metadata?.deletionTimestamp).toBeUndefined();
+  });
+
+  it('answers OK without an API call for an ID this driver never makes', async () => {
+    const reads = stale.apiCalls.reads;
+    await stale.client.Controller.DeleteSnapshot!({ snapshot_id: 'fake-snapshot-id' });
+    expect(stale.apiCalls.reads).toBe(reads);
   });
 });
