@@ -55,9 +55,11 @@ export function truncateUtf8(text: string, maxBytes: number): string {
  * A request value as messages quote it: JSON-quoted (control characters escaped), and cut to
  * MAX_ECHO_BYTES with the length of what was left out, so a 3 MiB ID costs a message 80 bytes.
  */
-export function echo(value: string, maxBytes = MAX_ECHO_BYTES): string {
-  const total = Buffer.byteLength(value);
-  if (total <= maxBytes) return JSON.stringify(value);
-  const head = truncateUtf8(value, maxBytes);
+export function echo(value: unknown, maxBytes = MAX_ECHO_BYTES): string {
+  // Decoded requests hold what the wire said: an enum the proto does not know arrives as a number.
+  const text = typeof value === 'string' ? value : String(value);
+  const total = Buffer.byteLength(text);
+  if (total <= maxBytes) return JSON.stringify(text);
+  const head = truncateUtf8(text, maxBytes);
   return `${JSON.stringify(`${head}…`)} (${total} bytes)`;
 }

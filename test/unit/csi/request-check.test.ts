@@ -201,6 +201,7 @@ describe('echoed values', () => {
     expect(echo('x'.repeat(1000))).toBe(`"${'x'.repeat(64)}…" (1000 bytes)`);
     expect(echo('é'.repeat(100))).toBe(`"${'é'.repeat(32)}…" (200 bytes)`);
     expect(echo('a\nb')).toBe('"a\\nb"');
+    expect(echo(9)).toBe('"9"'); // an enum value the proto does not know
     expect(truncateUtf8('aé', 2)).toBe('a');
   });
 
