@@ -4,14 +4,17 @@
 // - it ends with a gRPC status from the server (no transport error, no client-side deadline);
 // - never INTERNAL or UNKNOWN: every problem here is the client's;
 // - the server answers the next Probe on the same connection;
-// and at the end: no record, volume or group claim exists that an OK Create did not make, and
-// no Job exists. Seeded (printed; FUZZ_SEED=<seed> replays a run), bounded by count and time.
+// and at the end: no record, volume or group claim exists that an OK Create did not make, no Job
+// exists, and no line of the driver's log (at debug: every request) is longer than 16 KiB. Seeded (printed; FUZZ_SEED=<seed> replays a run), bounded by count and time.
+import { Writable } from 'node:stream';
 import { status } from '@grpc/grpc-js';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { csiMessageRegistry, csiServiceDefinitions } from '../../../src/csi/proto.ts';
 import { CSI_METADATA_PREFIX, PARAMETER_KEYS } from '../../../src/csi/validation.ts';
 import { KubeClient } from '../../../src/informers/kube-client.ts';
+import { MAX_LOG_LINE_BYTES } from '../../../src/telemetry/log-bounds.ts';
+import { createLogger } from '../../../src/telemetry/logger.ts';
 import { type LocalCluster, startLocalCluster } from '../../harness/local-cluster.ts';
 import { waitFor } from '../../harness/process.ts';
 import { type DriverEnv, installCrds, startDriver } from './driver-env.ts';
@@ -52,6 +55,7 @@ const CREATES: Record<string, 'volume' | 'snapshot' | 'group'> = {
 let cluster: LocalCluster;
 let admin: KubeClient;
 let env: DriverEnv;
+const logLines = { count: 0, longest: 0 };
 
 /** A claim bound to a static PV of this driver, standing for etcd cluster `etcd` by endpoints. */
 async function boundClaim(core: CoreV1Api, name: string, etcd: string): Promise<string> {
@@ -97,7 +101,21 @@ beforeAll(async () => {
     await boundClaim(core, 'a2', 'c2'),
     await boundClaim(core, 'b1', 'c1'),
   ];
-  env = await startDriver(cluster, { etcdNamespace: NS });
+  // The driver logs at debug (every request) into memory, to measure its lines.
+  const log = createLogger({
+    level: 'debug',
+    format: 'json',
+    destination: new Writable({
+      write(chunk: Buffer, _e, done) {
+        for (const line of chunk.toString('utf8').split('\n')) {
+          if (line) logLines.longest = Math.max(logLines.longest, Buffer.byteLength(line));
+          if (line) logLines.count++;
+        }
+        done();
+      },
+    }),
+  });
+  env = await startDriver(cluster, { etcdNamespace: NS, log });
   await waitFor('the claims Bound in the driver cache', () =>
     ids.every((id) => env.stores.persistentVolumeClaims.get(id)?.status?.phase === 'Bound')
       ? true
@@ -206,6 +224,9 @@ describe('random and mutated requests for every served RPC', () => {
         `${okNames.volume.size} volumes, ${okNames.snapshot.size} snapshots, ${okNames.group.size} groups`,
     );
     expect(failures, `seed ${SEED}`).toEqual([]);
+    console.log(`csi fuzz: ${logLines.count} driver log lines, the longest ${logLines.longest} bytes`);
+    expect(logLines.count).toBeGreaterThan(calls);
+    expect(logLines.longest).toBeLessThanOrEqual(MAX_LOG_LINE_BYTES);
     expect(calls).toBeGreaterThanOrEqual(Math.min(CALLS, 1000));
     expect(codes.get('OK') ?? 0, 'some requests were accepted').toBeGreaterThan(0);
     expect(codes.get('INVALID_ARGUMENT') ?? 0, 'some requests were refused').toBeGreaterThan(0);
