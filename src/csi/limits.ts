@@ -13,8 +13,12 @@ export const MAX_TOKEN_BYTES = 256;
 /** A map<string, string> (parameters, volume_context, …): keys and values together (CSI: 4 KiB). */
 export const MAX_MAP_BYTES = 4096;
 export const MAX_MAP_ENTRIES = 32;
-/** `secrets` maps may carry certificates; the driver never reads or echoes them. */
+/**
+ * `secrets` maps are a whole Secret the sidecars read for the class (certificates, many keys);
+ * the driver never reads, logs or echoes them, so they only need a bound.
+ */
 export const MAX_SECRETS_BYTES = 64 * 1024;
+export const MAX_SECRETS_ENTRIES = 256;
 /** Entries of a repeated field (source_volume_ids, snapshot_ids, volume_capabilities, mount_flags). */
 export const MAX_REPEATED = 64;
 
@@ -33,7 +37,7 @@ export function stringLimit(field: string): number {
 /** The byte and entry limits of a map field, by its name. */
 export function mapLimit(field: string): { bytes: number; entries: number } {
   return field === 'secrets'
-    ? { bytes: MAX_SECRETS_BYTES, entries: MAX_MAP_ENTRIES }
+    ? { bytes: MAX_SECRETS_BYTES, entries: MAX_SECRETS_ENTRIES }
     : { bytes: MAX_MAP_BYTES, entries: MAX_MAP_ENTRIES };
 }
 

@@ -219,3 +219,24 @@ describe('echoed values', () => {
     );
   });
 });
+
+describe('secrets maps', () => {
+  it('may hold a whole Secret (many keys, certificates) but not without bound', () => {
+    const registry = csiMessageRegistry();
+    const entry = (k: string, v: string) =>
+      field(3, Uint8Array.from([...field(1, Buffer.from(k)), ...field(2, Buffer.from(v))]));
+    const request = (n: number, size: number) =>
+      Uint8Array.from([
+        ...field(1, Buffer.from('default/a')),
+        ...field(2, Buffer.from('s')),
+        ...Array.from({ length: n }, (_, i) => [...entry(`k${i}`, 'c'.repeat(size))]).flat(),
+      ]);
+    expect(checkRequest(registry, 'csi.v1.CreateSnapshotRequest', request(100, 200))).toBeUndefined();
+    expect(checkRequest(registry, 'csi.v1.CreateSnapshotRequest', request(300, 1))?.message).toMatch(
+      /^secrets is 300 entries and \d+ bytes; at most 256 entries and 65536 bytes$/,
+    );
+    expect(checkRequest(registry, 'csi.v1.CreateSnapshotRequest', request(10, 8000))?.reason).toBe(
+      'FIELD_TOO_LARGE',
+    );
+  });
+});
