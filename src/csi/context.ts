@@ -5,8 +5,8 @@ import type { DiscoveryStores } from '../etcd/discovery.ts';
 import type { PersistentVolume, PersistentVolumeClaim } from '../informers/resources.ts';
 import type { ReadonlyStore } from '../informers/store-types.ts';
 import type { NamespacedCustomObjects } from '../kube/custom-objects.ts';
-import type { EtcdGroupSnapshot } from '../records/etcd-group-snapshot.ts';
 import type { EtcdSnapshot } from '../records/etcd-snapshot.ts';
+import type { EtcdSnapshotName } from '../records/etcd-snapshot-name.ts';
 import type { EtcdSourceVolume } from '../records/etcd-source-volume.ts';
 import type { RecordWriter } from '../records/record-writer.ts';
 import { CsiError } from './errors.ts';
@@ -27,7 +27,7 @@ export interface DriverContext {
   snapshots: RecordWriter<EtcdSnapshot>;
   volumes: RecordWriter<EtcdSourceVolume>;
   /** Group claims (cluster-scoped; read from the API only, by the calls that write records). */
-  groupClaims: NamespacedCustomObjects<EtcdGroupSnapshot>;
+  nameClaims: NamespacedCustomObjects<EtcdSnapshotName>;
   claims: ReadonlyStore<PersistentVolumeClaim>;
   /** Lets a static PV's volumeAttributes name the cluster; optional. */
   persistentVolumes?: ReadonlyStore<PersistentVolume>;

@@ -38,6 +38,7 @@ import type {
   ValidateVolumeCapabilitiesRequest,
   ValidateVolumeCapabilitiesResponse,
 } from './messages.ts';
+import { claimBody, holdClaim } from './name-claims.ts';
 import { deleteSnapshot } from './snapshot-deletion.ts';
 import {
   ensureRecords,
@@ -311,6 +312,13 @@ async function createSnapshot(
     parameters,
     ...(call.traceparent ? { traceparent: call.traceparent } : {}),
   });
+  // The name's claim first: a call of this name with another source (on another cluster, in
+  // another namespace, on another replica) must not also win a record.
+  await holdClaim(
+    ctx,
+    claimBody(ctx, 'snapshot', name, snapshotId, [sourceVolumeId], parameters),
+    call.signal,
+  );
   return answerSnapshot(await ensureRecords(ctx, [body], call.signal), name, sourceVolumeId, parameters);
 }
 

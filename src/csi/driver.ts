@@ -10,8 +10,8 @@ import {
   type NamespacedCustomObjects,
   namespacedCustomObjects,
 } from '../kube/custom-objects.ts';
-import { type EtcdGroupSnapshot, groupSnapshotClaims } from '../records/etcd-group-snapshot.ts';
 import { ETCD_SNAPSHOT, type EtcdSnapshot, etcdSnapshotIndexers } from '../records/etcd-snapshot.ts';
+import { type EtcdSnapshotName, snapshotNameClaims } from '../records/etcd-snapshot-name.ts';
 import {
   ETCD_SOURCE_VOLUME,
   type EtcdSourceVolume,
@@ -44,7 +44,7 @@ export interface CsiRecordApis {
   snapshots: NamespacedCustomObjects<EtcdSnapshot>;
   volumes: NamespacedCustomObjects<EtcdSourceVolume>;
   /** Cluster-scoped group claims (the namespace argument is ignored). */
-  groupClaims: NamespacedCustomObjects<EtcdGroupSnapshot>;
+  nameClaims: NamespacedCustomObjects<EtcdSnapshotName>;
 }
 
 export interface CsiDriverOptions {
@@ -70,7 +70,7 @@ export function createCsiServices(options: CsiDriverOptions): Record<CsiServiceN
       ? {
           snapshots: namespacedCustomObjects<EtcdSnapshot>(options.api, ETCD_SNAPSHOT),
           volumes: namespacedCustomObjects<EtcdSourceVolume>(options.api, ETCD_SOURCE_VOLUME),
-          groupClaims: groupSnapshotClaims(options.api),
+          nameClaims: snapshotNameClaims(options.api),
         }
       : options.api;
   const ttl = options.overlayTtlMs === undefined ? {} : { ttlMs: options.overlayTtlMs };
@@ -87,7 +87,7 @@ export function createCsiServices(options: CsiDriverOptions): Record<CsiServiceN
       apis.volumes,
       readYourWrites(stores.etcdSourceVolumes, etcdSourceVolumeIndexers, ttl),
     ),
-    groupClaims: apis.groupClaims,
+    nameClaims: apis.nameClaims,
     claims: stores.persistentVolumeClaims,
     ...(stores.persistentVolumes ? { persistentVolumes: stores.persistentVolumes } : {}),
     discovery: {

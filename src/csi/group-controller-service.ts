@@ -6,7 +6,6 @@ import type { EtcdClusterRef, EtcdSnapshot } from '../records/etcd-snapshot.ts';
 import { INDEX_GROUP_SNAPSHOT_ID, isBeingDeleted } from '../records/etcd-snapshot.ts';
 import { type DriverContext, requireSynced } from './context.ts';
 import { CsiError, fromApiError } from './errors.ts';
-import { claimBody, groupAlreadyExists, holdClaim, releaseClaim } from './group-claims.ts';
 import type { CallContext, ServiceHandlers } from './handler.ts';
 import { groupOfSnapshotId, groupSnapshotId, memberSnapshotId } from './ids.ts';
 import { echo } from './limits.ts';
@@ -19,6 +18,7 @@ import type {
   GetVolumeGroupSnapshotResponse,
   GroupControllerGetCapabilitiesResponse,
 } from './messages.ts';
+import { claimBody, groupAlreadyExists, holdClaim, releaseClaim } from './name-claims.ts';
 import {
   ensureRecords,
   failureOf,
@@ -98,7 +98,7 @@ async function createGroup(
   const missing = sourceVolumeIds.filter((id) => !covered.has(id));
   for (const id of missing) parseVolumeIdOrThrow(id);
   const bodies = planRecords(ctx, name, groupId, sourceVolumeIds, missing, parameters, call.traceparent);
-  await holdClaim(ctx, claimBody(ctx, name, groupId, sourceVolumeIds, parameters), call.signal);
+  await holdClaim(ctx, claimBody(ctx, 'group', name, groupId, sourceVolumeIds, parameters), call.signal);
   const written = await ensureRecords(ctx, bodies, call.signal);
   const all = new Map<string, EtcdSnapshot>();
   for (const r of [...existing, ...written]) all.set(`${r.metadata?.namespace}/${r.metadata?.name}`, r);
@@ -106,7 +106,7 @@ async function createGroup(
   // A record being deleted keeps its name (its finalizer waits for the file): not a conflict.
   requireUsable(records, `group snapshot ${echo(name)}`);
   const members = new Set(records.flatMap((r) => r.spec.members.map((m) => m.sourceVolumeId)));
-  // Records left by a driver from before group claims, made for other sources: theirs stands.
+  // Records left by a driver from before name claims, made for other sources: theirs stands.
   if (
     !records.every((r) => recordMatches(r, name, sourceVolumeIds, parameters.own)) ||
     members.size !== requested.size

@@ -13,10 +13,10 @@ import {
 } from '../records/etcd-snapshot.ts';
 import { type DriverContext, requireSynced } from './context.ts';
 import { CsiError, fromApiError } from './errors.ts';
-import { releaseClaim } from './group-claims.ts';
 import { groupOfSnapshotId, isSingleSnapshotId } from './ids.ts';
 import { echo } from './limits.ts';
 import type { DeleteSnapshotRequest, DeleteSnapshotResponse } from './messages.ts';
+import { releaseClaim } from './name-claims.ts';
 
 /**
  * Deletes one member snapshot. The backing file is shared by the members of a record, so a member
@@ -98,14 +98,18 @@ async function recordFromApi(
   );
 }
 
-/** A group whose last live record went with this delete no longer needs its name claimed. */
+/** A snapshot, or a group whose last live record went with this delete, no longer needs its name claimed. */
 async function releaseClaimAfter(
   ctx: DriverContext,
   deleted: EtcdSnapshot,
   signal: AbortSignal,
 ): Promise<void> {
   const groupId = deleted.spec.groupSnapshotId;
-  if (!groupId) return;
+  if (!groupId) {
+    const single = deleted.spec.requestKind === 'snapshot' ? deleted.spec.members[0]?.snapshotId : undefined;
+    if (single) await releaseClaim(ctx, single, signal);
+    return;
+  }
   const live = ctx.snapshots.store
     .byIndex(INDEX_GROUP_SNAPSHOT_ID, groupId)
     .filter((r) => r.spec?.driverName === ctx.driverName && !isBeingDeleted(r))

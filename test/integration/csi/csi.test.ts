@@ -431,7 +431,7 @@ describe('error table against the real apiserver', () => {
       cachesSynced: () => mode !== 'unsynced',
       wrapApis: (apis: CsiRecordApis): CsiRecordApis => ({
         volumes: apis.volumes,
-        groupClaims: apis.groupClaims,
+        nameClaims: apis.nameClaims,
         snapshots: {
           ...apis.snapshots,
           type: apis.snapshots.type,

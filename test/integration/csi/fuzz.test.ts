@@ -257,7 +257,7 @@ describe('random and mutated requests for every served RPC', () => {
         `volume ${v.metadata?.name} of a refused CreateVolume`,
       ).toBe(true);
     }
-    for (const c of await list<Named>(`${RECORDS}/etcdgroupsnapshots`)) {
+    for (const c of await list<Named>(`${RECORDS}/etcdsnapshotnames`)) {
       expect(okNames.group.has(c.spec.requestName!), `claim ${c.metadata?.name} of a refused group`).toBe(
         true,
       );

@@ -10,8 +10,8 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CreateVolumeGroupSnapshotResponse } from '../../../src/csi/messages.ts';
 import { KubeClient } from '../../../src/informers/kube-client.ts';
-import type { EtcdGroupSnapshot } from '../../../src/records/etcd-group-snapshot.ts';
 import type { EtcdSnapshot } from '../../../src/records/etcd-snapshot.ts';
+import type { EtcdSnapshotName } from '../../../src/records/etcd-snapshot-name.ts';
 import { type LocalCluster, startLocalCluster } from '../../harness/local-cluster.ts';
 import { waitFor } from '../../harness/process.ts';
 import { type DriverEnv, installCrds, startDriver } from './driver-env.ts';
@@ -28,8 +28,8 @@ let one: DriverEnv;
 let two: DriverEnv;
 
 /** A claim bound to a static PV of this driver, standing for etcd cluster `etcd` (by endpoints). */
-async function boundClaim(name: string, etcd: string): Promise<string> {
-  const pv = `pv-${NS}-${name}`;
+async function boundClaim(name: string, etcd: string, ns = NS): Promise<string> {
+  const pv = `pv-${ns}-${name}`;
   await core.createPersistentVolume({
     body: {
       metadata: { name: pv },
@@ -38,13 +38,13 @@ async function boundClaim(name: string, etcd: string): Promise<string> {
         accessModes: ['ReadWriteOnce'],
         storageClassName: 'etcd-source',
         persistentVolumeReclaimPolicy: 'Retain',
-        claimRef: { namespace: NS, name },
-        csi: { driver: DRIVER, volumeHandle: `${NS}/${name}` },
+        claimRef: { namespace: ns, name },
+        csi: { driver: DRIVER, volumeHandle: `${ns}/${name}` },
       },
     },
   });
   await core.createNamespacedPersistentVolumeClaim({
-    namespace: NS,
+    namespace: ns,
     body: {
       metadata: {
         name,
@@ -58,13 +58,13 @@ async function boundClaim(name: string, etcd: string): Promise<string> {
       },
     },
   });
-  return `${NS}/${name}`;
+  return `${ns}/${name}`;
 }
 
 const records = async (): Promise<EtcdSnapshot[]> =>
   (await admin.request<{ items: EtcdSnapshot[] }>('GET', `${RECORDS}/namespaces/${NS}/etcdsnapshots`)).items;
 const claimOf = (groupId: string) =>
-  admin.request<EtcdGroupSnapshot>('GET', `${RECORDS}/etcdgroupsnapshots/${groupId}`).then(
+  admin.request<EtcdSnapshotName>('GET', `${RECORDS}/etcdsnapshotnames/${groupId}`).then(
     (c) => c,
     () => undefined,
   );
@@ -84,6 +84,8 @@ function create(env: DriverEnv, name: string, ids: string[]): Promise<Outcome> {
 }
 
 let sets: { a: string[]; b: string[] };
+/** A claim in another namespace, of another cluster: a single snapshot of it gets a record there. */
+let elsewhere: string;
 
 beforeAll(async () => {
   cluster = await startLocalCluster({ name: 'csi-race' });
@@ -96,6 +98,8 @@ beforeAll(async () => {
     a: [await boundClaim('a1', 'c1'), await boundClaim('a2', 'c2')],
     b: [await boundClaim('b1', 'c1'), await boundClaim('b3', 'c3')],
   };
+  await core.createNamespace({ body: { metadata: { name: `${NS}-b` } } });
+  elsewhere = await boundClaim('x1', 'c4', `${NS}-b`);
   [one, two] = [
     await startDriver(cluster, { etcdNamespace: NS }),
     await startDriver(cluster, { etcdNamespace: NS }),
@@ -195,6 +199,35 @@ describe('two first calls of one group name with other sources', () => {
     expect(await claimOf(groupId)).toBeDefined();
     await one.client.GroupController.DeleteVolumeGroupSnapshot!({ group_snapshot_id: groupId });
     expect(await claimOf(groupId)).toBeUndefined();
+  });
+});
+
+describe('two first CreateSnapshot calls of one name with sources in other namespaces', () => {
+  it('leave exactly one winner and nothing of the loser (12 interleavings)', async () => {
+    const allRecords = async () =>
+      (await admin.request<{ items: EtcdSnapshot[] }>('GET', `${RECORDS}/etcdsnapshots`)).items;
+    for (let i = 0; i < 12; i++) {
+      const name = `single-race-${i}`;
+      const [first, second] = i % 2 ? ([one, two] as const) : ([two, one] as const);
+      const pa = first.client.Controller.CreateSnapshot!({ name, source_volume_id: sets.a[0] }).then(
+        () => 'ok',
+        (e: { code: number }) => e.code,
+      );
+      for (let t = 0; t < i % 3; t++) await new Promise((r) => setImmediate(r));
+      const pb = second.client.Controller.CreateSnapshot!({ name, source_volume_id: elsewhere }).then(
+        () => 'ok',
+        (e: { code: number }) => e.code,
+      );
+      const outcomes = await Promise.all([pa, pb]);
+      expect(
+        outcomes.filter((o) => o === 'ok'),
+        `${name}: ${outcomes}`,
+      ).toHaveLength(1);
+      expect(outcomes.filter((o) => o === status.ALREADY_EXISTS)).toHaveLength(1);
+      const won = outcomes[0] === 'ok' ? sets.a[0] : elsewhere;
+      const mine = (await allRecords()).filter((r) => r.spec.requestName === name);
+      expect(mine.map((r) => r.spec.members[0]!.sourceVolumeId)).toEqual([won]);
+    }
   });
 });
 

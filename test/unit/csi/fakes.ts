@@ -26,7 +26,7 @@ import type {
   NamespacedCustomObjects,
   NamespacedObject,
 } from '../../../src/kube/custom-objects.ts';
-import { ETCD_GROUP_SNAPSHOT, type EtcdGroupSnapshot } from '../../../src/records/etcd-group-snapshot.ts';
+import { ETCD_SNAPSHOT_NAME, type EtcdSnapshotName } from '../../../src/records/etcd-snapshot-name.ts';
 import {
   ETCD_SNAPSHOT,
   type EtcdSnapshot,
@@ -276,7 +276,7 @@ export interface World {
   snapshotsApi: FakeApi<EtcdSnapshot>;
   volumesApi: FakeApi<EtcdSourceVolume>;
   /** Cluster-scoped group claims, kept under the namespace CLAIMS_NAMESPACE. */
-  groupClaimsApi: FakeApi<EtcdGroupSnapshot>;
+  nameClaimsApi: FakeApi<EtcdSnapshotName>;
   stores: CsiStores & {
     etcdSnapshots: FakeStore<EtcdSnapshot>;
     etcdSourceVolumes: FakeStore<EtcdSourceVolume>;
@@ -344,9 +344,9 @@ export function world(options: { propagate?: boolean; driverName?: string } = {}
     etcdSourceVolumes,
     options.propagate ?? true,
   );
-  const groupClaimsApi = new FakeApi<EtcdGroupSnapshot>(
-    ETCD_GROUP_SNAPSHOT,
-    new FakeStore<EtcdGroupSnapshot>(),
+  const nameClaimsApi = new FakeApi<EtcdSnapshotName>(
+    ETCD_SNAPSHOT_NAME,
+    new FakeStore<EtcdSnapshotName>(),
     true,
   );
   const synced = { value: true };
@@ -355,7 +355,7 @@ export function world(options: { propagate?: boolean; driverName?: string } = {}
     driverName: options.driverName ?? 'etcd-snapshot-driver',
     defaults: { etcdNamespace: 'default', storageClass: 'standard', snapshotTimeoutSeconds: 300 },
     stores,
-    api: { snapshots: snapshotsApi, volumes: volumesApi, groupClaims: clusterScoped(groupClaimsApi) },
+    api: { snapshots: snapshotsApi, volumes: volumesApi, nameClaims: clusterScoped(nameClaimsApi) },
     readiness: { cachesSynced: () => synced.value, apiReachable: () => reachable.value },
     log: createLogger({
       level: 'error',
@@ -370,7 +370,7 @@ export function world(options: { propagate?: boolean; driverName?: string } = {}
   return {
     snapshotsApi,
     volumesApi,
-    groupClaimsApi,
+    nameClaimsApi,
     stores,
     synced,
     reachable,

@@ -1,4 +1,4 @@
-// Group claims (src/csi/group-claims.ts) over the fakes: who may write a group's records, and
+// Group claims (src/csi/name-claims.ts) over the fakes: who may write a group's records, and
 // when the claim goes. The race itself runs on the real apiserver in
 // test/integration/csi/two-replicas.test.ts.
 import { describe, expect, it } from 'vitest';
@@ -41,7 +41,7 @@ describe('group claims', () => {
   it('are written before the records, holding the full source set', async () => {
     const { w, a, d } = setup();
     const { group_snapshot: g } = await create(w, 'g', [d, a]);
-    const [claim] = [...w.groupClaimsApi.objects.values()];
+    const [claim] = [...w.nameClaimsApi.objects.values()];
     expect(claim?.metadata?.name).toBe(g.group_snapshot_id);
     expect(claim?.spec).toMatchObject({ requestName: 'g', sourceVolumeIds: [a, d], sourceCount: 2 });
   });
@@ -67,7 +67,7 @@ describe('group claims', () => {
   it('leave nothing behind for a call refused for its sources', async () => {
     const { w, a } = setup();
     expect(await reason(create(w, 'g', [a, 'default/no-such-claim']))).toBe('VOLUME_NOT_FOUND');
-    expect(w.groupClaimsApi.objects.size).toBe(0);
+    expect(w.nameClaimsApi.objects.size).toBe(0);
     expect(w.snapshotsApi.objects.size).toBe(0);
   });
 
@@ -75,7 +75,7 @@ describe('group claims', () => {
     const { w, a, d } = setup();
     w.snapshotsApi.failWith = new RangeError('crashed');
     await reason(create(w, 'g', [a, d])).catch(() => undefined);
-    expect(w.groupClaimsApi.objects.size).toBe(1);
+    expect(w.nameClaimsApi.objects.size).toBe(1);
     expect(w.snapshotsApi.objects.size).toBe(0);
     w.snapshotsApi.failWith = undefined;
     const { group_snapshot: g } = await create(w, 'g', [a, d]);
@@ -86,13 +86,48 @@ describe('group claims', () => {
     const { w, a, b, d } = setup();
     const { group_snapshot: g1 } = await create(w, 'g1', [a, d]);
     await w.call('GroupController', 'DeleteVolumeGroupSnapshot', { group_snapshot_id: g1.group_snapshot_id });
-    expect([...w.groupClaimsApi.objects.keys()]).toEqual([]);
+    expect([...w.nameClaimsApi.objects.keys()]).toEqual([]);
 
     const { group_snapshot: g2 } = await create(w, 'g2', [a, b, d]);
     const [sa, sb, sd] = g2.snapshots.map((s) => s.snapshot_id);
     for (const id of [sa, sd]) await w.call('Controller', 'DeleteSnapshot', { snapshot_id: id });
-    expect(w.groupClaimsApi.objects.size).toBe(1); // b's member keeps main's record alive
+    expect(w.nameClaimsApi.objects.size).toBe(1); // b's member keeps main's record alive
     await w.call('Controller', 'DeleteSnapshot', { snapshot_id: sb });
-    expect(w.groupClaimsApi.objects.size).toBe(0);
+    expect(w.nameClaimsApi.objects.size).toBe(0);
+  });
+});
+
+describe('snapshot name claims', () => {
+  it('make a CreateSnapshot of the same name with another source ALREADY_EXISTS on a replica that saw nothing', async () => {
+    const { w, a, e } = setup();
+    const { snapshot } = await w.call<{ snapshot: { snapshot_id: string } }>('Controller', 'CreateSnapshot', {
+      name: 's',
+      source_volume_id: a,
+    });
+    expect([...w.nameClaimsApi.objects.values()].map((c) => [c.metadata?.name, c.spec.requestKind])).toEqual([
+      [snapshot.snapshot_id, 'snapshot'],
+    ]);
+    for (const r of w.stores.etcdSnapshots.list()) {
+      w.stores.etcdSnapshots.remove(`${r.metadata?.namespace}/${r.metadata?.name}`);
+    }
+    const replica = createCsiServices(w.options);
+    const writes = w.snapshotsApi.writes;
+    // e is of another etcd cluster: its record would have another name, so only the claim stops it.
+    const call = replica.Controller.CreateSnapshot!(
+      { name: 's', source_volume_id: e, parameters: {} },
+      callContext(),
+    );
+    expect(await reason(call)).toBe('SNAPSHOT_ALREADY_EXISTS');
+    expect(w.snapshotsApi.writes).toBe(writes);
+  });
+
+  it('go with the snapshot', async () => {
+    const { w, a } = setup();
+    const { snapshot } = await w.call<{ snapshot: { snapshot_id: string } }>('Controller', 'CreateSnapshot', {
+      name: 's',
+      source_volume_id: a,
+    });
+    await w.call('Controller', 'DeleteSnapshot', { snapshot_id: snapshot.snapshot_id });
+    expect(w.nameClaimsApi.objects.size).toBe(0);
   });
 });
