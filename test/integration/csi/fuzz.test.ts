@@ -258,7 +258,8 @@ describe('random and mutated requests for every served RPC', () => {
       ).toBe(true);
     }
     for (const c of await list<Named>(`${RECORDS}/etcdsnapshotnames`)) {
-      expect(okNames.group.has(c.spec.requestName!), `claim ${c.metadata?.name} of a refused group`).toBe(
+      const kind = c.spec.requestKind === 'group' ? 'group' : 'snapshot';
+      expect(okNames[kind].has(c.spec.requestName!), `claim ${c.metadata?.name} of a refused ${kind}`).toBe(
         true,
       );
     }
