@@ -1,7 +1,7 @@
 // Two driver instances (two replicas, each with its own caches) against the real apiserver:
 // - two first CreateVolumeGroupSnapshot calls with one name and other sources spanning other etcd
 //   clusters: exactly one wins, the other answers ALREADY_EXISTS, and nothing of the loser is
-//   left — under many interleavings;
+//   left — under many interleavings; the same for CreateSnapshot with sources in two namespaces;
 // - DeleteSnapshot on a replica whose cache trails the create deletes the record all the same.
 // Clusters are named by explicit endpoints on the claims, so no etcd is needed: nothing here
 // talks to etcd.
