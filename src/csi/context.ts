@@ -4,7 +4,9 @@
 import type { DiscoveryOptions, DiscoveryStores } from '../etcd/discovery.ts';
 import type { PersistentVolume, PersistentVolumeClaim } from '../informers/resources.ts';
 import type { ReadonlyStore } from '../informers/store-types.ts';
+import type { NamespacedCustomObjects } from '../kube/custom-objects.ts';
 import type { EtcdSnapshot } from '../records/etcd-snapshot.ts';
+import type { EtcdSnapshotName } from '../records/etcd-snapshot-name.ts';
 import type { EtcdSourceVolume } from '../records/etcd-source-volume.ts';
 import type { RecordWriter } from '../records/record-writer.ts';
 import { CsiError } from './errors.ts';
@@ -24,6 +26,8 @@ export interface DriverContext {
   defaults: CsiDefaults;
   snapshots: RecordWriter<EtcdSnapshot>;
   volumes: RecordWriter<EtcdSourceVolume>;
+  /** Group claims (cluster-scoped; read from the API only, by the calls that write records). */
+  nameClaims: NamespacedCustomObjects<EtcdSnapshotName>;
   claims: ReadonlyStore<PersistentVolumeClaim>;
   /** Lets a static PV's volumeAttributes name the cluster; optional. */
   persistentVolumes?: ReadonlyStore<PersistentVolume>;

@@ -1,6 +1,7 @@
 // CSI Controller: etcd source volumes (CreateVolume/DeleteVolume/ValidateVolumeCapabilities) and
-// single snapshots (CreateSnapshot/DeleteSnapshot/ListSnapshots). Handlers validate, write
-// desired state into records and answer from caches; they never wait for a snapshot to be taken.
+// single snapshots (CreateSnapshot/ListSnapshots; DeleteSnapshot lives in snapshot-deletion.ts).
+// Handlers validate, write desired state into records and answer from caches; they never wait for
+// a snapshot to be taken.
 import { referenceFromAnnotations } from '../etcd/discovery.ts';
 import { apiErrorKind } from '../kube/api-errors.ts';
 import {
@@ -20,6 +21,7 @@ import { type DriverContext, requireSynced } from './context.ts';
 import { CsiError, fromApiError } from './errors.ts';
 import type { CallContext, ServiceHandlers } from './handler.ts';
 import { formatVolumeId, parseVolumeId, singleSnapshotId, type VolumeKey, volumeRecordName } from './ids.ts';
+import { echo } from './limits.ts';
 import type {
   ControllerGetCapabilitiesResponse,
   CreateSnapshotRequest,
@@ -27,7 +29,6 @@ import type {
   CreateVolumeRequest,
   CreateVolumeResponse,
   DeleteSnapshotRequest,
-  DeleteSnapshotResponse,
   DeleteVolumeRequest,
   DeleteVolumeResponse,
   ListSnapshotsRequest,
@@ -37,6 +38,8 @@ import type {
   ValidateVolumeCapabilitiesRequest,
   ValidateVolumeCapabilitiesResponse,
 } from './messages.ts';
+import { claimBody, holdClaim } from './name-claims.ts';
+import { deleteSnapshot } from './snapshot-deletion.ts';
 import {
   ensureRecords,
   memberSnapshot,
@@ -128,7 +131,7 @@ async function createVolume(
     };
     reference = { namespace: key.namespace };
   }
-  const what = `volume ${name}`;
+  const what = `volume ${echo(name)}`;
   const cluster = completeReference(ctx, reference, parameters.values, what);
   discoverCluster(ctx, cluster, what); // refuse volumes that stand for no cluster
 
@@ -172,7 +175,7 @@ function refuseContentSource(ctx: DriverContext, req: CreateVolumeRequest): void
     snapshotId !== undefined
       ? ctx.snapshots.store.byIndex(INDEX_SNAPSHOT_ID, snapshotId).some((r) => !isBeingDeleted(r))
       : volumeExists(ctx, volumeId!);
-  const what = snapshotId !== undefined ? `snapshot "${snapshotId}"` : `volume "${volumeId}"`;
+  const what = snapshotId !== undefined ? `snapshot ${echo(snapshotId)}` : `volume ${echo(volumeId ?? '')}`;
   if (!exists) throw new CsiError('CONTENT_SOURCE_NOT_FOUND', `volume_content_source ${what} does not exist`);
   throw new CsiError(
     'VOLUME_CONTENT_SOURCE_UNSUPPORTED',
@@ -183,7 +186,7 @@ function refuseContentSource(ctx: DriverContext, req: CreateVolumeRequest): void
 function heldBy(key: VolumeKey, record: EtcdSourceVolume): CsiError {
   return new CsiError(
     'VOLUME_ALREADY_EXISTS',
-    `volume ID ${formatVolumeId(key)} belongs to volume "${record.spec.volumeName}"; delete that volume first`,
+    `volume ID ${formatVolumeId(key)} belongs to volume ${echo(record.spec.volumeName)}; delete that volume first`,
   );
 }
 
@@ -196,11 +199,11 @@ function answerVolume(
   if (!capacityFits(record.spec.capacityBytes, capacity)) {
     throw new CsiError(
       'VOLUME_ALREADY_EXISTS',
-      `volume "${name}" exists with capacity ${record.spec.capacityBytes} bytes, outside the requested range`,
+      `volume ${echo(name)} exists with capacity ${record.spec.capacityBytes} bytes, outside the requested range`,
     );
   }
   if (!sameStringMap(record.spec.parameters ?? {}, parameters.own)) {
-    throw new CsiError('VOLUME_ALREADY_EXISTS', `volume "${name}" exists with other parameters`);
+    throw new CsiError('VOLUME_ALREADY_EXISTS', `volume ${echo(name)} exists with other parameters`);
   }
   const cluster = record.spec.cluster;
   const context: StringMap = { [CONTEXT_ETCD_NAMESPACE]: cluster.namespace };
@@ -233,7 +236,7 @@ async function deleteVolume(
     if (record && record.spec.driverName === ctx.driverName) await ctx.volumes.delete(record, signal);
   } catch (err) {
     if (apiErrorKind(err) === 'not-found') return {};
-    throw fromApiError(err, `delete EtcdSourceVolume ${volumeId}`);
+    throw fromApiError(err, `delete EtcdSourceVolume ${echo(volumeId)}`);
   }
   return {};
 }
@@ -248,7 +251,7 @@ async function validateVolumeCapabilities(
   requireSynced(ctx);
   // CSI: a volume that does not exist is NOT_FOUND here, whatever its ID looks like.
   if (!volumeExists(ctx, volumeId))
-    throw new CsiError('VOLUME_NOT_FOUND', `volume "${volumeId}" does not exist`);
+    throw new CsiError('VOLUME_NOT_FOUND', `volume ${echo(volumeId)} does not exist`);
   try {
     parseParameters(req.parameters);
   } catch (err) {
@@ -287,7 +290,7 @@ async function createSnapshot(
   if (existing.length > 0) return answerSnapshot(existing, name, sourceVolumeId, parameters);
 
   const volume = resolveVolume(ctx, sourceVolumeId);
-  const what = `volume ${sourceVolumeId}`;
+  const what = `volume ${echo(sourceVolumeId)}`;
   const reference = completeReference(ctx, volume.reference, parameters.values, what);
   const cluster = discoverCluster(ctx, reference, what);
   const claim = volume.claim?.metadata;
@@ -309,6 +312,13 @@ async function createSnapshot(
     parameters,
     ...(call.traceparent ? { traceparent: call.traceparent } : {}),
   });
+  // The name's claim first: a call of this name with another source (on another cluster, in
+  // another namespace, on another replica) must not also win a record.
+  await holdClaim(
+    ctx,
+    claimBody(ctx, 'snapshot', name, snapshotId, [sourceVolumeId], parameters),
+    call.signal,
+  );
   return answerSnapshot(await ensureRecords(ctx, [body], call.signal), name, sourceVolumeId, parameters);
 }
 
@@ -323,59 +333,11 @@ function answerSnapshot(
   if (!member || !recordMatches(record, name, [sourceVolumeId], parameters.own)) {
     throw new CsiError(
       'SNAPSHOT_ALREADY_EXISTS',
-      `snapshot "${name}" exists for source volume "${member?.sourceVolumeId ?? '?'}" or with other parameters`,
+      `snapshot ${echo(name)} exists for source volume ${echo(member?.sourceVolumeId ?? '?')} or with other parameters`,
     );
   }
-  requireUsable(records, `snapshot "${name}"`);
+  requireUsable(records, `snapshot ${echo(name)}`);
   return { snapshot: memberSnapshot(record, member) };
-}
-
-/**
- * Deletes one member snapshot. The backing file is shared by the members of a record, so a member
- * is only marked; the record (and with it the file) is deleted when its last member is.
- */
-async function deleteSnapshot(
-  ctx: DriverContext,
-  req: DeleteSnapshotRequest,
-  signal: AbortSignal,
-): Promise<DeleteSnapshotResponse> {
-  const snapshotId = req.snapshot_id;
-  if (!snapshotId) throw new CsiError('MISSING_SNAPSHOT_ID', 'snapshot_id is required');
-  requireSynced(ctx);
-  let record = ctx.snapshots.store.byIndex(INDEX_SNAPSHOT_ID, snapshotId)[0];
-  for (let attempt = 0; attempt < 3; attempt++) {
-    if (!record || isBeingDeleted(record)) return {};
-    const index = record.spec.members.findIndex((m) => m.snapshotId === snapshotId);
-    if (index < 0) return {};
-    const others = record.spec.members.filter((m, i) => i !== index && !m.deletionRequested);
-    const where = `EtcdSnapshot ${record.metadata?.namespace}/${record.metadata?.name}`;
-    try {
-      if (others.length === 0) {
-        await ctx.snapshots.delete(record, signal);
-      } else if (!record.spec.members[index]!.deletionRequested) {
-        await ctx.snapshots.patch(
-          record,
-          [{ op: 'add', path: `/spec/members/${index}/deletionRequested`, value: true }],
-          signal,
-        );
-      }
-      return {};
-    } catch (err) {
-      const kind = apiErrorKind(err);
-      if (kind === 'not-found') return {};
-      if (kind !== 'conflict') throw fromApiError(err, `delete snapshot ${snapshotId} from ${where}`);
-      try {
-        record = await ctx.snapshots.fetch(
-          record.metadata?.namespace ?? '',
-          record.metadata?.name ?? '',
-          signal,
-        );
-      } catch (fetchErr) {
-        throw fromApiError(fetchErr, `read ${where}`);
-      }
-    }
-  }
-  throw new CsiError('CONCURRENT_UPDATE', `snapshot ${snapshotId} kept changing while being deleted; retry`);
 }
 
 const TOKEN_PREFIX = 'v1:';
@@ -387,7 +349,10 @@ function encodeToken(afterSnapshotId: string): string {
 function decodeToken(token: string): string {
   const text = Buffer.from(token, 'base64url').toString('utf8');
   if (!text.startsWith(TOKEN_PREFIX) || !/^[a-z0-9-]{1,128}$/.test(text.slice(TOKEN_PREFIX.length))) {
-    throw new CsiError('INVALID_STARTING_TOKEN', `starting_token "${token}" was not issued by this driver`);
+    throw new CsiError(
+      'INVALID_STARTING_TOKEN',
+      `starting_token ${echo(token)} was not issued by this driver`,
+    );
   }
   return text.slice(TOKEN_PREFIX.length);
 }

@@ -16,8 +16,12 @@ export interface CallOptions {
 export type UnaryCall = (request?: any, options?: CallOptions) => Promise<any>;
 
 export type CsiClient = Record<CsiServiceName, Record<string, UnaryCall>> & {
-  /** Calls a method by full path, for methods this proto does not declare (UNIMPLEMENTED checks). */
-  raw(path: string, options?: CallOptions): Promise<unknown>;
+  /**
+   * Calls a method by full path with the request's bytes as given (empty by default): methods this
+   * proto does not declare (UNIMPLEMENTED checks), or bytes no encoder would make (wire checks).
+   * The answer is the response's bytes.
+   */
+  raw(path: string, options?: CallOptions, body?: Uint8Array): Promise<unknown>;
   close(): void;
 };
 
@@ -58,11 +62,11 @@ export function createCsiClient(endpoint: string): CsiClient {
   const first = clients[0]!;
   return {
     ...services,
-    raw(path, options = {}) {
+    raw(path, options = {}, body = new Uint8Array(0)) {
       return new Promise((resolve, reject) => {
         first.makeUnaryRequest(
           path,
-          () => Buffer.alloc(0),
+          () => Buffer.from(body),
           (b: Buffer) => b,
           {},
           toMetadata(options),

@@ -11,6 +11,7 @@ import {
   namespacedCustomObjects,
 } from '../kube/custom-objects.ts';
 import { ETCD_SNAPSHOT, type EtcdSnapshot, etcdSnapshotIndexers } from '../records/etcd-snapshot.ts';
+import { type EtcdSnapshotName, snapshotNameClaims } from '../records/etcd-snapshot-name.ts';
 import {
   ETCD_SOURCE_VOLUME,
   type EtcdSourceVolume,
@@ -42,6 +43,8 @@ export interface CsiStores extends DiscoveryStores {
 export interface CsiRecordApis {
   snapshots: NamespacedCustomObjects<EtcdSnapshot>;
   volumes: NamespacedCustomObjects<EtcdSourceVolume>;
+  /** Cluster-scoped group claims (the namespace argument is ignored). */
+  nameClaims: NamespacedCustomObjects<EtcdSnapshotName>;
 }
 
 export interface CsiDriverOptions {
@@ -69,6 +72,7 @@ export function createCsiServices(options: CsiDriverOptions): Record<CsiServiceN
       ? {
           snapshots: namespacedCustomObjects<EtcdSnapshot>(options.api, ETCD_SNAPSHOT),
           volumes: namespacedCustomObjects<EtcdSourceVolume>(options.api, ETCD_SOURCE_VOLUME),
+          nameClaims: snapshotNameClaims(options.api),
         }
       : options.api;
   const ttl = options.overlayTtlMs === undefined ? {} : { ttlMs: options.overlayTtlMs };
@@ -85,6 +89,7 @@ export function createCsiServices(options: CsiDriverOptions): Record<CsiServiceN
       apis.volumes,
       readYourWrites(stores.etcdSourceVolumes, etcdSourceVolumeIndexers, ttl),
     ),
+    nameClaims: apis.nameClaims,
     claims: stores.persistentVolumeClaims,
     ...(stores.persistentVolumes ? { persistentVolumes: stores.persistentVolumes } : {}),
     discovery: {

@@ -8,6 +8,7 @@
 import { status } from '@grpc/grpc-js';
 import { apiErrorKind, apiStatusCode, apiStatusReason } from '../kube/api-errors.ts';
 import { RecordConflict } from '../records/record-writer.ts';
+import { MAX_STATUS_DETAILS_BYTES, truncateUtf8 } from './limits.ts';
 
 export type GrpcCodeName =
   | 'CANCELLED'
@@ -34,6 +35,15 @@ export interface CatalogEntry {
 // pipeline writes them into a record's status.reason and Create/Get answer with the same code.
 export const ERROR_CATALOG = {
   // --- request validation ---
+  MALFORMED_REQUEST: {
+    code: 'INVALID_ARGUMENT',
+    when: 'the request bytes are not a well-formed protobuf message of the method’s type',
+  },
+  INVALID_UTF8: { code: 'INVALID_ARGUMENT', when: 'a string field is not valid UTF-8' },
+  FIELD_TOO_LARGE: {
+    code: 'INVALID_ARGUMENT',
+    when: 'a request field exceeds its size limit (the Limits table of docs/csi.md)',
+  },
   MISSING_NAME: { code: 'INVALID_ARGUMENT', when: 'name is empty' },
   NAME_TOO_LONG: { code: 'INVALID_ARGUMENT', when: 'name is longer than 128 bytes' },
   MISSING_VOLUME_ID: { code: 'INVALID_ARGUMENT', when: 'volume_id / source_volume_id is empty' },
@@ -177,12 +187,20 @@ export interface GrpcStatus {
   reason: ErrorReason;
 }
 
-/** The one place where anything thrown by a handler becomes a gRPC status. */
+/**
+ * The one place where anything thrown by a handler becomes a gRPC status. The details are cut to
+ * MAX_STATUS_DETAILS_BYTES: they travel as the grpc-message header, and one larger than HTTP/2's
+ * header limits resets the stream (the client sees a protocol error instead of the answer).
+ */
 export function toGrpcStatus(err: unknown): GrpcStatus {
   const known = err instanceof CsiError ? err : fromApiError(err, 'Kubernetes API call');
+  const details = `${known.reason}: ${known.message}`;
   return {
     code: status[ERROR_CATALOG[known.reason].code],
-    details: `${known.reason}: ${known.message}`,
+    details:
+      Buffer.byteLength(details) <= MAX_STATUS_DETAILS_BYTES
+        ? details
+        : `${truncateUtf8(details, MAX_STATUS_DETAILS_BYTES - 3)}…`,
     reason: known.reason,
   };
 }

@@ -8,6 +8,7 @@ import { type DriverContext, requireSynced } from './context.ts';
 import { CsiError, fromApiError } from './errors.ts';
 import type { CallContext, ServiceHandlers } from './handler.ts';
 import { groupOfSnapshotId, groupSnapshotId, memberSnapshotId } from './ids.ts';
+import { echo } from './limits.ts';
 import type {
   CreateVolumeGroupSnapshotRequest,
   CreateVolumeGroupSnapshotResponse,
@@ -17,6 +18,7 @@ import type {
   GetVolumeGroupSnapshotResponse,
   GroupControllerGetCapabilitiesResponse,
 } from './messages.ts';
+import { claimBody, groupAlreadyExists, holdClaim, releaseClaim } from './name-claims.ts';
 import {
   ensureRecords,
   failureOf,
@@ -58,7 +60,8 @@ function requireSourceVolumes(ids: readonly string[] | undefined): string[] {
   const seen = new Set<string>();
   for (const id of ids) {
     if (!id) throw new CsiError('MISSING_VOLUME_ID', 'source_volume_ids has an empty entry');
-    if (seen.has(id)) throw new CsiError('DUPLICATE_SOURCE_VOLUME', `source volume "${id}" is listed twice`);
+    if (seen.has(id))
+      throw new CsiError('DUPLICATE_SOURCE_VOLUME', `source volume ${echo(id)} is listed twice`);
     seen.add(id);
   }
   return [...ids];
@@ -69,13 +72,6 @@ function groupRecords(ctx: DriverContext, groupId: string): EtcdSnapshot[] {
   return ctx.snapshots.store
     .byIndex(INDEX_GROUP_SNAPSHOT_ID, groupId)
     .filter((r) => r.spec?.driverName === ctx.driverName);
-}
-
-function alreadyExists(name: string): CsiError {
-  return new CsiError(
-    'GROUP_SNAPSHOT_ALREADY_EXISTS',
-    `group snapshot "${name}" exists with other source volumes or parameters`,
-  );
 }
 
 async function createGroup(
@@ -92,26 +88,30 @@ async function createGroup(
   const requested = new Set(sourceVolumeIds);
   const existing = groupRecords(ctx, groupId);
   if (!existing.every((r) => recordMatches(r, name, sourceVolumeIds, parameters.own)))
-    throw alreadyExists(name);
+    throw groupAlreadyExists(name);
   const covered = new Set(existing.flatMap((r) => r.spec.members.map((m) => m.sourceVolumeId)));
   // The common case: the snapshotter polling a group it created. Answer from the cache.
   if (existing.length > 0 && covered.size === requested.size) return answer(groupId, existing, name);
 
-  // First call (or one that failed half-way): write the records of the clusters still missing.
+  // First call (or one that stopped half-way). Plan first, so that a call refused for its sources
+  // writes nothing; then hold the name's claim, and only then write the records still missing.
   const missing = sourceVolumeIds.filter((id) => !covered.has(id));
   for (const id of missing) parseVolumeIdOrThrow(id);
   const bodies = planRecords(ctx, name, groupId, sourceVolumeIds, missing, parameters, call.traceparent);
+  await holdClaim(ctx, claimBody(ctx, 'group', name, groupId, sourceVolumeIds, parameters), call.signal);
   const written = await ensureRecords(ctx, bodies, call.signal);
   const all = new Map<string, EtcdSnapshot>();
   for (const r of [...existing, ...written]) all.set(`${r.metadata?.namespace}/${r.metadata?.name}`, r);
   const records = [...all.values()];
+  // A record being deleted keeps its name (its finalizer waits for the file): not a conflict.
+  requireUsable(records, `group snapshot ${echo(name)}`);
   const members = new Set(records.flatMap((r) => r.spec.members.map((m) => m.sourceVolumeId)));
-  // A concurrent Create of the same name with other volumes won a record: its answer stands.
+  // Records left by a driver from before name claims, made for other sources: theirs stands.
   if (
     !records.every((r) => recordMatches(r, name, sourceVolumeIds, parameters.own)) ||
     members.size !== requested.size
   ) {
-    throw alreadyExists(name);
+    throw groupAlreadyExists(name);
   }
   return answer(groupId, records, name);
 }
@@ -128,7 +128,7 @@ function planRecords(
   const byCluster = new Map<string, { cluster: EtcdClusterRef; prefix?: string; members: PlannedMember[] }>();
   for (const sourceVolumeId of sourceVolumeIds) {
     const volume = resolveVolume(ctx, sourceVolumeId);
-    const what = `volume ${sourceVolumeId}`;
+    const what = `volume ${echo(sourceVolumeId)}`;
     const reference = completeReference(ctx, volume.reference, parameters.values, what);
     const cluster = discoverCluster(ctx, reference, what);
     let entry = byCluster.get(cluster.key);
@@ -167,7 +167,7 @@ function answer(
   records: readonly EtcdSnapshot[],
   name: string,
 ): CreateVolumeGroupSnapshotResponse {
-  requireUsable(records, `group snapshot "${name}"`);
+  requireUsable(records, `group snapshot ${echo(name)}`);
   return { group_snapshot: groupSnapshot(groupId, records) };
 }
 
@@ -182,7 +182,12 @@ function requireMembers(
   if (foreign.length > 0) {
     throw new CsiError(
       'SNAPSHOT_IDS_MISMATCH',
-      `snapshot_ids ${foreign.map((id) => `"${id}"`).join(', ')} are not members of group snapshot ${groupId}`,
+      `snapshot_ids ${foreign
+        .slice(0, 3)
+        .map((id) => echo(id))
+        .join(
+          ', ',
+        )}${foreign.length > 3 ? ` and ${foreign.length - 3} more` : ''} are not members of group snapshot ${echo(groupId)}`,
     );
   }
 }
@@ -196,7 +201,7 @@ async function getGroup(
   requireSynced(ctx);
   const records = groupRecords(ctx, groupId).filter((r) => !isBeingDeleted(r));
   if (records.length === 0)
-    throw new CsiError('GROUP_SNAPSHOT_NOT_FOUND', `group snapshot ${groupId} does not exist`);
+    throw new CsiError('GROUP_SNAPSHOT_NOT_FOUND', `group snapshot ${echo(groupId)} does not exist`);
   requireMembers(groupId, req.snapshot_ids ?? [], records);
   for (const r of records) {
     const failure = failureOf(r);
@@ -214,8 +219,7 @@ async function deleteGroup(
   if (!groupId) throw new CsiError('MISSING_GROUP_SNAPSHOT_ID', 'group_snapshot_id is required');
   requireSynced(ctx);
   const records = groupRecords(ctx, groupId);
-  if (records.length === 0) return {};
-  requireMembers(groupId, req.snapshot_ids ?? [], records);
+  if (records.length > 0) requireMembers(groupId, req.snapshot_ids ?? [], records);
   await Promise.all(
     records
       .filter((r) => !isBeingDeleted(r))
@@ -227,5 +231,8 @@ async function deleteGroup(
         }
       }),
   );
+  // After the records: the name stays claimed until nothing of the group is left to answer for.
+  // Also for a group the cache has no record of (a first call that stopped after its claim).
+  await releaseClaim(ctx, groupId, signal);
   return {};
 }

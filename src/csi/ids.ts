@@ -80,6 +80,12 @@ export function singleSnapshotId(requestName: string): string {
 const GROUP_ID = /^grp-[a-z2-7]{20}$/;
 const MEMBER_ID = /^(grp-[a-z2-7]{20})-[a-z2-7]{12}$/;
 
+const SINGLE_ID = /^snap-[a-z2-7]{20}$/;
+
+export function isSingleSnapshotId(id: string): boolean {
+  return SINGLE_ID.test(id);
+}
+
 export function isGroupSnapshotId(id: string): boolean {
   return GROUP_ID.test(id);
 }

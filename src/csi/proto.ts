@@ -3,7 +3,8 @@
 // as numbers (byte counts and seconds stay far below 2^53), enums as names, defaults filled in.
 import { fileURLToPath } from 'node:url';
 import type { ServiceDefinition } from '@grpc/grpc-js';
-import { loadSync, type Options } from '@grpc/proto-loader';
+import { loadSync, type Options, type PackageDefinition } from '@grpc/proto-loader';
+import { type MessageDescriptor, type MessageRegistry, messageRegistry } from './request-check.ts';
 
 export const CSI_PROTO_PATH = fileURLToPath(new URL('./proto/csi.proto', import.meta.url));
 
@@ -20,11 +21,30 @@ export type CsiServiceName = 'Identity' | 'Controller' | 'GroupController' | 'No
 export type CsiServiceDefinitions = Record<CsiServiceName, ServiceDefinition>;
 
 let loaded: CsiServiceDefinitions | undefined;
+let pkgLoaded: PackageDefinition | undefined;
+let registry: MessageRegistry | undefined;
+
+function csiPackage(): PackageDefinition {
+  pkgLoaded ??= loadSync(CSI_PROTO_PATH, PROTO_LOADER_OPTIONS);
+  return pkgLoaded;
+}
+
+/** Every message type of the proto by full name, for the wire check of requests. */
+export function csiMessageRegistry(): MessageRegistry {
+  registry ??= messageRegistry(
+    Object.entries(csiPackage()).flatMap(([name, def]) =>
+      'format' in def && def.format === 'Protocol Buffer 3 DescriptorProto'
+        ? [[name, def.type as MessageDescriptor] as [string, MessageDescriptor]]
+        : [],
+    ),
+  );
+  return registry;
+}
 
 /** The four CSI services (package csi.v1), loaded once. */
 export function csiServiceDefinitions(): CsiServiceDefinitions {
   if (!loaded) {
-    const pkg = loadSync(CSI_PROTO_PATH, PROTO_LOADER_OPTIONS);
+    const pkg = csiPackage();
     const service = (name: CsiServiceName) => {
       const def = pkg[`csi.v1.${name}`];
       if (!def || 'format' in def) throw new Error(`csi.proto declares no service csi.v1.${name}`);

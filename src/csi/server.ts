@@ -10,11 +10,13 @@ import {
   type sendUnaryData,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
+import { boundForLog } from '../telemetry/log-bounds.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import { claimEndpoint, type Endpoint } from './endpoint-claim.ts';
 import { CsiError, ERROR_CATALOG, type ErrorReason, type GrpcCodeName, toGrpcStatus } from './errors.ts';
 import type { CallContext, ServiceHandlers, UnaryHandler } from './handler.ts';
-import { type CsiServiceName, csiServiceDefinitions } from './proto.ts';
+import { type CsiServiceName, csiMessageRegistry, csiServiceDefinitions } from './proto.ts';
+import { checkedDeserializer, RefusedRequest } from './request-check.ts';
 
 export interface CallOutcome {
   code: GrpcCodeName | 'OK';
@@ -85,6 +87,12 @@ export function stripSecrets(value: unknown): unknown {
   return out;
 }
 
+/** A request as log lines carry it: secrets stripped, long values and lists cut (log-bounds.ts). */
+function loggable(request: unknown): unknown {
+  if (request instanceof RefusedRequest) return { refused: request.problem.reason };
+  return boundForLog(stripSecrets(request));
+}
+
 function deadlineOf(call: ServerUnaryCall<unknown, unknown>): Date | undefined {
   const deadline = call.getDeadline();
   const ms = deadline instanceof Date ? deadline.getTime() : deadline;
@@ -130,7 +138,7 @@ function adapt(
       log: callLog,
       traceparent,
     };
-    callLog.debug({ request: stripSecrets(call.request) }, 'call');
+    callLog.debug({ request: loggable(call.request) }, 'call');
 
     const finish = (code: GrpcCodeName | 'OK', reason?: ErrorReason) => {
       if (timer) clearTimeout(timer);
@@ -139,7 +147,13 @@ function adapt(
       observer?.end({ code, durationSeconds, ...(reason ? { reason } : {}) });
       return durationSeconds;
     };
-    Promise.race([Promise.resolve().then(() => handler(call.request, context)), aborted]).then(
+    const request = call.request;
+    const run = () => {
+      if (request instanceof RefusedRequest)
+        throw new CsiError(request.problem.reason, request.problem.message);
+      return handler(request, context);
+    };
+    Promise.race([Promise.resolve().then(run), aborted]).then(
       (response) => {
         const seconds = finish('OK');
         callLog.debug({ duration_ms: Math.round(seconds * 1000) }, 'ok');
@@ -152,7 +166,7 @@ function adapt(
         const fields = { code, reason: st.reason, duration_ms: Math.round(seconds * 1000) };
         if (st.reason === 'INTERNAL') {
           // Unexpected: the cause (with its stack) goes to the log only, never to the client.
-          callLog.error({ ...fields, err, request: stripSecrets(call.request) }, st.details);
+          callLog.error({ ...fields, err, request: loggable(call.request) }, st.details);
         } else if (st.reason.startsWith('KUBE_')) {
           // The driver's own API call failed: the cause says which and why.
           callLog.warn({ ...fields, err: (err as Error).cause ?? err }, st.details);
@@ -185,8 +199,22 @@ export async function startCsiServer(options: CsiServerOptions): Promise<CsiServ
   const log = options.log;
   const definitions = csiServiceDefinitions();
   const server = new Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
+  const registry = csiMessageRegistry();
   for (const [service, handlers] of Object.entries(options.services) as [CsiServiceName, ServiceHandlers][]) {
-    const definition = definitions[service];
+    // Every request passes the wire check (UTF-8, size limits, framing) as it is decoded.
+    const definition = Object.fromEntries(
+      Object.entries(definitions[service]).map(([method, def]) => [
+        method,
+        {
+          ...def,
+          requestDeserialize: checkedDeserializer(
+            registry,
+            `csi.v1.${(def as { requestType?: { type: { name: string } } }).requestType?.type.name ?? `${method}Request`}`,
+            def.requestDeserialize,
+          ),
+        },
+      ]),
+    ) as (typeof definitions)[CsiServiceName];
     const implementation: UntypedServiceImplementation = {};
     for (const [method, handler] of Object.entries(handlers)) {
       if (!Object.hasOwn(definition, method)) throw new Error(`csi.v1.${service} has no method ${method}`);

@@ -9,6 +9,7 @@ import {
   LABEL_CLUSTER,
   LABEL_DRIVER,
   LABEL_GROUP_SNAPSHOT_ID,
+  LABEL_SNAPSHOT_ID,
 } from '../records/etcd-snapshot.ts';
 import type { DriverContext } from './context.ts';
 import { CsiError, fromApiError, isErrorReason } from './errors.ts';
@@ -42,6 +43,8 @@ export function recordBody(ctx: DriverContext, plan: RecordPlan): EtcdSnapshot {
   const name = snapshotRecordName(plan.kind, plan.requestName, plan.cluster.key);
   const labels: StringMap = {};
   if (plan.groupSnapshotId) labels[LABEL_GROUP_SNAPSHOT_ID] = plan.groupSnapshotId;
+  else if (plan.kind === 'snapshot' && plan.members[0])
+    labels[LABEL_SNAPSHOT_ID] = plan.members[0].snapshotId;
   const clusterLabel = labelValue(plan.cluster.name);
   if (clusterLabel) labels[LABEL_CLUSTER] = clusterLabel;
   const driverLabel = labelValue(ctx.driverName);

@@ -3,6 +3,7 @@
 import { parseLabelSelector } from '../etcd/label-selector.ts';
 import { CsiError } from './errors.ts';
 import { isDnsLabel, isDnsSubdomain } from './ids.ts';
+import { echo } from './limits.ts';
 import type { CapacityRange, StringMap, VolumeCapability } from './messages.ts';
 
 /** CSI's size limit for names and IDs (csi-sanity creates names of exactly this length). */
@@ -57,7 +58,7 @@ const integer = (
     if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
       throw new CsiError(
         'INVALID_PARAMETER',
-        `parameter ${key}="${value}" must be an integer from ${min} to ${max}`,
+        `parameter ${echo(key)}=${echo(value)} must be an integer from ${min} to ${max}`,
       );
     }
     return { [field]: Number(value) };
@@ -67,20 +68,29 @@ const integer = (
 const RULES: Record<string, ParameterRule> = {
   'etcd-namespace': (value, key) => {
     if (!isDnsLabel(value))
-      throw new CsiError('INVALID_PARAMETER', `parameter ${key}="${value}" is not a namespace name`);
+      throw new CsiError(
+        'INVALID_PARAMETER',
+        `parameter ${echo(key)}=${echo(value)} is not a namespace name`,
+      );
     return { etcdNamespace: value };
   },
   'etcd-cluster-name': (value, key) => {
     // It is matched against the etcd.io/cluster label, so it must be a label value.
     if (value.length > 63 || !/^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(value)) {
-      throw new CsiError('INVALID_PARAMETER', `parameter ${key}="${value}" is not a valid label value`);
+      throw new CsiError(
+        'INVALID_PARAMETER',
+        `parameter ${echo(key)}=${echo(value)} is not a valid label value`,
+      );
     }
     return { etcdClusterName: value };
   },
   'snapshot-timeout': integer(60, 3600, 'snapshotTimeoutSeconds'),
   'storage-class': (value, key) => {
     if (!isDnsSubdomain(value)) {
-      throw new CsiError('INVALID_PARAMETER', `parameter ${key}="${value}" is not a StorageClass name`);
+      throw new CsiError(
+        'INVALID_PARAMETER',
+        `parameter ${echo(key)}=${echo(value)} is not a StorageClass name`,
+      );
     }
     return { storageClass: value };
   },
@@ -90,7 +100,7 @@ const RULES: Record<string, ParameterRule> = {
     } catch (err) {
       throw new CsiError(
         'INVALID_PARAMETER',
-        `parameter ${key}="${value}" is not a label selector: ${(err as Error).message}`,
+        `parameter ${echo(key)}=${echo(value)} is not a label selector: ${(err as Error).message}`,
       );
     }
     return { snapshotLabel: value };
@@ -117,7 +127,12 @@ export function parseParameters(parameters: StringMap | undefined): ParsedParame
   if (unknown.length > 0) {
     throw new CsiError(
       'UNKNOWN_PARAMETER',
-      `unknown parameter${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')}; known: ${PARAMETER_KEYS.join(', ')}`,
+      `unknown parameter${unknown.length > 1 ? 's' : ''} ${unknown
+        .slice(0, 5)
+        .map((k) => echo(k))
+        .join(
+          ', ',
+        )}${unknown.length > 5 ? ` and ${unknown.length - 5} more` : ''}; known: ${PARAMETER_KEYS.join(', ')}`,
     );
   }
   const result: ParsedParameters = { values: {}, own: {}, metadata: {} };
@@ -162,7 +177,7 @@ export function requireCapabilities(capabilities: VolumeCapability[] | undefined
     if (!mode || !ACCESS_MODES.has(mode)) {
       throw new CsiError(
         'INVALID_VOLUME_CAPABILITY',
-        `volume_capabilities[${i}] has no known access mode (got ${mode ? `"${mode}"` : 'none'})`,
+        `volume_capabilities[${i}] has no known access mode (got ${mode ? `${echo(mode)}` : 'none'})`,
       );
     }
   });

@@ -13,6 +13,7 @@ import type { EtcdClusterReference } from '../records/etcd-source-volume.ts';
 import type { DriverContext } from './context.ts';
 import { CsiError } from './errors.ts';
 import { parseVolumeId, type VolumeKey } from './ids.ts';
+import { echo } from './limits.ts';
 import type { StringMap } from './messages.ts';
 import type { DriverParameters } from './validation.ts';
 
@@ -32,7 +33,7 @@ export const CONTEXT_SNAPSHOT_LABEL = 'snapshot-label';
 export function parseVolumeIdOrThrow(volumeId: string): VolumeKey {
   const key = parseVolumeId(volumeId);
   if (!key) {
-    throw new CsiError('MALFORMED_VOLUME_ID', `volume ID "${volumeId}" is not <namespace>/<name>`);
+    throw new CsiError('MALFORMED_VOLUME_ID', `volume ID ${echo(volumeId)} is not <namespace>/<name>`);
   }
   return key;
 }
@@ -66,7 +67,7 @@ export function resolveVolume(ctx: DriverContext, volumeId: string): ResolvedVol
   if (!claim) {
     throw new CsiError(
       'VOLUME_NOT_FOUND',
-      `volume "${volumeId}" is neither a volume of this driver nor a PVC`,
+      `volume ${echo(volumeId)} is neither a volume of this driver nor a PVC`,
     );
   }
   requireBound(claim, volumeId);
@@ -88,7 +89,7 @@ export function resolveVolume(ctx: DriverContext, volumeId: string): ResolvedVol
 function requireBound(claim: PersistentVolumeClaim, volumeId: string): void {
   const phase = claim.status?.phase ?? 'Pending';
   if (phase !== 'Bound') {
-    throw new CsiError('PVC_NOT_BOUND', `the claim of volume "${volumeId}" is ${phase}, not Bound`);
+    throw new CsiError('PVC_NOT_BOUND', `the claim of volume ${echo(volumeId)} is ${phase}, not Bound`);
   }
 }
 
@@ -130,7 +131,7 @@ export function discoverCluster(
   if (!result.found) {
     throw new CsiError(
       'ETCD_CLUSTER_NOT_FOUND',
-      `etcd cluster "${reference.name ?? '?'}" of ${what} not found in namespace ${reference.namespace}: ${result.tried.join('; ')}`,
+      `etcd cluster ${echo(reference.name ?? '?')} of ${what} not found in namespace ${reference.namespace}: ${result.tried.join('; ')}`,
     );
   }
   return result.cluster;

@@ -5,6 +5,7 @@
 // and the key, never a value; `describeCredentials` and `toJSON` print the kind only.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { registerSecret } from '../telemetry/logger.ts';
 import { EtcdError } from './errors.ts';
 
 /**
@@ -53,7 +54,19 @@ export function describeCredentials(credentials: EtcdCredentials): string {
 // Credential objects end up in option bags that get logged or traced by accident; these make
 // every stringification print the kind only. Non-enumerable, so equality checks ignore them
 // (the source too: two reads of one Secret are the same credentials).
+// Every loaded secret value is also registered with the logger, which then replaces it in any
+// line, whatever field or message carries it (as read, and base64 as a Secret's data holds it).
 function sealed<T extends EtcdCredentials>(credentials: T, source: string): T {
+  const secret =
+    credentials.kind === 'tls'
+      ? credentials.key
+      : credentials.kind === 'basic'
+        ? Buffer.from(credentials.password)
+        : undefined;
+  if (secret) {
+    registerSecret(secret.toString('utf8'));
+    registerSecret(secret.toString('base64'));
+  }
   const text = describeCredentials(credentials);
   Object.defineProperty(credentials, 'source', { value: source, enumerable: false });
   Object.defineProperty(credentials, 'toString', { value: () => text, enumerable: false });

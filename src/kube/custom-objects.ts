@@ -44,6 +44,8 @@ export interface NamespacedCustomObjects<T extends NamespacedObject> {
   get(namespace: string, name: string, signal?: AbortSignal): Promise<T | undefined>;
   /** Applies an RFC 6902 JSON patch. */
   jsonPatch(namespace: string, name: string, ops: readonly JsonPatchOp[], signal?: AbortSignal): Promise<T>;
+  /** Objects of every namespace matching a label selector (a rare fallback when a cache lags). */
+  list?(labelSelector: string, signal?: AbortSignal): Promise<T[]>;
   /**
    * Deletes the object; with finalizers it stays, carrying deletionTimestamp, until they are
    * removed. Returns the API server's answer (the object, or a Status), undefined if there was none.
@@ -75,6 +77,10 @@ export function namespacedCustomObjects<T extends NamespacedObject>(
         if (isNotFound(err)) return undefined;
         throw err;
       }
+    },
+    async list(labelSelector, signal) {
+      const path = `/apis/${type.group}/${type.version}/${type.plural}?labelSelector=${encodeURIComponent(labelSelector)}`;
+      return (await client.request<{ items?: T[] }>('GET', path, signal ? { signal } : {})).items ?? [];
     },
     jsonPatch(namespace, name, ops, signal) {
       return client.request<T>('PATCH', item(namespace, name), {

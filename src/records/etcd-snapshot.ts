@@ -22,6 +22,8 @@ export const ETCD_SNAPSHOT: CustomResourceType = {
 export const LABEL_GROUP_SNAPSHOT_ID = `${SNAPSHOT_GROUP}/group-snapshot-id`;
 export const LABEL_CLUSTER = `${SNAPSHOT_GROUP}/cluster`;
 export const LABEL_DRIVER = `${SNAPSHOT_GROUP}/driver`;
+/** On single-snapshot records: the snapshot ID, so a replica whose cache lags finds the record. */
+export const LABEL_SNAPSHOT_ID = `${SNAPSHOT_GROUP}/snapshot-id`;
 /** W3C trace context of the request that created the record, for the pipeline's spans. */
 export const ANNOTATION_TRACEPARENT = `${SNAPSHOT_GROUP}/traceparent`;
 /** Held until the pipeline has removed the backup file; deleting the record is the delete request. */

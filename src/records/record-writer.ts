@@ -24,6 +24,8 @@ export interface RecordWriter<T extends RecordObject> {
   createIfAbsent(body: T, signal?: AbortSignal): Promise<{ record: T; created: boolean }>;
   /** The record as the API server has it now (after a conflict). */
   fetch(namespace: string, name: string, signal?: AbortSignal): Promise<T | undefined>;
+  /** Records of any namespace with a label, from the API (the cache may lag); [] when the client cannot list. */
+  findByLabel(labelSelector: string, signal?: AbortSignal): Promise<T[]>;
   /**
    * A JSON patch guarded by the record's resourceVersion: the patch sets it, and the API server
    * refuses an update whose resourceVersion is not current with 409, so a stale view never wins.
@@ -65,6 +67,11 @@ export function recordWriter<T extends RecordObject>(
       return { record: existing, created: false };
     },
     fetch,
+    async findByLabel(labelSelector, signal) {
+      const found = (await api.list?.(labelSelector, signal)) ?? [];
+      for (const record of found) store.wrote(record);
+      return found;
+    },
     async patch(record, ops, signal) {
       const { namespace = '', name = '', resourceVersion } = record.metadata ?? {};
       const guarded: JsonPatchOp[] = resourceVersion

@@ -10,9 +10,11 @@
 //    inside an error message or a stack;
 // 3. values registered with registerSecret() (a loaded etcd password, a client key) replaced
 //    wherever they appear, whatever field or message carries them.
+// No line exceeds MAX_LOG_LINE_BYTES (log-bounds.ts): a request value of megabytes is cut.
 import { Writable } from 'node:stream';
 import { trace } from '@opentelemetry/api';
 import { type Logger, pino } from 'pino';
+import { boundLine } from './log-bounds.ts';
 
 export type { Logger } from 'pino';
 
@@ -117,7 +119,8 @@ export function createLogger(options: LoggerOptions): Logger {
       formatters: { level: (label) => ({ level: label }) },
       mixin: traceFields,
       redact: { paths: SECRET_PATHS, censor: REDACTED },
-      hooks: { streamWrite: scrubSecrets },
+      // Scrub the whole line first, then bound it: a cut must never split a secret it would hide.
+      hooks: { streamWrite: (line) => boundLine(scrubSecrets(line)) },
     },
     options.format === 'json' ? destination : textStream(destination),
   );

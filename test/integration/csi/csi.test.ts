@@ -431,6 +431,7 @@ describe('error table against the real apiserver', () => {
       cachesSynced: () => mode !== 'unsynced',
       wrapApis: (apis: CsiRecordApis): CsiRecordApis => ({
         volumes: apis.volumes,
+        nameClaims: apis.nameClaims,
         snapshots: {
           ...apis.snapshots,
           type: apis.snapshots.type,
@@ -499,6 +500,15 @@ describe('error table against the real apiserver', () => {
   };
 
   const SCENARIOS: Record<ErrorReason, () => Promise<unknown>> = {
+    MALFORMED_REQUEST: () => c().raw('/csi.v1.Controller/ListSnapshots', {}, Uint8Array.of(0x0a, 0x05, 0x01)),
+    INVALID_UTF8: () =>
+      c().raw(
+        '/csi.v1.Controller/CreateSnapshot',
+        {},
+        // source_volume_id (1) = claims.a, name (2) = the bytes ff fe (not UTF-8)
+        Uint8Array.of(0x0a, claims.a.length, ...Buffer.from(claims.a), 0x12, 0x02, 0xff, 0xfe),
+      ),
+    FIELD_TOO_LARGE: () => c().Controller.DeleteVolume!({ volume_id: 'v'.repeat(100 * 1024) }),
     MISSING_NAME: () => snapshot({ name: '' }),
     NAME_TOO_LONG: () => group({ name: 'n'.repeat(129) }),
     MISSING_VOLUME_ID: () => c().Controller.DeleteVolume!({}),

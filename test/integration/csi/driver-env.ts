@@ -20,6 +20,7 @@ import {
 } from '../../../src/informers/resources.ts';
 import { type ApiHealth, startApiHealth, versionPing } from '../../../src/kube/api-health.ts';
 import { type JsonRequester, namespacedCustomObjects } from '../../../src/kube/custom-objects.ts';
+import { snapshotNameClaims } from '../../../src/records/etcd-snapshot-name.ts';
 import {
   ETCD_SNAPSHOT,
   type EtcdSnapshot,
@@ -40,6 +41,7 @@ import { PROJECT_ROOT } from '../../harness/tools.ts';
 export const CRD_FILES = [
   resolve(PROJECT_ROOT, 'deploy/crds/etcdsnapshots.yaml'),
   resolve(PROJECT_ROOT, 'deploy/crds/etcdsourcevolumes.yaml'),
+  resolve(PROJECT_ROOT, 'deploy/crds/etcdsnapshotnames.yaml'),
 ];
 
 /** Applies the driver's CRDs and waits until the apiserver serves them. */
@@ -51,6 +53,7 @@ export async function installCrds(cluster: LocalCluster): Promise<void> {
     '--timeout=60s',
     'crd/etcdsnapshots.snapshot.etcd-snapshot-driver.io',
     'crd/etcdsourcevolumes.snapshot.etcd-snapshot-driver.io',
+    'crd/etcdsnapshotnames.snapshot.etcd-snapshot-driver.io',
   ]);
 }
 
@@ -95,7 +98,7 @@ function counted<T extends object>(api: T, counter: ApiCounter): T {
       const value = Reflect.get(target, prop, receiver);
       if (typeof value !== 'function') return value;
       return (...args: unknown[]) => {
-        if (prop === 'get') counter.reads++;
+        if (prop === 'get' || prop === 'list') counter.reads++;
         else counter.writes++;
         return (value as (...a: unknown[]) => unknown).apply(target, args);
       };
@@ -137,6 +140,7 @@ export async function startDriver(cluster: LocalCluster, options: DriverEnvOptio
   const counting: CsiRecordApis = {
     snapshots: counted(namespacedCustomObjects<EtcdSnapshot>(writer, ETCD_SNAPSHOT), apiCalls),
     volumes: counted(namespacedCustomObjects<EtcdSourceVolume>(writer, ETCD_SOURCE_VOLUME), apiCalls),
+    nameClaims: counted(snapshotNameClaims(writer), apiCalls),
   };
   const api = options.wrapApis ? options.wrapApis(counting) : counting;
   const dir = options.socket ? undefined : mkdtempSync(join(tmpdir(), 'csi-driver-'));

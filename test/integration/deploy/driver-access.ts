@@ -25,6 +25,7 @@ export const NEEDED_CLUSTER_GRANTS: NeededGrant[] = [
     verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
     who: ['driver'],
   },
+  { group: RECORDS, resource: 'etcdsnapshotnames', verbs: ['get', 'create', 'delete'], who: ['driver'] },
   { group: RECORDS, resource: 'etcdsnapshots/status', verbs: ['get', 'update', 'patch'], who: ['driver'] },
   {
     group: RECORDS,

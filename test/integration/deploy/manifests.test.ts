@@ -65,6 +65,7 @@ describe('rendering', () => {
         'Namespace/etcd-snapshot-driver',
         'CustomResourceDefinition/etcdsnapshots.snapshot.etcd-snapshot-driver.io',
         'CustomResourceDefinition/etcdsourcevolumes.snapshot.etcd-snapshot-driver.io',
+        'CustomResourceDefinition/etcdsnapshotnames.snapshot.etcd-snapshot-driver.io',
         'CSIDriver/etcd-snapshot-driver',
         'StorageClass/etcd-source',
         'VolumeSnapshotClass/etcd-snapshot',

@@ -78,6 +78,17 @@ async function failedWith(reason: string): Promise<unknown> {
 }
 
 const SCENARIOS: Record<ErrorReason, () => Promise<unknown>> = {
+  MALFORMED_REQUEST: async () =>
+    (await served()).client.raw('/csi.v1.Controller/ListSnapshots', {}, Uint8Array.of(0x0a, 0x05, 0x01)),
+  INVALID_UTF8: async () =>
+    (await served()).client.raw(
+      '/csi.v1.Controller/CreateSnapshot',
+      {},
+      // source_volume_id (1) = "default/a", name (2) = the bytes ff fe (not UTF-8)
+      Uint8Array.of(0x0a, 0x09, ...Buffer.from('default/a'), 0x12, 0x02, 0xff, 0xfe),
+    ),
+  FIELD_TOO_LARGE: async () =>
+    (await served()).client.Controller.DeleteVolume!({ volume_id: 'v'.repeat(100 * 1024) }),
   MISSING_NAME: async () => snapshot((await served()).client, { name: '' }),
   NAME_TOO_LONG: async () => group((await served()).client, { name: 'n'.repeat(129) }),
   MISSING_VOLUME_ID: async () => (await served()).client.Controller.DeleteVolume!({}),
@@ -232,7 +243,7 @@ const SCENARIOS: Record<ErrorReason, () => Promise<unknown>> = {
 function docsTable(): Map<string, string> {
   const text = readFileSync(resolve(import.meta.dirname, '../../../docs/csi.md'), 'utf8');
   const rows = new Map<string, string>();
-  for (const m of text.matchAll(/^\| `([A-Z_]+)` \| ([A-Z_]+) \|/gm)) rows.set(m[1]!, m[2]!);
+  for (const m of text.matchAll(/^\| `([A-Z0-9_]+)` \| ([A-Z_]+) \|/gm)) rows.set(m[1]!, m[2]!);
   return rows;
 }
 

@@ -26,6 +26,7 @@ import type {
   NamespacedCustomObjects,
   NamespacedObject,
 } from '../../../src/kube/custom-objects.ts';
+import { ETCD_SNAPSHOT_NAME, type EtcdSnapshotName } from '../../../src/records/etcd-snapshot-name.ts';
 import {
   ETCD_SNAPSHOT,
   type EtcdSnapshot,
@@ -274,6 +275,8 @@ export function memoryLogger(level: 'debug' | 'info' = 'debug'): {
 export interface World {
   snapshotsApi: FakeApi<EtcdSnapshot>;
   volumesApi: FakeApi<EtcdSourceVolume>;
+  /** Cluster-scoped group claims, kept under the namespace CLAIMS_NAMESPACE. */
+  nameClaimsApi: FakeApi<EtcdSnapshotName>;
   stores: CsiStores & {
     etcdSnapshots: FakeStore<EtcdSnapshot>;
     etcdSourceVolumes: FakeStore<EtcdSourceVolume>;
@@ -309,6 +312,20 @@ export function callContext(): CallContext {
   };
 }
 
+/** The namespace the fake keeps cluster-scoped objects under. */
+export const CLAIMS_NAMESPACE = '_cluster';
+
+/** A cluster-scoped client over a FakeApi: every call in CLAIMS_NAMESPACE. */
+function clusterScoped<T extends Obj>(api: FakeApi<T>): NamespacedCustomObjects<T> {
+  return {
+    type: api.type,
+    create: (_ns, body, signal) => api.create(CLAIMS_NAMESPACE, body, signal),
+    get: (_ns, name, signal) => api.get(CLAIMS_NAMESPACE, name, signal),
+    jsonPatch: (_ns, name, ops, signal) => api.jsonPatch(CLAIMS_NAMESPACE, name, ops, signal),
+    delete: (_ns, name, pre, signal) => api.delete(CLAIMS_NAMESPACE, name, pre, signal),
+  };
+}
+
 /** A driver over fakes: stores, APIs, readiness switches, and the four services. */
 export function world(options: { propagate?: boolean; driverName?: string } = {}): World {
   const etcdSnapshots = new FakeStore<EtcdSnapshot>(etcdSnapshotIndexers);
@@ -327,13 +344,18 @@ export function world(options: { propagate?: boolean; driverName?: string } = {}
     etcdSourceVolumes,
     options.propagate ?? true,
   );
+  const nameClaimsApi = new FakeApi<EtcdSnapshotName>(
+    ETCD_SNAPSHOT_NAME,
+    new FakeStore<EtcdSnapshotName>(),
+    true,
+  );
   const synced = { value: true };
   const reachable = { value: true };
   const driverOptions: CsiDriverOptions = {
     driverName: options.driverName ?? 'etcd-snapshot-driver',
     defaults: { etcdNamespace: 'default', storageClass: 'standard', snapshotTimeoutSeconds: 300 },
     stores,
-    api: { snapshots: snapshotsApi, volumes: volumesApi },
+    api: { snapshots: snapshotsApi, volumes: volumesApi, nameClaims: clusterScoped(nameClaimsApi) },
     readiness: { cachesSynced: () => synced.value, apiReachable: () => reachable.value },
     log: createLogger({
       level: 'error',
@@ -348,6 +370,7 @@ export function world(options: { propagate?: boolean; driverName?: string } = {}
   return {
     snapshotsApi,
     volumesApi,
+    nameClaimsApi,
     stores,
     synced,
     reachable,

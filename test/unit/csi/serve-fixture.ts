@@ -14,10 +14,13 @@ const server = await startCsiServer({
   endpoints: [`unix://${socket}`],
   services: {
     Controller: {
-      ListSnapshots: () =>
-        new Promise((resolve) =>
+      ListSnapshots: () => {
+        // The sentinel the test waits for before it sends SIGTERM: the call is in flight.
+        process.stdout.write('in-flight\n');
+        return new Promise((resolve) =>
           setTimeout(() => resolve({ entries: [], next_token: 'slow-call-finished' }), 500),
-        ),
+        );
+      },
     },
   },
   log,

@@ -336,11 +336,23 @@ describe('shutdown', () => {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     cleanups.push(() => child.kill('SIGKILL'));
-    await new Promise<void>((res) => child.stdout!.once('data', () => res()));
+    const printed = (text: string) =>
+      new Promise<void>((res) => {
+        let seen = '';
+        const onData = (chunk: Buffer) => {
+          seen += chunk.toString('utf8');
+          if (!seen.includes(text)) return;
+          child.stdout!.off('data', onData);
+          res();
+        };
+        child.stdout!.on('data', onData);
+      });
+    await printed('serving');
     const client = createCsiClient(`unix://${socket}`);
     cleanups.push(() => client.close());
+    const reached = printed('in-flight');
     const inFlight = client.Controller.ListSnapshots!({});
-    await new Promise((r) => setTimeout(r, 100));
+    await reached; // the handler runs: SIGTERM now finds the call in flight
     child.kill('SIGTERM');
     expect((await inFlight).next_token).toBe('slow-call-finished');
     const code = await new Promise((res) => child.once('exit', res));
