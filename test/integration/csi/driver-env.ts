@@ -20,13 +20,13 @@ import {
 } from '../../../src/informers/resources.ts';
 import { type ApiHealth, startApiHealth, versionPing } from '../../../src/kube/api-health.ts';
 import { type JsonRequester, namespacedCustomObjects } from '../../../src/kube/custom-objects.ts';
-import { snapshotNameClaims } from '../../../src/records/etcd-snapshot-name.ts';
 import {
   ETCD_SNAPSHOT,
   type EtcdSnapshot,
   etcdSnapshotIndexers,
   etcdSnapshotResource,
 } from '../../../src/records/etcd-snapshot.ts';
+import { snapshotNameClaims } from '../../../src/records/etcd-snapshot-name.ts';
 import {
   ETCD_SOURCE_VOLUME,
   type EtcdSourceVolume,

@@ -26,12 +26,12 @@ import type {
   NamespacedCustomObjects,
   NamespacedObject,
 } from '../../../src/kube/custom-objects.ts';
-import { ETCD_SNAPSHOT_NAME, type EtcdSnapshotName } from '../../../src/records/etcd-snapshot-name.ts';
 import {
   ETCD_SNAPSHOT,
   type EtcdSnapshot,
   etcdSnapshotIndexers,
 } from '../../../src/records/etcd-snapshot.ts';
+import { ETCD_SNAPSHOT_NAME, type EtcdSnapshotName } from '../../../src/records/etcd-snapshot-name.ts';
 import {
   ETCD_SOURCE_VOLUME,
   type EtcdSourceVolume,
