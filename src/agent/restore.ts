@@ -106,7 +106,9 @@ export async function runRestore(args: RestoreArguments, deps: RestoreDeps): Pro
               dataDir: paths.stagingPart,
             },
             deps.signal,
-          ).catch((err: Error) => {
+          ).catch(async (err: Error) => {
+            // Its half-written output is of no use; a re-run would remove it anyway.
+            await rm(paths.stagingPart, { recursive: true, force: true });
             throw new AgentFailure(AGENT_EXIT_CODES.RESTORE_FAILED, 'RESTORE_FAILED', err.message);
           });
           await fsyncDir(parent);

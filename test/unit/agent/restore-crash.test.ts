@@ -137,6 +137,7 @@ describe('agent restore, stopped at every step', async () => {
     const err = await runRestore(s.args, { log, tracing, etcdutl: s.etcdutl }).catch((e: unknown) => e);
     expect(classifyFailure(err).reason).toBe('RESTORE_FAILED');
     expect(s.db(s.args.dataDir)).toBe('old');
+    expect(s.leftovers()).toEqual([]);
     writeFileSync(s.etcdutl, FAKE_ETCDUTL);
     const again = await runRestore(s.args, { log, tracing, etcdutl: s.etcdutl });
     expect(again.restore?.state).toBe('restored');
@@ -192,6 +193,8 @@ describe('agent restore, refusals and other shapes', () => {
     expect(failure.message).toContain('Error: THE-END');
     expect(failure.message.length).toBeLessThan(1700);
     expect(s.db(s.args.dataDir)).toBe('old');
+    expect(s.leftovers()).toEqual([]);
+    expect(s.leftovers()).toEqual([]);
     expect(existsSync(s.paths.journal)).toBe(false);
   });
 
