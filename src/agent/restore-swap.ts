@@ -98,6 +98,7 @@ export async function swapIn(paths: RestorePaths, uid: string, hook?: StepHook):
   const staged = await exists(paths.staging);
   if (!journal) {
     if (!staged) throw inconsistent(paths, `no complete staging dir ${paths.staging} to swap in`);
+    if (await exists(paths.previous)) throw inconsistent(paths, `${paths.previous} exists before any swap`);
     journal = { uid, hadPrevious: await exists(paths.dataDir) };
     await writeJournal(paths, journal);
     await hook?.('journal');

@@ -31,12 +31,21 @@ export interface RestoreDeps {
   etcdutl?: string | null;
   /** Free bytes of a directory's filesystem; default statfs. */
   freeBytes?: (dir: string) => Promise<number>;
+  /** The filesystem a path is on (undefined when it does not exist); default stat's dev. */
+  deviceOf?: (path: string) => Promise<number | undefined>;
   /** Tests: called after each step that changed the disk. */
   onStep?: StepHook;
 }
 
 /** The data volume must hold the restored database beside the kept old one. */
 export const RESTORE_SPACE_FACTOR = 2;
+
+async function deviceOf(path: string): Promise<number | undefined> {
+  return stat(path).then(
+    (s) => s.dev,
+    () => undefined,
+  );
+}
 
 async function statfsFree(dir: string): Promise<number> {
   const s = await statfs(dir);
@@ -60,6 +69,16 @@ export async function runRestore(args: RestoreArguments, deps: RestoreDeps): Pro
           AGENT_EXIT_CODES.NOT_FOUND,
           'RESTORE_DATA_DIR_MISSING',
           `--data-dir=${paths.dataDir}: its parent ${parent} is not a directory (is the member's data claim mounted?)`,
+        );
+      }
+      // Renames only work inside one filesystem: a data dir that is itself a mount (the claim's
+      // root) cannot be moved aside, and its staging would land outside the claim.
+      const devices = await Promise.all([paths.dataDir, parent].map((p) => (deps.deviceOf ?? deviceOf)(p)));
+      if (devices[0] !== undefined && devices[0] !== devices[1]) {
+        throw new AgentFailure(
+          AGENT_EXIT_CODES.RESTORE_FAILED,
+          'RESTORE_DATA_DIR_IS_MOUNT',
+          `--data-dir=${paths.dataDir} is a mount point (another filesystem than ${parent}); the restore swaps the data dir by renames inside the claim, so it must be a directory below the claim's root`,
         );
       }
       const report = (state: RestoreReport['state'], extra: Partial<RestoreReport> = {}): AgentResult => {

@@ -209,6 +209,32 @@ describe('agent restore, refusals and other shapes', () => {
     expect(existsSync(s.args.dataDir)).toBe(false);
   });
 
+  it('refuses a data dir that is a mount point, before reading the file', async () => {
+    const s = setup();
+    const deviceOf = async (p: string) => (p === s.args.dataDir ? 2 : 1);
+    const err = await runRestore(s.args, { log, tracing, etcdutl: s.etcdutl, deviceOf }).catch(
+      (e: unknown) => e,
+    );
+    expect(classifyFailure(err)).toMatchObject({
+      exitCode: AGENT_EXIT_CODES.RESTORE_FAILED,
+      reason: 'RESTORE_DATA_DIR_IS_MOUNT',
+      message: expect.stringContaining(`--data-dir=${s.args.dataDir} is a mount point`),
+    });
+    expect(s.db(s.args.dataDir)).toBe('old');
+    expect(s.leftovers()).toEqual([]);
+  });
+
+  it('touches nothing when a kept data dir of the same uid is already there before any swap', async () => {
+    const s = setup();
+    mkdirSync(s.paths.previous);
+    writeFileSync(join(s.paths.previous, 'operator-file'), 'x');
+    const err = await runRestore(s.args, { log, tracing, etcdutl: s.etcdutl }).catch((e: unknown) => e);
+    expect(classifyFailure(err).reason).toBe('RESTORE_STATE_INCONSISTENT');
+    expect(s.db(s.args.dataDir)).toBe('old');
+    expect(readFileSync(join(s.paths.previous, 'operator-file'), 'utf8')).toBe('x');
+    expect(existsSync(s.paths.journal)).toBe(false);
+  });
+
   it('refuses --drop-previous without a finished restore', async () => {
     const s = setup();
     const err = await runRestore(
