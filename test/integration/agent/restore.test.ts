@@ -182,6 +182,10 @@ describe('agent restore on a 3-member cluster', () => {
     expect(await keys('/after/')).toEqual({});
     const after = await status();
     expect(after.header.revision).toBeGreaterThanOrEqual(snapshot.revision + bump);
+    // --mark-compacted: a client cannot read (or watch from) a revision of before the restore.
+    await expect(cluster.etcdctl(['get', '/before/1', `--rev=${snapshot.revision}`])).rejects.toThrow(
+      /required revision has been compacted/,
+    );
     // A new token makes a new cluster: no member of the old one could join it.
     expect(String(after.header.cluster_id)).not.toBe(originalClusterId);
     const list = JSON.parse(await cluster.etcdctl(['member', 'list', '-w', 'json'])) as {
