@@ -1,10 +1,11 @@
-// The agent's command line (contract.ts builds it): `agent <save|verify|delete> --flag=value …`.
+// The agent's command line (contract.ts builds it): `agent <operation> --flag=value …`.
 // `--flag value` is accepted too. Every problem is a UsageError naming the flag and the value.
 import { isAbsolute } from 'node:path';
 import { parseEndpoint } from '../etcd/client/endpoint.ts';
 import {
   type AgentOperation,
   type DeleteArguments,
+  type RestoreArguments,
   type SaveArguments,
   SWEEP_DIR_NAME,
   type SweepArguments,
@@ -12,12 +13,20 @@ import {
   type VerifyArguments,
 } from './contract.ts';
 import { UsageError } from './failure.ts';
+import { parseRestoreFlags, RESTORE_FLAGS, RESTORE_SWITCHES } from './restore-args.ts';
 
 export type AgentCommand =
   | { operation: 'save'; args: SaveArguments; terminationLog: string }
   | { operation: 'verify'; args: VerifyArguments; terminationLog: string }
   | { operation: 'delete'; args: DeleteArguments; terminationLog: string }
-  | { operation: 'sweep'; args: SweepArguments; terminationLog: string };
+  | { operation: 'sweep'; args: SweepArguments; terminationLog: string }
+  | { operation: 'restore'; args: RestoreArguments; terminationLog: string };
+
+const OPERATIONS: readonly AgentOperation[] = ['save', 'verify', 'delete', 'sweep', 'restore'];
+
+export function isAgentOperation(op: string | undefined): op is AgentOperation {
+  return OPERATIONS.includes(op as AgentOperation);
+}
 
 const FLAGS: Record<AgentOperation, readonly string[]> = {
   save: [
@@ -34,6 +43,7 @@ const FLAGS: Record<AgentOperation, readonly string[]> = {
   verify: ['file', 'termination-log'],
   delete: ['dir', 'termination-log'],
   sweep: ['root', 'keep', 'delete', 'min-age-seconds', 'termination-log'],
+  restore: RESTORE_FLAGS,
 };
 
 export const AGENT_USAGE = `usage:
@@ -44,24 +54,32 @@ export const AGENT_USAGE = `usage:
   etcd-snapshot-driver agent verify --file=PATH
   etcd-snapshot-driver agent delete --dir=PATH
   etcd-snapshot-driver agent sweep --root=PATH [--keep=DIR,…] [--delete=DIR,…] [--min-age-seconds=N]
+  etcd-snapshot-driver agent restore --file=PATH --sha256=HEX --data-dir=PATH --uid=UID --name=MEMBER
+                                     --initial-cluster=NAME=URL,… --initial-cluster-token=TOKEN
+                                     --initial-advertise-peer-urls=URL --bump-revision=N
+  etcd-snapshot-driver agent restore --rollback --data-dir=PATH --uid=UID
+  etcd-snapshot-driver agent restore --drop-previous --data-dir=PATH --uid=UID
   every operation: [--termination-log=PATH] (default ${TERMINATION_MESSAGE_PATH})
 `;
 
 /** argv after `agent`. */
 export function parseAgentArgs(argv: readonly string[]): AgentCommand {
   const [op, ...rest] = argv;
-  if (op !== 'save' && op !== 'verify' && op !== 'delete' && op !== 'sweep') {
-    throw new UsageError(`unknown agent operation "${op ?? ''}" (want save, verify, delete or sweep)`);
+  if (!isAgentOperation(op)) {
+    throw new UsageError(
+      `unknown agent operation "${(op ?? '').slice(0, 100)}" (want save, verify, delete, sweep or restore)`,
+    );
   }
   const known = FLAGS[op];
   const flags = new Map<string, string>();
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i] as string;
-    const m = /^--([a-z-]+)(?:=(.*))?$/s.exec(arg);
+    const m = /^--([a-z][a-z0-9-]*)(?:=(.*))?$/s.exec(arg);
     if (!m?.[1]) throw new UsageError(`unexpected argument "${arg}" for agent ${op}`);
     const name = m[1];
     if (!known.includes(name)) throw new UsageError(`unknown flag --${name} for agent ${op}`);
     let value = m[2];
+    if (value === undefined && op === 'restore' && RESTORE_SWITCHES.has(name)) value = 'true';
     if (value === undefined) {
       value = rest[++i];
       if (value === undefined) throw new UsageError(`flag --${name} needs a value`);
@@ -81,6 +99,7 @@ export function parseAgentArgs(argv: readonly string[]): AgentCommand {
     return v;
   };
 
+  if (op === 'restore') return { operation: op, args: parseRestoreFlags(flags), terminationLog };
   if (op === 'verify') return { operation: op, args: { file: absolute('file') }, terminationLog };
   if (op === 'delete') return { operation: op, args: { dir: absolute('dir') }, terminationLog };
   if (op === 'sweep') {

@@ -15,7 +15,10 @@ export const SNAPSHOT_FILE_NAME = 'snapshot.db';
 /** Beside the backup file: the AgentResult of the save that wrote it. */
 export const META_FILE_NAME = 'snapshot.meta.json';
 
-export type AgentOperation = 'save' | 'verify' | 'delete' | 'sweep';
+/** Where a restore Job mounts the member's data claim (the data dir's parent is on it). */
+export const DATA_MOUNT_PATH = '/var/lib/etcd-member';
+
+export type AgentOperation = 'save' | 'verify' | 'delete' | 'sweep' | 'restore';
 
 export interface SaveArguments {
   /** Client URLs of the members to try, the preferred source first (with ?tls-server-name= where the certificate names a DNS name). */
@@ -63,6 +66,54 @@ export interface SweepArguments {
   minAgeSeconds: number;
 }
 
+/**
+ * `agent restore`: one member's data dir from a snapshot file (restore-plan.ts computes the
+ * values). `mode` restore swaps the restored data in, keeping the old data beside it;
+ * rollback puts the old data back; drop-previous removes it after a restore that succeeded.
+ */
+export type RestoreArguments =
+  | {
+      mode: 'restore';
+      /** The snapshot file (on the snapshot claim). */
+      file: string;
+      /** SHA-256 the record holds for the file, hex: checked before anything is touched. */
+      sha256: string;
+      /** The member's data dir (etcd's --data-dir), on the data claim. */
+      dataDir: string;
+      /** The restore's UID: names the staging, kept and journal paths beside the data dir. */
+      uid: string;
+      /** This member's etcd name. */
+      name: string;
+      /** `name=peerURL,…` of every member. */
+      initialCluster: string;
+      initialClusterToken: string;
+      /** This member's peer URL, as in initialCluster. */
+      initialAdvertisePeerUrls: string;
+      /** `--bump-revision`; `--mark-compacted` goes with any bump above 0 (etcdutl requires it). */
+      bumpRevision: number;
+    }
+  | { mode: 'rollback'; dataDir: string; uid: string }
+  | { mode: 'drop-previous'; dataDir: string; uid: string };
+
+/** What a restore run found and did. */
+export type RestoreState =
+  | 'restored'
+  | 'already-restored'
+  | 'rolled-back'
+  | 'nothing-to-roll-back'
+  | 'previous-dropped'
+  /** The run failed (the error says why); what is on disk is whatever a re-run resumes from. */
+  | 'failed';
+
+export interface RestoreReport {
+  state: RestoreState;
+  dataDir: string;
+  /** Where the old data dir is kept (while it is). */
+  previousDir?: string;
+  member?: string;
+  bumpRevision?: number;
+}
+
 /** How many unowned names a sweep result lists: with the rest of the result it stays far below 4096 bytes. */
 export const SWEEP_MAX_NAMES = 40;
 
@@ -104,6 +155,8 @@ export interface AgentResult {
   storage?: { usedBytes: number; availableBytes: number };
   /** `sweep` only. */
   sweep?: SweepReport;
+  /** `restore` only. */
+  restore?: RestoreReport;
 }
 
 /**
@@ -120,6 +173,7 @@ export const AGENT_EXIT_CODES = {
   DISK_FULL: 13,
   CORRUPT_STREAM: 14,
   NOT_FOUND: 15,
+  RESTORE_FAILED: 16,
 } as const;
 
 export type AgentExitCode = (typeof AGENT_EXIT_CODES)[keyof typeof AGENT_EXIT_CODES];
@@ -132,6 +186,7 @@ export const REASON_BY_EXIT_CODE: Record<number, string> = {
   [AGENT_EXIT_CODES.DISK_FULL]: 'STORAGE_QUOTA_EXCEEDED',
   [AGENT_EXIT_CODES.CORRUPT_STREAM]: 'SNAPSHOT_INCOMPLETE',
   [AGENT_EXIT_CODES.NOT_FOUND]: 'SNAPSHOT_STATUS_FAILED',
+  [AGENT_EXIT_CODES.RESTORE_FAILED]: 'RESTORE_FAILED',
 };
 
 /** The container args after the image's entrypoint (`etcd-snapshot-driver`). */
@@ -173,6 +228,33 @@ export function sweepCommand(args: SweepArguments): string[] {
     `--min-age-seconds=${args.minAgeSeconds}`,
   ];
 }
+
+export function restoreCommand(args: RestoreArguments): string[] {
+  const common = [`--data-dir=${args.dataDir}`, `--uid=${args.uid}`];
+  if (args.mode === 'rollback') return ['agent', 'restore', '--rollback', ...common];
+  if (args.mode === 'drop-previous') return ['agent', 'restore', '--drop-previous', ...common];
+  return [
+    'agent',
+    'restore',
+    `--file=${args.file}`,
+    `--sha256=${args.sha256}`,
+    ...common,
+    `--name=${args.name}`,
+    `--initial-cluster=${args.initialCluster}`,
+    `--initial-cluster-token=${args.initialClusterToken}`,
+    `--initial-advertise-peer-urls=${args.initialAdvertisePeerUrls}`,
+    `--bump-revision=${args.bumpRevision}`,
+  ];
+}
+
+export {
+  defaultClusterToken,
+  initialCluster,
+  type RestoreMember,
+  restoreJobName,
+  restorePaths,
+  revisionBump,
+} from './restore-plan.ts';
 
 /** Parses a termination message; undefined when it is not an AgentResult (a log tail, say). */
 export function parseAgentResult(message: string | undefined): AgentResult | undefined {

@@ -61,3 +61,52 @@ export function snapshotStatus(etcdutl: string, file: string, signal?: AbortSign
     );
   });
 }
+
+/** How much of etcdutl's stderr a failure carries: the end, where the cause is. */
+export const STDERR_TAIL_CHARS = 1500;
+
+export function stderrTail(stderr: string, limit = STDERR_TAIL_CHARS): string {
+  const text = stderr.trim();
+  return text.length <= limit ? text : `…${text.slice(text.length - limit)}`;
+}
+
+export interface SnapshotRestoreFlags {
+  name: string;
+  initialCluster: string;
+  initialClusterToken: string;
+  initialAdvertisePeerUrls: string;
+  bumpRevision: number;
+  dataDir: string;
+}
+
+/** `etcdutl snapshot restore`; rejects with etcdutl's stderr tail (bounded). */
+export function snapshotRestore(
+  etcdutl: string,
+  file: string,
+  flags: SnapshotRestoreFlags,
+  signal?: AbortSignal,
+): Promise<void> {
+  const argv = [
+    'snapshot',
+    'restore',
+    file,
+    `--name=${flags.name}`,
+    `--initial-cluster=${flags.initialCluster}`,
+    `--initial-cluster-token=${flags.initialClusterToken}`,
+    `--initial-advertise-peer-urls=${flags.initialAdvertisePeerUrls}`,
+    // etcdutl requires --mark-compacted with any bump and refuses it without one.
+    ...(flags.bumpRevision > 0 ? [`--bump-revision=${flags.bumpRevision}`, '--mark-compacted'] : []),
+    `--data-dir=${flags.dataDir}`,
+  ];
+  return new Promise((resolve, reject) => {
+    execFile(
+      etcdutl,
+      argv,
+      { signal, timeout: 30 * 60_000, maxBuffer: 4 * 1024 * 1024 },
+      (err, _out, stderr) => {
+        if (err) reject(new Error(`etcdutl snapshot restore ${file}: ${stderrTail(stderr || err.message)}`));
+        else resolve();
+      },
+    );
+  });
+}

@@ -1,13 +1,14 @@
-// The Job-side program: `etcd-snapshot-driver agent save|verify|delete …` (src/main.ts hands
+// The Job-side program: `etcd-snapshot-driver agent save|verify|delete|sweep|restore …` (src/main.ts hands
 // argv over when its first word is `agent`). Logs go to stderr as JSON lines; the AgentResult goes
 // to stdout, the termination message and (save) the meta file; the exit code tells the outcome
 // even when the message is lost (contract.ts). Any failure becomes a result with a catalog reason
 // and a message — never a stack, which could carry request options and with them credentials.
 import { createLogger } from '../telemetry/logger.ts';
-import { AGENT_USAGE, type AgentCommand, parseAgentArgs } from './args.ts';
+import { AGENT_USAGE, type AgentCommand, isAgentOperation, parseAgentArgs } from './args.ts';
 import { AGENT_EXIT_CODES, type AgentOperation, type AgentResult } from './contract.ts';
 import { runDelete } from './delete.ts';
 import { classifyFailure, UsageError } from './failure.ts';
+import { runRestore } from './restore.ts';
 import { writeTerminationMessage } from './result-output.ts';
 import { runSave } from './save.ts';
 import { runSweep } from './sweep.ts';
@@ -42,7 +43,7 @@ export async function runAgent(
     const failure = classifyFailure(err);
     io.stderr.write(`etcd-snapshot-driver agent: ${failure.message}\n\n${AGENT_USAGE}`);
     const op = args[0];
-    if (op === 'save' || op === 'verify' || op === 'delete' || op === 'sweep') {
+    if (isAgentOperation(op)) {
       io.stdout.write(`${JSON.stringify(failed(op, failure.reason, failure.message))}\n`);
     }
     return err instanceof UsageError ? AGENT_EXIT_CODES.USAGE : failure.exitCode;
@@ -67,6 +68,9 @@ export async function runAgent(
       case 'sweep':
         result = await runSweep(command.args, deps);
         break;
+      case 'restore':
+        result = await runRestore(command.args, deps);
+        break;
     }
   } catch (err) {
     const failure = classifyFailure(
@@ -79,6 +83,9 @@ export async function runAgent(
       result.file = command.args.file;
     } else if (command.operation === 'verify') {
       result.file = command.args.file;
+    } else if (command.operation === 'restore') {
+      if (command.args.mode === 'restore') result.file = command.args.file;
+      result.restore = { state: 'failed', dataDir: command.args.dataDir };
     }
     opLog.error(
       { reason: failure.reason, exit_code: exitCode, error: failure.message },

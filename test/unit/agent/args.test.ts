@@ -69,7 +69,8 @@ describe('parseAgentArgs', () => {
   });
 
   it.each([
-    [['restore'], /unknown agent operation "restore"/],
+    [['compact'], /unknown agent operation "compact"/],
+    [['restore'], /--data-dir is required for agent restore/],
     [[], /unknown agent operation ""/],
     [['save', '--file=/a', '--snapshot-id=s'], /--endpoints is required/],
     [
