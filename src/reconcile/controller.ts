@@ -12,6 +12,7 @@
 // Failure handling: an error requeues the key with per-key exponential backoff; a TerminalError
 // does not requeue and is counted; a synchronous throw, a rejected promise or a throwing event
 // handler is caught, logged and counted and never reaches the process.
+import { randomUUID } from 'node:crypto';
 import type { Observable, Subscription } from 'rxjs';
 import type { InformerEvent, ReadonlyStore, StoredObject } from '../informers/store-types.ts';
 import { alwaysOwner, type Ownership, type OwnershipChange } from '../leader/ownership.ts';
@@ -230,7 +231,9 @@ export class Controller {
     });
     this.#inFlight.set(key, { shard, abort, finished });
     this.#metrics.setActiveWorkers(this.name, ++this.#active);
-    const log = this.#log.child({ key });
+    // controller-runtime's reconcileID: one reconcile's lines can be told from the next one's of
+    // the same key, and followed next to its trace ID.
+    const log = this.#log.child({ key, reconcileID: randomUUID() });
     const ctx: ReconcileContext = {
       signal: abort.signal,
       log,
