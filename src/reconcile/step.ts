@@ -8,19 +8,18 @@
 // The snapshot pipeline uses it (reconcile/etcd-snapshot); restore, copy and schedule
 // reconcilers import it from here too.
 
-export type StepResult =
-  /** The phase is done: run the next one. */
-  | { readonly kind: 'continue' }
-  /** Not yet (a Job running, a claim being deleted, a turn taken): look again after `afterMs`. */
-  | { readonly kind: 'requeue'; readonly afterMs: number }
-  /** Final: the object fails with this catalog reason and message (the flow writes them). */
-  | { readonly kind: 'fail'; readonly reason: string; readonly message: string };
+/** The phase is done: run the next one. */
+export type StepContinue = { readonly kind: 'continue' };
+/** Not yet (a Job running, a claim being deleted, a turn taken): look again after `afterMs`. */
+export type StepRequeue = { readonly kind: 'requeue'; readonly afterMs: number };
+/** Final: the object fails with this catalog reason and message (the flow writes them). */
+export type StepFailure = { readonly kind: 'fail'; readonly reason: string; readonly message: string };
 
-export type StepFailure = Extract<StepResult, { kind: 'fail' }>;
+export type StepResult = StepContinue | StepRequeue | StepFailure;
 
-export const proceed: StepResult = Object.freeze({ kind: 'continue' });
+export const proceed: StepContinue = Object.freeze({ kind: 'continue' });
 
-export function requeueAfter(afterMs: number): StepResult {
+export function requeueAfter(afterMs: number): StepRequeue {
   return { kind: 'requeue', afterMs };
 }
 
@@ -36,8 +35,8 @@ export interface Phase<Name extends string> {
 
 /** Where a flow stopped: `continue` when every phase ran, else the phase that stopped it. */
 export type FlowOutcome<Name extends string> =
-  | { readonly result: Extract<StepResult, { kind: 'continue' }> }
-  | { readonly result: Exclude<StepResult, { kind: 'continue' }>; readonly phase: Name };
+  | { readonly result: StepContinue }
+  | { readonly result: StepRequeue | StepFailure; readonly phase: Name };
 
 /** Runs the phases in order and short-circuits on the first result that is not `continue`. */
 export async function runPhases<Name extends string>(

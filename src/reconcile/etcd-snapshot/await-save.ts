@@ -90,6 +90,7 @@ async function jobPresent(io: StepIo, run: AwaitRun): Promise<StepResult> {
 async function jobEnded(io: StepIo, run: AwaitRun): Promise<StepResult> {
   const { record, ctx, namespace, name } = run;
   const { options, metrics } = io;
+  // Set by jobPresent, which stops the flow when there is none.
   const job = run.job as Job;
   // A Job of an earlier record of the same name, which the garbage collector is removing.
   if (!ownedBy(job, record)) return requeueAfter(options.pollIntervalMs);
@@ -152,6 +153,7 @@ function verify(run: AwaitRun): StepResult {
 }
 
 async function ready(io: StepIo, run: AwaitRun): Promise<StepResult> {
+  // Set by verify, which stops the flow when the result does not check out.
   await markReady(io, run.record, run.result as AgentResult, run.ctx);
   return proceed;
 }

@@ -6,7 +6,7 @@
 import type { EtcdSnapshot } from '../../records/etcd-snapshot.ts';
 import { FINALIZER_BACKUP_FILE } from '../../records/etcd-snapshot.ts';
 import type { ReconcileContext, ReconcileResult } from '../result.ts';
-import { proceed, requeueAfter, type StepResult } from '../step.ts';
+import { proceed, requeueAfter, type StepContinue, type StepRequeue } from '../step.ts';
 import { jobFinished, jobOutcome, ownedBy, podActive } from './job-outcome.ts';
 import { buildDeleteJob } from './job-spec.ts';
 import { jobName, snapshotDir } from './names.ts';
@@ -64,10 +64,14 @@ export async function deletion(
  * Stops the record's save and removes its directory: the save Job is deleted and its pods must
  * have stopped (a pod still writing would leave a file behind), then the delete Job runs to
  * success. Reads the API, not the caches, for the save: a Job created a moment ago must not be
- * missed. Done at once when no save ever started (no file can exist). Never fails: a failed
- * delete Job is told (Event, metric) and tried again.
+ * missed. Done at once when no save ever started (no file can exist). Never fails (its type
+ * says so): a failed delete Job is told (Event, metric) and tried again.
  */
-async function removeFiles(io: StepIo, record: EtcdSnapshot, ctx: ReconcileContext): Promise<StepResult> {
+async function removeFiles(
+  io: StepIo,
+  record: EtcdSnapshot,
+  ctx: ReconcileContext,
+): Promise<StepContinue | StepRequeue> {
   const { api, options } = io;
   if (!record.status?.saveJob && !record.status?.backupPath) return proceed;
   const namespace = record.metadata?.namespace ?? '';

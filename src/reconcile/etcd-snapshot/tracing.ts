@@ -66,11 +66,11 @@ export async function inPhaseSpan<T>(
  * A phase in its span, as inPhaseSpan: a `fail` result marks the span as an error (its reason
  * as the exception's name, its message as the status), as a thrown error does.
  */
-export async function inStepSpan(
+export async function inStepSpan<R extends StepResult>(
   record: EtcdSnapshot,
   phase: string,
-  fn: (span: Span, parent: Context) => Promise<StepResult>,
-): Promise<StepResult> {
+  fn: (span: Span, parent: Context) => Promise<R>,
+): Promise<R> {
   return inPhaseSpan(record, phase, async (span, parent) => {
     const result = await fn(span, parent);
     if (result.kind === 'fail') {
