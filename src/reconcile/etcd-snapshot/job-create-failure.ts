@@ -10,7 +10,8 @@
 import type { Job } from '../../informers/resources.ts';
 import { apiErrorKind } from '../../kube/api-errors.ts';
 import type { EtcdSnapshot, EtcdSnapshotStatus } from '../../records/etcd-snapshot.ts';
-import type { ReconcileContext, ReconcileResult } from '../result.ts';
+import type { ReconcileContext } from '../result.ts';
+import { fail, proceed, requeueAfter, type StepResult } from '../step.ts';
 import {
   bounded,
   CONDITION_JOB_CREATED,
@@ -70,15 +71,15 @@ export function judgeJobCreateError(
 }
 
 /**
- * Creates the save Job of `record` (whose status names it). A refusal is retried for a bounded
- * time, then fails the record: the result to return then; undefined once the Job exists.
+ * Creates the save Job of `record` (whose status names it): `continue` once the Job exists. A
+ * refusal is a requeue for a bounded time, then a `fail` with JOB_CREATION_FAILED.
  */
 export async function createSaveJob(
   io: StepIo,
   record: EtcdSnapshot,
   job: Job,
   ctx: ReconcileContext,
-): Promise<ReconcileResult | undefined> {
+): Promise<StepResult> {
   ctx.assertOwner();
   try {
     await io.api.createJob(job, ctx.signal);
@@ -93,20 +94,13 @@ export async function createSaveJob(
       io.options.jobCreateRetryWindowMs,
     );
     if (verdict.kind === 'not-refused') throw err;
-    if (verdict.kind === 'fail') {
-      await io.fail(record, ctx, {
-        reason: REASON_JOB_CREATION_FAILED,
-        step: 'RunJob',
-        message: verdict.message,
-      });
-      return {};
-    }
+    if (verdict.kind === 'fail') return fail(REASON_JOB_CREATION_FAILED, verdict.message);
     ctx.log.warn({ job: name, err }, 'the API refused the save Job; trying again');
     if (verdict.status) await io.putStatus(record, verdict.status, ctx);
-    return { requeueAfter: verdict.retryAfterMs };
+    return requeueAfter(verdict.retryAfterMs);
   }
   // Created after refusals: the record no longer says it is refused.
   const cleared = record.status && withoutBlockingConditions(record.status, [CONDITION_JOB_CREATED]);
   if (cleared) await io.putStatus(record, cleared, ctx);
-  return undefined;
+  return proceed;
 }

@@ -2,6 +2,7 @@
 // termination message, else the exit code's catalog reason (src/agent/contract.ts).
 import { type AgentResult, parseAgentResult, REASON_BY_EXIT_CODE } from '../../agent/contract.ts';
 import type { Job, Pod } from '../../informers/resources.ts';
+import type { EtcdSnapshot } from '../../records/etcd-snapshot.ts';
 
 export type JobOutcome =
   | { state: 'running' }
@@ -109,4 +110,12 @@ export function jobFinished(job: Job): boolean {
 export function podActive(pod: Pod): boolean {
   const phase = pod.status?.phase;
   return phase !== 'Succeeded' && phase !== 'Failed';
+}
+
+/** Whether the Job is the record's own (not one of an earlier record of the same name). */
+export function ownedBy(job: Job, record: EtcdSnapshot): boolean {
+  const uid = record.metadata?.uid;
+  return (job.metadata?.ownerReferences ?? []).some(
+    (o) => o.kind === 'EtcdSnapshot' && (!uid || o.uid === uid),
+  );
 }

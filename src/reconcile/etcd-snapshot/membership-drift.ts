@@ -8,10 +8,12 @@
 // the end keeps the save: the agent checked the cluster itself before streaming.
 import type { Job, Pod } from '../../informers/resources.ts';
 import type { EtcdSnapshot, EtcdSnapshotStatus } from '../../records/etcd-snapshot.ts';
-import type { ReconcileContext, ReconcileResult } from '../result.ts';
+import type { ReconcileContext } from '../result.ts';
+import { fail, proceed, requeueAfter, type StepResult } from '../step.ts';
 import { bounded, CONDITION_MEMBERSHIP_STABLE, withBlockingCondition } from './conditions.ts';
 import { memberView } from './member-view.ts';
 import type { ClusterHealthView } from './ports.ts';
+import { resolveCredentials } from './resolve-credentials.ts';
 import { type StepIo, sourceFirst } from './step-io.ts';
 
 export const REASON_MEMBERSHIP_CHANGED = 'CLUSTER_MODIFICATION_IN_PROGRESS';
@@ -113,32 +115,37 @@ export function driftVerdict(
 
 /**
  * The save succeeded: its member list is read again and compared with CheckHealth's. A change
- * discards the save (or fails the record when too old): the result to return then; undefined
+ * discards the save (a requeue: it is taken again) or fails the record when too old; `continue`
  * when the save stands.
  */
 export async function checkMembershipAfterSave(
   io: StepIo,
   record: EtcdSnapshot,
   ctx: ReconcileContext,
-): Promise<ReconcileResult | undefined> {
+): Promise<StepResult> {
   const before = record.status?.memberIds;
-  if (!io.health || !before?.length) return undefined;
+  if (!io.health || !before?.length) return proceed;
   const endpoints = record.status?.endpoints ?? record.spec.cluster.endpoints;
   let health: ClusterHealthView;
   try {
-    const credentials = await io.resolveCredentials(record, ctx);
-    health = await io.health(endpoints, credentials, {
+    const resolved = await resolveCredentials(io, record, ctx);
+    if (!('credentials' in resolved)) {
+      const { reason, message } = resolved;
+      ctx.log.warn({ reason, message }, 'cannot read the etcd member list after the save; keeping the save');
+      return proceed;
+    }
+    health = await io.health(endpoints, resolved.credentials, {
       signal: ctx.signal,
       timeoutMs: io.options.healthTimeoutMs,
     });
   } catch (err) {
     ctx.signal.throwIfAborted();
     ctx.log.warn({ err }, 'cannot read the etcd member list after the save; keeping the save');
-    return undefined;
+    return proceed;
   }
   const after = memberIdsOf(health.members);
   const change = membershipChange(before, after);
-  if (!change) return undefined;
+  if (!change) return proceed;
   const namespace = record.metadata?.namespace ?? '';
   const saveJob = record.status?.saveJob ?? '';
   const job = await io.currentJob(namespace, saveJob, ctx);
@@ -152,14 +159,7 @@ export async function checkMembershipAfterSave(
     },
     io.now(),
   );
-  if (verdict.kind === 'fail') {
-    await io.fail(record, ctx, {
-      reason: REASON_MEMBERSHIP_CHANGED,
-      step: 'Verify',
-      message: verdict.message,
-    });
-    return {};
-  }
+  if (verdict.kind === 'fail') return fail(REASON_MEMBERSHIP_CHANGED, verdict.message);
   ctx.assertOwner();
   await io.api.deleteJob(namespace, saveJob, ctx.signal);
   await io.putStatus(record, verdict.status, ctx);
@@ -173,5 +173,5 @@ export async function checkMembershipAfterSave(
     ctx.signal,
   );
   ctx.log.warn({ job: saveJob, reason: REASON_MEMBERSHIP_CHANGED }, verdict.message);
-  return { requeueAfter: Math.min(2_000, io.options.pollIntervalMs) };
+  return requeueAfter(Math.min(2_000, io.options.pollIntervalMs));
 }

@@ -4,6 +4,7 @@
 import { type Context, context, type Span, SpanStatusCode, trace } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { ANNOTATION_TRACEPARENT, type EtcdSnapshot } from '../../records/etcd-snapshot.ts';
+import type { StepResult } from '../step.ts';
 
 const propagator = new W3CTraceContextPropagator();
 const getter = {
@@ -59,6 +60,25 @@ export async function inPhaseSpan<T>(
   } finally {
     span.end();
   }
+}
+
+/**
+ * A phase in its span, as inPhaseSpan: a `fail` result marks the span as an error (its reason
+ * as the exception's name, its message as the status), as a thrown error does.
+ */
+export async function inStepSpan<R extends StepResult>(
+  record: EtcdSnapshot,
+  phase: string,
+  fn: (span: Span, parent: Context) => Promise<R>,
+): Promise<R> {
+  return inPhaseSpan(record, phase, async (span, parent) => {
+    const result = await fn(span, parent);
+    if (result.kind === 'fail') {
+      span.recordException({ name: result.reason, message: result.message });
+      span.setStatus({ code: SpanStatusCode.ERROR, message: result.message });
+    }
+    return result;
+  });
 }
 
 /**

@@ -87,6 +87,26 @@ describe('pipeline phase spans', () => {
     expect(awaitJob.status).toMatchObject({ code: SpanStatusCode.ERROR, message: 'JOB_TIMEOUT' });
   });
 
+  it('a phase that fails ends its span as an error: a save result without a checksum fails Verify', async () => {
+    const exporter = await traced();
+    const w = new FakeWorld();
+    recordWithTrace(w, 'r1');
+    const { run } = makeReconciler(w, async () => healthy);
+    await run('r1');
+    const noChecksum = JSON.stringify({ ...JSON.parse(okSave('r1')), sha256: undefined });
+    w.finishJob('snapshot-save-r1', { complete: true, message: noChecksum });
+    await run('r1');
+    expect(w.record('r1').status).toMatchObject({
+      phase: 'Failed',
+      step: 'Verify',
+      reason: 'SNAPSHOT_STATUS_FAILED',
+    });
+    const verify = byName(exporter.getFinishedSpans(), 'etcd-snapshot.Verify')!;
+    expect(verify.status.code).toBe(SpanStatusCode.ERROR);
+    expect(verify.status.message).toMatch(/sha256/);
+    expect(verify.events.map((e) => e.attributes?.['exception.type'])).toEqual(['SNAPSHOT_STATUS_FAILED']);
+  });
+
   it('a save Job recreated after a crash still joins the trace (under the CSI call’s span)', async () => {
     await traced();
     const w = new FakeWorld();

@@ -1,0 +1,134 @@
+// The flows that remove a record's files before its finalizer goes:
+//   Failed       → Cleanup: a failed record keeps nothing
+//   being deleted → Delete: the save stops, the delete Job removes the directory
+// Both are one phase, removeFiles, a requeue until the files are gone; then the finalizer is
+// released.
+import type { EtcdSnapshot } from '../../records/etcd-snapshot.ts';
+import { FINALIZER_BACKUP_FILE } from '../../records/etcd-snapshot.ts';
+import type { ReconcileContext, ReconcileResult } from '../result.ts';
+import { proceed, requeueAfter, type StepContinue, type StepRequeue } from '../step.ts';
+import { jobFinished, jobOutcome, ownedBy, podActive } from './job-outcome.ts';
+import { buildDeleteJob } from './job-spec.ts';
+import { jobName, snapshotDir } from './names.ts';
+import { durationSeconds, logStep } from './status-writes.ts';
+import type { StepIo } from './step-io.ts';
+import { inStepSpan } from './tracing.ts';
+
+/** A failed record keeps nothing: its save stops, its files go, then its finalizer. */
+export async function cleanupFailed(
+  io: StepIo,
+  record: EtcdSnapshot,
+  ctx: ReconcileContext,
+): Promise<ReconcileResult> {
+  if (!record.metadata?.finalizers?.includes(FINALIZER_BACKUP_FILE)) return {};
+  const step = await inStepSpan(record, 'Cleanup', async () => removeFiles(io, record, ctx));
+  if (step.kind === 'requeue') return { requeueAfter: step.afterMs };
+  ctx.assertOwner();
+  await io.api.removeFinalizer(record, FINALIZER_BACKUP_FILE, ctx.signal);
+  logStep(ctx.log, record, 'Failed', 'Cleanup', durationSeconds(record, io.now()));
+  return {};
+}
+
+export async function deletion(
+  io: StepIo,
+  record: EtcdSnapshot,
+  ctx: ReconcileContext,
+): Promise<ReconcileResult> {
+  if (!record.metadata?.finalizers?.includes(FINALIZER_BACKUP_FILE)) return {};
+  const started = Date.parse(record.metadata?.deletionTimestamp ?? '');
+  const step = await inStepSpan(record, 'Delete', async () => removeFiles(io, record, ctx));
+  if (step.kind === 'requeue') return { requeueAfter: step.afterMs };
+  ctx.assertOwner();
+  await io.api.removeFinalizer(record, FINALIZER_BACKUP_FILE, ctx.signal);
+  const seconds = Number.isNaN(started) ? 0 : Math.max(0, (io.now().getTime() - started) / 1000);
+  io.metrics.operationFinished({
+    operation: 'delete',
+    status: 'success',
+    cluster: record.spec.cluster.key,
+    durationSeconds: seconds,
+  });
+  ctx.log.info(
+    {
+      snapshot_id: record.metadata?.name,
+      cluster_name: record.spec.cluster.key,
+      operation: 'delete',
+      status: 'Deleted',
+      duration_seconds: seconds,
+    },
+    'snapshot files removed; finalizer released',
+  );
+  return {};
+}
+
+/**
+ * Stops the record's save and removes its directory: the save Job is deleted and its pods must
+ * have stopped (a pod still writing would leave a file behind), then the delete Job runs to
+ * success. Reads the API, not the caches, for the save: a Job created a moment ago must not be
+ * missed. Done at once when no save ever started (no file can exist). Never fails (its type
+ * says so): a failed delete Job is told (Event, metric) and tried again.
+ */
+async function removeFiles(
+  io: StepIo,
+  record: EtcdSnapshot,
+  ctx: ReconcileContext,
+): Promise<StepContinue | StepRequeue> {
+  const { api, options } = io;
+  if (!record.status?.saveJob && !record.status?.backupPath) return proceed;
+  const namespace = record.metadata?.namespace ?? '';
+  const recordName = record.metadata?.name ?? '';
+  const saveName = record.status?.saveJob ?? jobName('save', recordName);
+  const wait = requeueAfter(Math.min(2_000, options.pollIntervalMs));
+
+  const save = await api.getJob(namespace, saveName, ctx.signal);
+  if (save && ownedBy(save, record) && !jobFinished(save) && !save.metadata?.deletionTimestamp) {
+    ctx.assertOwner();
+    await api.deleteJob(namespace, saveName, ctx.signal);
+    ctx.log.info({ job: saveName }, 'stopped the save Job');
+  }
+  const savePods = await api.listJobPods(namespace, saveName, ctx.signal);
+  if (savePods.some(podActive)) return wait;
+
+  // The delete Job removes a whole directory: only ever one that is this record's own (a path
+  // of another layout could name a directory other snapshots share).
+  const dir = snapshotDir(record.spec.storage.path);
+  if (!dir?.endsWith(recordName)) {
+    await api.recordEvent(
+      record,
+      {
+        type: 'Warning',
+        reason: 'SnapshotFileNotRemoved',
+        message: `path ${record.spec.storage.path} is not in a directory of its own; left in place`,
+      },
+      ctx.signal,
+    );
+    return proceed;
+  }
+  const deleteName = jobName('delete', recordName);
+  const del = await io.currentJob(namespace, deleteName, ctx);
+  if (!del) {
+    ctx.assertOwner();
+    await api.createJob(buildDeleteJob(options, record), ctx.signal);
+    return wait;
+  }
+  if (!ownedBy(del, record)) return wait;
+  const outcome = jobOutcome(del, io.podsOf(record, 'delete'));
+  if (outcome.state === 'running') return wait;
+  if (outcome.state === 'failed') {
+    await api.recordEvent(
+      record,
+      { type: 'Warning', reason: 'SnapshotDeleteFailed', message: `${outcome.reason}: ${outcome.message}` },
+      ctx.signal,
+    );
+    io.metrics.operationFinished({
+      operation: 'delete',
+      status: outcome.reason,
+      cluster: record.spec.cluster.key,
+      durationSeconds: 0,
+    });
+    // A new delete Job after a pause: removing a directory is safe to repeat.
+    ctx.assertOwner();
+    await api.deleteJob(namespace, deleteName, ctx.signal);
+    return requeueAfter(options.pollIntervalMs * 3);
+  }
+  return proceed;
+}

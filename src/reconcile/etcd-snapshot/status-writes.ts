@@ -1,0 +1,129 @@
+// The status writes that end a record's create: Failed (with its Warning Event) and Ready, each
+// with its metric and one log line. Flows return a step result; the dispatch and the flows turn
+// a `fail` into failRecord, so every failure is told the same way.
+import type { AgentResult } from '../../agent/contract.ts';
+import type { EtcdSnapshot, EtcdSnapshotStatus, EtcdSnapshotStep } from '../../records/etcd-snapshot.ts';
+import type { Logger } from '../../telemetry/logger.ts';
+import type { ReconcileContext } from '../result.ts';
+import { CONDITION_SAVE_TURN, withoutBlockingConditions } from './conditions.ts';
+import type { StepIo } from './step-io.ts';
+
+const MAX_MESSAGE = 2048;
+
+export interface RecordFailure {
+  reason: string;
+  step: EtcdSnapshotStep;
+  message: string;
+  /** A group's record that took over another's failure names that record. */
+  failedWith?: string;
+}
+
+/** Makes the record Failed: status, Warning Event, metric, log line. */
+export async function failRecord(
+  io: StepIo,
+  record: EtcdSnapshot,
+  ctx: ReconcileContext,
+  failure: RecordFailure,
+): Promise<void> {
+  const now = io.now();
+  const message =
+    failure.message.length > MAX_MESSAGE ? `${failure.message.slice(0, MAX_MESSAGE)}…` : failure.message;
+  const status: EtcdSnapshotStatus = {
+    ...(record.status
+      ? (withoutBlockingConditions(record.status, [CONDITION_SAVE_TURN]) ?? record.status)
+      : {}),
+    phase: 'Failed',
+    readyToUse: false,
+    step: failure.step,
+    reason: failure.reason,
+    message,
+    finishedAt: now.toISOString(),
+  };
+  if (failure.failedWith) status.failedWith = failure.failedWith;
+  await io.putStatus(record, status, ctx);
+  await io.api.recordEvent(
+    record,
+    { type: 'Warning', reason: 'SnapshotFailed', message: `${failure.reason}: ${message}` },
+    ctx.signal,
+  );
+  const seconds = durationSeconds(record, now);
+  io.metrics.operationFinished({
+    operation: 'create',
+    status: failure.reason,
+    cluster: record.spec.cluster.key,
+    durationSeconds: seconds,
+  });
+  logStep(ctx.log, record, 'Failed', failure.step, seconds, failure.reason);
+}
+
+/** Makes the record Ready with what the save reported; its metrics and log line. */
+export async function markReady(
+  io: StepIo,
+  record: EtcdSnapshot,
+  result: AgentResult,
+  ctx: ReconcileContext,
+): Promise<void> {
+  const now = io.now();
+  const status: EtcdSnapshotStatus = {
+    ...record.status,
+    phase: 'Ready',
+    readyToUse: true,
+    step: 'Ready',
+    creationTime: result.createdAt ?? now.toISOString(),
+    backupPath: record.spec.storage.path,
+    finishedAt: now.toISOString(),
+  };
+  delete status.reason;
+  delete status.message;
+  delete status.conditions;
+  if (result.sizeBytes !== undefined) status.sizeBytes = result.sizeBytes;
+  if (result.sha256 !== undefined) status.checksumSha256 = result.sha256;
+  if (result.revision !== undefined) status.revision = result.revision;
+  if (result.etcdVersion !== undefined) status.etcdVersion = result.etcdVersion;
+  if (result.member !== undefined) status.sourceMember = result.member;
+  if (result.totalKeys !== undefined) status.totalKeys = result.totalKeys;
+  await io.putStatus(record, status, ctx);
+  const cluster = record.spec.cluster.key;
+  const seconds = durationSeconds(record, now);
+  io.metrics.operationFinished({ operation: 'create', status: 'success', cluster, durationSeconds: seconds });
+  if (result.sizeBytes !== undefined) io.metrics.snapshotSize(cluster, result.sizeBytes);
+  if (result.storage !== undefined) {
+    const { usedBytes, availableBytes } = result.storage;
+    io.metrics.storageUsage(
+      record.spec.cluster.namespace,
+      record.spec.storage.claimName,
+      usedBytes,
+      availableBytes,
+    );
+  }
+  logStep(ctx.log, record, 'Ready', 'Ready', seconds);
+}
+
+/** One line per step a create reached: what the log pipeline counts and alerts on. */
+export function logStep(
+  log: Logger,
+  record: EtcdSnapshot,
+  status: string,
+  step: EtcdSnapshotStep,
+  seconds: number,
+  reason?: string,
+): void {
+  log.info(
+    {
+      snapshot_id: record.metadata?.name,
+      cluster_name: record.spec.cluster.key,
+      operation: 'create',
+      status,
+      step,
+      duration_seconds: Math.round(seconds * 1000) / 1000,
+      ...(reason ? { reason } : {}),
+    },
+    `snapshot ${status.toLowerCase()} (${step})`,
+  );
+}
+
+/** Seconds since the record was created (0 when it has no timestamp). */
+export function durationSeconds(record: EtcdSnapshot, now: Date): number {
+  const from = Date.parse(record.metadata?.creationTimestamp ?? '');
+  return Number.isNaN(from) ? 0 : Math.max(0, (now.getTime() - from) / 1000);
+}
