@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ETCD_IMAGE } from './etcd-fixture.ts';
+import { waitCrdsEstablished } from './kubectl.ts';
 import type { LocalCluster } from './local-cluster.ts';
 import { createPki } from './pki.ts';
 import { waitFor } from './process.ts';
@@ -32,12 +33,7 @@ export interface DruidFixture {
 /** Installs the CRD and waits until the apiserver serves it. */
 export async function installDruidCrd(cluster: LocalCluster): Promise<void> {
   await cluster.kubectl(['apply', '-f', DRUID_CRD_FILE]);
-  await cluster.kubectl([
-    'wait',
-    '--for=condition=Established',
-    '--timeout=60s',
-    'crd/etcds.druid.gardener.cloud',
-  ]);
+  await waitCrdsEstablished((args) => cluster.kubectl(args), ['etcds.druid.gardener.cloud'], 60_000);
 }
 
 export async function deployDruidEtcd(

@@ -21,6 +21,7 @@ import { existsSync, readdirSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EtcdSnapshot } from '../../src/records/etcd-snapshot.ts';
 import { E2E_KUBECONFIG_ENV, existingClusterKubeconfig } from './existing-cluster.ts';
+import { waitCrdsEstablished } from './kubectl.ts';
 import type { KubectlResult, LocalCluster } from './local-cluster.ts';
 import { type ManagedProcess, startProcess, waitFor } from './process.ts';
 import { PROJECT_ROOT, tool, toolsDir } from './tools.ts';
@@ -169,18 +170,17 @@ export async function installSnapshotCrds(cluster: LocalCluster): Promise<void> 
 
 /** Waits until the external-snapshotter CRDs are established (installed by whoever runs the cluster). */
 export async function waitSnapshotCrds(cluster: LocalCluster): Promise<void> {
-  await cluster.kubectl([
-    'wait',
-    '--for=condition=Established',
-    'crd',
-    'volumesnapshots.snapshot.storage.k8s.io',
-    'volumesnapshotcontents.snapshot.storage.k8s.io',
-    'volumesnapshotclasses.snapshot.storage.k8s.io',
-    'volumegroupsnapshots.groupsnapshot.storage.k8s.io',
-    'volumegroupsnapshotcontents.groupsnapshot.storage.k8s.io',
-    'volumegroupsnapshotclasses.groupsnapshot.storage.k8s.io',
-    '--timeout=120s',
-  ]);
+  await waitCrdsEstablished(
+    (args) => cluster.kubectl(args),
+    [
+      'volumesnapshots.snapshot.storage.k8s.io',
+      'volumesnapshotcontents.snapshot.storage.k8s.io',
+      'volumesnapshotclasses.snapshot.storage.k8s.io',
+      'volumegroupsnapshots.groupsnapshot.storage.k8s.io',
+      'volumegroupsnapshotcontents.groupsnapshot.storage.k8s.io',
+      'volumegroupsnapshotclasses.groupsnapshot.storage.k8s.io',
+    ],
+  );
 }
 
 /** snapshot-controller from the tools cache, as a local process with the admin kubeconfig. */

@@ -35,6 +35,7 @@ import {
 } from '../../../src/records/etcd-source-volume.ts';
 import { createLogger, type Logger } from '../../../src/telemetry/logger.ts';
 import { deployEtcdFixture, type EtcdFixture, type EtcdFixtureOptions } from '../../harness/etcd-fixture.ts';
+import { waitCrdsEstablished } from '../../harness/kubectl.ts';
 import type { LocalCluster } from '../../harness/local-cluster.ts';
 import { PROJECT_ROOT } from '../../harness/tools.ts';
 
@@ -47,14 +48,15 @@ export const CRD_FILES = [
 /** Applies the driver's CRDs and waits until the apiserver serves them. */
 export async function installCrds(cluster: LocalCluster): Promise<void> {
   for (const file of CRD_FILES) await cluster.kubectl(['apply', '-f', file]);
-  await cluster.kubectl([
-    'wait',
-    '--for=condition=Established',
-    '--timeout=60s',
-    'crd/etcdsnapshots.snapshot.etcd-snapshot-driver.io',
-    'crd/etcdsourcevolumes.snapshot.etcd-snapshot-driver.io',
-    'crd/etcdsnapshotnames.snapshot.etcd-snapshot-driver.io',
-  ]);
+  await waitCrdsEstablished(
+    (args) => cluster.kubectl(args),
+    [
+      'etcdsnapshots.snapshot.etcd-snapshot-driver.io',
+      'etcdsourcevolumes.snapshot.etcd-snapshot-driver.io',
+      'etcdsnapshotnames.snapshot.etcd-snapshot-driver.io',
+    ],
+    60_000,
+  );
 }
 
 /** Counts API calls of the record clients: `writes` are creates, patches and deletes. */

@@ -6,6 +6,7 @@ import { realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { podOfIdentity } from '../../../src/leader/identity.ts';
+import { waitCrdsEstablished } from '../../harness/kubectl.ts';
 import { type LocalCluster, startLocalCluster } from '../../harness/local-cluster.ts';
 import { PROJECT_ROOT, toolsDir } from '../../harness/tools.ts';
 
@@ -15,7 +16,7 @@ let cluster: LocalCluster;
 beforeAll(async () => {
   cluster = await startLocalCluster({ name: 'deploy-local-overlay' });
   await cluster.kubectl(['apply', '--server-side', '-f', realpathSync(join(toolsDir(), 'snapshot-crds'))]);
-  await cluster.kubectl(['wait', '--for=condition=Established', 'crd', '--all', '--timeout=120s']);
+  await waitCrdsEstablished((args) => cluster.kubectl(args), 'all');
 });
 afterAll(async () => {
   await cluster?.stop();

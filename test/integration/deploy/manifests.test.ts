@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../../src/config/config.ts';
+import { waitCrdsEstablished } from '../../harness/kubectl.ts';
 import { lookupImage } from '../../harness/kubelet/image-table.ts';
 import { type LocalCluster, startLocalCluster } from '../../harness/local-cluster.ts';
 import { PROJECT_ROOT, tool, toolsDir } from '../../harness/tools.ts';
@@ -35,7 +36,7 @@ beforeAll(async () => {
   cluster = await startLocalCluster({ name: 'deploy-manifests', kubelet: false });
   // The prerequisites docs/install.md names: the external-snapshotter CRDs (v8.7.0, tools cache).
   await cluster.kubectl(['apply', '--server-side', '-f', realpathSync(join(toolsDir(), 'snapshot-crds'))]);
-  await cluster.kubectl(['wait', '--for=condition=Established', 'crd', '--all', '--timeout=120s']);
+  await waitCrdsEstablished((args) => cluster.kubectl(args), 'all');
   for (const dir of RUNNABLE) rendered.set(dir, await render(dir));
 });
 afterAll(async () => {
@@ -178,7 +179,7 @@ describe('on the apiserver', () => {
   it("the project's CRDs apply server-side", async () => {
     const crds = await cluster.kubectl(['apply', '--server-side', '-k', join(PROJECT_ROOT, 'deploy/crds')]);
     expect(crds.stderr).not.toMatch(/Warning/i);
-    await cluster.kubectl(['wait', '--for=condition=Established', 'crd', '--all', '--timeout=120s']);
+    await waitCrdsEstablished((args) => cluster.kubectl(args), 'all');
   });
 
   it('the rest of base applies (server-side), and the overlays pass a server-side dry run, without PodSecurity warnings', async () => {
