@@ -14,7 +14,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOOLS_DIR=${ETCD_SNAPSHOT_DRIVER_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/etcd-snapshot-driver/tools}
-ALL_COMPONENTS=(etcd kubernetes snapshotter provisioner csi-test jaeger prometheus)
+ALL_COMPONENTS=(etcd kubernetes snapshotter provisioner csi-test jaeger prometheus versitygw)
 # Bump when what a build produces changes (flags, extras), to rebuild every cached component.
 RECIPE=1
 
@@ -78,6 +78,10 @@ recipe() {
       version=$(module_version "$here/prometheus" github.com/prometheus/prometheus)
       binaries="promtool=github.com/prometheus/prometheus/cmd/promtool"
       ;;
+    versitygw)
+      version=$(module_version "$here/versitygw" github.com/versity/versitygw)
+      binaries="versitygw=github.com/versity/versitygw/cmd/versitygw"
+      ;;
     *) die "unknown component '$1' (known: ${ALL_COMPONENTS[*]})" ;;
   esac
 }
@@ -105,6 +109,8 @@ ldflags_for() { # <component> <version>
       local rest=${v#v0.3}
       flags+=" -X github.com/prometheus/common/version.Version=3.${rest:0:2}.${rest#*.}"
       ;;
+    # What versitygw's Makefile sets, so `versitygw --version` reports the pinned release.
+    versitygw) flags+=" -X main.Version=$v" ;;
   esac
   printf '%s' "$flags"
 }

@@ -3,5 +3,14 @@
 import { ensureTools } from './tools.ts';
 
 export default async function setup(): Promise<void> {
-  await ensureTools(['etcd', 'kubernetes', 'snapshotter', 'provisioner', 'csi-test', 'jaeger', 'prometheus']);
+  await ensureTools([
+    'etcd',
+    'kubernetes',
+    'snapshotter',
+    'provisioner',
+    'csi-test',
+    'jaeger',
+    'prometheus',
+    'versitygw',
+  ]);
 }

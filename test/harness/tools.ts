@@ -13,7 +13,8 @@ export type ToolComponent =
   | 'provisioner'
   | 'csi-test'
   | 'jaeger'
-  | 'prometheus';
+  | 'prometheus'
+  | 'versitygw';
 
 /** The cache root, as build.sh computes it. */
 export function toolsDir(): string {

@@ -26,6 +26,7 @@ describe('the tools cache', () => {
     ['csi-snapshotter', ['--version'], 'v8.7.0'],
     ['csi-provisioner', ['--version'], 'v6.3.0'],
     ['jaeger', ['version'], '"gitVersion":"v2.13.0"'],
+    ['versitygw', ['--version'], 'Version  : v1.8.0'],
   ])('%s reports the pinned release', async (binary, args, expected) => {
     expect(await versionOf(binary, args)).toContain(expected);
   });
