@@ -19,7 +19,7 @@ import type { EtcdFixture } from '../../harness/etcd-fixture.ts';
 import { type LocalCluster, startLocalCluster } from '../../harness/local-cluster.ts';
 import { writeKubeconfig } from '../../harness/pki.ts';
 import { waitFor } from '../../harness/process.ts';
-import { type DriverEnv, deployEtcd, installCrds, startDriver } from './driver-env.ts';
+import { createBoundClaim, type DriverEnv, deployEtcd, installCrds, startDriver } from './driver-env.ts';
 
 const NS = 'etcd';
 const DRIVER = 'etcd-snapshot-driver';
@@ -32,36 +32,8 @@ let env: DriverEnv;
 let admin: KubeClient;
 let core: CoreV1Api;
 
-/** A PV of this driver with handle <ns>/<name>, and a claim bound to it (static provisioning). */
-async function boundClaim(name: string, annotations: Record<string, string> = { 'etcd.io/cluster': 'main' }) {
-  const pv = `pv-${NS}-${name}`;
-  await core.createPersistentVolume({
-    body: {
-      metadata: { name: pv },
-      spec: {
-        capacity: { storage: '1Mi' },
-        accessModes: ['ReadWriteOnce'],
-        storageClassName: 'etcd-source',
-        persistentVolumeReclaimPolicy: 'Retain',
-        claimRef: { namespace: NS, name },
-        csi: { driver: DRIVER, volumeHandle: `${NS}/${name}` },
-      },
-    },
-  });
-  await core.createNamespacedPersistentVolumeClaim({
-    namespace: NS,
-    body: {
-      metadata: { name, annotations },
-      spec: {
-        storageClassName: 'etcd-source',
-        volumeName: pv,
-        accessModes: ['ReadWriteOnce'],
-        resources: { requests: { storage: '1Mi' } },
-      },
-    },
-  });
-  return `${NS}/${name}`;
-}
+const boundClaim = (name: string, annotations: Record<string, string> = { 'etcd.io/cluster': 'main' }) =>
+  createBoundClaim(core, { namespace: NS, name, annotations, driver: DRIVER });
 
 async function pendingClaim(
   name: string,

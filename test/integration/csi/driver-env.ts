@@ -2,9 +2,11 @@
 // applied, informers over the real apiserver, records written through the informer layer's
 // KubeClient, the server on a unix socket, and a real gRPC client. Optionally the 3-member etcd
 // fixture. Used by the CSI integration tests, the csi-sanity run and bench/csi-latency.ts.
+
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { V1PersistentVolume, V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { druidEtcds } from '../../../src/app/druid-etcds.ts';
 import { type CsiClient, createCsiClient } from '../../../src/csi/csi-client.ts';
 import { type CsiDriverOptions, type CsiRecordApis, startCsiDriver } from '../../../src/csi/driver.ts';
@@ -197,4 +199,56 @@ export async function deployEtcd(
   options: Partial<EtcdFixtureOptions> = {},
 ): Promise<EtcdFixture> {
   return deployEtcdFixture(cluster, { ...ETCD_FIXTURE, ...options });
+}
+
+/** What `createBoundClaim` needs of the API: CoreV1Api's two create calls. */
+export interface ClaimApi {
+  createPersistentVolume(request: { body: V1PersistentVolume }): Promise<unknown>;
+  createNamespacedPersistentVolumeClaim(request: {
+    namespace: string;
+    body: V1PersistentVolumeClaim;
+  }): Promise<unknown>;
+}
+
+/**
+ * A claim of the etcd source class bound to a static PV of this driver with handle
+ * `<namespace>/<name>` (static provisioning); returns that handle, the claim's volume ID.
+ */
+export async function createBoundClaim(
+  core: ClaimApi,
+  o: { namespace: string; name: string; annotations: Record<string, string>; driver?: string },
+): Promise<string> {
+  const { namespace, name, annotations } = o;
+  const pv = `pv-${namespace}-${name}`;
+  await core.createPersistentVolume({
+    body: {
+      metadata: { name: pv },
+      spec: {
+        capacity: { storage: '1Mi' },
+        accessModes: ['ReadWriteOnce'],
+        storageClassName: 'etcd-source',
+        persistentVolumeReclaimPolicy: 'Retain',
+        claimRef: { namespace, name },
+        csi: { driver: o.driver ?? 'etcd-snapshot-driver', volumeHandle: `${namespace}/${name}` },
+      },
+    },
+  });
+  await core.createNamespacedPersistentVolumeClaim({
+    namespace,
+    body: {
+      metadata: { name, annotations },
+      spec: {
+        storageClassName: 'etcd-source',
+        volumeName: pv,
+        accessModes: ['ReadWriteOnce'],
+        resources: { requests: { storage: '1Mi' } },
+      },
+    },
+  });
+  return `${namespace}/${name}`;
+}
+
+/** Annotations naming etcd cluster `etcd` by an endpoint that never answers (CSI-level tests). */
+export function unreachableClusterAnnotations(etcd: string): Record<string, string> {
+  return { 'etcd.io/cluster': etcd, 'etcd.io/endpoints': `http://${etcd}.invalid:2379` };
 }

@@ -17,7 +17,13 @@ import { MAX_LOG_LINE_BYTES } from '../../../src/telemetry/log-bounds.ts';
 import { createLogger } from '../../../src/telemetry/logger.ts';
 import { type LocalCluster, startLocalCluster } from '../../harness/local-cluster.ts';
 import { waitFor } from '../../harness/process.ts';
-import { type DriverEnv, installCrds, startDriver } from './driver-env.ts';
+import {
+  createBoundClaim,
+  type DriverEnv,
+  installCrds,
+  startDriver,
+  unreachableClusterAnnotations,
+} from './driver-env.ts';
 import { Generator, seeded } from './fuzz-messages.ts';
 
 const NS = 'fz';
@@ -58,37 +64,13 @@ let env: DriverEnv;
 const logLines = { count: 0, longest: 0 };
 
 /** A claim bound to a static PV of this driver, standing for etcd cluster `etcd` by endpoints. */
-async function boundClaim(core: CoreV1Api, name: string, etcd: string): Promise<string> {
-  await core.createPersistentVolume({
-    body: {
-      metadata: { name: `pv-${NS}-${name}` },
-      spec: {
-        capacity: { storage: '1Mi' },
-        accessModes: ['ReadWriteOnce'],
-        storageClassName: 'etcd-source',
-        persistentVolumeReclaimPolicy: 'Retain',
-        claimRef: { namespace: NS, name },
-        csi: { driver: DRIVER, volumeHandle: `${NS}/${name}` },
-      },
-    },
-  });
-  await core.createNamespacedPersistentVolumeClaim({
+const boundClaim = (core: CoreV1Api, name: string, etcd: string) =>
+  createBoundClaim(core, {
     namespace: NS,
-    body: {
-      metadata: {
-        name,
-        annotations: { 'etcd.io/cluster': etcd, 'etcd.io/endpoints': `http://${etcd}.invalid:2379` },
-      },
-      spec: {
-        storageClassName: 'etcd-source',
-        volumeName: `pv-${NS}-${name}`,
-        accessModes: ['ReadWriteOnce'],
-        resources: { requests: { storage: '1Mi' } },
-      },
-    },
+    name,
+    annotations: unreachableClusterAnnotations(etcd),
+    driver: DRIVER,
   });
-  return `${NS}/${name}`;
-}
 
 beforeAll(async () => {
   cluster = await startLocalCluster({ name: 'csi-fuzz' });

@@ -14,7 +14,13 @@ import type { EtcdSnapshot } from '../../../src/records/etcd-snapshot.ts';
 import type { EtcdSnapshotName } from '../../../src/records/etcd-snapshot-name.ts';
 import { type LocalCluster, startLocalCluster } from '../../harness/local-cluster.ts';
 import { waitFor } from '../../harness/process.ts';
-import { type DriverEnv, installCrds, startDriver } from './driver-env.ts';
+import {
+  createBoundClaim,
+  type DriverEnv,
+  installCrds,
+  startDriver,
+  unreachableClusterAnnotations,
+} from './driver-env.ts';
 
 const NS = 'race';
 const DRIVER = 'etcd-snapshot-driver';
@@ -28,38 +34,13 @@ let one: DriverEnv;
 let two: DriverEnv;
 
 /** A claim bound to a static PV of this driver, standing for etcd cluster `etcd` (by endpoints). */
-async function boundClaim(name: string, etcd: string, ns = NS): Promise<string> {
-  const pv = `pv-${ns}-${name}`;
-  await core.createPersistentVolume({
-    body: {
-      metadata: { name: pv },
-      spec: {
-        capacity: { storage: '1Mi' },
-        accessModes: ['ReadWriteOnce'],
-        storageClassName: 'etcd-source',
-        persistentVolumeReclaimPolicy: 'Retain',
-        claimRef: { namespace: ns, name },
-        csi: { driver: DRIVER, volumeHandle: `${ns}/${name}` },
-      },
-    },
-  });
-  await core.createNamespacedPersistentVolumeClaim({
+const boundClaim = (name: string, etcd: string, ns = NS) =>
+  createBoundClaim(core, {
     namespace: ns,
-    body: {
-      metadata: {
-        name,
-        annotations: { 'etcd.io/cluster': etcd, 'etcd.io/endpoints': `http://${etcd}.invalid:2379` },
-      },
-      spec: {
-        storageClassName: 'etcd-source',
-        volumeName: pv,
-        accessModes: ['ReadWriteOnce'],
-        resources: { requests: { storage: '1Mi' } },
-      },
-    },
+    name,
+    annotations: unreachableClusterAnnotations(etcd),
+    driver: DRIVER,
   });
-  return `${ns}/${name}`;
-}
 
 const records = async (): Promise<EtcdSnapshot[]> =>
   (await admin.request<{ items: EtcdSnapshot[] }>('GET', `${RECORDS}/namespaces/${NS}/etcdsnapshots`)).items;
