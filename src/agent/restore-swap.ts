@@ -84,11 +84,6 @@ async function step(
   await hook?.(name);
 }
 
-/** Whether a restore of this uid has its swap under way or done (the journal exists). */
-export async function swapStarted(paths: RestorePaths): Promise<boolean> {
-  return (await readJournal(paths)) !== undefined;
-}
-
 /**
  * Puts the complete staging dir in place of the data dir, keeping the old one as `previous`.
  * Resumes a swap a crash interrupted; a finished swap is 'already-restored'.
@@ -103,6 +98,13 @@ export async function swapIn(paths: RestorePaths, uid: string, hook?: StepHook):
     await writeJournal(paths, journal);
     await hook?.('journal');
   }
+  // A rollback of this uid stopped midway: the data dir may already be the old data again, so
+  // "the swap finished" would report success on it. Only --rollback may go on from here.
+  if (await exists(paths.discarded))
+    throw inconsistent(
+      paths,
+      `a rollback of this restore is under way (${paths.discarded}); run --rollback to finish it`,
+    );
   if (!(await exists(paths.staging))) {
     if (!(await exists(paths.dataDir)))
       throw inconsistent(paths, 'the swap finished but the data dir is gone');
@@ -128,7 +130,12 @@ export async function rollBack(paths: RestorePaths, hook?: StepHook): Promise<Re
     return finishing ? 'rolled-back' : 'nothing-to-roll-back';
   }
   const rolling = await exists(paths.discarded);
-  if (journal.hadPrevious && !(await exists(paths.previous)) && !rolling && !(await exists(paths.staging))) {
+  // Once --drop-previous has begun, what is left of the old data may be half removed: never put
+  // it back over the restored data, whether or not its directory still exists.
+  if (
+    journal.previousDropped ||
+    (journal.hadPrevious && !(await exists(paths.previous)) && !rolling && !(await exists(paths.staging)))
+  ) {
     throw new AgentFailure(
       AGENT_EXIT_CODES.NOT_FOUND,
       'RESTORE_PREVIOUS_DATA_DROPPED',

@@ -247,4 +247,42 @@ describe('agent restore, refusals and other shapes', () => {
     });
     expect(s.db(s.args.dataDir)).toBe('old');
   });
+
+  it('never rolls back onto the old data once --drop-previous began, even if it stopped midway', async () => {
+    const s = setup();
+    await runRestore(s.args, { log, tracing, etcdutl: s.etcdutl });
+    await expect(
+      runRestore(
+        { mode: 'drop-previous', dataDir: s.args.dataDir, uid: UID },
+        { log, tracing, onStep: crashAt('journal-dropped') },
+      ),
+    ).rejects.toThrow('crash after journal-dropped');
+    // The old data is still there (its removal never ran), yet the journal says it is going.
+    expect(s.db(s.paths.previous)).toBe('old');
+    const err = await runRestore(
+      { mode: 'rollback', dataDir: s.args.dataDir, uid: UID },
+      { log, tracing },
+    ).catch((e: unknown) => e);
+    expect(classifyFailure(err).reason).toBe('RESTORE_PREVIOUS_DATA_DROPPED');
+    expect(s.db(s.args.dataDir)).toBe('restored');
+  });
+
+  it('refuses to call a restore done while a rollback of it is under way', async () => {
+    const s = setup();
+    await runRestore(s.args, { log, tracing, etcdutl: s.etcdutl });
+    await expect(
+      runRestore(
+        { mode: 'rollback', dataDir: s.args.dataDir, uid: UID },
+        { log, tracing, onStep: crashAt('previous-back') },
+      ),
+    ).rejects.toThrow('crash after previous-back');
+    // The data dir holds the old data again; a restore re-run must not report it restored.
+    expect(s.db(s.args.dataDir)).toBe('old');
+    const err = await runRestore(s.args, { log, tracing, etcdutl: s.etcdutl }).catch((e: unknown) => e);
+    expect(classifyFailure(err).reason).toBe('RESTORE_STATE_INCONSISTENT');
+    const back = await runRestore({ mode: 'rollback', dataDir: s.args.dataDir, uid: UID }, { log, tracing });
+    expect(back.restore?.state).toBe('rolled-back');
+    expect(s.db(s.args.dataDir)).toBe('old');
+    expect(s.leftovers()).toEqual([]);
+  });
 });
