@@ -5,7 +5,6 @@
 import { apiErrorKind } from '../kube/api-errors.ts';
 import {
   type EtcdSnapshot,
-  INDEX_GROUP_SNAPSHOT_ID,
   INDEX_SNAPSHOT_ID,
   isBeingDeleted,
   LABEL_GROUP_SNAPSHOT_ID,
@@ -36,7 +35,12 @@ export async function deleteSnapshot(
     ctx.snapshots.store.byIndex(INDEX_SNAPSHOT_ID, snapshotId)[0] ??
     (await recordFromApi(ctx, snapshotId, signal));
   for (let attempt = 0; attempt < 3; attempt++) {
-    if (!record || isBeingDeleted(record)) return {};
+    if (!record || isBeingDeleted(record)) {
+      // A retry after a delete whose claim release failed, or a first call that stopped between
+      // its claim and its record: no live record holds the name, so its claim goes now.
+      if (isSingleSnapshotId(snapshotId)) await releaseClaim(ctx, snapshotId, signal);
+      return {};
+    }
     const index = record.spec.members.findIndex((m) => m.snapshotId === snapshotId);
     if (index < 0) return {};
     const others = record.spec.members.filter((m, i) => i !== index && !m.deletionRequested);
@@ -110,8 +114,16 @@ async function releaseClaimAfter(
     if (single) await releaseClaim(ctx, single, signal);
     return;
   }
-  const live = ctx.snapshots.store
-    .byIndex(INDEX_GROUP_SNAPSHOT_ID, groupId)
+  // From the API, not the cache: another replica may have deleted the group's other records, or
+  // this cache may not hold them yet; releasing the name while a record lives would let a second
+  // request win it.
+  let group: EtcdSnapshot[];
+  try {
+    group = await ctx.snapshots.findByLabel(`${LABEL_GROUP_SNAPSHOT_ID}=${groupId}`, signal);
+  } catch (err) {
+    throw fromApiError(err, `list the EtcdSnapshots of group ${echo(groupId)}`);
+  }
+  const live = group
     .filter((r) => r.spec?.driverName === ctx.driverName && !isBeingDeleted(r))
     .filter((r) => r.metadata?.uid !== deleted.metadata?.uid);
   if (live.length === 0) await releaseClaim(ctx, groupId, signal);

@@ -45,7 +45,7 @@ export interface NamespacedCustomObjects<T extends NamespacedObject> {
   /** Applies an RFC 6902 JSON patch. */
   jsonPatch(namespace: string, name: string, ops: readonly JsonPatchOp[], signal?: AbortSignal): Promise<T>;
   /** Objects of every namespace matching a label selector (a rare fallback when a cache lags). */
-  list?(labelSelector: string, signal?: AbortSignal): Promise<T[]>;
+  list(labelSelector: string, signal?: AbortSignal): Promise<T[]>;
   /**
    * Deletes the object; with finalizers it stays, carrying deletionTimestamp, until they are
    * removed. Returns the API server's answer (the object, or a Status), undefined if there was none.

@@ -63,6 +63,12 @@ export function snapshotNameClaims(client: JsonRequester): NamespacedCustomObjec
         throw err;
       }
     },
+    async list(labelSelector, signal) {
+      const path = `${collection}?labelSelector=${encodeURIComponent(labelSelector)}`;
+      return (
+        (await client.request<{ items?: EtcdSnapshotName[] }>('GET', path, withSignal(signal))).items ?? []
+      );
+    },
     jsonPatch: (_namespace, name, ops: readonly JsonPatchOp[], signal) =>
       client.request<EtcdSnapshotName>('PATCH', item(name), {
         body: ops,

@@ -68,7 +68,7 @@ export function recordWriter<T extends RecordObject>(
     },
     fetch,
     async findByLabel(labelSelector, signal) {
-      const found = (await api.list?.(labelSelector, signal)) ?? [];
+      const found = await api.list(labelSelector, signal);
       for (const record of found) store.wrote(record);
       return found;
     },

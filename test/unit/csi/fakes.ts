@@ -169,6 +169,21 @@ export class FakeApi<T extends Obj> implements NamespacedCustomObjects<T> {
     return this.put({ ...body, metadata: { ...body.metadata, namespace } });
   }
 
+  /** Every object (any namespace) with all the labels of a `k=v,k2=v2` selector. */
+  async list(labelSelector: string, signal?: AbortSignal): Promise<T[]> {
+    await this.#check(signal);
+    const wanted = labelSelector
+      .split(',')
+      .filter(Boolean)
+      .map((term) => term.split('=') as [string, string]);
+    return [...this.objects.values()]
+      .filter((o) => {
+        const labels = (o.metadata as { labels?: Record<string, string> } | undefined)?.labels ?? {};
+        return wanted.every(([k, v]) => labels[k] === v);
+      })
+      .map((o) => structuredClone(o));
+  }
+
   async get(namespace: string, name: string, signal?: AbortSignal): Promise<T | undefined> {
     await this.#check(signal);
     const obj = this.objects.get(`${namespace}/${name}`);
@@ -321,6 +336,7 @@ function clusterScoped<T extends Obj>(api: FakeApi<T>): NamespacedCustomObjects<
     type: api.type,
     create: (_ns, body, signal) => api.create(CLAIMS_NAMESPACE, body, signal),
     get: (_ns, name, signal) => api.get(CLAIMS_NAMESPACE, name, signal),
+    list: (selector, signal) => api.list(selector, signal),
     jsonPatch: (_ns, name, ops, signal) => api.jsonPatch(CLAIMS_NAMESPACE, name, ops, signal),
     delete: (_ns, name, pre, signal) => api.delete(CLAIMS_NAMESPACE, name, pre, signal),
   };

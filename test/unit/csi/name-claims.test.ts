@@ -95,6 +95,19 @@ describe('group claims', () => {
     await w.call('Controller', 'DeleteSnapshot', { snapshot_id: sb });
     expect(w.nameClaimsApi.objects.size).toBe(0);
   });
+
+  it('stay while another record of the group lives, though the cache of this replica does not hold it', async () => {
+    const { w, a, d } = setup();
+    const { group_snapshot: g } = await create(w, 'g', [a, d]);
+    const [sa] = g.snapshots.map((s) => s.snapshot_id);
+    // This replica's cache lost aux's record (it trails a peer's view): only the API knows it lives.
+    const aux = w.stores.etcdSnapshots.list().find((r) => r.spec.cluster.key !== 'default/main')!;
+    w.stores.etcdSnapshots.remove(`${aux.metadata?.namespace}/${aux.metadata?.name}`);
+    const replica = createCsiServices(w.options);
+    await replica.Controller.DeleteSnapshot!({ snapshot_id: sa!, secrets: {} }, callContext());
+    expect(w.snapshotsApi.objects.has(`${aux.metadata?.namespace}/${aux.metadata?.name}`)).toBe(true);
+    expect(w.nameClaimsApi.objects.size).toBe(1);
+  });
 });
 
 describe('snapshot name claims', () => {
@@ -127,6 +140,26 @@ describe('snapshot name claims', () => {
       name: 's',
       source_volume_id: a,
     });
+    await w.call('Controller', 'DeleteSnapshot', { snapshot_id: snapshot.snapshot_id });
+    expect(w.nameClaimsApi.objects.size).toBe(0);
+  });
+
+  it('go on a retried DeleteSnapshot when the first one deleted the record but not the claim', async () => {
+    const { w, a } = setup();
+    const { snapshot } = await w.call<{ snapshot: { snapshot_id: string } }>('Controller', 'CreateSnapshot', {
+      name: 's',
+      source_volume_id: a,
+    });
+    // The first DeleteSnapshot's record delete went through, its claim release did not.
+    const failing = w.nameClaimsApi.delete.bind(w.nameClaimsApi);
+    w.nameClaimsApi.delete = async () => {
+      throw new RangeError('the API went away');
+    };
+    await w
+      .call('Controller', 'DeleteSnapshot', { snapshot_id: snapshot.snapshot_id })
+      .catch(() => undefined);
+    w.nameClaimsApi.delete = failing;
+    expect(w.nameClaimsApi.objects.size).toBe(1);
     await w.call('Controller', 'DeleteSnapshot', { snapshot_id: snapshot.snapshot_id });
     expect(w.nameClaimsApi.objects.size).toBe(0);
   });
