@@ -67,11 +67,23 @@ const MIN_SECRET_LENGTH = 6;
  * Credentials code registers what it loads (passwords, private keys, tokens).
  */
 export function registerSecret(value: string): void {
-  if (value.length < MIN_SECRET_LENGTH || registeredSecrets.size >= MAX_REGISTERED_SECRETS) return;
-  registeredSecrets.add(value);
+  if (value.length < MIN_SECRET_LENGTH) return;
+  remember(value);
   // As it appears inside a JSON string (newlines of a PEM body become \n).
   const escaped = JSON.stringify(value).slice(1, -1);
-  if (escaped !== value) registeredSecrets.add(escaped);
+  if (escaped !== value) remember(escaped);
+}
+
+// Bounded, newest kept: a long-running driver reloads rotated keys and passwords, and the value
+// loaded last is the one in use; the oldest registered is the one to forget.
+function remember(value: string): void {
+  registeredSecrets.delete(value);
+  registeredSecrets.add(value);
+  while (registeredSecrets.size > MAX_REGISTERED_SECRETS) {
+    const oldest = registeredSecrets.values().next().value;
+    if (oldest === undefined) break;
+    registeredSecrets.delete(oldest);
+  }
 }
 
 /** Layers 2 and 3 over one serialized line. */

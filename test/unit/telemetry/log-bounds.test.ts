@@ -60,4 +60,13 @@ describe('log bounds', () => {
     expect(Buffer.byteLength(line!)).toBeLessThanOrEqual(MAX_LOG_LINE_BYTES);
     expect(line).not.toContain('S3cr3t');
   });
+
+  it('scrub the newest secrets however many were registered before (rotated keys)', () => {
+    for (let i = 0; i < 2000; i++) registerSecret(`old-rotated-secret-${i}`);
+    const current = 'the-current-password-after-rotation';
+    registerSecret(current);
+    const { log, lines } = capture();
+    log.info({ detail: `auth with ${current}` }, 'call');
+    expect(lines()[0]).not.toContain(current);
+  });
 });
