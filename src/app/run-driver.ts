@@ -179,6 +179,7 @@ export async function runDriver(
       driverName: config.driverName,
       endpoints: [config.csiEndpoint],
       listenTimeoutMs: config.csiListenTimeoutMs,
+      ...(signal ? { signal } : {}),
       discovery: { methods: config.discoveryMethods },
       defaults: {
         etcdNamespace: config.etcdNamespace,

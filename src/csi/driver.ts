@@ -113,7 +113,12 @@ export function createCsiServices(options: CsiDriverOptions): Record<CsiServiceN
 }
 
 export function startCsiDriver(
-  options: CsiDriverOptions & { endpoints: readonly string[]; socketMode?: number; listenTimeoutMs?: number },
+  options: CsiDriverOptions & {
+    endpoints: readonly string[];
+    socketMode?: number;
+    listenTimeoutMs?: number;
+    signal?: AbortSignal;
+  },
 ): Promise<CsiServer> {
   return startCsiServer({
     endpoints: options.endpoints,
@@ -122,5 +127,6 @@ export function startCsiDriver(
     ...(options.hooks ? { hooks: options.hooks } : {}),
     ...(options.socketMode === undefined ? {} : { socketMode: options.socketMode }),
     ...(options.listenTimeoutMs === undefined ? {} : { listenTimeoutMs: options.listenTimeoutMs }),
+    ...(options.signal ? { signal: options.signal } : {}),
   });
 }

@@ -17,7 +17,12 @@ class EndpointHeld extends Error {}
 const RETRY_MS = 250;
 
 /** Resolves once `endpoint` can be bound; rejects when it cannot be, or is still held after timeoutMs. */
-export async function claimEndpoint(endpoint: Endpoint, timeoutMs: number, log: Logger): Promise<void> {
+export async function claimEndpoint(
+  endpoint: Endpoint,
+  timeoutMs: number,
+  log: Logger,
+  signal?: AbortSignal,
+): Promise<void> {
   const started = Date.now();
   let reported = false;
   for (;;) {
@@ -29,11 +34,13 @@ export async function claimEndpoint(endpoint: Endpoint, timeoutMs: number, log: 
       if (left <= 0) {
         throw new Error(
           `${err.message}; still held after ${timeoutMs / 1000}s (--csi-listen-timeout); refusing to start`,
+          { cause: err },
         );
       }
       if (!reported) log.warn({ timeout_ms: timeoutMs }, `${err.message}; waiting for it to be released`);
       reported = true;
-      await sleep(Math.min(RETRY_MS, left));
+      // A start-up stopped by a signal stops waiting too (it rejects with the signal's reason).
+      await sleep(Math.min(RETRY_MS, left), undefined, signal ? { signal } : {});
     }
   }
 }

@@ -45,6 +45,8 @@ export interface CsiServerOptions {
   socketMode?: number;
   /** How long to wait for an endpoint another live process still holds (default 0: fail at once). */
   listenTimeoutMs?: number;
+  /** Stops that wait (a signal during start-up). */
+  signal?: AbortSignal;
 }
 
 export interface CsiServer {
@@ -228,7 +230,7 @@ export async function startCsiServer(options: CsiServerOptions): Promise<CsiServ
   const addresses: string[] = [];
   try {
     for (const endpoint of endpoints) {
-      await claimEndpoint(endpoint, options.listenTimeoutMs ?? 0, log);
+      await claimEndpoint(endpoint, options.listenTimeoutMs ?? 0, log, options.signal);
       if (endpoint.kind === 'unix') {
         await bind(server, `unix://${endpoint.path}`);
         sockets.push(endpoint.path);

@@ -98,4 +98,26 @@ describe('CSI listen timeout', () => {
       `CSI endpoint ${socket} is served by another live process; still held after 0.3s (--csi-listen-timeout); refusing to start`,
     );
   });
+
+  it('stops waiting when start-up is aborted (a signal while the endpoint is held)', async () => {
+    const socket = join(dir, 'aborted.sock');
+    const holder = await hold((s, ready) => s.listen(socket, ready));
+    cleanups.push(() => release(holder));
+    const { log, lines } = memoryLogger();
+    const abort = new AbortController();
+    const started = startCsiServer({
+      endpoints: [`unix://${socket}`],
+      services,
+      log,
+      listenTimeoutMs: 600_000,
+      signal: abort.signal,
+    });
+    const outcome = started.then(
+      () => 'served',
+      (err: unknown) => (err as Error).name,
+    );
+    await until('the server waits for the endpoint', waiting(lines));
+    abort.abort();
+    expect(await outcome).toBe('AbortError');
+  });
 });
