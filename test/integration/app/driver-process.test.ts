@@ -1,7 +1,7 @@
 // The driver as a process, wired by main.ts, against a real apiserver: it syncs its informers,
 // serves CSI on its socket (Probe ready), takes its bucket Leases, and on SIGTERM stops serving,
 // hands every bucket back (empty holder) and deletes its member Lease before exiting 0.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import { createLogger } from '../../../src/telemetry/logger.ts';
 import { type LocalCluster, startLocalCluster } from '../../harness/local-cluster.ts';
 import { PROJECT_ROOT } from '../../harness/tools.ts';
 import { installCrds } from '../csi/driver-env.ts';
+import { type FollowedDriver, followDriver, until } from './driver-child.ts';
 
 const NS = 'etcd-snapshot-driver';
 let cluster: LocalCluster;
@@ -36,13 +37,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-interface Driver {
-  child: ChildProcess;
-  lines: Record<string, unknown>[];
-  exited: Promise<number | null>;
-}
-
-function startDriverProcess(identity: string, socket: string): Driver {
+function startDriverProcess(identity: string, socket: string): FollowedDriver {
   const child = spawn(
     join(PROJECT_ROOT, 'bin/etcd-snapshot-driver'),
     [
@@ -59,35 +54,7 @@ function startDriverProcess(identity: string, socket: string): Driver {
     ],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, POD_NAME: identity } },
   );
-  const lines: Record<string, unknown>[] = [];
-  let buffered = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString();
-    const parts = buffered.split('\n');
-    buffered = parts.pop()!;
-    for (const line of parts) if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
-  });
-  let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => {
-    stderr += c.toString();
-  });
-  const exited = new Promise<number | null>((resolve) =>
-    child.on('exit', (code) => {
-      if (code !== 0 && stderr) process.stderr.write(stderr);
-      resolve(code);
-    }),
-  );
-  return { child, lines, exited };
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, ms = 60_000) {
-  const started = Date.now();
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() - started > ms) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return followDriver(child);
 }
 
 async function leases(): Promise<LeaseObject[]> {

@@ -3,7 +3,7 @@
 // file start the driver; its Leases land in the namespace the seed names. A file that restricts
 // discovery and turns metrics off does both: /metrics answers 404 while the probes stay, and a
 // cluster only a disabled method could find is not looked for there.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import type { LeaseObject } from '../../../src/leader/lease-api.ts';
 import { type LocalCluster, startLocalCluster } from '../../harness/local-cluster.ts';
 import { PROJECT_ROOT } from '../../harness/tools.ts';
 import { installCrds } from '../csi/driver-env.ts';
+import { type FollowedDriver, followDriver, until } from './driver-child.ts';
 
 const SEED_CONFIG = (
   parse(readFileSync(join(PROJECT_ROOT, 'test/fixtures/seed/driver-configmap.yaml'), 'utf8')) as {
@@ -40,14 +41,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-interface Driver {
-  child: ChildProcess;
-  lines: Record<string, unknown>[];
-  exited: Promise<number | null>;
-}
-
 /** The CLI as the seed's pod runs it: `args`, the ConfigMap's config.yaml at `configFile`. */
-function startDriver(args: string[], configFile: string): Driver {
+function startDriver(args: string[], configFile: string): FollowedDriver {
   const child = spawn(join(PROJECT_ROOT, 'bin/etcd-snapshot-driver'), args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
@@ -60,35 +55,7 @@ function startDriver(args: string[], configFile: string): Driver {
       CONFIG_FILE: configFile,
     },
   });
-  const lines: Record<string, unknown>[] = [];
-  let buffered = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString();
-    const parts = buffered.split('\n');
-    buffered = parts.pop()!;
-    for (const line of parts) if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
-  });
-  let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => {
-    stderr += c.toString();
-  });
-  const exited = new Promise<number | null>((resolve) =>
-    child.on('exit', (code) => {
-      if (code !== 0 && stderr) process.stderr.write(stderr);
-      resolve(code);
-    }),
-  );
-  return { child, lines, exited };
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, ms = 60_000) {
-  const started = Date.now();
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() - started > ms) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return followDriver(child);
 }
 
 function file(name: string, text: string): string {
@@ -97,7 +64,7 @@ function file(name: string, text: string): string {
   return path;
 }
 
-async function stop(driver: Driver): Promise<number | null> {
+async function stop(driver: FollowedDriver): Promise<number | null> {
   driver.child.kill('SIGTERM');
   return driver.exited;
 }
