@@ -16,6 +16,7 @@ import { KubeClient } from '../../../src/informers/kube-client.ts';
 import { podOfIdentity } from '../../../src/leader/identity.ts';
 import type { LeaseObject } from '../../../src/leader/lease-api.ts';
 import { createLogger } from '../../../src/telemetry/logger.ts';
+import { freePort } from '../../harness/free-port.ts';
 import { type LocalCluster, startLocalCluster } from '../../harness/local-cluster.ts';
 import { PROJECT_ROOT } from '../../harness/tools.ts';
 import { installCrds } from '../csi/driver-env.ts';
@@ -101,7 +102,7 @@ describe('runDriver aborted during start-up', () => {
       const pod = `abort-${target}`;
       const identity = `${pod}_00000000`;
       const socket = join(dir, `${target}.sock`);
-      const metricsPort = 19_100 + i;
+      const metricsPort = await freePort(cluster.hostIP);
       const config = loadConfig(driverArgs(socket, metricsPort), {});
       const log = createLogger({ level: 'error', format: 'json' });
       const abort = new AbortController();
@@ -139,7 +140,7 @@ describe('etcd-snapshot-driver process signalled during start-up', () => {
     );
     const pod = 'process-abort';
     const socket = join(dir, 'process.sock');
-    const metricsPort = 19_199;
+    const metricsPort = await freePort(cluster.hostIP);
     proxy.pause();
     let child: ChildProcess | undefined;
     try {
