@@ -21,6 +21,7 @@ import { type LocalCluster, startLocalCluster } from '../../harness/local-cluste
 import { PROJECT_ROOT } from '../../harness/tools.ts';
 import { installCrds } from '../csi/driver-env.ts';
 import { startTcpProxy } from '../informers/tcp-proxy.ts';
+import { until } from './driver-child.ts';
 
 const NS = 'etcd-snapshot-driver';
 const BUCKETS = 2;
@@ -41,14 +42,6 @@ afterAll(async () => {
   await cluster?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
-
-async function until(what: string, fn: () => Promise<boolean> | boolean, ms = 60_000): Promise<void> {
-  const started = Date.now();
-  while (!(await fn())) {
-    if (Date.now() - started > ms) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function leases(): Promise<LeaseObject[]> {
   const list = await client.request<{ items: LeaseObject[] }>(
