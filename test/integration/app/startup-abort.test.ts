@@ -122,6 +122,34 @@ describe('runDriver aborted during start-up', () => {
   });
 });
 
+describe('runDriver with a controller whose start throws', () => {
+  it('rejects with that error and stops the controllers that had started, and everything before them', async () => {
+    const socket = join(dir, 'failed-controller.sock');
+    const metricsPort = await freePort(cluster.hostIP);
+    const config = loadConfig(driverArgs(socket, metricsPort), {});
+    const log = createLogger({ level: 'error', format: 'json' });
+    const events: string[] = [];
+    const controller = (name: string, fails = false) => ({
+      start() {
+        events.push(`start ${name}`);
+        if (fails) throw new Error(`${name} could not start`);
+      },
+      async stop() {
+        events.push(`stop ${name}`);
+        return { drained: true };
+      },
+    });
+    const started = runDriver(config, log, {
+      identity: 'failed-controller_00000000',
+      controllers: () => [controller('first'), controller('second', true)],
+    });
+    await expect(started).rejects.toThrow('second could not start');
+    expect(events).toEqual(['start first', 'start second', 'stop first', 'stop second']);
+    expect(await taken('failed-controller')).toEqual({ buckets: 0, member: false });
+    expect(await accepts({ host: cluster.hostIP, port: metricsPort })).toBe(false);
+  });
+});
+
 describe('etcd-snapshot-driver process signalled during start-up', () => {
   it('exits 0 by itself, and starts nothing once the apiserver answers again', async () => {
     const url = new URL(cluster.apiserverUrl);
