@@ -18,7 +18,7 @@ import type { InformerEvent, ReadonlyStore, StoredObject } from '../informers/st
 import { alwaysOwner, type Ownership, type OwnershipChange } from '../leader/ownership.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { ControllerOptions, StopOptions } from './controller-options.ts';
-import { isTerminal, OwnershipLostError, ShutdownError } from './errors.ts';
+import { isTerminalError, OwnershipLostError, ShutdownError } from './errors.ts';
 import type { EventHandler, Predicate } from './handlers.ts';
 import { type ControllerMetrics, noopControllerMetrics } from './metrics.ts';
 import type { ReconcileContext, Reconciler } from './result.ts';
@@ -263,7 +263,7 @@ export class Controller {
         // Not a failure: the work was taken away. The next owner reconciles the key from scratch.
         this.queue.forget(key);
         log.info({ reason: (reason as Error).message }, 'reconcile aborted');
-      } else if (isTerminal(err)) {
+      } else if (isTerminalError(err)) {
         this.queue.forget(key);
         this.#metrics.incReconcile(this.name, 'error');
         this.#metrics.incReconcileErrors(this.name);

@@ -76,30 +76,8 @@ export function generationChanged<T extends StoredObject>(): Predicate<T> {
   return (event) => event.type !== 'modified' || meta(event.old).generation !== meta(event.object).generation;
 }
 
-/** Lets through everything but modifications that leave the labels unchanged. */
-export function labelsChanged<T extends StoredObject>(): Predicate<T> {
-  return (event) =>
-    event.type !== 'modified' || !sameRecord(meta(event.old).labels, meta(event.object).labels);
-}
-
-/** Lets through only events whose object (new object for modifications) passes `test`. */
-export function objectMatches<T extends StoredObject>(test: (obj: T) => boolean): Predicate<T> {
-  return (event) => test(event.object);
-}
-
-/** Passes if any of the predicates does. */
-export function anyOf<T extends StoredObject>(...predicates: Predicate<T>[]): Predicate<T> {
-  return (event) => predicates.some((p) => p(event));
-}
-
 function groupOf(apiVersion: string | undefined): string {
   if (apiVersion === undefined) return '';
   const slash = apiVersion.indexOf('/');
   return slash < 0 ? '' : apiVersion.slice(0, slash);
-}
-
-function sameRecord(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
-  const ak = Object.keys(a ?? {});
-  if (ak.length !== Object.keys(b ?? {}).length) return false;
-  return ak.every((k) => a?.[k] === b?.[k]);
 }

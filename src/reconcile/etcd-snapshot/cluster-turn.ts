@@ -20,7 +20,7 @@ export interface TurnInput {
 
 export type Turn = { go: true } | { go: false; waitingFor: string };
 
-export function isTerminal(record: EtcdSnapshot): boolean {
+export function inFinalPhase(record: EtcdSnapshot): boolean {
   return record.status?.phase === 'Ready' || record.status?.phase === 'Failed';
 }
 
@@ -39,7 +39,7 @@ export function saveTurn(input: TurnInput): Turn {
   const jobOf = new Map(input.saveJobs.map((j) => [j.metadata?.labels?.[LABEL_SNAPSHOT_ID] ?? '', j]));
   for (const r of others) {
     const name = r.metadata?.name ?? '';
-    if (!r.status?.saveJob || isTerminal(r) || r.metadata?.deletionTimestamp) continue;
+    if (!r.status?.saveJob || inFinalPhase(r) || r.metadata?.deletionTimestamp) continue;
     // Intent written: its Job exists, is about to, or is not cached yet. Only its end frees the turn.
     const job = jobOf.get(name);
     if (!job || !jobFinished(job)) return { go: false, waitingFor: `the save of ${name}` };
@@ -55,7 +55,7 @@ export function saveTurn(input: TurnInput): Turn {
       return { go: false, waitingFor: `save pod ${pod.metadata?.name}` };
   }
   const older = others
-    .filter((r) => !isTerminal(r) && !r.metadata?.deletionTimestamp && !r.status?.saveJob)
+    .filter((r) => !inFinalPhase(r) && !r.metadata?.deletionTimestamp && !r.status?.saveJob)
     .filter((r) => olderFirst(r, input.self) < 0)
     .sort(olderFirst)[0];
   if (older) return { go: false, waitingFor: `the older snapshot ${older.metadata?.name}` };

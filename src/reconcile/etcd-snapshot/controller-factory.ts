@@ -21,7 +21,7 @@ import { Controller, type Source } from '../controller.ts';
 import { enqueueMapped } from '../handlers.ts';
 import type { ControllerMetrics } from '../metrics.ts';
 import type { SyncingSource } from '../sources-synced.ts';
-import { isTerminal } from './cluster-turn.ts';
+import { inFinalPhase } from './cluster-turn.ts';
 import {
   INDEX_PIPELINE_WORKLOAD,
   INDEX_RECORD_CLUSTER,
@@ -130,7 +130,7 @@ export function createEtcdSnapshotController(deps: EtcdSnapshotControllerDeps): 
   const recordKeys = (r: EtcdSnapshot): string[] => {
     const ns = r.metadata?.namespace ?? '';
     const keys = [`${ns}/${r.metadata?.name ?? ''}`];
-    if (isTerminal(r) || r.metadata?.deletionTimestamp) {
+    if (inFinalPhase(r) || r.metadata?.deletionTimestamp) {
       const key = (p: EtcdSnapshot) => `${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? ''}`;
       if (r.spec?.cluster?.key)
         keys.push(...records.byIndex(INDEX_RECORD_CLUSTER, r.spec.cluster.key).map(key));

@@ -68,7 +68,7 @@ export function clusterClaims(
 }
 
 export class RetentionReconciler implements Reconciler {
-  readonly #d: RetentionReconcilerDeps;
+  readonly #deps: RetentionReconcilerDeps;
   readonly #now: () => number;
   /** Per claim (`ns/name`): when its last sweep was read. */
   readonly #lastSweep = new Map<string, number>();
@@ -80,7 +80,7 @@ export class RetentionReconciler implements Reconciler {
   readonly #reported = new Map<string, string>();
 
   constructor(deps: RetentionReconcilerDeps) {
-    this.#d = deps;
+    this.#deps = deps;
     this.#now = deps.now ?? Date.now;
   }
 
@@ -91,12 +91,12 @@ export class RetentionReconciler implements Reconciler {
 
   async reconcile(key: string, ctx: ReconcileContext): Promise<ReconcileResult> {
     const nextRecords = await this.#judgeRecords(key, ctx);
-    const nextSweep = this.#d.options.sweepIntervalMs > 0 ? await this.#sweep(key, ctx) : Infinity;
-    return { requeueAfter: Math.max(1_000, Math.min(nextRecords, nextSweep, this.#d.options.resyncMs)) };
+    const nextSweep = this.#deps.options.sweepIntervalMs > 0 ? await this.#sweep(key, ctx) : Infinity;
+    return { requeueAfter: Math.max(1_000, Math.min(nextRecords, nextSweep, this.#deps.options.resyncMs)) };
   }
 
   async #judgeRecords(clusterKey: string, ctx: ReconcileContext): Promise<number> {
-    const { options, api, metrics } = this.#d;
+    const { options, api, metrics } = this.#deps;
     const now = this.#now();
     let next = options.resyncMs;
     const counts: Record<ReportReason, number> = {
@@ -105,10 +105,10 @@ export class RetentionReconciler implements Reconciler {
       RetentionExpiredReferenced: 0,
     };
     // Contents not listed yet: every verdict is "keep" for now; look again soon, not at the resync.
-    if (!this.#d.contents.synced) next = Math.min(next, options.pollIntervalMs);
-    for (const record of this.#d.stores.etcdSnapshots.byIndex(INDEX_RECORD_CLUSTER, clusterKey)) {
+    if (!this.#deps.contents.synced) next = Math.min(next, options.pollIntervalMs);
+    for (const record of this.#deps.stores.etcdSnapshots.byIndex(INDEX_RECORD_CLUSTER, clusterKey)) {
       const uid = record.metadata?.uid ?? '';
-      const verdict = judgeRecord(record, this.#d.contents.stateOf(record), now, options);
+      const verdict = judgeRecord(record, this.#deps.contents.stateOf(record), now, options);
       if (verdict.action === 'keep') {
         this.#reported.delete(uid);
         // Look again when the grace or the retention runs out, not only at the next resync.
@@ -148,7 +148,7 @@ export class RetentionReconciler implements Reconciler {
   }
 
   async #sweep(clusterKey: string, ctx: ReconcileContext): Promise<number> {
-    const { options, api, stores } = this.#d;
+    const { options, api, stores } = this.#deps;
     let next = Infinity;
     const records = stores.etcdSnapshots.byIndex(INDEX_RECORD_CLUSTER, clusterKey);
     const clusterName = clusterKey.slice(clusterKey.indexOf('/') + 1);
@@ -202,7 +202,7 @@ export class RetentionReconciler implements Reconciler {
     records: EtcdSnapshot[],
     ctx: ReconcileContext,
   ): Promise<void> {
-    const { api, metrics, options } = this.#d;
+    const { api, metrics, options } = this.#deps;
     const namespace = claim.metadata?.namespace ?? '';
     const claimName = claim.metadata?.name ?? '';
     const claimKey = `${namespace}/${claimName}`;
