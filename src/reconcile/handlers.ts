@@ -2,8 +2,7 @@
 // handler.EnqueueRequestForObject / ForOwner / EnqueueRequestsFromMapFunc); predicates filter
 // events before that. For a modification both the old and the new object are mapped, so a Job
 // that moves from one owner to another wakes both.
-import type { InformerEvent, StoredObject } from '../informers/store-types.ts';
-import { objectKey } from '../informers/store-types.ts';
+import { type InformerEvent, namespacedKey, objectKey, type StoredObject } from '../informers/store-types.ts';
 
 export type EventHandler<T extends StoredObject> = (event: InformerEvent<T>) => Iterable<string>;
 export type Predicate<T extends StoredObject> = (event: InformerEvent<T>) => boolean;
@@ -55,7 +54,7 @@ export function enqueueOwner<T extends StoredObject>(owner: {
         if (ref.kind !== owner.kind || !ref.name) continue;
         if (onlyController && ref.controller !== true) continue;
         if (groupOf(ref.apiVersion) !== owner.group) continue;
-        keys.add(namespace ? `${namespace}/${ref.name}` : ref.name);
+        keys.add(namespacedKey(namespace, ref.name));
       }
     }
     return keys;

@@ -5,8 +5,9 @@
 // creationTimestamp then name).
 import type { Job, Pod } from '../../informers/resources.ts';
 import type { EtcdSnapshot } from '../../records/etcd-snapshot.ts';
-import { jobFinished, podActive } from './job-outcome.ts';
-import { LABEL_SNAPSHOT_ID } from './names.ts';
+import { jobFinished } from '../jobs/job-state.ts';
+import { LABEL_SNAPSHOT_ID } from '../snapshot-records/names.ts';
+import { podActive } from './job-outcome.ts';
 
 export interface TurnInput {
   self: EtcdSnapshot;

@@ -5,12 +5,13 @@
 // restart a claim is simply swept again, and a directory needs two sweeps to be deleted.
 import { parseAgentResult } from '../../agent/contract.ts';
 import type { Job, PersistentVolumeClaim } from '../../informers/resources.ts';
-import type { ReadonlyStore } from '../../informers/store-types.ts';
+import { objectKey, type ReadonlyStore } from '../../informers/store-types.ts';
 import type { EtcdSnapshot } from '../../records/etcd-snapshot.ts';
 import type { Logger } from '../../telemetry/logger.ts';
-import { INDEX_RECORD_CLUSTER } from '../etcd-snapshot/indexes.ts';
-import { APP_NAME, LABEL_APP, LABEL_CLUSTER, labelValue } from '../etcd-snapshot/names.ts';
+import { jobFinished } from '../jobs/job-state.ts';
+import { APP_NAME, LABEL_APP, LABEL_CLUSTER, labelValue } from '../jobs/labels.ts';
 import type { ReconcileContext, ReconcileResult, Reconciler } from '../result.ts';
+import { INDEX_RECORD_CLUSTER } from '../snapshot-records/indexes.ts';
 import type { ContentReferences } from './content-references.ts';
 import type { RetentionApi } from './kube-api.ts';
 import type { RetentionMetrics } from './metrics.ts';
@@ -40,12 +41,6 @@ const REPORT_EVENT: Record<ReportReason, 'Normal' | 'Warning'> = {
   OrphanPolicyUnknown: 'Warning',
   RetentionExpiredReferenced: 'Warning',
 };
-
-function jobFinished(job: Job): boolean {
-  return (job.status?.conditions ?? []).some(
-    (c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
-  );
-}
 
 /** Snapshot claims by `<namespace>/<cluster label>`: the pipeline labels them app and cluster. */
 export const INDEX_SNAPSHOT_CLAIM_CLUSTER = 'snapshot-claim-cluster';
@@ -156,7 +151,7 @@ export class RetentionReconciler implements Reconciler {
       if (claim.metadata?.deletionTimestamp || claim.status?.phase !== 'Bound') continue;
       const namespace = claim.metadata?.namespace ?? '';
       const claimName = claim.metadata?.name ?? '';
-      const claimKey = `${namespace}/${claimName}`;
+      const claimKey = objectKey(claim);
       const name = sweepJobName(claimName);
       const job = await api.getJob(namespace, name, ctx.signal);
       if (job && this.#readJobs.has(job.metadata?.uid ?? '')) {
@@ -205,7 +200,7 @@ export class RetentionReconciler implements Reconciler {
     const { api, metrics, options } = this.#deps;
     const namespace = claim.metadata?.namespace ?? '';
     const claimName = claim.metadata?.name ?? '';
-    const claimKey = `${namespace}/${claimName}`;
+    const claimKey = objectKey(claim);
     const pods = await api.listJobPods(namespace, job.metadata?.name ?? '', ctx.signal);
     const message = pods
       .flatMap((p) => p.status?.containerStatuses ?? [])
