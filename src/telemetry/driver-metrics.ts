@@ -1,6 +1,7 @@
 // The driver's own families (seed §15): snapshot operations, sizes, storage, etcd health. The
-// snapshot pipeline reports through PipelineMetrics; telemetry imports nothing of src/, so the
-// pipeline's interface is met structurally by this one (a superset of it).
+// snapshot pipeline reports through PipelineMetrics; telemetry imports nothing of src/ but the
+// reason vocabulary, so the pipeline's interface is met structurally by this one (a superset of
+// it). Error labels take their values from that vocabulary (docs/observability.md lists them).
 //
 // Cardinality: no family carries a snapshot ID. The seed's etcd_snapshot_size_bytes{snapshot_id}
 // would add a series per snapshot forever; here it is the size of each cluster's latest snapshot.
@@ -8,6 +9,7 @@
 // label also goes through a BoundedLabel, so an unexpected input ends in `other`, not in a new
 // series per value.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { StorageReason } from '../reasons/reasons.ts';
 import { BoundedLabel } from './bounded-label.ts';
 
 export interface OperationOutcome {
@@ -41,8 +43,8 @@ export interface PipelineMetrics {
   /** Distinct etcd server versions among the members that answered the health check. */
   memberVersions(cluster: string, distinct: number): void;
   jobTimeout(cluster: string): void;
-  /** `reason` is a short catalogued error type: quota_exceeded, write_failed, no_space, … */
-  storageError(cluster: string, reason: string): void;
+  /** `reason` is exported as `error_type` as it is: one of STORAGE_REASONS (src/reasons). */
+  storageError(cluster: string, reason: StorageReason): void;
   /** Usage of a snapshot PVC as the agent's statfs saw it after a save. */
   storageUsage(namespace: string, pvcName: string, usedBytes: number, availableBytes: number): void;
   /** One request of the driver to an etcd cluster (status, member_list, authenticate, …), failed or not. */
@@ -218,7 +220,7 @@ export class PromPipelineMetrics implements PipelineMetrics {
     this.#jobTimeouts.inc({ cluster: this.#cluster.map(cluster) });
   }
 
-  storageError(cluster: string, reason: string): void {
+  storageError(cluster: string, reason: StorageReason): void {
     this.#storageErrors.inc({ cluster: this.#cluster.map(cluster), error_type: this.#reason.map(reason) });
   }
 
