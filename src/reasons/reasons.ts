@@ -6,8 +6,8 @@
 //
 // Adding a reason: its name and one-line "when" here; its gRPC code in src/csi/errors.ts (tsc
 // fails until it has one); its row in docs/csi.md's error table and a scenario in
-// test/unit/csi/error-table.test.ts (that test fails until both exist). docs/architecture.md,
-// "The reason vocabulary", says the rest.
+// test/unit/csi/error-table.test.ts and test/integration/csi/csi.test.ts (they fail until both
+// exist). docs/architecture.md, "The reason vocabulary", says the rest.
 
 /** Reason → when the driver uses it (the "when" column of docs/csi.md's error table). */
 export const REASONS = {
@@ -114,7 +114,3 @@ export const STORAGE_REASONS = [
 ] as const satisfies readonly Reason[];
 
 export type StorageReason = (typeof STORAGE_REASONS)[number];
-
-export function isStorageReason(reason: Reason): reason is StorageReason {
-  return (STORAGE_REASONS as readonly Reason[]).includes(reason);
-}
