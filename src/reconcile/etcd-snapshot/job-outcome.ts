@@ -2,6 +2,7 @@
 // termination message, else the exit code's catalog reason (src/agent/contract.ts).
 import { type AgentResult, parseAgentResult, REASON_BY_EXIT_CODE } from '../../agent/contract.ts';
 import type { Job, Pod } from '../../informers/resources.ts';
+import type { Reason } from '../../reasons/reasons.ts';
 import type { EtcdSnapshot } from '../../records/etcd-snapshot.ts';
 import { jobCondition } from '../jobs/job-state.ts';
 
@@ -10,7 +11,7 @@ export type JobOutcome =
   | { state: 'succeeded'; result: AgentResult | undefined; pod: string | undefined }
   | {
       state: 'failed';
-      reason: string;
+      reason: Reason;
       message: string;
       result: AgentResult | undefined;
       pod: string | undefined;

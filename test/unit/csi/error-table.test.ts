@@ -9,6 +9,7 @@ import { type CsiClient, createCsiClient } from '../../../src/csi/csi-client.ts'
 import { createCsiServices } from '../../../src/csi/driver.ts';
 import { ERROR_CATALOG, type ErrorReason } from '../../../src/csi/errors.ts';
 import { type CsiServer, startCsiServer } from '../../../src/csi/server.ts';
+import type { Reason } from '../../../src/reasons/reasons.ts';
 import {
   addClaim,
   addEtcdCluster,
@@ -73,7 +74,11 @@ async function failedWith(reason: string): Promise<unknown> {
   const { w, client } = await served();
   await snapshot(client);
   const [record] = [...w.snapshotsApi.objects.values()];
-  w.snapshotsApi.put({ ...record!, status: { phase: 'Failed', reason, message: 'from the pipeline' } });
+  // `reason` may lie outside the vocabulary (SNAPSHOT_FAILED's scenario), as a record of another version can.
+  w.snapshotsApi.put({
+    ...record!,
+    status: { phase: 'Failed', reason: reason as Reason, message: 'from the pipeline' },
+  });
   return snapshot(client);
 }
 
@@ -192,6 +197,12 @@ const SCENARIOS: Record<ErrorReason, () => Promise<unknown>> = {
   SNAPSHOT_INCOMPLETE: () => failedWith('SNAPSHOT_INCOMPLETE'),
   SNAPSHOT_CREATION_IN_PROGRESS: () => failedWith('SNAPSHOT_CREATION_IN_PROGRESS'),
   CLUSTER_MODIFICATION_IN_PROGRESS: () => failedWith('CLUSTER_MODIFICATION_IN_PROGRESS'),
+  RESTORE_FAILED: () => failedWith('RESTORE_FAILED'),
+  RESTORE_DATA_DIR_MISSING: () => failedWith('RESTORE_DATA_DIR_MISSING'),
+  RESTORE_DATA_DIR_IS_MOUNT: () => failedWith('RESTORE_DATA_DIR_IS_MOUNT'),
+  RESTORE_NOT_FINISHED: () => failedWith('RESTORE_NOT_FINISHED'),
+  RESTORE_PREVIOUS_DATA_DROPPED: () => failedWith('RESTORE_PREVIOUS_DATA_DROPPED'),
+  RESTORE_STATE_INCONSISTENT: () => failedWith('RESTORE_STATE_INCONSISTENT'),
   SNAPSHOT_FAILED: () => failedWith('A_REASON_NOT_IN_THE_CATALOG'),
   KUBE_FORBIDDEN: async () => {
     const { w, client } = await served();
