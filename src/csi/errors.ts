@@ -146,6 +146,35 @@ export const ERROR_CATALOG = {
   SNAPSHOT_CREATION_IN_PROGRESS: { code: 'ABORTED', when: 'another save of the cluster holds it' },
   CLUSTER_MODIFICATION_IN_PROGRESS: { code: 'ABORTED', when: 'etcd membership is changing' },
   SNAPSHOT_FAILED: { code: 'INTERNAL', when: 'a record failed without a catalogued reason' },
+  // --- object store ---
+  OBJECT_STORE_CONFIG_INVALID: {
+    code: 'FAILED_PRECONDITION',
+    when: 'the object store Secret is missing or a key of it is invalid (the message names the key)',
+  },
+  OBJECT_STORE_KEY_INVALID: {
+    code: 'FAILED_PRECONDITION',
+    when: 'the client-side encryption key is malformed, missing or not the key a copy was encrypted with',
+  },
+  OBJECT_STORE_UNREACHABLE: {
+    code: 'UNAVAILABLE',
+    when: 'the object store endpoint did not answer',
+  },
+  OBJECT_STORE_AUTH_FAILED: {
+    code: 'FAILED_PRECONDITION',
+    when: 'the object store refused the credentials (403, a bad signature or key)',
+  },
+  OBJECT_STORE_BUCKET_NOT_FOUND: {
+    code: 'FAILED_PRECONDITION',
+    when: 'the object store has no such bucket',
+  },
+  OBJECT_STORE_NOT_FOUND: {
+    code: 'NOT_FOUND',
+    when: 'a remote copy’s manifest or data object does not exist',
+  },
+  OBJECT_STORE_REQUEST_FAILED: {
+    code: 'INTERNAL',
+    when: 'the object store refused or failed a request otherwise (its S3 error code in the message)',
+  },
   // --- the driver's own Kubernetes API calls and its state ---
   KUBE_FORBIDDEN: { code: 'PERMISSION_DENIED', when: 'the API server refused the driver (RBAC, 401/403)' },
   KUBE_UNAVAILABLE: {
