@@ -110,11 +110,16 @@ export async function runUpload(args: UploadArguments, deps: UploadDeps): Promis
           await tracing.span('upload', { 'upload.part_size': config.partSizeBytes }, () => upload.done());
         } catch (err) {
           source.destroy();
-          await abortLeftoverUpload(client, config.bucket, keys.data, upload.uploadId, log);
-          throw storeFailure(
+          const failure = storeFailure(
             signal?.aborted ? new Error(`aborted: ${String(signal.reason)}`) : err,
             `upload of ${objectUrl}`,
           );
+          // A store that never answered holds no upload of ours; asking it again would only wait
+          // out more connection timeouts.
+          if (upload.uploadId !== undefined || failure.reason !== 'OBJECT_STORE_UNREACHABLE') {
+            await abortLeftoverUpload(client, config.bucket, keys.data, upload.uploadId, log);
+          }
+          throw failure;
         } finally {
           signal?.removeEventListener('abort', onAbort);
         }
