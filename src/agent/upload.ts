@@ -77,16 +77,24 @@ export async function runUpload(args: UploadArguments, deps: UploadDeps): Promis
     async (root) => {
       try {
         const plain = new TrailerHasher();
-        const plainTap = new HashTap((chunk) => plain.update(chunk));
-        const storedTap = new HashTap();
+        // etcd's trailer hasher gives the plain SHA-256 too: one hash pass for the plain bytes.
+        const plainTap = new HashTap({ hash: false, onChunk: (chunk) => plain.update(chunk) });
+        // Stored as read (no compression, no encryption): the plain pass is the stored one too.
+        const identity = args.compression === 'none' && !key;
+        const storedTap = identity ? undefined : new HashTap();
+        const body = storedTap ?? plainTap;
         const source = createReadStream(args.file, { highWaterMark: READ_CHUNK_BYTES });
-        // The last stream, storedTap, is the body; pipeline() carries any stage's error into it.
+        // pipeline() carries any stage's error into the last stream, the body.
         pipeline(
           source,
           plainTap,
-          compressor(args.compression, level),
-          ...(key ? [new EncryptStream(key, DEFAULT_CHUNK_BYTES)] : []),
-          storedTap,
+          ...(storedTap
+            ? [
+                compressor(args.compression, level),
+                ...(key ? [new EncryptStream(key, DEFAULT_CHUNK_BYTES)] : []),
+                storedTap,
+              ]
+            : []),
           () => undefined,
         );
         // A signal ends the body with an error: lib-storage then aborts the multipart upload itself
@@ -98,7 +106,7 @@ export async function runUpload(args: UploadArguments, deps: UploadDeps): Promis
           params: {
             Bucket: config.bucket,
             Key: keys.data,
-            Body: storedTap,
+            Body: body,
             ContentType: 'application/octet-stream',
             ...writeParams(config, now),
           },
@@ -125,7 +133,9 @@ export async function runUpload(args: UploadArguments, deps: UploadDeps): Promis
         }
 
         const db = plain.finish();
-        const stored = { sha256: storedTap.digest(), sizeBytes: storedTap.bytes };
+        const stored = storedTap
+          ? { sha256: storedTap.digest(), sizeBytes: storedTap.bytes }
+          : { sha256: db.sha256, sizeBytes: plain.totalBytes };
         if (db.sha256 !== meta.sha256 || plain.totalBytes !== meta.sizeBytes || !db.ok) {
           // Not a copy of what was verified: it must not stay where a restore could find it.
           await client

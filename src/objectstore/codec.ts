@@ -53,19 +53,23 @@ export function decompressor(compression: Compression): Transform {
   return new PassThrough();
 }
 
-/** Passes bytes through unchanged, hashing (SHA-256) and counting them; `onChunk` sees each one. */
+/**
+ * Passes bytes through unchanged, counting them and (unless `hash: false`) hashing them with
+ * SHA-256; `onChunk` sees each chunk (a caller hashing them its own way needs no second hash).
+ */
 export class HashTap extends Transform {
-  readonly #hash: Hash = createHash('sha256');
+  readonly #hash: Hash | undefined;
   readonly #onChunk: ((chunk: Buffer) => void) | undefined;
   bytes = 0;
 
-  constructor(onChunk?: (chunk: Buffer) => void) {
+  constructor(options: { hash?: boolean; onChunk?: (chunk: Buffer) => void } = {}) {
     super();
-    this.#onChunk = onChunk;
+    this.#hash = options.hash === false ? undefined : createHash('sha256');
+    this.#onChunk = options.onChunk;
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    this.#hash.update(chunk);
+    this.#hash?.update(chunk);
     this.bytes += chunk.length;
     this.#onChunk?.(chunk);
     done(null, chunk);
@@ -73,6 +77,7 @@ export class HashTap extends Transform {
 
   /** Once, after the stream ended. */
   digest(): string {
+    if (!this.#hash) throw new Error('this tap does not hash');
     return this.#hash.digest('hex');
   }
 }
