@@ -1,10 +1,12 @@
 // The mounted Secrets of a remote copy: the object store's (one file per key) and the encryption
 // key's. A Secret volume also holds the kubelet's `..data` link and timestamped directories: names
-// starting with `..` are skipped. Failures name the key or file, never a value.
+// starting with `..` are skipped. Failures name the key or file, never a value; the secret values
+// are registered with the logger, which replaces them in any later line.
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseStoreConfig, type StoreConfig, StoreConfigError } from '../objectstore/config.ts';
+import { parseStoreConfig, SECRET_KEYS, type StoreConfig, StoreConfigError } from '../objectstore/config.ts';
 import { EncryptionError, parseKey } from '../objectstore/encryption.ts';
+import { registerSecret } from '../telemetry/logger.ts';
 import { AGENT_EXIT_CODES } from './contract.ts';
 import { AgentFailure } from './failure.ts';
 
@@ -26,6 +28,11 @@ export async function readStoreConfig(dir: string): Promise<StoreConfig> {
     }
     data[e.name] = text;
   }
+  // Before parsing: a refusal's message quotes no secret, but a line logged later must not either.
+  for (const key of SECRET_KEYS) {
+    const v = data[key]?.trim();
+    if (v) registerSecret(v);
+  }
   try {
     return parseStoreConfig(data);
   } catch (err) {
@@ -42,6 +49,7 @@ export async function readEncryptionKey(file: string): Promise<Buffer> {
       `the encryption key file ${file} cannot be read (${err.code ?? err.message})`,
     );
   });
+  if (text.trim()) registerSecret(text.trim());
   try {
     return parseKey(text);
   } catch (err) {
