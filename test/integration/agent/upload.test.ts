@@ -6,7 +6,7 @@
 // missing manifest and another key are refused by verify.
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import {
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
@@ -249,6 +249,37 @@ describe('agent upload and verify --remote against versitygw', () => {
     expect(run.stderr).not.toContain('wrong-secret');
     expect(await listed(`prod/main/${snapshot}/`)).toEqual([]);
     expect(await openUploads()).toEqual([]);
+  });
+
+  it('refuses a file that changed since its save, leaving no object, and a file without a save', async () => {
+    const changedDir = join(dir, 'snapshots', 'changed');
+    mkdirSync(changedDir, { recursive: true });
+    const changed = join(changedDir, 'snapshot.db');
+    const bytes = readFileSync(file);
+    bytes[1000] = (bytes[1000] as number) ^ 1;
+    writeFileSync(changed, bytes);
+    writeFileSync(
+      join(changedDir, 'snapshot.meta.json'),
+      readFileSync(join(dirname(file), 'snapshot.meta.json')),
+    );
+    const run = await agent(uploadCommand({ ...uploadArgs('changed'), file: changed }));
+    expect(run.code).toBe(AGENT_EXIT_CODES.CORRUPT_STREAM);
+    expect(run.result?.error).toMatchObject({
+      reason: 'CHECKSUM_MISMATCH',
+      message: expect.stringContaining('not uploaded'),
+    });
+    expect(await listed('prod/main/changed/')).toEqual([]);
+    expect(await openUploads()).toEqual([]);
+
+    const unsavedDir = join(dir, 'snapshots', 'unsaved');
+    mkdirSync(unsavedDir, { recursive: true });
+    writeFileSync(join(unsavedDir, 'snapshot.db'), bytes);
+    const unsaved = await agent(
+      uploadCommand({ ...uploadArgs('unsaved'), file: join(unsavedDir, 'snapshot.db') }),
+    );
+    expect(unsaved.code).toBe(AGENT_EXIT_CODES.NOT_FOUND);
+    expect(unsaved.result?.error?.message).toContain('holds no successful save');
+    expect(await listed('prod/main/unsaved/')).toEqual([]);
   });
 
   it('refuses an invalid store Secret naming the key, before contacting the store', async () => {
