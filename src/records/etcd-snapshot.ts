@@ -114,6 +114,11 @@ export interface EtcdSnapshotStatus {
   sizeBytes?: number;
   checksumSha256?: string;
   revision?: number;
+  /**
+   * The newest revision the driver saw on the live cluster when the save ended (at least
+   * `revision`): a restore bumps past it so no client sees a revision reused (issue 12).
+   */
+  lastRevisionSeen?: number;
   etcdVersion?: string;
   sourceMember?: string;
   backupPath?: string;

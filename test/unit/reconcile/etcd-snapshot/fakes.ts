@@ -8,12 +8,6 @@ import { etcdClusterIndexer, INDEX_ETCD_CLUSTER } from '../../../../src/etcd/dis
 import { IndexedStore } from '../../../../src/informers/indexed-store.ts';
 import type { Job, PersistentVolumeClaim, Pod, StatefulSet } from '../../../../src/informers/resources.ts';
 import { objectKey } from '../../../../src/informers/store-types.ts';
-import {
-  INDEX_PIPELINE_WORKLOAD,
-  INDEX_RECORD_CLUSTER,
-  pipelineWorkloadIndexer,
-  recordClusterIndexer,
-} from '../../../../src/reconcile/etcd-snapshot/indexes.ts';
 import { RecordingPipelineMetrics } from '../../../../src/reconcile/etcd-snapshot/metrics.ts';
 import { resolvePipelineOptions } from '../../../../src/reconcile/etcd-snapshot/options.ts';
 import type {
@@ -24,6 +18,12 @@ import type {
 } from '../../../../src/reconcile/etcd-snapshot/ports.ts';
 import { EtcdSnapshotReconciler } from '../../../../src/reconcile/etcd-snapshot/reconciler.ts';
 import type { ReconcileContext } from '../../../../src/reconcile/result.ts';
+import {
+  INDEX_PIPELINE_WORKLOAD,
+  INDEX_RECORD_CLUSTER,
+  pipelineWorkloadIndexer,
+  recordClusterIndexer,
+} from '../../../../src/reconcile/snapshot-records/indexes.ts';
 import {
   type EtcdSnapshot,
   etcdSnapshotIndexers,
