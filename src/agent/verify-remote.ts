@@ -81,7 +81,9 @@ export async function runRemoteVerify(
           .catch((err: unknown) => {
             throw storeFailure(err, `read of ${objectUrl}`);
           });
-        const storedTap = new HashTap();
+        // Stored as read (no compression, no encryption): the db's hash pass is the stored one too.
+        const identity = !key && manifest.compression.algorithm === 'none';
+        const storedTap = new HashTap({ hash: !identity });
         const trailer = new TrailerHasher();
         const sink = new Writable({
           write(chunk: Buffer, _enc, done) {
@@ -108,9 +110,10 @@ export async function runRemoteVerify(
           }
           throw storeFailure(err, `read of ${objectUrl}`);
         }
+        const plain = trailer.finish();
         return {
-          stored: { sha256: storedTap.digest(), sizeBytes: storedTap.bytes },
-          plain: trailer.finish(),
+          stored: { sha256: identity ? plain.sha256 : storedTap.digest(), sizeBytes: storedTap.bytes },
+          plain,
           plainBytes: trailer.totalBytes,
         };
       });
