@@ -4,6 +4,8 @@
 // Both sides import this file, so a change here is a change to both.
 import { isReason, type Reason } from '../reasons/reasons.ts';
 
+import type { RemoteCopy } from './contract-remote.ts';
+
 /** Where the Job mounts the etcd cluster's snapshot claim. */
 export const SNAPSHOT_MOUNT_PATH = '/snapshots';
 /** Where the Job mounts the credentials Secret (read-only; files named as the Secret's keys). */
@@ -19,7 +21,19 @@ export const META_FILE_NAME = 'snapshot.meta.json';
 /** Where a restore Job mounts the member's data claim (the data dir's parent is on it). */
 export const DATA_MOUNT_PATH = '/var/lib/etcd-member';
 
-export type AgentOperation = 'save' | 'verify' | 'delete' | 'sweep' | 'restore';
+export {
+  ENCRYPTION_KEY_FILE_NAME,
+  ENCRYPTION_KEY_MOUNT_PATH,
+  type RemoteArguments,
+  type RemoteCopy,
+  type RemoteVerifyArguments,
+  STORE_CONFIG_MOUNT_PATH,
+  type UploadArguments,
+  uploadCommand,
+  verifyRemoteCommand,
+} from './contract-remote.ts';
+
+export type AgentOperation = 'save' | 'verify' | 'delete' | 'sweep' | 'restore' | 'upload';
 
 export interface SaveArguments {
   /** Client URLs of the members to try, the preferred source first (with ?tls-server-name= where the certificate names a DNS name). */
@@ -158,6 +172,8 @@ export interface AgentResult {
   sweep?: SweepReport;
   /** `restore` only. */
   restore?: RestoreReport;
+  /** `upload` and `verify --remote`: the remote copy written or checked. */
+  remote?: RemoteCopy;
 }
 
 /**
@@ -175,6 +191,7 @@ export const AGENT_EXIT_CODES = {
   CORRUPT_STREAM: 14,
   NOT_FOUND: 15,
   RESTORE_FAILED: 16,
+  OBJECT_STORE_FAILED: 17,
 } as const;
 
 export type AgentExitCode = (typeof AGENT_EXIT_CODES)[keyof typeof AGENT_EXIT_CODES];
@@ -188,6 +205,7 @@ export const REASON_BY_EXIT_CODE: Readonly<Record<number, Reason>> = {
   [AGENT_EXIT_CODES.CORRUPT_STREAM]: 'SNAPSHOT_INCOMPLETE',
   [AGENT_EXIT_CODES.NOT_FOUND]: 'SNAPSHOT_STATUS_FAILED',
   [AGENT_EXIT_CODES.RESTORE_FAILED]: 'RESTORE_FAILED',
+  [AGENT_EXIT_CODES.OBJECT_STORE_FAILED]: 'OBJECT_STORE_REQUEST_FAILED',
 };
 
 /** The container args after the image's entrypoint (`etcd-snapshot-driver`). */

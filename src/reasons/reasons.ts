@@ -85,6 +85,17 @@ export const REASONS = {
   RESTORE_PREVIOUS_DATA_DROPPED: 'a rollback after the data it would put back was dropped',
   RESTORE_STATE_INCONSISTENT:
     'the data dir and the paths beside it are in a state no run leaves; nothing is touched',
+  // --- object store (docs/object-store.md) ---
+  OBJECT_STORE_CONFIG_INVALID:
+    'the object store Secret is missing or a key of it is invalid (the message names the key)',
+  OBJECT_STORE_KEY_INVALID:
+    'the client-side encryption key is malformed, missing or not the key a copy was encrypted with',
+  OBJECT_STORE_UNREACHABLE: 'the object store endpoint did not answer',
+  OBJECT_STORE_AUTH_FAILED: 'the object store refused the credentials (403, a bad signature or key)',
+  OBJECT_STORE_BUCKET_NOT_FOUND: 'the object store has no such bucket',
+  OBJECT_STORE_NOT_FOUND: 'a remote copy’s manifest or data object does not exist',
+  OBJECT_STORE_REQUEST_FAILED:
+    'the object store refused or failed a request otherwise (its S3 error code in the message)',
   // --- the driver's own Kubernetes API calls and its state ---
   KUBE_FORBIDDEN: 'the API server refused the driver (RBAC, 401/403)',
   KUBE_UNAVAILABLE: 'the API server is unreachable, overloaded (429) or failing (5xx)',

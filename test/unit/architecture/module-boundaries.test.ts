@@ -18,9 +18,10 @@ const ALLOWED: Record<string, readonly string[]> = {
   leader: ['telemetry', 'kube'],
   records: ['informers', 'kube'],
   etcd: ['informers', 'records', 'telemetry'],
-  agent: ['etcd', 'telemetry'],
-  csi: ['informers', 'kube', 'records', 'etcd', 'telemetry'],
-  reconcile: ['informers', 'kube', 'leader', 'records', 'etcd', 'telemetry', 'agent'],
+  objectstore: [],
+  agent: ['etcd', 'telemetry', 'objectstore'],
+  csi: ['informers', 'kube', 'records', 'etcd', 'telemetry', 'objectstore'],
+  reconcile: ['informers', 'kube', 'leader', 'records', 'etcd', 'telemetry', 'objectstore', 'agent'],
   app: ['config', 'kube', 'informers', 'leader', 'records', 'etcd', 'reconcile', 'csi', 'telemetry'],
 };
 

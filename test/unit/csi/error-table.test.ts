@@ -204,6 +204,13 @@ const SCENARIOS: Record<ErrorReason, () => Promise<unknown>> = {
   RESTORE_PREVIOUS_DATA_DROPPED: () => failedWith('RESTORE_PREVIOUS_DATA_DROPPED'),
   RESTORE_STATE_INCONSISTENT: () => failedWith('RESTORE_STATE_INCONSISTENT'),
   SNAPSHOT_FAILED: () => failedWith('A_REASON_NOT_IN_THE_CATALOG'),
+  OBJECT_STORE_CONFIG_INVALID: () => failedWith('OBJECT_STORE_CONFIG_INVALID'),
+  OBJECT_STORE_KEY_INVALID: () => failedWith('OBJECT_STORE_KEY_INVALID'),
+  OBJECT_STORE_UNREACHABLE: () => failedWith('OBJECT_STORE_UNREACHABLE'),
+  OBJECT_STORE_AUTH_FAILED: () => failedWith('OBJECT_STORE_AUTH_FAILED'),
+  OBJECT_STORE_BUCKET_NOT_FOUND: () => failedWith('OBJECT_STORE_BUCKET_NOT_FOUND'),
+  OBJECT_STORE_NOT_FOUND: () => failedWith('OBJECT_STORE_NOT_FOUND'),
+  OBJECT_STORE_REQUEST_FAILED: () => failedWith('OBJECT_STORE_REQUEST_FAILED'),
   KUBE_FORBIDDEN: async () => {
     const { w, client } = await served();
     w.snapshotsApi.failWith = new FakeApiError(403, 'Forbidden', 'cannot create etcdsnapshots');
