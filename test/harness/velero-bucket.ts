@@ -1,7 +1,8 @@
 // What a Velero backup left in its location on the harness S3 server, read back as Velero wrote
 // it: the object keys under `<prefix>/backups/<backup>/`, and the items of `<backup>.tar.gz`
 // (`resources/<resource>/namespaces/<ns>/<name>.json`, `…/cluster/<name>.json` for cluster-scoped
-// ones) listed and parsed with the system's tar.
+// ones; Velero writes each item a second time under `resources/<resource>/<version>-preferredversion/`)
+// listed and parsed with the system's tar.
 import { execFile } from 'node:child_process';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import type { S3Server } from './s3-server.ts';
@@ -14,6 +15,8 @@ export interface BackupInBucket {
   readonly items: readonly string[];
   /** One item of the tarball, parsed. */
   item<T>(path: string): Promise<T>;
+  /** Every item of one resource (e.g. `volumesnapshots.snapshot.storage.k8s.io`), once each, parsed. */
+  itemsOf<T>(resource: string): Promise<T[]>;
 }
 
 /** `tar` with these arguments reading a gzipped tarball from stdin; its stdout. */
@@ -42,11 +45,14 @@ export async function readBackupFromBucket(
     if (!got.Body) throw new Error(`${dir}${backup}.tar.gz has no body`);
     const tarball = await got.Body.transformToByteArray();
     const items = (await tar(['-tzf', '-'], tarball)).split('\n').filter(Boolean);
-    return {
-      keys,
-      items,
-      item: async <T>(path: string) => JSON.parse(await tar(['-xzOf', '-', path], tarball)) as T,
-    };
+    const item = async <T>(path: string) => JSON.parse(await tar(['-xzOf', '-', path], tarball)) as T;
+    const itemsOf = <T>(resource: string) =>
+      Promise.all(
+        items
+          .filter((i) => i.startsWith(`resources/${resource}/`) && !i.includes('-preferredversion/'))
+          .map((i) => item<T>(i)),
+      );
+    return { keys, items, item, itemsOf };
   } finally {
     client.destroy();
   }

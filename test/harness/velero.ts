@@ -10,15 +10,16 @@
 //   await velero.cli(['backup', 'create', 'b1', '--include-namespaces', 'app', '--wait']);
 //   await velero.stop();
 //
-// Velero's controller-runtime manager serves its own metrics on :8080 of every interface, which
-// no flag of `velero server` moves: two servers on one machine collide there. A start that dies
-// on that port is retried once it is free (see startServer).
+// The server runs in a network namespace of its own (netns-bridge.ts) that reaches only the
+// apiserver and the S3 server: its controller-runtime manager serves metrics on :8080 of every
+// interface and no flag of `velero server` moves it, and on this machine driver pods, other test
+// files' Velero servers and other clusters listen on <address>:8080, which refuses that bind.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitCrdsEstablished } from './kubectl.ts';
 import type { LocalCluster } from './local-cluster.ts';
+import { bridgeNetwork, type NetworkBridge } from './netns-bridge.ts';
 import { type ManagedProcess, type ProcessExit, startProcess, waitFor } from './process.ts';
 import type { S3Server } from './s3-server.ts';
 import { tool } from './tools.ts';
@@ -29,8 +30,6 @@ export const VELERO_LOCATION = 'default';
 export const VELERO_CSI_CLASS_LABEL = 'velero.io/csi-volumesnapshot-class';
 const CREDENTIALS_SECRET = 'cloud-credentials';
 const CREDENTIALS_KEY = 'cloud';
-/** Where controller-runtime's metrics server of `velero server` binds; no flag changes it. */
-const MANAGER_METRICS_PORT = 8080;
 
 export interface VeleroBackup {
   metadata: { name: string; uid?: string; labels?: Record<string, string> };
@@ -80,30 +79,6 @@ function readTail(file: string): string {
   } catch {
     return '';
   }
-}
-
-/** True when nothing listens on `port` of any interface (what a `:port` bind needs). */
-async function portFreeEverywhere(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, () => server.close(() => resolve(true)));
-  });
-}
-
-async function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address !== null
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
-    });
-  });
 }
 
 function runVelero(
@@ -212,7 +187,7 @@ export async function startVelero(
       ?.phase;
 
   const t0 = performance.now();
-  const server = await startServer(cluster, {
+  const { proc: server, bridge } = await startServer(cluster, s3, dir, {
     logFile,
     home,
     tmp,
@@ -221,8 +196,7 @@ export async function startVelero(
       ...common,
       '--features=EnableCSI',
       `--plugin-dir=${pluginDir}`,
-      `--metrics-address=${cluster.hostIP}:${await freePort(cluster.hostIP)}`,
-      '--profiler-address=', // off: its default localhost:6060 would collide across test files
+      '--profiler-address=', // no pprof server: nothing here reads it
       '--log-level=debug',
       // Velero polls its asynchronous item operations (a CSI snapshot becoming ready) this often;
       // its 10 s default would add up to 10 s to every backup of a test.
@@ -257,7 +231,11 @@ export async function startVelero(
         },
       ),
     logTail: () => readTail(logFile),
-    stop: () => server.stop(10_000),
+    stop: async () => {
+      const exit = await server.stop(10_000);
+      await bridge.close();
+      return exit;
+    },
   };
 }
 
@@ -269,34 +247,32 @@ interface ServerStart {
   ready: () => Promise<true | undefined>;
 }
 
-/** Starts `velero server` until `ready`; a start that lost :8080 to another server waits and retries. */
-async function startServer(cluster: LocalCluster, start: ServerStart): Promise<ManagedProcess> {
-  const deadline = Date.now() + 300_000;
-  for (;;) {
-    await waitFor(
-      `port ${MANAGER_METRICS_PORT} (Velero's manager metrics) to be free`,
-      async () => ((await portFreeEverywhere(MANAGER_METRICS_PORT)) ? true : undefined),
-      { timeoutMs: Math.max(deadline - Date.now(), 1_000), intervalMs: 500 },
-    );
-    const logStart = existsSync(start.logFile) ? statSync(start.logFile).size : 0;
-    const proc = startProcess('velero', tool('velero'), start.args, {
-      logFile: start.logFile,
-      env: { PATH: process.env.PATH, HOME: start.home, TMPDIR: start.tmp },
+/** Starts `velero server` in its own network namespace, bridged to the apiserver and S3, until `ready`. */
+async function startServer(
+  cluster: LocalCluster,
+  s3: S3Server,
+  dir: string,
+  start: ServerStart,
+): Promise<{ proc: ManagedProcess; bridge: NetworkBridge }> {
+  const hostPort = (url: string) => {
+    const u = new URL(url);
+    return { host: u.hostname, port: Number(u.port || (u.protocol === 'https:' ? 443 : 80)) };
+  };
+  const bridge = await bridgeNetwork(dir, [hostPort(cluster.apiserverUrl), hostPort(s3.endpoint)]);
+  const proc = startProcess('velero', 'unshare', bridge.wrap(tool('velero'), start.args), {
+    logFile: start.logFile,
+    env: { PATH: process.env.PATH, HOME: start.home, TMPDIR: start.tmp },
+  });
+  try {
+    await waitFor('the Velero server to find its backup storage location Available', start.ready, {
+      timeoutMs: 180_000,
+      intervalMs: 500,
+      abortIf: () => (proc.hasExited ? `velero server exited:\n${readTail(start.logFile)}` : undefined),
     });
-    try {
-      await waitFor('the Velero server to find its backup storage location Available', start.ready, {
-        timeoutMs: 180_000,
-        intervalMs: 500,
-        abortIf: () => (proc.hasExited ? `velero server exited:\n${readTail(start.logFile)}` : undefined),
-      });
-      return proc;
-    } catch (err) {
-      await proc.stop();
-      const thisStart = readFileSync(start.logFile).subarray(logStart).toString('utf8');
-      const lostPort = thisStart.includes(`:${MANAGER_METRICS_PORT}: bind: address already in use`);
-      if (!lostPort || Date.now() > deadline) {
-        throw new Error(`${(err as Error).message} (cluster ${cluster.name})`);
-      }
-    }
+    return { proc, bridge };
+  } catch (err) {
+    await proc.stop();
+    await bridge.close();
+    throw err;
   }
 }
