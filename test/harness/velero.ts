@@ -15,7 +15,7 @@
 // interface and no flag of `velero server` moves it, and on this machine driver pods, other test
 // files' Velero servers and other clusters listen on <address>:8080, which refuses that bind.
 import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitCrdsEstablished } from './kubectl.ts';
 import type { LocalCluster } from './local-cluster.ts';
@@ -51,6 +51,8 @@ export interface Velero {
   readonly bucket: string;
   readonly prefix: string;
   readonly logFile: string;
+  /** The process group of the server, its plugins and its forwarder (netns-bridge.ts). */
+  readonly pid: number;
   /** From the server's spawn to its location being Available, in ms. */
   readonly startMs: number;
   /** The velero CLI against this server (its kubeconfig and namespace); rejects with stderr. */
@@ -160,8 +162,11 @@ export async function startVelero(
   const home = join(dir, 'home');
   const pluginDir = join(dir, 'plugins');
   const tmp = join(dir, 'tmp'); // the server keeps credentials from Secrets in $TMPDIR/credentials
-  for (const d of [home, pluginDir, tmp]) mkdirSync(d, { recursive: true });
-  symlinkSync(tool('velero-plugin-for-aws'), join(pluginDir, 'velero-plugin-for-aws'));
+  // logs/ too: a directory of an existing cluster (existing-cluster.ts) has none.
+  for (const d of [home, pluginDir, tmp, join(cluster.dir, 'logs')]) mkdirSync(d, { recursive: true });
+  const plugin = join(pluginDir, 'velero-plugin-for-aws');
+  rmSync(plugin, { force: true }); // a second server on the same cluster
+  symlinkSync(tool('velero-plugin-for-aws'), plugin);
   const logFile = join(cluster.dir, 'logs', 'velero.log');
   const common = [`--kubeconfig=${cluster.kubeconfigPath}`, `--namespace=${VELERO_NAMESPACE}`];
 
@@ -214,6 +219,7 @@ export async function startVelero(
     bucket: s3.bucket,
     prefix,
     logFile,
+    pid: server.pid,
     startMs,
     cli: (args, { timeoutMs = 300_000 } = {}) => runVelero(home, [...args, ...common], timeoutMs),
     backup,

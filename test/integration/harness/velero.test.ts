@@ -5,6 +5,7 @@
 // tarball as Velero wrote it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalCluster, startLocalCluster } from '../../harness/local-cluster.ts';
+import { waitFor } from '../../harness/process.ts';
 import { type S3Server, startS3Server } from '../../harness/s3-server.ts';
 import { installSnapshotCrds } from '../../harness/snapshot-stack.ts';
 import { startVelero, type Velero } from '../../harness/velero.ts';
@@ -63,5 +64,20 @@ describe('the harness Velero server', () => {
     expect(stored.items).toContain(item);
     expect(stored.items.some((e) => e.includes('/namespaces/default/'))).toBe(false);
     expect((await stored.item<{ data?: Record<string, string> }>(item)).data).toEqual({ colour: 'teal' });
+  });
+
+  it('stops with its plugins and its network forwarder: nothing of its process group is left', async () => {
+    const { pid } = velero;
+    await velero.stop();
+    // The group's last members are killed as the leader exits; they are gone once reaped.
+    const groupGone = () => {
+      try {
+        process.kill(-pid, 0);
+        return undefined;
+      } catch (err) {
+        return (err as NodeJS.ErrnoException).code === 'ESRCH' ? true : undefined;
+      }
+    };
+    await waitFor(`process group ${pid} to be gone`, groupGone, { timeoutMs: 15_000, intervalMs: 100 });
   });
 });
