@@ -12,8 +12,8 @@
 //
 // The server runs in a network namespace of its own (netns-bridge.ts) that reaches only the
 // apiserver and the S3 server: its controller-runtime manager serves metrics on :8080 of every
-// interface and no flag of `velero server` moves it, and on this machine driver pods, other test
-// files' Velero servers and other clusters listen on <address>:8080, which refuses that bind.
+// interface and no flag of `velero server` moves it, and on this machine the driver pods of every
+// local cluster listen on <pod IP>:8080, which refuses that bind (so would a second server).
 import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
