@@ -14,7 +14,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOOLS_DIR=${ETCD_SNAPSHOT_DRIVER_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/etcd-snapshot-driver/tools}
-ALL_COMPONENTS=(etcd kubernetes snapshotter provisioner csi-test jaeger prometheus versitygw)
+ALL_COMPONENTS=(etcd kubernetes snapshotter provisioner csi-test jaeger prometheus versitygw velero velero-plugin-aws)
 # Bump when what a build produces changes (flags, extras), to rebuild every cached component.
 RECIPE=1
 
@@ -82,6 +82,14 @@ recipe() {
       version=$(module_version "$here/versitygw" github.com/versity/versitygw)
       binaries="versitygw=github.com/versity/versitygw/cmd/versitygw"
       ;;
+    velero)
+      version=$(module_version "$here/velero" github.com/vmware-tanzu/velero)
+      binaries="velero=github.com/vmware-tanzu/velero/cmd/velero"
+      ;;
+    velero-plugin-aws)
+      version=$(module_version "$here/velero-plugin-aws" github.com/vmware-tanzu/velero-plugin-for-aws)
+      binaries="velero-plugin-for-aws=github.com/vmware-tanzu/velero-plugin-for-aws/velero-plugin-for-aws"
+      ;;
     *) die "unknown component '$1' (known: ${ALL_COMPONENTS[*]})" ;;
   esac
 }
@@ -111,6 +119,8 @@ ldflags_for() { # <component> <version>
       ;;
     # What versitygw's Makefile sets, so `versitygw --version` reports the pinned release.
     versitygw) flags+=" -X main.Version=$v" ;;
+    # What Velero's hack/build.sh sets, so `velero version --client-only` reports the pinned release.
+    velero) flags+=" -X github.com/vmware-tanzu/velero/pkg/buildinfo.Version=$v -X github.com/vmware-tanzu/velero/pkg/buildinfo.GitTreeState=clean" ;;
   esac
   printf '%s' "$flags"
 }

@@ -12,5 +12,7 @@ export default async function setup(): Promise<void> {
     'jaeger',
     'prometheus',
     'versitygw',
+    'velero',
+    'velero-plugin-aws',
   ]);
 }

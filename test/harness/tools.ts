@@ -14,7 +14,9 @@ export type ToolComponent =
   | 'csi-test'
   | 'jaeger'
   | 'prometheus'
-  | 'versitygw';
+  | 'versitygw'
+  | 'velero'
+  | 'velero-plugin-aws';
 
 /** The cache root, as build.sh computes it. */
 export function toolsDir(): string {

@@ -1,6 +1,8 @@
-// Velero ≥ 1.17's group-snapshot backup and its deletion, step by step as Kubernetes API calls,
-// against the real snapshot-controller and csi-snapshotter (external-snapshotter v8.7.0) on the
-// local cluster. No Velero binary runs; the steps follow vmware-tanzu/velero:
+// Velero and this driver on the local cluster, against the real snapshot-controller and
+// csi-snapshotter (external-snapshotter v8.7.0). The last describe runs the real Velero server
+// (v1.18.3, test/harness/velero.ts); the first replays, step by step as Kubernetes API calls and
+// without a Velero binary, Velero ≥ 1.17's group-snapshot backup and its deletion, following
+// vmware-tanzu/velero:
 // - backup, pkg/backup/actions/csi/pvc_action.go getVolumeSnapshotReference: create the
 //   VolumeGroupSnapshot (labels velero.io/backup-name, velero.io/backup-uid, the group label);
 //   waitForVGSAssociatedVS; updateVGSCreatedVS (drop the group's ownerReference and the
@@ -19,6 +21,7 @@
 // deletion and go with the last.
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EtcdSnapshot } from '../../../src/records/etcd-snapshot.ts';
@@ -26,16 +29,20 @@ import { deployEtcdFixture, type EtcdFixture } from '../../harness/etcd-fixture.
 import { withHostAccess } from '../../harness/existing-cluster.ts';
 import { type LocalCluster, startLocalCluster } from '../../harness/local-cluster.ts';
 import { waitFor } from '../../harness/process.ts';
+import { type S3Server, startS3Server } from '../../harness/s3-server.ts';
 import {
   type ContentInfo,
   GROUP_SNAPSHOT_CLASS,
   LABEL_GROUP_SNAPSHOT_ID,
   type SnapshotStack,
   startSnapshotStack,
+  VOLUME_SNAPSHOT_CLASS,
   type VolumeGroupSnapshotInfo,
   type VolumeSnapshotInfo,
 } from '../../harness/snapshot-stack.ts';
-import { putKeys, sha256File } from '../pipeline/env.ts';
+import { startVelero, VELERO_CSI_CLASS_LABEL, type Velero } from '../../harness/velero.ts';
+import { readBackupFromBucket } from '../../harness/velero-bucket.ts';
+import { putKeys, restoredKeys, sha256File } from '../pipeline/env.ts';
 
 const NS = 'etcd';
 const GROUP_LABEL = 'velero.io/volume-group-snapshot';
@@ -330,5 +337,91 @@ describe('Velero ≥ 1.17: a group backup, then its deletion member by member', 
     await withHostAccess('that the file goes with the last member', () => {
       expect(existsSync(file)).toBe(false);
     });
+  });
+});
+
+// The real Velero server (test/harness/velero.ts, v1.18.3 with EnableCSI) backs up the etcd
+// namespace. The sources' label `velero.io/volume-group-snapshot` is not Velero 1.18's group key
+// (`velero.io/volume-group`, its --volume-group-snapshot-label-key default), so each source claim
+// gets a VolumeSnapshot of its own, of the class labelled for Velero.
+describe('the real Velero server: velero backup create of the etcd namespace with CSI snapshots', () => {
+  let s3: S3Server;
+  let velero: Velero;
+
+  beforeAll(async () => {
+    const t = performance.now();
+    s3 = await startS3Server(cluster.hostIP, { dir: cluster.dir });
+    velero = await startVelero(cluster, s3);
+    await stack.kubectl([
+      'label',
+      'volumesnapshotclass',
+      VOLUME_SNAPSHOT_CLASS,
+      `${VELERO_CSI_CLASS_LABEL}=true`,
+      '--overwrite',
+    ]);
+    console.log(
+      `velero setup (S3, CRDs, location): ${seconds(t)}; server start → location Available: ${(velero.startMs / 1000).toFixed(1)} s`,
+    );
+  }, 600_000);
+
+  afterAll(async () => {
+    await velero?.stop();
+    await s3?.stop();
+  });
+
+  it('one VolumeSnapshot per source claim through the driver, the backup Completed, each file verified', async () => {
+    await putKeys(etcd, { '/app/velero': 'backed-up' });
+    const name = 'etcd-csi-1';
+    const t = performance.now();
+    await velero.cli(['backup', 'create', name, '--include-namespaces', NS, '--wait'], {
+      timeoutMs: 600_000,
+    });
+    const backup = await velero.waitBackupFinished(name, 600_000);
+    console.log(
+      `velero backup create (etcd namespace, 2 CSI snapshots) → ${backup.status?.phase}: ${seconds(t)}`,
+    );
+    expect(backup.status, velero.logTail()).toMatchObject({
+      phase: 'Completed',
+      csiVolumeSnapshotsAttempted: 2,
+      csiVolumeSnapshotsCompleted: 2,
+    });
+
+    // What the backup keeps: a VolumeSnapshot per source claim and its content with the handle.
+    const stored = await readBackupFromBucket(s3, velero, name);
+    const snapshots = await stored.itemsOf<VolumeSnapshotInfo>('volumesnapshots.snapshot.storage.k8s.io');
+    expect(snapshots.map((s) => s.spec.source.persistentVolumeClaimName).sort()).toEqual([
+      'main-dynamic',
+      'main-static',
+    ]);
+    const contents = await stored.itemsOf<ContentInfo>('volumesnapshotcontents.snapshot.storage.k8s.io');
+    const handles = contents.map((c) => c.status?.snapshotHandle ?? '');
+    expect(new Set(handles).size).toBe(2);
+    for (const h of handles) expect(h).toMatch(/^snap-/);
+
+    const records = await stack.records(NS);
+    for (const handle of handles) {
+      const record = records.find((r) => r.spec.members.some((m) => m.snapshotId === handle));
+      expect(record?.status, `record of ${handle}`).toMatchObject({ phase: 'Ready', readyToUse: true });
+      const file = await stack.recordFile(record!);
+      await withHostAccess(`the file of ${handle}: SHA-256 and keys`, async () => {
+        expect(sha256File(file)).toBe(record!.status!.checksumSha256);
+        expect(await restoredKeys(file, join(cluster.dir, 'logs'))).toContain('/app/velero');
+      });
+    }
+    // Velero drops its VolumeSnapshots at the end of the backup, their contents retained first.
+    await waitFor(
+      'the backup’s VolumeSnapshots to be gone',
+      async () => {
+        const left = await stack.getJson<{ items: VolumeSnapshotInfo[] }>([
+          'volumesnapshots',
+          '-n',
+          NS,
+          '-l',
+          `velero.io/backup-name=${name}`,
+        ]);
+        return left.items.length === 0 ? true : undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 1_000 },
+    );
   });
 });

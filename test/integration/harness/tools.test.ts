@@ -1,6 +1,6 @@
 // hack/tools/build.sh produced the pinned upstream releases, and says so.
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -27,8 +27,13 @@ describe('the tools cache', () => {
     ['csi-provisioner', ['--version'], 'v6.3.0'],
     ['jaeger', ['version'], '"gitVersion":"v2.13.0"'],
     ['versitygw', ['--version'], 'Version  : v1.8.0'],
+    ['velero', ['version', '--client-only'], 'Version: v1.18.3'],
   ])('%s reports the pinned release', async (binary, args, expected) => {
     expect(await versionOf(binary, args)).toContain(expected);
+  });
+
+  it('has the Velero AWS plugin of the pinned module (a plugin binary has no version command)', () => {
+    expect(realpathSync(tool('velero-plugin-for-aws'))).toContain('/velero-plugin-aws-v1.14.3-');
   });
 
   it('has csi-sanity, the upstream csi.proto and the snapshot CRDs of the pinned client module', async () => {
