@@ -8,7 +8,6 @@ import { createEtcdRestoreController } from '../reconcile/etcd-restore/controlle
 import { createEtcdSnapshotController } from '../reconcile/etcd-snapshot/controller-factory.ts';
 import { DEFAULT_PIPELINE_OPTIONS } from '../reconcile/etcd-snapshot/options.ts';
 import { createRetentionController } from '../reconcile/retention/controller-factory.ts';
-import { PromRestoreMetrics } from '../telemetry/restore-metrics.ts';
 import { PromRetentionMetrics } from '../telemetry/retention-metrics.ts';
 import type { DriverParts, RunnableController } from './run-driver.ts';
 
@@ -64,7 +63,7 @@ export function defaultControllers(parts: DriverParts): RunnableController[] {
       ownership: parts.ownership,
       logger: parts.log,
       turns,
-      metrics: new PromRestoreMetrics(parts.metrics.registry, parts.metrics.pipeline),
+      metrics: parts.metrics.restore,
       controllerMetrics: parts.metrics.controller,
       options: { job: agentJob, discovery: { methods: config.discoveryMethods } },
     }),

@@ -15,6 +15,8 @@ export interface RestoreOptions {
   verifyResultTimeoutMs: number;
   /** How long Quiesce waits for the members' pods to go before the restore fails (nothing touched yet). */
   quiesceTimeoutMs: number;
+  /** How long a target that does not exist yet is waited for when the restore sets no waitForTargetSeconds. */
+  defaultWaitForTargetSeconds: number;
   /** Which discovery methods finding the cluster's endpoints may use; all when unset. */
   discovery?: DiscoveryOptions;
 }
@@ -25,6 +27,8 @@ export const DEFAULT_RESTORE_OPTIONS: Omit<RestoreOptions, 'job'> = {
   probeTimeoutMs: 5_000,
   verifyResultTimeoutMs: 300_000,
   quiesceTimeoutMs: 300_000,
+  // Velero restores claims before workloads: the StatefulSet may come minutes after the claim.
+  defaultWaitForTargetSeconds: 600,
 };
 
 export type RestoreOptionsInput = Pick<RestoreOptions, 'job'> & Partial<RestoreOptions>;

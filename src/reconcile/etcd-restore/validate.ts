@@ -189,7 +189,7 @@ async function awaitTarget(
 ): Promise<ReconcileResult | StepFailure> {
   const namespace = restore.metadata?.namespace ?? '';
   const what = `StatefulSet of etcd cluster ${namespace}/${restore.spec.target.cluster} (labelled etcd.io/cluster or so named)`;
-  const waitSeconds = restore.spec.target.waitForTargetSeconds ?? 0;
+  const waitSeconds = restore.spec.target.waitForTargetSeconds ?? io.options.defaultWaitForTargetSeconds;
   const since = Date.parse(restore.metadata?.creationTimestamp ?? '') || io.now().getTime();
   const left = since + waitSeconds * 1000 - io.now().getTime();
   if (left <= 0)
