@@ -8,6 +8,7 @@ import type { ClusterTurns } from '../../../src/reconcile/cluster-turns.ts';
 import type { Controller } from '../../../src/reconcile/controller.ts';
 import { createEtcdRestoreController } from '../../../src/reconcile/etcd-restore/controller-factory.ts';
 import type { RestoreOptionsInput } from '../../../src/reconcile/etcd-restore/options.ts';
+import type { LiveClusterProbe } from '../../../src/reconcile/etcd-restore/ports.ts';
 import {
   type EtcdRestore,
   type EtcdRestoreSpec,
@@ -28,6 +29,7 @@ export function startRestoreController(
   log: Logger,
   turns: ClusterTurns,
   options: Partial<RestoreOptionsInput> = {},
+  probe?: LiveClusterProbe,
 ): Controller {
   const f = env.factory;
   const controller = createEtcdRestoreController({
@@ -44,6 +46,7 @@ export function startRestoreController(
     logger: log,
     kubeConfig: cluster.kubeConfig,
     turns,
+    ...(probe ? { probe } : {}),
     options: {
       job: {
         agentImage: AGENT_IMAGE,
@@ -115,4 +118,22 @@ export async function followRestore(
 export function phaseLine(label: string, phases: { phase: string; seconds: number }[]): string {
   const total = phases.reduce((n, p) => n + p.seconds, 0);
   return `${label}: ${phases.map((p) => `${p.phase} ${p.seconds.toFixed(1)} s`).join(', ')} — total ${total.toFixed(1)} s`;
+}
+
+/**
+ * The executor account in the etcd namespace, and PodSecurity `restricted` as a warning only: a
+ * restore restarts the etcd fixture's own pods, which do not pass `restricted` (the Jobs do:
+ * their template is the one agent Job template, checked in test/unit/reconcile/jobs).
+ */
+export async function prepareNamespace(cluster: LocalCluster, namespace: string): Promise<void> {
+  await cluster.kubectl([
+    'label',
+    'namespace',
+    namespace,
+    '--overwrite',
+    'pod-security.kubernetes.io/warn=restricted',
+  ]);
+  await cluster.kubectl(['create', 'serviceaccount', EXECUTOR_SA, '-n', namespace]).catch((err: Error) => {
+    if (!/AlreadyExists/.test(err.message)) throw err;
+  });
 }

@@ -7,10 +7,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterTurns } from '../../../src/reconcile/cluster-turns.ts';
 import type { Controller } from '../../../src/reconcile/controller.ts';
+import { probeLiveCluster } from '../../../src/reconcile/etcd-restore/live-cluster.ts';
+import type { LiveClusterProbe } from '../../../src/reconcile/etcd-restore/ports.ts';
 import type { EtcdSnapshot } from '../../../src/records/etcd-snapshot.ts';
 import { deployEtcdFixture, type EtcdFixture } from '../../harness/etcd-fixture.ts';
 import { localClusterOnly } from '../../harness/existing-cluster.ts';
 import { type LocalCluster, startLocalCluster } from '../../harness/local-cluster.ts';
+import { waitFor } from '../../harness/process.ts';
 import { type DriverEnv, installCrds, startDriver } from '../../integration/csi/driver-env.ts';
 import {
   claimDir,
@@ -19,10 +22,9 @@ import {
   pipelineLogger,
   putKeys,
   recordsOfGroup,
-  restrictNamespace,
   startPipeline,
 } from '../pipeline/env.ts';
-import { createRestore, followRestore, phaseLine, startRestoreController } from './env.ts';
+import { createRestore, followRestore, phaseLine, prepareNamespace, startRestoreController } from './env.ts';
 
 const NS = 'etcd';
 let cluster: LocalCluster;
@@ -38,10 +40,14 @@ beforeAll(async () => {
   await installCrds(cluster);
   main = await deployEtcdFixture(cluster, { name: 'main', namespace: NS, replicas: 3 });
   await main.waitHealthy(120_000);
-  await restrictNamespace(cluster, NS);
+  await prepareNamespace(cluster, NS);
   env = await startDriver(cluster, { etcdNamespace: NS, log });
   pipeline = startPipeline(cluster, env, log, { turns });
   restores = startRestoreController(cluster, env, log, turns);
+  // The CSI server answers NOT_READY until every informer (the restore controller's too) synced.
+  await waitFor('the informers to sync', async () =>
+    env.factory.informers().every((i) => i.hasSynced) ? true : undefined,
+  );
 });
 
 afterAll(async () => {
@@ -133,6 +139,37 @@ describe.skipIf(
     expect((await statefulSet()).replicas).toBe(3);
   });
 
+  it('restores into a new cluster (another StatefulSet with its own claims) while the original keeps running', async () => {
+    const copy = await deployEtcdFixture(cluster, { name: 'copy', namespace: NS, replicas: 3 });
+    await copy.waitHealthy(120_000);
+    await copy.etcdctl(['put', '/copy/own', 'goes']);
+    const mainPods = (await main.pods()).map((p) => p.metadata?.uid).sort();
+
+    await createRestore(env, NS, 'into-copy', {
+      source: { etcdSnapshot: { name: first.metadata!.name! } },
+      target: { cluster: 'copy' },
+    });
+    const { restore, phases } = await followRestore(env, NS, 'into-copy', [
+      'Completed',
+      'Failed',
+      'RolledBack',
+    ]);
+    console.log(phaseLine('restore into a new cluster', phases));
+    expect(restore.status).toMatchObject({ phase: 'Completed', clusterKey: `${NS}/copy` });
+    await copy.waitHealthy(120_000);
+    const out = await copy.etcdctl(['get', '/', '--prefix', '--keys-only']);
+    expect(
+      out
+        .split('\n')
+        .filter((l) => l !== '')
+        .sort(),
+    ).toEqual(['/app/a', '/app/b', '/app/c']);
+    // The original was never stopped, and still serves its own data.
+    expect((await main.pods()).map((p) => p.metadata?.uid).sort()).toEqual(mainPods);
+    expect(await keysWithValues('/app/')).toEqual({ '/app/a': 'alpha', '/app/b': 'beta', '/app/c': 'gamma' });
+    await copy.delete();
+  });
+
   it('refuses a corrupted snapshot file before quiescing: the StatefulSet is never scaled', async () => {
     const corrupt = await snapshotOf('to-corrupt', volume);
     const file = join(await claimDir(env, NS, corrupt.spec.storage.claimName), corrupt.status!.backupPath!);
@@ -159,9 +196,15 @@ describe.skipIf(
   });
 
   it('a verification failure rolls back: the old data is back and the cluster runs as it was', async () => {
-    // A controller whose VerifyResult gives the started cluster no time at all: it must roll back.
+    // The result check sees one member without keys (what a member that restored nothing would
+    // show): a verification failure after the swap. Everything else — Jobs, renames, scaling — is real.
     await restores.stop({ deadlineMs: 5_000 });
-    restores = startRestoreController(cluster, env, log, turns, { verifyResultTimeoutMs: 1 });
+    const memberWithoutKeys: LiveClusterProbe = async (endpoints, credentials, options) => {
+      const view = await probeLiveCluster(endpoints, credentials, options);
+      const counts = view.keyCounts?.map((c, i) => (i === 0 ? { ...c, count: 0 } : c));
+      return counts ? { ...view, keyCounts: counts } : view;
+    };
+    restores = startRestoreController(cluster, env, log, turns, {}, memberWithoutKeys);
     await putKeys(main, { '/app/kept': 'by-the-rollback' });
     const before = await keysWithValues('/app/');
 
