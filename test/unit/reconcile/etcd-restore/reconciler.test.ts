@@ -245,6 +245,15 @@ describe('EtcdRestore reconciler', () => {
     expect(w.restore().status).toMatchObject({ phase: 'Failed', reason: 'RESTORE_TARGET_NOT_FOUND' });
   });
 
+  it('bumps past the live revision of a cluster that is already past the snapshot’s lastRevisionSeen', async () => {
+    const w = world();
+    w.live = w.healthyView(3, 2_000_000_500);
+    const { run } = reconcilerFor(w);
+    await until(w, run, 'VerifyingFile');
+    // ceil(1.2 × (2 000 000 500 − 500))
+    expect(w.restore().status?.revisionBump).toBe(2_400_000_000);
+  });
+
   it('takes the membership from the StatefulSet alone while the cluster is down', async () => {
     const w = world();
     w.live = undefined;
