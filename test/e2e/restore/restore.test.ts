@@ -19,6 +19,7 @@ import {
   claimDir,
   createVolume,
   groupSnapshotUntilDone,
+  pipelineJobs,
   pipelineLogger,
   putKeys,
   recordsOfGroup,
@@ -137,6 +138,49 @@ describe.skipIf(
     expect((JSON.parse(health) as { health: boolean }[]).filter((h) => h.health)).toHaveLength(3);
     expect(await memberPods()).toEqual(podsBefore);
     expect((await statefulSet()).replicas).toBe(3);
+  });
+
+  it('a restore controller killed at every phase boundary and started again converges: one Job per member, the data restored', async () => {
+    await putKeys(main, { '/app/after': 'must-go-again' });
+    const killed: string[] = [];
+    const { restore, phases } = await (async () => {
+      await createRestore(env, NS, 'crashing', {
+        source: { etcdSnapshot: { name: first.metadata!.name! } },
+        target: { cluster: 'main' },
+      });
+      return followRestore(
+        env,
+        NS,
+        'crashing',
+        ['Completed', 'Failed', 'RolledBack'],
+        300_000,
+        async (phase) => {
+          // In-flight reconciles aborted at once, the in-memory turns lost: what a SIGKILL leaves.
+          await restores.stop({ deadlineMs: 0, abortGraceMs: 2_000 });
+          restores = startRestoreController(cluster, env, log, new ClusterTurns());
+          killed.push(phase);
+        },
+      );
+    })();
+    console.log(phaseLine(`restore with the controller replaced at ${killed.join(', ')}`, phases));
+    expect(restore.status?.phase).toBe('Completed');
+    expect(killed.length).toBeGreaterThanOrEqual(4);
+    const jobs = (await pipelineJobs(env, NS)).filter((j) => j.includes('crashing')).sort();
+    expect(jobs).toEqual([
+      'snapshot-restore-crashing-main-0',
+      'snapshot-restore-crashing-main-1',
+      'snapshot-restore-crashing-main-2',
+      'snapshot-restore-verify-crashing',
+    ]);
+    for (const job of jobs) {
+      const pods = await env.kubeClient.request<{ items: unknown[] }>(
+        'GET',
+        `/api/v1/namespaces/${NS}/pods?labelSelector=${encodeURIComponent(`job-name=${job}`)}`,
+      );
+      expect(pods.items, `pods of ${job}`).toHaveLength(1);
+    }
+    await main.waitHealthy(120_000);
+    expect(await keysWithValues('/app/')).toEqual({ '/app/a': 'alpha', '/app/b': 'beta', '/app/c': 'gamma' });
   });
 
   it('restores into a new cluster (another StatefulSet with its own claims) while the original keeps running', async () => {
