@@ -84,7 +84,7 @@ async function check(
   const target = describeTarget(set, restore);
   if (isFailure(target)) return target;
 
-  const access = await liveAccess(io, restore, ctx);
+  const access = await liveAccess(io, restore, ctx, record.metadata?.name);
   if (isFailure(access)) return access;
   let live: LiveClusterView | undefined;
   if (access.endpoints.length > 0) {
