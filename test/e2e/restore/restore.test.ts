@@ -214,6 +214,64 @@ describe.skipIf(
     await copy.delete();
   });
 
+  it('restores TLS (DNS-only server certificates) and user/password clusters with their credentials Secrets', async () => {
+    const fixtures = await Promise.all([
+      deployEtcdFixture(cluster, {
+        name: 'secure',
+        namespace: NS,
+        replicas: 1,
+        auth: 'tls',
+        serverNames: 'dns',
+      }),
+      deployEtcdFixture(cluster, { name: 'basic', namespace: NS, replicas: 1, auth: 'basic' }),
+    ]);
+    for (const fixture of fixtures) {
+      await fixture.waitHealthy(120_000);
+      // The source claim's way of naming the Secret: the pods' annotation (the restore's
+      // restarted pods lose it; the engine then takes the record's Secret of the same cluster).
+      for (const pod of await fixture.pods())
+        await cluster.kubectl([
+          'annotate',
+          'pod',
+          '--overwrite',
+          '-n',
+          NS,
+          pod.metadata!.name!,
+          `etcd.io/credentials-secret=${fixture.credentialsSecret}`,
+        ]);
+    }
+    await waitFor('the pod cache to see the annotations', () =>
+      env.stores.pods.list().filter((p) => p.metadata?.annotations?.['etcd.io/credentials-secret']).length >=
+      2
+        ? true
+        : undefined,
+    );
+    for (const fixture of fixtures) {
+      await fixture.etcdctl(['put', `/${fixture.name}/kept`, 'yes']);
+      const record = await snapshotOf(
+        `${fixture.name}-snap`,
+        await createVolume(env, `${fixture.name}-data`, fixture.name, NS),
+      );
+      expect(record.spec.cluster.credentialsSecret).toBe(fixture.credentialsSecret);
+      await fixture.etcdctl(['put', `/${fixture.name}/gone`, 'yes']);
+      await createRestore(env, NS, `${fixture.name}-restore`, {
+        source: { etcdSnapshot: { name: record.metadata!.name! } },
+        target: { cluster: fixture.name },
+      });
+      const { restore, phases } = await followRestore(env, NS, `${fixture.name}-restore`, [
+        'Completed',
+        'Failed',
+        'RolledBack',
+      ]);
+      console.log(phaseLine(`${fixture.auth} cluster restore`, phases));
+      expect(restore.status).toMatchObject({ phase: 'Completed', membersFrom: 'member-list' });
+      await fixture.waitHealthy(120_000);
+      const keys = await fixture.etcdctl(['get', `/${fixture.name}/`, '--prefix', '--keys-only']);
+      expect(keys.split('\n').filter((l) => l !== '')).toEqual([`/${fixture.name}/kept`]);
+    }
+    await Promise.all(fixtures.map((f) => f.delete()));
+  });
+
   it('refuses a corrupted snapshot file before quiescing: the StatefulSet is never scaled', async () => {
     const corrupt = await snapshotOf('to-corrupt', volume);
     const file = join(await claimDir(env, NS, corrupt.spec.storage.claimName), corrupt.status!.backupPath!);
