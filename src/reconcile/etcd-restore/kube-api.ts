@@ -1,7 +1,3 @@
-// The restore's API calls (RestoreApi) over the shared KubeClient. Creates treat AlreadyExists as
-// success (names are deterministic); reads treat NotFound as undefined; the status is written
-// through its subresource with the resourceVersion read, so a stale writer gets 409.
-import { randomBytes } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { SecretLike } from '../../etcd/credentials.ts';
 import {
@@ -11,9 +7,11 @@ import {
 } from '../../informers/resources.ts';
 import { isNotFound } from '../../kube/api-errors.ts';
 import type { JsonRequester } from '../../kube/custom-objects.ts';
+import { EventRecorder, type InvolvedObject } from '../../kube/event-recorder.ts';
 import { ETCD_RESTORE, type EtcdRestore } from '../../records/etcd-restore.ts';
 import type { Logger } from '../../telemetry/logger.ts';
 import { kubeJobApi } from '../jobs/job-api.ts';
+import { APP_NAME } from '../jobs/labels.ts';
 import type { RestoreApi, SnapshotObject } from './ports.ts';
 
 const enc = encodeURIComponent;
@@ -27,6 +25,11 @@ export function kubeRestoreApi(
 ): RestoreApi {
   // The Job calls every reconciler makes (create-if-absent, get, pods, log tail).
   const jobs = kubeJobApi(client, options);
+  // The one Event writer (repeats merged as client-go does).
+  const events = new EventRecorder(client, {
+    component: APP_NAME,
+    onError: (err, event) => options.logger.warn({ err, reason: event.reason }, 'cannot record an Event'),
+  });
   const get = async <T>(path: string, signal: AbortSignal): Promise<T | undefined> => {
     try {
       return await client.request<T>('GET', path, { signal });
@@ -112,36 +115,18 @@ export function kubeRestoreApi(
           if (!isNotFound(err)) throw err;
         });
     },
-    async recordEvent(restore, event, signal) {
-      const namespace = restore.metadata?.namespace ?? '';
-      const now = new Date().toISOString();
-      try {
-        await client.request('POST', nsPath('', namespace, 'events'), {
-          body: {
-            apiVersion: 'v1',
-            kind: 'Event',
-            metadata: { name: `${restore.metadata?.name}.${randomBytes(6).toString('hex')}`, namespace },
-            involvedObject: {
-              apiVersion: `${ETCD_RESTORE.group}/${ETCD_RESTORE.version}`,
-              kind: ETCD_RESTORE.kind,
-              name: restore.metadata?.name,
-              namespace,
-              uid: restore.metadata?.uid,
-              resourceVersion: restore.metadata?.resourceVersion,
-            },
-            type: event.type,
-            reason: event.reason,
-            message: event.message.slice(0, 1024),
-            source: { component: 'etcd-snapshot-driver' },
-            firstTimestamp: now,
-            lastTimestamp: now,
-            count: 1,
-          },
-          signal,
-        });
-      } catch (err) {
-        options.logger.warn({ err, reason: event.reason }, 'cannot record an Event');
-      }
-    },
+    recordEvent: (restore, event, signal) => events.record(restoreReference(restore), event, signal),
+  };
+}
+
+/** The restore as the object of an Event. */
+function restoreReference(restore: EtcdRestore): InvolvedObject {
+  return {
+    apiVersion: `${ETCD_RESTORE.group}/${ETCD_RESTORE.version}`,
+    kind: ETCD_RESTORE.kind,
+    name: restore.metadata?.name ?? '',
+    namespace: restore.metadata?.namespace ?? '',
+    ...(restore.metadata?.uid ? { uid: restore.metadata.uid } : {}),
+    ...(restore.metadata?.resourceVersion ? { resourceVersion: restore.metadata.resourceVersion } : {}),
   };
 }
