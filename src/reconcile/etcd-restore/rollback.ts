@@ -10,7 +10,7 @@ import { runJob } from './job-run.ts';
 import { buildMemberJob, memberJobName } from './jobs.ts';
 import { scaleDown } from './quiesce.ts';
 import type { RestoreIo } from './restore-io.ts';
-import { bounded, finished, waiting } from './status-writes.ts';
+import { bounded, CONDITION_SUCCEEDED, CONDITION_WAITING, finished, waiting } from './status-writes.ts';
 import { recordPhaseSpan } from './tracing.ts';
 
 export async function rollBack(
@@ -96,11 +96,21 @@ async function end(
   status: NonNullable<EtcdRestore['status']>,
   event: string,
 ): Promise<ReconcileResult> {
-  const written = await io.putStatus(
-    restore,
-    { ...status, phaseStartedAt: status.finishedAt ?? io.now().toISOString() },
-    ctx,
-  );
+  const at = status.finishedAt ?? io.now().toISOString();
+  const succeeded = {
+    type: CONDITION_SUCCEEDED,
+    status: 'False' as const,
+    reason: status.reason ?? 'RESTORE_FAILED',
+    message: bounded(status.message ?? '', 1024),
+    lastTransitionTime: at,
+  };
+  const conditions = [
+    ...(status.conditions ?? []).filter(
+      (c) => c.type !== CONDITION_SUCCEEDED && c.type !== CONDITION_WAITING,
+    ),
+    succeeded,
+  ];
+  const written = await io.putStatus(restore, { ...status, conditions, phaseStartedAt: at }, ctx);
   recordPhaseSpan(
     restore,
     'RollingBack',

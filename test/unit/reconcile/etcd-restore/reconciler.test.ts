@@ -150,7 +150,28 @@ describe('EtcdRestore reconciler', () => {
     await until(w, run, 'RolledBack');
     expect(w.statefulSets.get('etcd/main')?.spec?.replicas).toBe(3);
     expect(w.restore().status?.members?.every((m) => m.state === 'RolledBack')).toBe(true);
+    expect(w.restore().status?.conditions).toEqual([
+      expect.objectContaining({ type: 'Succeeded', status: 'False', reason: 'RESTORE_VERIFICATION_FAILED' }),
+    ]);
     expect(metrics.finished).toEqual([expect.objectContaining({ status: 'RESTORE_VERIFICATION_FAILED' })]);
+  });
+
+  it('pods that do not go after the scale-down fail the restore, untouched, and the StatefulSet is scaled back', async () => {
+    const w = world();
+    let now = new Date('2026-01-01T00:00:00Z');
+    const { run } = reconcilerFor(w, { now: () => now });
+    await until(w, run, 'VerifyingFile');
+    await run();
+    w.finishJob(verifyJobName('r1'), true, okResult('verify', { sha256: SHA }));
+    w.podsLinger = true;
+    await until(w, run, 'Quiescing');
+    await run();
+    expect(w.restore().status?.conditions?.[0]).toMatchObject({ type: 'Waiting', reason: 'PodsTerminating' });
+    now = new Date('2026-01-01T00:02:00Z');
+    await run();
+    expect(w.restore().status).toMatchObject({ phase: 'Failed', reason: 'RESTORE_QUIESCE_TIMEOUT' });
+    expect(w.calls.filter((c) => c.startsWith('scale')).at(-1)).toBe('scale main 3');
+    expect(w.jobNames()).toEqual([verifyJobName('r1')]);
   });
 
   it('a member Job failure carries its etcdutl stderr tail and rolls back', async () => {
