@@ -5,24 +5,34 @@ import { parseEndpoint } from '../etcd/client/endpoint.ts';
 import {
   type AgentOperation,
   type DeleteArguments,
+  type RemoteVerifyArguments,
   type RestoreArguments,
   type SaveArguments,
   SWEEP_DIR_NAME,
   type SweepArguments,
   TERMINATION_MESSAGE_PATH,
+  type UploadArguments,
   type VerifyArguments,
 } from './contract.ts';
 import { UsageError } from './failure.ts';
+import {
+  parseRemoteVerifyFlags,
+  parseUploadFlags,
+  UPLOAD_FLAGS,
+  VERIFY_REMOTE_FLAGS,
+} from './remote-args.ts';
 import { parseRestoreFlags, RESTORE_FLAGS, RESTORE_SWITCHES } from './restore-args.ts';
 
 export type AgentCommand =
   | { operation: 'save'; args: SaveArguments; terminationLog: string }
   | { operation: 'verify'; args: VerifyArguments; terminationLog: string }
+  | { operation: 'verify-remote'; args: RemoteVerifyArguments; terminationLog: string }
+  | { operation: 'upload'; args: UploadArguments; terminationLog: string }
   | { operation: 'delete'; args: DeleteArguments; terminationLog: string }
   | { operation: 'sweep'; args: SweepArguments; terminationLog: string }
   | { operation: 'restore'; args: RestoreArguments; terminationLog: string };
 
-const OPERATIONS: readonly AgentOperation[] = ['save', 'verify', 'delete', 'sweep', 'restore'];
+const OPERATIONS: readonly AgentOperation[] = ['save', 'verify', 'delete', 'sweep', 'restore', 'upload'];
 
 export function isAgentOperation(op: string | undefined): op is AgentOperation {
   return OPERATIONS.includes(op as AgentOperation);
@@ -40,10 +50,17 @@ const FLAGS: Record<AgentOperation, readonly string[]> = {
     'dial-timeout',
     'termination-log',
   ],
-  verify: ['file', 'termination-log'],
+  verify: ['file', 'termination-log', ...VERIFY_REMOTE_FLAGS],
   delete: ['dir', 'termination-log'],
   sweep: ['root', 'keep', 'delete', 'min-age-seconds', 'termination-log'],
   restore: RESTORE_FLAGS,
+  upload: UPLOAD_FLAGS,
+};
+
+/** Flags that take no value, by operation. */
+const SWITCHES: Partial<Record<AgentOperation, ReadonlySet<string>>> = {
+  restore: RESTORE_SWITCHES,
+  verify: new Set(['remote']),
 };
 
 export const AGENT_USAGE = `usage:
@@ -52,6 +69,12 @@ export const AGENT_USAGE = `usage:
                                                          [--ca-secret=NAMESPACE/NAME:KEY]]
                                   [--min-free-bytes=N] [--dial-timeout=SECONDS]
   etcd-snapshot-driver agent verify --file=PATH
+  etcd-snapshot-driver agent verify --remote --store-config-dir=DIR --namespace=NS --cluster=NAME
+                                    --snapshot=NAME [--encryption-key-file=PATH]
+  etcd-snapshot-driver agent upload --file=PATH --store-config-dir=DIR --namespace=NS --cluster=NAME
+                                    --snapshot=NAME [--encryption-key-file=PATH]
+                                    [--compression=none|zstd|gzip [--compression-level=N]]
+                                    [--members=NAME=PEER_URL,…]
   etcd-snapshot-driver agent delete --dir=PATH
   etcd-snapshot-driver agent sweep --root=PATH [--keep=DIR,…] [--delete=DIR,…] [--min-age-seconds=N]
   etcd-snapshot-driver agent restore --file=PATH --sha256=HEX --data-dir=PATH --uid=UID --name=MEMBER
@@ -67,7 +90,7 @@ export function parseAgentArgs(argv: readonly string[]): AgentCommand {
   const [op, ...rest] = argv;
   if (!isAgentOperation(op)) {
     throw new UsageError(
-      `unknown agent operation "${(op ?? '').slice(0, 100)}" (want save, verify, delete, sweep or restore)`,
+      `unknown agent operation "${(op ?? '').slice(0, 100)}" (want save, verify, upload, delete, sweep or restore)`,
     );
   }
   const known = FLAGS[op];
@@ -79,7 +102,7 @@ export function parseAgentArgs(argv: readonly string[]): AgentCommand {
     const name = m[1];
     if (!known.includes(name)) throw new UsageError(`unknown flag --${name} for agent ${op}`);
     let value = m[2];
-    if (value === undefined && op === 'restore' && RESTORE_SWITCHES.has(name)) value = 'true';
+    if (value === undefined && SWITCHES[op]?.has(name)) value = 'true';
     if (value === undefined) {
       value = rest[++i];
       if (value === undefined) throw new UsageError(`flag --${name} needs a value`);
@@ -100,7 +123,16 @@ export function parseAgentArgs(argv: readonly string[]): AgentCommand {
   };
 
   if (op === 'restore') return { operation: op, args: parseRestoreFlags(flags), terminationLog };
-  if (op === 'verify') return { operation: op, args: { file: absolute('file') }, terminationLog };
+  if (op === 'upload') return { operation: op, args: parseUploadFlags(flags), terminationLog };
+  if (op === 'verify' && flags.has('remote')) {
+    if (flags.get('remote') !== 'true') throw new UsageError('--remote takes no value');
+    return { operation: 'verify-remote', args: parseRemoteVerifyFlags(flags), terminationLog };
+  }
+  if (op === 'verify') {
+    const extra = VERIFY_REMOTE_FLAGS.find((f) => flags.has(f));
+    if (extra) throw new UsageError(`--${extra} needs --remote`);
+    return { operation: op, args: { file: absolute('file') }, terminationLog };
+  }
   if (op === 'delete') return { operation: op, args: { dir: absolute('dir') }, terminationLog };
   if (op === 'sweep') {
     // Bare names only: a path (`../x`, `a/b`) could reach outside the claim or into a snapshot.

@@ -2,6 +2,9 @@
 // (`etcd-snapshot-driver agent <operation> …`): the command line the reconciler builds, the paths
 // it mounts, and the JSON result the agent leaves in its termination message and meta file.
 // Both sides import this file, so a change here is a change to both.
+import { isReason, type Reason } from '../reasons/reasons.ts';
+
+import type { RemoteCopy } from './contract-remote.ts';
 
 /** Where the Job mounts the etcd cluster's snapshot claim. */
 export const SNAPSHOT_MOUNT_PATH = '/snapshots';
@@ -18,7 +21,19 @@ export const META_FILE_NAME = 'snapshot.meta.json';
 /** Where a restore Job mounts the member's data claim (the data dir's parent is on it). */
 export const DATA_MOUNT_PATH = '/var/lib/etcd-member';
 
-export type AgentOperation = 'save' | 'verify' | 'delete' | 'sweep' | 'restore';
+export {
+  ENCRYPTION_KEY_FILE_NAME,
+  ENCRYPTION_KEY_MOUNT_PATH,
+  type RemoteArguments,
+  type RemoteCopy,
+  type RemoteVerifyArguments,
+  STORE_CONFIG_MOUNT_PATH,
+  type UploadArguments,
+  uploadCommand,
+  verifyRemoteCommand,
+} from './contract-remote.ts';
+
+export type AgentOperation = 'save' | 'verify' | 'delete' | 'sweep' | 'restore' | 'upload';
 
 export interface SaveArguments {
   /** Client URLs of the members to try, the preferred source first (with ?tls-server-name= where the certificate names a DNS name). */
@@ -132,8 +147,8 @@ export interface SweepReport {
 export interface AgentResult {
   operation: AgentOperation;
   ok: boolean;
-  /** Set when ok is false: a reason of the error catalog (src/csi/errors.ts) and what happened. */
-  error?: { reason: string; message: string };
+  /** Set when ok is false: a reason of the vocabulary (src/reasons) and what happened. */
+  error?: { reason: Reason; message: string };
   snapshotId?: string;
   file?: string;
   /** etcd's revision at the snapshot (from the file's consistent index). */
@@ -157,6 +172,8 @@ export interface AgentResult {
   sweep?: SweepReport;
   /** `restore` only. */
   restore?: RestoreReport;
+  /** `upload` and `verify --remote`: the remote copy written or checked. */
+  remote?: RemoteCopy;
 }
 
 /**
@@ -174,12 +191,13 @@ export const AGENT_EXIT_CODES = {
   CORRUPT_STREAM: 14,
   NOT_FOUND: 15,
   RESTORE_FAILED: 16,
+  OBJECT_STORE_FAILED: 17,
 } as const;
 
 export type AgentExitCode = (typeof AGENT_EXIT_CODES)[keyof typeof AGENT_EXIT_CODES];
 
 /** The catalog reason for an exit code, when the termination message does not give one. */
-export const REASON_BY_EXIT_CODE: Record<number, string> = {
+export const REASON_BY_EXIT_CODE: Readonly<Record<number, Reason>> = {
   [AGENT_EXIT_CODES.AUTH_FAILED]: 'AUTH_PERMISSION_DENIED',
   [AGENT_EXIT_CODES.UNREACHABLE]: 'ETCD_ENDPOINTS_UNREACHABLE',
   [AGENT_EXIT_CODES.QUORUM_LOST]: 'ETCD_QUORUM_LOST',
@@ -187,6 +205,7 @@ export const REASON_BY_EXIT_CODE: Record<number, string> = {
   [AGENT_EXIT_CODES.CORRUPT_STREAM]: 'SNAPSHOT_INCOMPLETE',
   [AGENT_EXIT_CODES.NOT_FOUND]: 'SNAPSHOT_STATUS_FAILED',
   [AGENT_EXIT_CODES.RESTORE_FAILED]: 'RESTORE_FAILED',
+  [AGENT_EXIT_CODES.OBJECT_STORE_FAILED]: 'OBJECT_STORE_REQUEST_FAILED',
 };
 
 /** The container args after the image's entrypoint (`etcd-snapshot-driver`). */
@@ -264,8 +283,23 @@ export function parseAgentResult(message: string | undefined): AgentResult | und
     if (typeof value !== 'object' || value === null) return undefined;
     const r = value as Partial<AgentResult>;
     if (typeof r.ok !== 'boolean' || typeof r.operation !== 'string') return undefined;
-    return r as AgentResult;
+    return withKnownReason(r as AgentResult);
   } catch {
     return undefined;
   }
+}
+
+// An agent of another version may name a reason this driver does not know: the record gets the
+// catalog's catch-all and keeps the agent's word in the message. An error without a reason is
+// dropped, so the exit code's reason applies.
+function withKnownReason(result: AgentResult): AgentResult {
+  const error = result.error as { reason?: unknown; message?: unknown } | undefined;
+  if (error === undefined) return result;
+  if (typeof error.reason !== 'string') {
+    const { error: _dropped, ...rest } = result;
+    return rest;
+  }
+  if (isReason(error.reason)) return result;
+  const said = typeof error.message === 'string' ? error.message : '';
+  return { ...result, error: { reason: 'SNAPSHOT_FAILED', message: `${error.reason}: ${said}` } };
 }

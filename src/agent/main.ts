@@ -1,8 +1,9 @@
-// The Job-side program: `etcd-snapshot-driver agent save|verify|delete|sweep|restore …` (src/main.ts hands
+// The Job-side program: `etcd-snapshot-driver agent save|verify|upload|delete|sweep|restore …` (src/main.ts hands
 // argv over when its first word is `agent`). Logs go to stderr as JSON lines; the AgentResult goes
 // to stdout, the termination message and (save) the meta file; the exit code tells the outcome
 // even when the message is lost (contract.ts). Any failure becomes a result with a catalog reason
 // and a message — never a stack, which could carry request options and with them credentials.
+import type { Reason } from '../reasons/reasons.ts';
 import { createLogger } from '../telemetry/logger.ts';
 import { AGENT_USAGE, type AgentCommand, isAgentOperation, parseAgentArgs } from './args.ts';
 import { AGENT_EXIT_CODES, type AgentOperation, type AgentResult } from './contract.ts';
@@ -13,7 +14,9 @@ import { writeTerminationMessage } from './result-output.ts';
 import { runSave } from './save.ts';
 import { runSweep } from './sweep.ts';
 import { startAgentTracing } from './tracing.ts';
+import { runUpload } from './upload.ts';
 import { runVerify } from './verify.ts';
+import { runRemoteVerify } from './verify-remote.ts';
 
 export interface AgentIo {
   stdout: NodeJS.WritableStream;
@@ -49,7 +52,7 @@ export async function runAgent(
     return err instanceof UsageError ? AGENT_EXIT_CODES.USAGE : failure.exitCode;
   }
 
-  const opLog = log.child({ operation: command.operation });
+  const opLog = log.child({ operation: resultOperation(command) });
   const tracing = await startAgentTracing(env);
   let result: AgentResult;
   let exitCode: number = AGENT_EXIT_CODES.OK;
@@ -61,6 +64,12 @@ export async function runAgent(
         break;
       case 'verify':
         result = await runVerify(command.args, deps);
+        break;
+      case 'verify-remote':
+        result = await runRemoteVerify(command.args, deps);
+        break;
+      case 'upload':
+        result = await runUpload(command.args, deps);
         break;
       case 'delete':
         result = await runDelete(command.args, deps);
@@ -77,9 +86,9 @@ export async function runAgent(
       io.signal?.aborted ? new Error(`aborted: ${String(io.signal.reason)}`) : err,
     );
     exitCode = failure.exitCode;
-    result = failed(command.operation, failure.reason, failure.message);
-    if (command.operation === 'save') {
-      result.snapshotId = command.args.snapshotId;
+    result = failed(resultOperation(command), failure.reason, failure.message);
+    if (command.operation === 'save' || command.operation === 'upload') {
+      if (command.operation === 'save') result.snapshotId = command.args.snapshotId;
       result.file = command.args.file;
     } else if (command.operation === 'verify') {
       result.file = command.args.file;
@@ -89,7 +98,7 @@ export async function runAgent(
     }
     opLog.error(
       { reason: failure.reason, exit_code: exitCode, error: failure.message },
-      `agent ${command.operation} failed`,
+      `agent ${resultOperation(command)}${command.operation === 'verify-remote' ? ' --remote' : ''} failed`,
     );
   } finally {
     await tracing.shutdown();
@@ -99,6 +108,11 @@ export async function runAgent(
   return exitCode;
 }
 
-function failed(operation: AgentOperation, reason: string, message: string): AgentResult {
+/** `verify --remote` reports as a verify. */
+function resultOperation(command: AgentCommand): AgentOperation {
+  return command.operation === 'verify-remote' ? 'verify' : command.operation;
+}
+
+function failed(operation: AgentOperation, reason: Reason, message: string): AgentResult {
   return { operation, ok: false, error: { reason, message } };
 }

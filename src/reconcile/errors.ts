@@ -29,9 +29,3 @@ export function isTerminalError(err: unknown): boolean {
   }
   return false;
 }
-
-/** A catalog reason an error carries (EtcdError, AuthError), if any: what a reconciler writes to status. */
-export function reasonOf(err: unknown): string | undefined {
-  const reason = (err as { reason?: unknown } | null)?.reason;
-  return typeof reason === 'string' && /^[A-Z][A-Z_]+$/.test(reason) ? reason : undefined;
-}

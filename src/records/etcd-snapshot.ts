@@ -8,6 +8,7 @@ import type { ResourceDefinition } from '../informers/resources.ts';
 import type { IndexFunc } from '../informers/store-types.ts';
 import type { Wire } from '../informers/wire.ts';
 import type { CustomResourceType } from '../kube/custom-objects.ts';
+import type { Reason } from '../reasons/reasons.ts';
 
 export const SNAPSHOT_GROUP = 'snapshot.etcd-snapshot-driver.io';
 export const SNAPSHOT_VERSION = 'v1alpha1';
@@ -122,8 +123,8 @@ export interface EtcdSnapshotStatus {
   etcdVersion?: string;
   sourceMember?: string;
   backupPath?: string;
-  /** A reason of the error catalog (src/csi/errors.ts) when phase is Failed. */
-  reason?: string;
+  /** A reason of the vocabulary (src/reasons) when phase is Failed, or the blocking condition's. */
+  reason?: Reason;
   message?: string;
   observedGeneration?: number;
   // Written by the pipeline reconciler (src/reconcile/etcd-snapshot, docs/pipeline.md): its state
@@ -149,7 +150,7 @@ export interface EtcdSnapshotStatus {
   conditions?: {
     type: string;
     status: 'True' | 'False' | 'Unknown';
-    reason?: string;
+    reason?: Reason;
     message?: string;
     lastTransitionTime?: string;
   }[];

@@ -1,6 +1,8 @@
 // The driver's own families (seed §15): snapshot operations, sizes, storage, etcd health. The
 // snapshot pipeline reports through its PipelineMetrics (src/reconcile/etcd-snapshot/metrics.ts);
-// telemetry imports nothing of src/, so this class meets that interface structurally (a superset).
+// telemetry imports nothing of src/ but the reason vocabulary, so this class meets that interface
+// structurally (a superset). Error labels take their values from that vocabulary
+// (docs/observability.md lists them).
 //
 // Cardinality: no family carries a snapshot ID. The seed's etcd_snapshot_size_bytes{snapshot_id}
 // would add a series per snapshot forever; here it is the size of each cluster's latest snapshot.
@@ -8,6 +10,7 @@
 // label also goes through a BoundedLabel, so an unexpected input ends in `other`, not in a new
 // series per value.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { StorageReason } from '../reasons/reasons.ts';
 import { BoundedLabel } from './bounded-label.ts';
 
 export interface OperationOutcome {
@@ -201,7 +204,7 @@ export class PromPipelineMetrics {
     this.#jobTimeouts.inc({ cluster: this.#cluster.map(cluster) });
   }
 
-  storageError(cluster: string, reason: string): void {
+  storageError(cluster: string, reason: StorageReason): void {
     this.#storageErrors.inc({ cluster: this.#cluster.map(cluster), error_type: this.#reason.map(reason) });
   }
 

@@ -4,8 +4,8 @@
 // record is of the same cluster (its CSI request named the Secret on the source claim).
 import { type EtcdCredentials, withCaFromSecret } from '../../etcd/credentials.ts';
 import { discoverEtcdCluster } from '../../etcd/discovery.ts';
+import { EtcdError } from '../../etcd/errors.ts';
 import type { EtcdRestore } from '../../records/etcd-restore.ts';
-import { reasonOf } from '../errors.ts';
 import type { ReconcileContext } from '../result.ts';
 import { fail, type StepFailure } from '../step.ts';
 import type { RestoreIo } from './restore-io.ts';
@@ -51,6 +51,6 @@ export async function liveAccess(
       credentials: ca && caSecret ? withCaFromSecret(credentials, ca, caSecret.key) : credentials,
     };
   } catch (err) {
-    return fail(reasonOf(err) ?? 'AUTH_CERT_NOT_FOUND', (err as Error).message);
+    return fail(err instanceof EtcdError ? err.reason : 'AUTH_CERT_NOT_FOUND', (err as Error).message);
   }
 }

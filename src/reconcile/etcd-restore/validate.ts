@@ -5,9 +5,9 @@
 //   hold 2 × the database → etcd version → the turn (no save, delete or other restore in flight).
 // Success writes what the later phases need into status and moves to VerifyingFile.
 import { defaultClusterToken, revisionBump } from '../../agent/contract.ts';
+import { EtcdError } from '../../etcd/errors.ts';
 import type { EtcdRestore } from '../../records/etcd-restore.ts';
 import { restoreClusterKey } from '../../records/etcd-restore.ts';
-import { reasonOf } from '../errors.ts';
 import type { ReconcileContext, ReconcileResult } from '../result.ts';
 import {
   clusterWorkloadKey,
@@ -95,7 +95,7 @@ async function check(
       });
     } catch (err) {
       ctx.signal.throwIfAborted();
-      const reason = reasonOf(err);
+      const reason = err instanceof EtcdError ? err.reason : undefined;
       // A cluster that answers but refuses us is not "down": its member list cannot be skipped.
       if (reason?.startsWith('AUTH_')) return fail(reason, (err as Error).message);
       ctx.log.info(

@@ -39,8 +39,8 @@ export interface ClusterHealthView {
 }
 
 /**
- * src/etcd/health.ts's checkClusterHealth; throws an error with `.reason` (a catalog name) on
- * failure, a ClusterUnhealthyError (with the member counts) when the cluster itself is unhealthy.
+ * src/etcd/health.ts's checkClusterHealth; throws an EtcdError (its reason from the vocabulary)
+ * on failure, a ClusterUnhealthyError (with the member counts) when the cluster itself is unhealthy.
  */
 export type HealthChecker = (
   endpoints: string[],

@@ -2,14 +2,11 @@
 // name when needed, never copied). Used before the save (CheckHealth needs them) and after it
 // (the member list is read again, membership-drift.ts).
 import { type EtcdCredentials, withCaFromSecret } from '../../etcd/credentials.ts';
+import { EtcdError } from '../../etcd/errors.ts';
 import type { EtcdSnapshot } from '../../records/etcd-snapshot.ts';
-import { reasonOf } from '../errors.ts';
 import type { ReconcileContext } from '../result.ts';
 import { fail, proceed, type StepFailure, type StepResult } from '../step.ts';
 import type { StepIo } from './step-io.ts';
-
-/** Moved to ../errors.ts (the restore engine reads reasons too); kept for the pipeline's files. */
-export { reasonOf };
 
 /** The phase: fills in the run's credentials, or fails. */
 export async function resolveCredentialsStep(
@@ -44,6 +41,8 @@ export async function resolveCredentials(
     const credentials = io.parseCredentials(secret);
     return { credentials: ca && caSecret ? withCaFromSecret(credentials, ca, caSecret.key) : credentials };
   } catch (err) {
-    return fail(reasonOf(err) ?? 'AUTH_CERT_NOT_FOUND', (err as Error).message);
+    // credentialsFromSecret says what is wrong with an EtcdError and its reason; anything else
+    // it throws is still a Secret it cannot read.
+    return fail(err instanceof EtcdError ? err.reason : 'AUTH_CERT_NOT_FOUND', (err as Error).message);
   }
 }

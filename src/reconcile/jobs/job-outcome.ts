@@ -3,6 +3,7 @@
 // every reconciler that runs agent Jobs (the snapshot pipeline, the restore engine).
 import { type AgentResult, parseAgentResult, REASON_BY_EXIT_CODE } from '../../agent/contract.ts';
 import type { Job, Pod } from '../../informers/resources.ts';
+import type { Reason } from '../../reasons/reasons.ts';
 import { jobCondition } from './job-state.ts';
 
 export type JobOutcome =
@@ -10,7 +11,7 @@ export type JobOutcome =
   | { state: 'succeeded'; result: AgentResult | undefined; pod: string | undefined }
   | {
       state: 'failed';
-      reason: string;
+      reason: Reason;
       message: string;
       result: AgentResult | undefined;
       pod: string | undefined;

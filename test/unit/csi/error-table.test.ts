@@ -9,6 +9,7 @@ import { type CsiClient, createCsiClient } from '../../../src/csi/csi-client.ts'
 import { createCsiServices } from '../../../src/csi/driver.ts';
 import { ERROR_CATALOG, type ErrorReason } from '../../../src/csi/errors.ts';
 import { type CsiServer, startCsiServer } from '../../../src/csi/server.ts';
+import type { Reason } from '../../../src/reasons/reasons.ts';
 import {
   addClaim,
   addEtcdCluster,
@@ -73,7 +74,11 @@ async function failedWith(reason: string): Promise<unknown> {
   const { w, client } = await served();
   await snapshot(client);
   const [record] = [...w.snapshotsApi.objects.values()];
-  w.snapshotsApi.put({ ...record!, status: { phase: 'Failed', reason, message: 'from the pipeline' } });
+  // `reason` may lie outside the vocabulary (SNAPSHOT_FAILED's scenario), as a record of another version can.
+  w.snapshotsApi.put({
+    ...record!,
+    status: { phase: 'Failed', reason: reason as Reason, message: 'from the pipeline' },
+  });
   return snapshot(client);
 }
 
@@ -192,9 +197,13 @@ const SCENARIOS: Record<ErrorReason, () => Promise<unknown>> = {
   SNAPSHOT_INCOMPLETE: () => failedWith('SNAPSHOT_INCOMPLETE'),
   SNAPSHOT_CREATION_IN_PROGRESS: () => failedWith('SNAPSHOT_CREATION_IN_PROGRESS'),
   CLUSTER_MODIFICATION_IN_PROGRESS: () => failedWith('CLUSTER_MODIFICATION_IN_PROGRESS'),
-  SNAPSHOT_FAILED: () => failedWith('A_REASON_NOT_IN_THE_CATALOG'),
-  // Restore reasons (an EtcdRestore's status.reason) reach CSI answers the way a failed record's
-  // do: produced here through a record failed with the reason.
+  RESTORE_FAILED: () => failedWith('RESTORE_FAILED'),
+  RESTORE_DATA_DIR_MISSING: () => failedWith('RESTORE_DATA_DIR_MISSING'),
+  RESTORE_DATA_DIR_IS_MOUNT: () => failedWith('RESTORE_DATA_DIR_IS_MOUNT'),
+  RESTORE_NOT_FINISHED: () => failedWith('RESTORE_NOT_FINISHED'),
+  RESTORE_PREVIOUS_DATA_DROPPED: () => failedWith('RESTORE_PREVIOUS_DATA_DROPPED'),
+  RESTORE_STATE_INCONSISTENT: () => failedWith('RESTORE_STATE_INCONSISTENT'),
+  // The engine's restore reasons (an EtcdRestore's status.reason) reach CSI answers as a failed record's do.
   RESTORE_INVALID_SPEC: () => failedWith('RESTORE_INVALID_SPEC'),
   RESTORE_SNAPSHOT_NOT_FOUND: () => failedWith('RESTORE_SNAPSHOT_NOT_FOUND'),
   RESTORE_SNAPSHOT_NOT_READY: () => failedWith('RESTORE_SNAPSHOT_NOT_READY'),
@@ -205,13 +214,15 @@ const SCENARIOS: Record<ErrorReason, () => Promise<unknown>> = {
   RESTORE_DATA_CLAIM_TOO_SMALL: () => failedWith('RESTORE_DATA_CLAIM_TOO_SMALL'),
   RESTORE_ETCD_VERSION_TOO_OLD: () => failedWith('RESTORE_ETCD_VERSION_TOO_OLD'),
   RESTORE_QUIESCE_TIMEOUT: () => failedWith('RESTORE_QUIESCE_TIMEOUT'),
-  RESTORE_FAILED: () => failedWith('RESTORE_FAILED'),
   RESTORE_VERIFICATION_FAILED: () => failedWith('RESTORE_VERIFICATION_FAILED'),
-  RESTORE_DATA_DIR_MISSING: () => failedWith('RESTORE_DATA_DIR_MISSING'),
-  RESTORE_DATA_DIR_IS_MOUNT: () => failedWith('RESTORE_DATA_DIR_IS_MOUNT'),
-  RESTORE_NOT_FINISHED: () => failedWith('RESTORE_NOT_FINISHED'),
-  RESTORE_PREVIOUS_DATA_DROPPED: () => failedWith('RESTORE_PREVIOUS_DATA_DROPPED'),
-  RESTORE_STATE_INCONSISTENT: () => failedWith('RESTORE_STATE_INCONSISTENT'),
+  SNAPSHOT_FAILED: () => failedWith('A_REASON_NOT_IN_THE_CATALOG'),
+  OBJECT_STORE_CONFIG_INVALID: () => failedWith('OBJECT_STORE_CONFIG_INVALID'),
+  OBJECT_STORE_KEY_INVALID: () => failedWith('OBJECT_STORE_KEY_INVALID'),
+  OBJECT_STORE_UNREACHABLE: () => failedWith('OBJECT_STORE_UNREACHABLE'),
+  OBJECT_STORE_AUTH_FAILED: () => failedWith('OBJECT_STORE_AUTH_FAILED'),
+  OBJECT_STORE_BUCKET_NOT_FOUND: () => failedWith('OBJECT_STORE_BUCKET_NOT_FOUND'),
+  OBJECT_STORE_NOT_FOUND: () => failedWith('OBJECT_STORE_NOT_FOUND'),
+  OBJECT_STORE_REQUEST_FAILED: () => failedWith('OBJECT_STORE_REQUEST_FAILED'),
   KUBE_FORBIDDEN: async () => {
     const { w, client } = await served();
     w.snapshotsApi.failWith = new FakeApiError(403, 'Forbidden', 'cannot create etcdsnapshots');

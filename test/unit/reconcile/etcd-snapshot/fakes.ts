@@ -36,17 +36,17 @@ import { createLogger } from '../../../../src/telemetry/logger.ts';
 
 class ConflictError extends Error {
   statusCode = 409;
-  reason = 'Conflict';
+  statusReason = 'Conflict';
 }
 
 /** An API answer as the informers' KubeClient throws it: HTTP status, Status reason, message. */
 export class FakeApiError extends Error {
   readonly statusCode: number;
-  readonly reason: string;
-  constructor(statusCode: number, reason: string, message: string) {
-    super(`POST /apis/batch/v1/namespaces/etcd/jobs: ${statusCode} ${reason}: ${message}`);
+  readonly statusReason: string;
+  constructor(statusCode: number, statusReason: string, message: string) {
+    super(`POST /apis/batch/v1/namespaces/etcd/jobs: ${statusCode} ${statusReason}: ${message}`);
     this.statusCode = statusCode;
-    this.reason = reason;
+    this.statusReason = statusReason;
   }
 }
 

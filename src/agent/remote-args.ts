@@ -1,0 +1,89 @@
+// The flags of `agent upload` and `agent verify --remote` (args.ts reads the command line): paths
+// absolute, names Kubernetes object names, compression and level checked, so a bad Job spec fails
+// before the store is contacted.
+import { isAbsolute } from 'node:path';
+import { compressionLevel, isCompression } from '../objectstore/codec.ts';
+import { checkLocation, LocationError } from '../objectstore/layout.ts';
+import { ManifestError, parseMembers } from '../objectstore/manifest.ts';
+import type { RemoteArguments, RemoteVerifyArguments, UploadArguments } from './contract.ts';
+import { UsageError } from './failure.ts';
+
+const REMOTE_FLAGS = ['store-config-dir', 'namespace', 'cluster', 'snapshot', 'encryption-key-file'] as const;
+export const UPLOAD_FLAGS = [
+  'file',
+  ...REMOTE_FLAGS,
+  'compression',
+  'compression-level',
+  'members',
+  'termination-log',
+] as const;
+/** `verify` takes these besides its own; `--remote` selects them. */
+export const VERIFY_REMOTE_FLAGS = ['remote', ...REMOTE_FLAGS] as const;
+
+const shown = (v: string) => JSON.stringify(v.length > 200 ? `${v.slice(0, 200)}…` : v);
+
+function remoteArguments(flags: ReadonlyMap<string, string>, op: string): RemoteArguments {
+  const required = (name: string) => {
+    const v = flags.get(name);
+    if (v === undefined || v === '') throw new UsageError(`flag --${name} is required for agent ${op}`);
+    return v;
+  };
+  const absolute = (name: string, v: string) => {
+    if (!isAbsolute(v)) throw new UsageError(`--${name}=${shown(v)} must be an absolute path`);
+    return v;
+  };
+  const location = {
+    namespace: required('namespace'),
+    cluster: required('cluster'),
+    snapshot: required('snapshot'),
+  };
+  try {
+    checkLocation(location);
+  } catch (err) {
+    if (err instanceof LocationError) throw new UsageError(`--${err.message}`);
+    throw err;
+  }
+  const args: RemoteArguments = {
+    storeConfigDir: absolute('store-config-dir', required('store-config-dir')),
+    ...location,
+  };
+  const keyFile = flags.get('encryption-key-file');
+  if (keyFile !== undefined) args.encryptionKeyFile = absolute('encryption-key-file', keyFile);
+  return args;
+}
+
+export function parseUploadFlags(flags: ReadonlyMap<string, string>): UploadArguments {
+  const file = flags.get('file');
+  if (file === undefined || file === '') throw new UsageError('flag --file is required for agent upload');
+  if (!isAbsolute(file)) throw new UsageError(`--file=${shown(file)} must be an absolute path`);
+  const compression = flags.get('compression') ?? 'none';
+  if (!isCompression(compression)) {
+    throw new UsageError(`--compression=${shown(compression)} is not one of none, zstd, gzip`);
+  }
+  const levelText = flags.get('compression-level');
+  const level =
+    levelText === undefined ? undefined : /^\d{1,3}$/.test(levelText) ? Number(levelText) : Number.NaN;
+  try {
+    compressionLevel(compression, level);
+  } catch (err) {
+    throw new UsageError(`--compression-level=${shown(levelText ?? '')}: ${(err as Error).message}`);
+  }
+  const args: UploadArguments = { file, ...remoteArguments(flags, 'upload'), compression };
+  if (level !== undefined) args.compressionLevel = level;
+  const members = flags.get('members');
+  if (members !== undefined && members !== '') {
+    try {
+      parseMembers(members);
+    } catch (err) {
+      if (err instanceof ManifestError) throw new UsageError(`--members: ${err.message}`);
+      throw err;
+    }
+    args.members = members;
+  }
+  return args;
+}
+
+export function parseRemoteVerifyFlags(flags: ReadonlyMap<string, string>): RemoteVerifyArguments {
+  if (flags.has('file')) throw new UsageError('agent verify takes --file or --remote, not both');
+  return remoteArguments(flags, 'verify --remote');
+}

@@ -1,0 +1,110 @@
+// The remote layout (<prefix>/<namespace>/<cluster>/<snapshot>/) and manifest.json: names in,
+// keys out; a manifest round-trips and a damaged one is refused naming the field.
+import { describe, expect, it } from 'vitest';
+import {
+  dataObjectName,
+  LocationError,
+  s3Url,
+  snapshotKeys,
+  snapshotPrefix,
+} from '../../../src/objectstore/layout.ts';
+import {
+  type Manifest,
+  ManifestError,
+  parseManifest,
+  parseMembers,
+  serializeManifest,
+} from '../../../src/objectstore/manifest.ts';
+
+const loc = { namespace: 'prod', cluster: 'main-etcd', snapshot: 'snapshot-1234' };
+
+describe('layout', () => {
+  it('puts a snapshot under prefix/namespace/cluster/snapshot/', () => {
+    expect(snapshotPrefix('backups/etcd', loc)).toBe('backups/etcd/prod/main-etcd/snapshot-1234/');
+    expect(snapshotPrefix('', loc)).toBe('prod/main-etcd/snapshot-1234/');
+  });
+
+  it('names the data object by how it is stored', () => {
+    expect(dataObjectName('none', false)).toBe('snapshot.db');
+    expect(dataObjectName('zstd', false)).toBe('snapshot.db.zst');
+    expect(dataObjectName('gzip', true)).toBe('snapshot.db.gz.enc');
+    expect(dataObjectName('none', true)).toBe('snapshot.db.enc');
+  });
+
+  it('gives the data and manifest keys side by side', () => {
+    expect(snapshotKeys('p', loc, 'zstd', true)).toEqual({
+      prefix: 'p/prod/main-etcd/snapshot-1234/',
+      data: 'p/prod/main-etcd/snapshot-1234/snapshot.db.zst.enc',
+      manifest: 'p/prod/main-etcd/snapshot-1234/manifest.json',
+    });
+    expect(s3Url('b', 'p/x')).toBe('s3://b/p/x');
+  });
+
+  it.each([
+    ['namespace', { ...loc, namespace: 'Prod' }],
+    ['cluster', { ...loc, cluster: '../x' }],
+    ['snapshot', { ...loc, snapshot: 'a/b' }],
+    ['snapshot', { ...loc, snapshot: '' }],
+  ])('refuses a %s that is not an object name', (field, bad) => {
+    expect(() => snapshotPrefix('', bad)).toThrow(LocationError);
+    expect(() => snapshotPrefix('', bad)).toThrow(new RegExp(`^${field} `));
+  });
+});
+
+const manifest: Manifest = {
+  formatVersion: 1,
+  location: loc,
+  snapshotId: 'prod/snapshot-1234',
+  db: { sha256: 'a'.repeat(64), sizeBytes: 1000 },
+  object: { key: 'prod/main-etcd/snapshot-1234/snapshot.db.zst', sha256: 'b'.repeat(64), sizeBytes: 400 },
+  compression: { algorithm: 'zstd', level: 3 },
+  encryption: { algorithm: 'aes-256-gcm-chunked-v1', keyId: '0123456789abcdef', chunkBytes: 1048576 },
+  revision: 42,
+  etcdVersion: '3.6.5',
+  sourceMember: 'https://10.0.0.1:2379',
+  members: [{ name: 'etcd-0', peerURLs: ['https://etcd-0:2380'] }],
+  createdAt: '2026-01-01T00:00:00.000Z',
+  uploadedAt: '2026-01-01T00:00:05.000Z',
+  driverVersion: '0.1.0',
+};
+
+describe('manifest', () => {
+  it('round-trips', () => {
+    expect(parseManifest(serializeManifest(manifest))).toEqual(manifest);
+  });
+
+  it.each([
+    ['not JSON', '{', 'not JSON'],
+    ['a newer format', JSON.stringify({ ...manifest, formatVersion: 2 }), 'formatVersion 2'],
+    ['a bad location', JSON.stringify({ ...manifest, location: { ...loc, cluster: 'X' } }), 'location'],
+    ['a short sha256', JSON.stringify({ ...manifest, db: { sha256: 'ab', sizeBytes: 1 } }), 'db'],
+    [
+      'a negative size',
+      JSON.stringify({ ...manifest, object: { ...manifest.object, sizeBytes: -1 } }),
+      'object',
+    ],
+    [
+      'an unknown compression',
+      JSON.stringify({ ...manifest, compression: { algorithm: 'xz' } }),
+      'compression',
+    ],
+    ['an unknown cipher', JSON.stringify({ ...manifest, encryption: { algorithm: 'rot13' } }), 'encryption'],
+    [
+      'a key id that is not 16 hex digits',
+      JSON.stringify({ ...manifest, encryption: { ...manifest.encryption, keyId: 'key' } }),
+      'encryption.keyId',
+    ],
+    ['a bad date', JSON.stringify({ ...manifest, uploadedAt: 'yesterday' }), 'uploadedAt'],
+  ])('refuses %s', (_what, text, field) => {
+    expect(() => parseManifest(text)).toThrow(ManifestError);
+    expect(() => parseManifest(text)).toThrow(field);
+  });
+
+  it('reads members in the --initial-cluster form', () => {
+    expect(parseMembers('a=https://a:2380,b=https://b:2380,a=https://a2:2380')).toEqual([
+      { name: 'a', peerURLs: ['https://a:2380', 'https://a2:2380'] },
+      { name: 'b', peerURLs: ['https://b:2380'] },
+    ]);
+    expect(() => parseMembers('a:2380')).toThrow('is not NAME=PEER_URL');
+  });
+});
