@@ -22,6 +22,12 @@ import {
   volumeSnapshotContents,
 } from '../informers/resources.ts';
 import { AGENT_JOB_SELECTOR } from '../reconcile/jobs/labels.ts';
+import {
+  type EtcdRestore,
+  etcdRestoreIndexers,
+  etcdRestoreResource,
+  INDEX_RESTORE_CLUSTER,
+} from '../records/etcd-restore.ts';
 import { type EtcdSnapshot, etcdSnapshotIndexers, etcdSnapshotResource } from '../records/etcd-snapshot.ts';
 import {
   type EtcdSourceVolume,
@@ -33,6 +39,8 @@ import { type DruidEtcds, druidEtcds } from './druid-etcds.ts';
 
 export interface SharedInformers {
   etcdSnapshots: Informer<EtcdSnapshot>;
+  /** EtcdRestores: the restore engine's objects; the snapshot pipeline reads them for the cluster turn. */
+  etcdRestores: Informer<EtcdRestore>;
   etcdSourceVolumes: Informer<EtcdSourceVolume>;
   persistentVolumeClaims: Informer<PersistentVolumeClaim>;
   persistentVolumes: Informer<PersistentVolume>;
@@ -74,6 +82,9 @@ export async function createSharedInformers(
 
   const informers: SharedInformers = {
     etcdSnapshots,
+    etcdRestores: factory
+      .informerFor(etcdRestoreResource)
+      .addIndexer(INDEX_RESTORE_CLUSTER, etcdRestoreIndexers[INDEX_RESTORE_CLUSTER]),
     etcdSourceVolumes,
     persistentVolumeClaims: factory.informerFor(persistentVolumeClaims),
     persistentVolumes: factory.informerFor(persistentVolumes),

@@ -96,6 +96,25 @@ export const REASONS = {
   OBJECT_STORE_NOT_FOUND: 'a remote copy’s manifest or data object does not exist',
   OBJECT_STORE_REQUEST_FAILED:
     'the object store refused or failed a request otherwise (its S3 error code in the message)',
+  // --- restore --- (an EtcdRestore's status.reason, written by the restore engine, docs/restore.md)
+  RESTORE_INVALID_SPEC:
+    'an EtcdRestore spec the CRD admits but the engine cannot do (source count, markCompacted without a bump)',
+  RESTORE_SNAPSHOT_NOT_FOUND:
+    'the restore source names no VolumeSnapshot, group or EtcdSnapshot, or no record of this driver holds it',
+  RESTORE_SNAPSHOT_NOT_READY:
+    'the restore source is not bound, not Ready, being deleted, or has no checksum or revision',
+  RESTORE_TARGET_NOT_FOUND: 'the target StatefulSet does not exist (after waitForTargetSeconds) or went away',
+  RESTORE_TARGET_MANAGED:
+    'another operator (etcd-druid’s Etcd, a controller owner) manages the target and allowManagedBy does not name it',
+  RESTORE_MEMBERSHIP_UNRESOLVABLE:
+    'the members cannot be known: the live member list and the StatefulSet disagree, no etcd container, 0 replicas',
+  RESTORE_DATA_CLAIM_MISSING: 'a member’s data claim does not exist, or no claim template holds the data dir',
+  RESTORE_DATA_CLAIM_TOO_SMALL: 'a member’s data claim holds less than 2 × the snapshot’s database',
+  RESTORE_ETCD_VERSION_TOO_OLD: 'the snapshot was taken by a newer etcd minor version than the target runs',
+  RESTORE_QUIESCE_TIMEOUT:
+    'the members’ pods did not go after the scale to 0 (nothing was restored; the StatefulSet is scaled back)',
+  RESTORE_VERIFICATION_FAILED:
+    'the restored cluster failed VerifyResult (members, leader, revision, key counts) and was rolled back',
   // --- the driver's own Kubernetes API calls and its state ---
   KUBE_FORBIDDEN: 'the API server refused the driver (RBAC, 401/403)',
   KUBE_UNAVAILABLE: 'the API server is unreachable, overloaded (429) or failing (5xx)',

@@ -45,6 +45,7 @@ export const CRD_FILES = [
   resolve(PROJECT_ROOT, 'deploy/crds/etcdsnapshots.yaml'),
   resolve(PROJECT_ROOT, 'deploy/crds/etcdsourcevolumes.yaml'),
   resolve(PROJECT_ROOT, 'deploy/crds/etcdsnapshotnames.yaml'),
+  resolve(PROJECT_ROOT, 'deploy/crds/etcdrestores.yaml'),
 ];
 
 /** Applies the driver's CRDs and waits until the apiserver serves them. */
@@ -56,6 +57,7 @@ export async function installCrds(cluster: LocalCluster): Promise<void> {
       'etcdsnapshots.snapshot.etcd-snapshot-driver.io',
       'etcdsourcevolumes.snapshot.etcd-snapshot-driver.io',
       'etcdsnapshotnames.snapshot.etcd-snapshot-driver.io',
+      'etcdrestores.snapshot.etcd-snapshot-driver.io',
     ],
     60_000,
   );
