@@ -189,6 +189,7 @@ export async function runDriver(
       stores: {
         etcdSnapshots: informers.etcdSnapshots.store,
         etcdSourceVolumes: informers.etcdSourceVolumes.store,
+        etcdRestores: informers.etcdRestores.store,
         persistentVolumeClaims: informers.persistentVolumeClaims.store,
         persistentVolumes: informers.persistentVolumes.store,
         pods: informers.pods.store,

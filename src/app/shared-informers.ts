@@ -21,6 +21,7 @@ import {
   type UnstructuredObject,
   volumeSnapshotContents,
 } from '../informers/resources.ts';
+import { type EtcdRestore, etcdRestoreResource } from '../records/etcd-restore.ts';
 import { type EtcdSnapshot, etcdSnapshotIndexers, etcdSnapshotResource } from '../records/etcd-snapshot.ts';
 import {
   type EtcdSourceVolume,
@@ -36,6 +37,7 @@ export const DRIVER_JOB_SELECTOR = 'app=etcd-snapshot-driver';
 export interface SharedInformers {
   etcdSnapshots: Informer<EtcdSnapshot>;
   etcdSourceVolumes: Informer<EtcdSourceVolume>;
+  etcdRestores: Informer<EtcdRestore>;
   persistentVolumeClaims: Informer<PersistentVolumeClaim>;
   persistentVolumes: Informer<PersistentVolume>;
   pods: Informer<Pod>;
@@ -77,6 +79,7 @@ export async function createSharedInformers(
   const informers: SharedInformers = {
     etcdSnapshots,
     etcdSourceVolumes,
+    etcdRestores: factory.informerFor(etcdRestoreResource),
     persistentVolumeClaims: factory.informerFor(persistentVolumeClaims),
     persistentVolumes: factory.informerFor(persistentVolumes),
     pods: factory.informerFor(pods).addIndexer(INDEX_ETCD_CLUSTER, etcdClusterIndexer),

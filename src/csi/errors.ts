@@ -73,7 +73,7 @@ export const ERROR_CATALOG = {
   PARAMETERS_TOO_LARGE: { code: 'INVALID_ARGUMENT', when: 'parameters exceed 32 entries or 4 KiB' },
   VOLUME_CONTENT_SOURCE_UNSUPPORTED: {
     code: 'INVALID_ARGUMENT',
-    when: 'CreateVolume has a volume_content_source that exists (restore is not supported yet)',
+    when: 'CreateVolume from another volume (a clone) that exists: not supported; restore from a snapshot',
   },
   MALFORMED_VOLUME_ID: {
     code: 'INVALID_ARGUMENT',
@@ -146,6 +146,23 @@ export const ERROR_CATALOG = {
   SNAPSHOT_CREATION_IN_PROGRESS: { code: 'ABORTED', when: 'another save of the cluster holds it' },
   CLUSTER_MODIFICATION_IN_PROGRESS: { code: 'ABORTED', when: 'etcd membership is changing' },
   SNAPSHOT_FAILED: { code: 'INTERNAL', when: 'a record failed without a catalogued reason' },
+  // --- restore door ---
+  RESTORE_TARGET_UNKNOWN: {
+    code: 'FAILED_PRECONDITION',
+    when: 'CreateVolume from a snapshot for no claim, a claim outside the snapshot’s namespace (a data-mover backup PVC) or one without etcd.io/cluster; nothing is restored',
+  },
+  VOLUME_SOURCE_NOT_READY: {
+    code: 'FAILED_PRECONDITION',
+    when: 'CreateVolume from a snapshot whose record is not Ready with a checksum; nothing is restored',
+  },
+  VOLUME_RESTORE_IN_PROGRESS: {
+    code: 'ABORTED',
+    when: 'CreateVolume from a snapshot while its EtcdRestore has not completed (csi-provisioner retries)',
+  },
+  VOLUME_RESTORE_FAILED: {
+    code: 'INTERNAL',
+    when: 'the EtcdRestore of a CreateVolume ended Failed or RolledBack with a reason this catalog does not know (a known reason answers its own code)',
+  },
   // --- the driver's own Kubernetes API calls and its state ---
   KUBE_FORBIDDEN: { code: 'PERMISSION_DENIED', when: 'the API server refused the driver (RBAC, 401/403)' },
   KUBE_UNAVAILABLE: {

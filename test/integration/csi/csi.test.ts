@@ -20,6 +20,7 @@ import { type LocalCluster, startLocalCluster } from '../../harness/local-cluste
 import { writeKubeconfig } from '../../harness/pki.ts';
 import { waitFor } from '../../harness/process.ts';
 import { createBoundClaim, type DriverEnv, deployEtcd, installCrds, startDriver } from './driver-env.ts';
+import { fromSnapshot, restoresOf, setRestoreStatus, snapshotOf } from './restore-door-steps.ts';
 
 const NS = 'etcd';
 const DRIVER = 'etcd-snapshot-driver';
@@ -403,6 +404,7 @@ describe('error table against the real apiserver', () => {
       cachesSynced: () => mode !== 'unsynced',
       wrapApis: (apis: CsiRecordApis): CsiRecordApis => ({
         volumes: apis.volumes,
+        restores: apis.restores,
         nameClaims: apis.nameClaims,
         snapshots: {
           ...apis.snapshots,
@@ -469,6 +471,22 @@ describe('error table against the real apiserver', () => {
         : undefined,
     );
     return createGroup(env, name, [claims.a]);
+  };
+
+  /** CreateVolume of claim data-b from a snapshot of data-a (the restore door). */
+  const restoreDoor = async (o: { ready?: boolean; claim?: boolean; failed?: boolean } = {}) => {
+    const snapshotId = await snapshotOf(env, admin, unique('snapcontent'), claims.a, o.ready !== false);
+    const volumeName = unique('pvc');
+    const request = fromSnapshot(
+      volumeName,
+      snapshotId,
+      o.claim === false ? undefined : { namespace: NS, name: 'data-b' },
+    );
+    if (!o.failed) return c().Controller.CreateVolume!(request);
+    await c().Controller.CreateVolume!(request).catch(() => undefined);
+    const [restore] = await restoresOf(admin, NS, volumeName);
+    await setRestoreStatus(env, admin, restore!, { phase: 'Failed', reason: 'NOT_IN_THE_CATALOG' });
+    return c().Controller.CreateVolume!(request);
   };
 
   const SCENARIOS: Record<ErrorReason, () => Promise<unknown>> = {
@@ -575,6 +593,10 @@ describe('error table against the real apiserver', () => {
     SNAPSHOT_CREATION_IN_PROGRESS: () => failedWith('SNAPSHOT_CREATION_IN_PROGRESS'),
     CLUSTER_MODIFICATION_IN_PROGRESS: () => failedWith('CLUSTER_MODIFICATION_IN_PROGRESS'),
     SNAPSHOT_FAILED: () => failedWith('NOT_A_CATALOGUED_REASON'),
+    RESTORE_TARGET_UNKNOWN: () => restoreDoor({ claim: false }),
+    VOLUME_SOURCE_NOT_READY: () => restoreDoor({ ready: false }),
+    VOLUME_RESTORE_IN_PROGRESS: () => restoreDoor(),
+    VOLUME_RESTORE_FAILED: () => restoreDoor({ failed: true }),
     KUBE_FORBIDDEN: () => withMode('forbidden', () => createGroup(special, unique('g'), [claims.a])),
     KUBE_UNAVAILABLE: () => withMode('unreachable', () => createGroup(special, unique('g'), [claims.a])),
     KUBE_REJECTED: () => withMode('reject', () => createGroup(special, unique('g'), [claims.a])),
