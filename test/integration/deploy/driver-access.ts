@@ -26,6 +26,7 @@ export const NEEDED_CLUSTER_GRANTS: NeededGrant[] = [
     who: ['driver'],
   },
   { group: RECORDS, resource: 'etcdsnapshotnames', verbs: ['get', 'create', 'delete'], who: ['driver'] },
+  { group: RECORDS, resource: 'etcdrestores', verbs: ['get', 'list', 'watch', 'create'], who: ['driver'] },
   { group: RECORDS, resource: 'etcdsnapshots/status', verbs: ['get', 'update', 'patch'], who: ['driver'] },
   {
     group: RECORDS,
