@@ -473,14 +473,19 @@ describe('error table against the real apiserver', () => {
     return createGroup(env, name, [claims.a]);
   };
 
-  /** CreateVolume of claim data-b from a snapshot of data-a (the restore door). */
+  /** CreateVolume of a Pending claim of cluster main from a snapshot of data-a (the restore door). */
   const restoreDoor = async (o: { ready?: boolean; claim?: boolean; failed?: boolean } = {}) => {
     const snapshotId = await snapshotOf(env, admin, unique('snapcontent'), claims.a, o.ready !== false);
     const volumeName = unique('pvc');
+    const target = unique('restored');
+    if (o.claim !== false) {
+      await pendingClaim(target);
+      await cached(env, [`${NS}/${target}`]);
+    }
     const request = fromSnapshot(
       volumeName,
       snapshotId,
-      o.claim === false ? undefined : { namespace: NS, name: 'data-b' },
+      o.claim === false ? undefined : { namespace: NS, name: target },
     );
     if (!o.failed) return c().Controller.CreateVolume!(request);
     await c().Controller.CreateVolume!(request).catch(() => undefined);

@@ -25,9 +25,12 @@ export async function snapshotOf(
     source_volume_id: sourceVolumeId,
   })) as CreateSnapshotResponse;
   const id = snapshot.snapshot_id;
+  const record = await waitFor(
+    'the snapshot record in the cache',
+    () => env.stores.etcdSnapshots.byIndex('snapshot-id', id)[0],
+  );
   if (!ready) return id;
-  const [record] = env.stores.etcdSnapshots.byIndex('snapshot-id', id) as EtcdSnapshot[];
-  const { namespace, name: recordName } = record!.metadata!;
+  const { namespace, name: recordName } = record.metadata!;
   await admin.request('PATCH', `${RECORDS}/namespaces/${namespace}/etcdsnapshots/${recordName}/status`, {
     body: {
       status: {
