@@ -2,8 +2,9 @@
 // volume_content_source.snapshot — what Velero's restore and a plain `dataSource` PVC of the etcd
 // source class send — restores the etcd cluster the claim names from that snapshot, through the
 // same EtcdRestore a user would write. The call never waits: it creates the restore (create-if-
-// absent, named from the CreateVolume name, so retries and replicas find the one restore) and
-// answers ABORTED until the restore reconciler has completed it; then the caller makes the volume.
+// absent, named from the CreateVolume name — or shared by the claims of one Velero restore — so
+// retries and replicas find the one restore) and answers ABORTED until the restore reconciler has
+// completed it; then the caller makes the volume.
 // A claim that names no restorable target is refused before anything is written.
 import {
   ANNOTATION_TRACEPARENT,
@@ -38,9 +39,23 @@ export interface RestoredFrom {
   restore: string;
 }
 
-/** The EtcdRestore a CreateVolume name stands for: one per volume, whoever asks and how often. */
-export function restoreNameOf(volumeName: string): string {
-  return `restore-${hashId(['restore-volume', volumeName], 20)}`;
+/** Velero labels what it restores with its Restore's name. */
+export const LABEL_VELERO_RESTORE_NAME = 'velero.io/restore-name';
+
+/**
+ * The EtcdRestore a CreateVolume stands for: one per volume, whoever asks and how often — except
+ * that the claims one Velero restore makes of one etcd cluster from one snapshot record (the
+ * member claims of a group snapshot) share one: the cluster is restored once, and each claim
+ * binds when it has completed.
+ */
+export function restoreNameOf(
+  volumeName: string,
+  shared?: { veleroRestore: string; record: string; target: RestoreTarget },
+): string {
+  const parts = shared
+    ? ['velero-restore', shared.veleroRestore, shared.record, shared.target.namespace, shared.target.cluster]
+    : ['restore-volume', volumeName];
+  return `restore-${hashId(parts, 20)}`;
 }
 
 /** A label value may hold the volume name as it is (csi-provisioner's `pvc-<uid>`), else its hash. */
@@ -81,7 +96,12 @@ export async function openRestoreDoor(
     throw new CsiError(reason, decision.missing);
   }
   requireReady(snapshot, req.snapshotId);
-  const body = restoreBody(ctx, req, snapshot, decision, call.traceparent);
+  const veleroRestore = claim?.metadata?.labels?.[LABEL_VELERO_RESTORE_NAME];
+  const name = restoreNameOf(
+    req.volumeName,
+    veleroRestore ? { veleroRestore, record: snapshot.metadata?.name ?? '', target: decision } : undefined,
+  );
+  const body = restoreBody(ctx, req, name, snapshot, decision, call.traceparent);
   const restore = await ensureRestore(ctx, body, call);
   requireSameRestore(restore, body, req.volumeName);
   const verdict = restoreVerdict(restore);
@@ -123,6 +143,7 @@ function requireReady(snapshot: EtcdSnapshot, snapshotId: string): void {
 function restoreBody(
   ctx: DriverContext,
   req: RestoreDoorRequest,
+  name: string,
   snapshot: EtcdSnapshot,
   target: RestoreTarget,
   traceparent: string | undefined,
@@ -131,7 +152,7 @@ function restoreBody(
     apiVersion: `${ETCD_RESTORE.group}/${ETCD_RESTORE.version}`,
     kind: ETCD_RESTORE.kind,
     metadata: {
-      name: restoreNameOf(req.volumeName),
+      name,
       namespace: target.namespace,
       labels: { [LABEL_DRIVER]: ctx.driverName, [LABEL_RESTORE_VOLUME_NAME]: labelValueOf(req.volumeName) },
       ...(traceparent ? { annotations: { [ANNOTATION_TRACEPARENT]: traceparent } } : {}),

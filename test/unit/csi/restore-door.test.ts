@@ -124,6 +124,37 @@ describe('CreateVolume from a snapshot (the restore door)', () => {
     expect((await failure(createVolume(w, noSource))).reason).toBe('VOLUME_ALREADY_EXISTS');
   });
 
+  it('the claims of one Velero restore share one EtcdRestore of their cluster; another Velero restore gets its own', async () => {
+    const w = world();
+    const snapshotId = await readySnapshot(w);
+    const velero = (restore: string, claim: string) =>
+      w.stores.persistentVolumeClaims.upsert({
+        metadata: {
+          name: claim,
+          namespace: 'default',
+          annotations: { 'etcd.io/cluster': 'main' },
+          labels: { 'velero.io/restore-name': restore },
+        },
+        status: { phase: 'Pending' },
+      });
+    velero('nightly-1', 'member-a');
+    velero('nightly-1', 'member-b');
+    const a = { ...fromSnapshot(snapshotId, 'member-a'), name: 'pvc-a' };
+    const b = { ...fromSnapshot(snapshotId, 'member-b'), name: 'pvc-b' };
+    expect((await failure(createVolume(w, a))).reason).toBe('VOLUME_RESTORE_IN_PROGRESS');
+    expect((await failure(createVolume(w, b))).reason).toBe('VOLUME_RESTORE_IN_PROGRESS');
+    expect(restores(w)).toHaveLength(1);
+
+    setStatus(w, { phase: 'Completed' });
+    expect((await createVolume(w, a)).volume.volume_id).toBe('default/member-a');
+    expect((await createVolume(w, b)).volume.volume_id).toBe('default/member-b');
+
+    velero('nightly-2', 'member-c');
+    const c = { ...fromSnapshot(snapshotId, 'member-c'), name: 'pvc-c' };
+    expect((await failure(createVolume(w, c))).reason).toBe('VOLUME_RESTORE_IN_PROGRESS');
+    expect(restores(w)).toHaveLength(2);
+  });
+
   it('a Failed or RolledBack restore answers its own final code; an unknown reason VOLUME_RESTORE_FAILED', async () => {
     const w = world();
     const snapshotId = await readySnapshot(w);
