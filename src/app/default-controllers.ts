@@ -1,6 +1,10 @@
-// The driver's reconcilers, built from the configuration: the snapshot pipeline, and orphans and
-// retention (docs/pipeline.md). runDriver starts them after the informers and stops them before
-// the bucket Leases are handed over.
+// The driver's reconcilers, built from the configuration: the snapshot pipeline, the restore
+// engine (sharing the pipeline's one-operation-per-cluster turns), and orphans and retention
+// (docs/pipeline.md). runDriver starts them after the informers and stops them before the bucket
+// Leases are handed over.
+
+import { ClusterTurns } from '../reconcile/cluster-turns.ts';
+import { createEtcdRestoreController } from '../reconcile/etcd-restore/controller-factory.ts';
 import { createEtcdSnapshotController } from '../reconcile/etcd-snapshot/controller-factory.ts';
 import { DEFAULT_PIPELINE_OPTIONS } from '../reconcile/etcd-snapshot/options.ts';
 import { createRetentionController } from '../reconcile/retention/controller-factory.ts';
@@ -10,8 +14,23 @@ import type { DriverParts, RunnableController } from './run-driver.ts';
 /** The driver's reconcilers: the snapshot pipeline, and orphans and retention. */
 export function defaultControllers(parts: DriverParts): RunnableController[] {
   const { config, informers } = parts;
+  // One operation per etcd cluster between the pipeline's saves and the restores.
+  const turns = new ClusterTurns();
+  const agentJob = {
+    agentImage: config.agentImage,
+    executorServiceAccount: config.executorServiceAccount,
+    jobBackoffLimit: config.jobBackoffLimit,
+    jobActiveDeadlineSeconds: config.jobActiveDeadlineSeconds,
+    jobTtlSecondsAfterFinished: config.jobTtlSecondsAfterFinished,
+    resources: DEFAULT_PIPELINE_OPTIONS.resources,
+    agentTracing: {
+      exporter: config.traceExporter,
+      ...(config.traceEndpoint ? { endpoint: config.traceEndpoint } : {}),
+    },
+  };
   return [
     createEtcdSnapshotController({
+      turns,
       client: parts.client,
       kubeConfig: parts.kubeConfig, // pod log tails of failed Jobs
       informers,
@@ -35,6 +54,18 @@ export function defaultControllers(parts: DriverParts): RunnableController[] {
           ...(config.traceEndpoint ? { endpoint: config.traceEndpoint } : {}),
         },
       },
+    }),
+    // The restore engine (docs/restore.md), on the same cluster buckets as the pipeline.
+    createEtcdRestoreController({
+      client: parts.client,
+      kubeConfig: parts.kubeConfig,
+      informers,
+      ownership: parts.ownership,
+      logger: parts.log,
+      turns,
+      metrics: parts.metrics.restore,
+      controllerMetrics: parts.metrics.controller,
+      options: { job: agentJob, discovery: { methods: config.discoveryMethods } },
     }),
     // Orphaned records, retention-days and the orphan file sweep (docs/pipeline.md).
     createRetentionController({

@@ -21,7 +21,12 @@ import {
   type UnstructuredObject,
   volumeSnapshotContents,
 } from '../informers/resources.ts';
-import { type EtcdRestore, etcdRestoreResource } from '../records/etcd-restore.ts';
+import {
+  type EtcdRestore,
+  etcdRestoreIndexers,
+  etcdRestoreResource,
+  INDEX_RESTORE_CLUSTER,
+} from '../records/etcd-restore.ts';
 import { type EtcdSnapshot, etcdSnapshotIndexers, etcdSnapshotResource } from '../records/etcd-snapshot.ts';
 import {
   type EtcdSourceVolume,
@@ -36,8 +41,9 @@ export const DRIVER_JOB_SELECTOR = 'app=etcd-snapshot-driver';
 
 export interface SharedInformers {
   etcdSnapshots: Informer<EtcdSnapshot>;
-  etcdSourceVolumes: Informer<EtcdSourceVolume>;
+  /** EtcdRestores: the restore engine's objects; the snapshot pipeline reads them for the cluster turn. */
   etcdRestores: Informer<EtcdRestore>;
+  etcdSourceVolumes: Informer<EtcdSourceVolume>;
   persistentVolumeClaims: Informer<PersistentVolumeClaim>;
   persistentVolumes: Informer<PersistentVolume>;
   pods: Informer<Pod>;
@@ -78,8 +84,10 @@ export async function createSharedInformers(
 
   const informers: SharedInformers = {
     etcdSnapshots,
+    etcdRestores: factory
+      .informerFor(etcdRestoreResource)
+      .addIndexer(INDEX_RESTORE_CLUSTER, etcdRestoreIndexers[INDEX_RESTORE_CLUSTER]),
     etcdSourceVolumes,
-    etcdRestores: factory.informerFor(etcdRestoreResource),
     persistentVolumeClaims: factory.informerFor(persistentVolumeClaims),
     persistentVolumes: factory.informerFor(persistentVolumes),
     pods: factory.informerFor(pods).addIndexer(INDEX_ETCD_CLUSTER, etcdClusterIndexer),

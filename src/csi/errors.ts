@@ -163,6 +163,76 @@ export const ERROR_CATALOG = {
     code: 'INTERNAL',
     when: 'the EtcdRestore of a CreateVolume ended Failed or RolledBack with a reason this catalog does not know (a known reason answers its own code)',
   },
+  // --- restore --- (an EtcdRestore's status.reason, docs/restore.md; the agent's own restore
+  // reasons are the RESTORE_DATA_DIR_* .. RESTORE_STATE_INCONSISTENT ones, docs/agent.md)
+  RESTORE_INVALID_SPEC: {
+    code: 'INVALID_ARGUMENT',
+    when: 'an EtcdRestore spec the CRD admits but the engine cannot do (source count, markCompacted without a bump)',
+  },
+  RESTORE_SNAPSHOT_NOT_FOUND: {
+    code: 'NOT_FOUND',
+    when: 'the restore source names no VolumeSnapshot, group or EtcdSnapshot, or no record of this driver holds it',
+  },
+  RESTORE_SNAPSHOT_NOT_READY: {
+    code: 'FAILED_PRECONDITION',
+    when: 'the restore source is not bound, not Ready, being deleted, or has no checksum or revision',
+  },
+  RESTORE_TARGET_NOT_FOUND: {
+    code: 'FAILED_PRECONDITION',
+    when: 'the target StatefulSet does not exist (after waitForTargetSeconds) or went away',
+  },
+  RESTORE_TARGET_MANAGED: {
+    code: 'FAILED_PRECONDITION',
+    when: 'another operator (etcd-druid’s Etcd, a controller owner) manages the target and allowManagedBy does not name it',
+  },
+  RESTORE_MEMBERSHIP_UNRESOLVABLE: {
+    code: 'FAILED_PRECONDITION',
+    when: 'the members cannot be known: the live member list and the StatefulSet disagree, no etcd container, 0 replicas',
+  },
+  RESTORE_DATA_CLAIM_MISSING: {
+    code: 'FAILED_PRECONDITION',
+    when: 'a member’s data claim does not exist, or no claim template holds the data dir',
+  },
+  RESTORE_DATA_CLAIM_TOO_SMALL: {
+    code: 'RESOURCE_EXHAUSTED',
+    when: 'a member’s data claim holds less than 2 × the snapshot’s database',
+  },
+  RESTORE_ETCD_VERSION_TOO_OLD: {
+    code: 'FAILED_PRECONDITION',
+    when: 'the snapshot was taken by a newer etcd minor version than the target runs',
+  },
+  RESTORE_QUIESCE_TIMEOUT: {
+    code: 'DEADLINE_EXCEEDED',
+    when: 'the members’ pods did not go after the scale to 0 (nothing was restored; the StatefulSet is scaled back)',
+  },
+  RESTORE_FAILED: {
+    code: 'INTERNAL',
+    when: 'etcdutl snapshot restore failed or is missing in a member’s Job (its stderr tail is in the message)',
+  },
+  RESTORE_VERIFICATION_FAILED: {
+    code: 'INTERNAL',
+    when: 'the restored cluster failed VerifyResult (members, leader, revision, key counts) and was rolled back',
+  },
+  RESTORE_DATA_DIR_MISSING: {
+    code: 'FAILED_PRECONDITION',
+    when: 'a restore Job found no parent directory of the data dir on the member’s claim',
+  },
+  RESTORE_DATA_DIR_IS_MOUNT: {
+    code: 'FAILED_PRECONDITION',
+    when: 'the data dir is a mount point (the swap renames beside it, on the same filesystem)',
+  },
+  RESTORE_NOT_FINISHED: {
+    code: 'FAILED_PRECONDITION',
+    when: 'a drop of the kept old data was asked before the member’s restore finished',
+  },
+  RESTORE_PREVIOUS_DATA_DROPPED: {
+    code: 'FAILED_PRECONDITION',
+    when: 'a rollback was asked after the kept old data was dropped',
+  },
+  RESTORE_STATE_INCONSISTENT: {
+    code: 'INTERNAL',
+    when: 'a member’s data dir, staging and kept paths are in a combination no restore run leaves (nothing touched)',
+  },
   // --- the driver's own Kubernetes API calls and its state ---
   KUBE_FORBIDDEN: { code: 'PERMISSION_DENIED', when: 'the API server refused the driver (RBAC, 401/403)' },
   KUBE_UNAVAILABLE: {

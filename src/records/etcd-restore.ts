@@ -92,7 +92,10 @@ export interface EtcdRestoreMemberStatus {
   dataClaim: string;
   /** The restore Job's name, written BEFORE the Job is created. */
   job?: string;
-  state?: 'Pending' | 'Restored' | 'RolledBack';
+  /** The rollback or drop-previous Job's name, written before it is created too. */
+  rollbackJob?: string;
+  dropJob?: string;
+  state?: 'Pending' | 'Restored' | 'RolledBack' | 'PreviousDropped';
 }
 
 export interface EtcdRestoreStatus {
@@ -111,8 +114,20 @@ export interface EtcdRestoreStatus {
   };
   /** `<namespace>/<name>` of the target cluster: the key its bucket and turn are taken by. */
   clusterKey?: string;
+  /** The StatefulSet the target runs as (Quiesce and Start scale it). */
+  statefulSet?: string;
   /** The StatefulSet's replicas before Quiesce scaled it to 0: Start scales back to this. */
   recordedReplicas?: number;
+  /** Where the members came from: the live MemberList (cross-checked) or the StatefulSet alone. */
+  membersFrom?: 'member-list' | 'statefulset';
+  /** etcd's data dir as the restore Jobs see it (the data claim mounted at DATA_MOUNT_PATH). */
+  jobDataDir?: string;
+  /** The agent `verify` Job that re-read the file before anything destructive. */
+  verifyJob?: string;
+  /** When the current phase began (RFC 3339): its span and its timeout start here. */
+  phaseStartedAt?: string;
+  /** Consumer pods deleted after a successful restore (restartPods), once. */
+  restartedPods?: string[];
   members?: EtcdRestoreMemberStatus[];
   revisionBump?: number;
   clusterToken?: string;
@@ -151,3 +166,16 @@ export function restoreFinished(restore: EtcdRestore): boolean {
   const phase = restore.status?.phase;
   return phase === 'Completed' || phase === 'Failed' || phase === 'RolledBack';
 }
+
+/** `<namespace>/<target cluster>`: the key of the etcd cluster a restore acts on (its bucket, its turn). */
+export function restoreClusterKey(restore: EtcdRestore): string {
+  return `${restore.metadata?.namespace ?? ''}/${restore.spec?.target?.cluster ?? ''}`;
+}
+
+/** Restores by restoreClusterKey: what one-operation-per-cluster looks up. */
+export const INDEX_RESTORE_CLUSTER = 'restore-cluster-key';
+
+export const etcdRestoreIndexers = {
+  [INDEX_RESTORE_CLUSTER]: (r: EtcdRestore): string[] =>
+    r.spec?.target?.cluster ? [restoreClusterKey(r)] : [],
+};

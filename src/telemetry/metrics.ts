@@ -2,17 +2,20 @@
 // once and hands the parts to the modules that define the hook interfaces:
 //   controller → src/reconcile (ControllerMetrics)   leader → src/leader (LeaderMetrics)
 //   pipeline   → src/reconcile/etcd-snapshot (PipelineMetrics)
+//   restore    → src/reconcile/etcd-restore (RestoreMetrics)
 //   csi        → src/csi (CsiCallHooks: csi.onCall)
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { PromControllerMetrics, PromLeaderMetrics } from './controller-metrics.ts';
 import { CsiCallTelemetry } from './csi-call-hooks.ts';
 import { PromPipelineMetrics } from './driver-metrics.ts';
+import { PromRestoreMetrics } from './restore-metrics.ts';
 
 export interface DriverMetrics {
   readonly registry: Registry;
   readonly controller: PromControllerMetrics;
   readonly leader: PromLeaderMetrics;
   readonly pipeline: PromPipelineMetrics;
+  readonly restore: PromRestoreMetrics;
   readonly csi: CsiCallTelemetry;
 }
 
@@ -24,11 +27,14 @@ export interface DriverMetricsOptions {
 export function createDriverMetrics(options: DriverMetricsOptions = {}): DriverMetrics {
   const registry = new Registry();
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
+  const pipeline = new PromPipelineMetrics(registry);
   return {
     registry,
     controller: new PromControllerMetrics(registry),
     leader: new PromLeaderMetrics(registry),
-    pipeline: new PromPipelineMetrics(registry),
+    pipeline,
+    // A finished restore counts in the pipeline's operation families (operation="restore").
+    restore: new PromRestoreMetrics(registry, pipeline),
     csi: new CsiCallTelemetry(registry),
   };
 }

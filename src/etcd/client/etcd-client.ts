@@ -192,16 +192,26 @@ export class EtcdClient {
     }));
   }
 
-  /** How many keys start with `prefix` (KV.Range count_only); the whole keyspace for "". */
+  /**
+   * How many keys start with `prefix` (KV.Range count_only); the whole keyspace for "". With
+   * `atRevision`, as of that revision (a restore's first one: stable whatever clients write next);
+   * `serializable` answers from this member's own store, without raft (what it restored).
+   */
   async countKeys(
     prefix: string,
-    options: EtcdCallOptions = {},
+    options: EtcdCallOptions & { atRevision?: number; serializable?: boolean } = {},
   ): Promise<{ count: number; revision: number }> {
     const key = prefix === '' ? Buffer.from([0]) : Buffer.from(prefix);
     const r = await this.#unary<object, { header: Header | null; count: string }>(
       'KV',
       'Range',
-      { key, range_end: prefixEnd(key), count_only: true },
+      {
+        key,
+        range_end: prefixEnd(key),
+        count_only: true,
+        ...(options.atRevision !== undefined ? { revision: String(options.atRevision) } : {}),
+        ...(options.serializable ? { serializable: true } : {}),
+      },
       options,
     );
     return { count: Number(r.count), revision: Number(r.header?.revision ?? 0) };

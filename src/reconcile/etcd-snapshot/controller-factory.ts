@@ -11,12 +11,20 @@ import type { IndexFunc, ReadonlyStore, StoredObject } from '../../informers/sto
 import type { JsonRequester } from '../../kube/custom-objects.ts';
 import type { Ownership } from '../../leader/ownership.ts';
 import {
+  type EtcdRestore,
+  etcdRestoreIndexers,
+  INDEX_RESTORE_CLUSTER,
+  restoreClusterKey,
+  restoreFinished,
+} from '../../records/etcd-restore.ts';
+import {
   type EtcdSnapshot,
   etcdSnapshotIndexers,
   INDEX_GROUP_SNAPSHOT_ID,
   LABEL_CLUSTER,
 } from '../../records/etcd-snapshot.ts';
 import type { Logger } from '../../telemetry/logger.ts';
+import type { ClusterTurns } from '../cluster-turns.ts';
 import { Controller, type Source } from '../controller.ts';
 import { enqueueMapped } from '../handlers.ts';
 import type { ControllerMetrics } from '../metrics.ts';
@@ -46,6 +54,8 @@ export interface PipelineInformers {
   pods: IndexableSource<Pod>;
   persistentVolumeClaims: IndexableSource<PersistentVolumeClaim>;
   statefulSets: IndexableSource<StatefulSet>;
+  /** Restores: while one of a cluster has not ended, its saves wait (one operation per cluster). */
+  etcdRestores?: IndexableSource<EtcdRestore>;
   /** Only the store is read (discovery); it may fill late, when the CRD is installed after start. */
   druidEtcds?: { readonly store: ReadonlyStore<DruidEtcd> } & SyncingSource;
 }
@@ -67,6 +77,8 @@ export interface EtcdSnapshotControllerDeps {
   /** Overrides the API calls (tests). */
   api?: PipelineApi;
   name?: string;
+  /** Shared with the restore controller: one operation per etcd cluster (../cluster-turns.ts). */
+  turns?: ClusterTurns;
 }
 
 function index<T extends StoredObject>(source: IndexableSource<T>, name: string, fn: IndexFunc<T>): void {
@@ -90,6 +102,8 @@ export function createEtcdSnapshotController(deps: EtcdSnapshotControllerDeps): 
   index(informers.pods, INDEX_PIPELINE_WORKLOAD, pipelineWorkloadIndexer);
   index(informers.pods, INDEX_ETCD_CLUSTER, etcdClusterIndexer);
   index(informers.statefulSets, INDEX_ETCD_CLUSTER, etcdClusterIndexer);
+  if (informers.etcdRestores)
+    index(informers.etcdRestores, INDEX_RESTORE_CLUSTER, etcdRestoreIndexers[INDEX_RESTORE_CLUSTER]);
 
   const records = informers.etcdSnapshots.store;
   const stores: PipelineStores = {
@@ -99,6 +113,7 @@ export function createEtcdSnapshotController(deps: EtcdSnapshotControllerDeps): 
     persistentVolumeClaims: informers.persistentVolumeClaims.store,
     statefulSets: informers.statefulSets.store,
     ...(informers.druidEtcds ? { druidEtcds: informers.druidEtcds.store } : {}),
+    ...(informers.etcdRestores ? { etcdRestores: informers.etcdRestores.store } : {}),
   };
   const logger = deps.logger.child({ component: 'etcd-snapshot-pipeline' });
   const reconciler = new EtcdSnapshotReconciler({
@@ -111,6 +126,7 @@ export function createEtcdSnapshotController(deps: EtcdSnapshotControllerDeps): 
     logger,
     parseCredentials: deps.parseCredentials ?? credentialsFromSecret,
     ...(deps.health === null ? {} : { health: deps.health ?? checkClusterHealth }),
+    ...(deps.turns ? { turns: deps.turns } : {}),
   });
   const controller = new Controller({
     name: deps.name ?? 'etcdsnapshot',
@@ -157,6 +173,14 @@ export function createEtcdSnapshotController(deps: EtcdSnapshotControllerDeps): 
     }
     return keys;
   };
+  // A restore that ends (or goes) frees its cluster's turn: wake the cluster's records.
+  const restoreRecordKeys = (r: EtcdRestore): string[] =>
+    restoreFinished(r) || r.metadata?.deletionTimestamp
+      ? records
+          .byIndex(INDEX_RECORD_CLUSTER, restoreClusterKey(r))
+          .map((p) => `${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? ''}`)
+      : [];
+  if (informers.etcdRestores) controller.watch(informers.etcdRestores, enqueueMapped(restoreRecordKeys));
   controller
     .watch(informers.etcdSnapshots, enqueueMapped(recordKeys))
     .watch(informers.jobs, enqueueMapped(workloadKeys))

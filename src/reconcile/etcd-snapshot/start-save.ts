@@ -3,7 +3,10 @@
 // ResolveCredentials runs before CheckHealth because the health check needs the credentials.
 // RunJob writes the save Job's name into status BEFORE creating the Job, so "a file may exist"
 // is never lost; from then on the record is in the await flow (await-save.ts).
+
+import { INDEX_RESTORE_CLUSTER } from '../../records/etcd-restore.ts';
 import type { EtcdSnapshot, EtcdSnapshotStatus, EtcdSnapshotStep } from '../../records/etcd-snapshot.ts';
+import { restoreInFlight } from '../cluster-turns.ts';
 import type { ReconcileContext, ReconcileResult } from '../result.ts';
 import { type Phase, runPhases, type StepResult } from '../step.ts';
 import { minFreeBytes } from './claim-spec.ts';
@@ -22,8 +25,6 @@ import { inStepSpan, traceparentOf } from './tracing.ts';
 
 export class SaveStarter {
   readonly #io: StepIo;
-  /** Clusters whose turn is being decided (see start). */
-  readonly #starting = new Set<string>();
 
   constructor(io: StepIo) {
     this.#io = io;
@@ -31,18 +32,21 @@ export class SaveStarter {
 
   async start(record: EtcdSnapshot, ctx: ReconcileContext): Promise<ReconcileResult> {
     // Records of one cluster are reconciled by this replica alone (ownership is by cluster), but
-    // by several workers at once: two that judged the turn from the same cache before either
-    // wrote its intent would both start. The decision and the intent write are one critical
-    // section per cluster; a record finding it taken looks again shortly.
+    // by several workers at once, and a restore of the cluster by another controller: two that
+    // judged the turn from the same cache before either wrote its intent would both start. The
+    // decision and the intent write are one critical section per cluster (../cluster-turns.ts);
+    // a record finding it taken looks again shortly.
     const clusterKey = record.spec.cluster.key;
-    if (this.#starting.has(clusterKey)) return { requeueAfter: 1_000 };
-    this.#starting.add(clusterKey);
-    try {
-      return await startExclusive(this.#io, record, ctx);
-    } finally {
-      this.#starting.delete(clusterKey);
-    }
+    const result = await this.#io.turns.exclusive(clusterKey, () => startExclusive(this.#io, record, ctx));
+    return result ?? { requeueAfter: 1_000 };
   }
+}
+
+/** A restore of the cluster (running, waiting for its turn, or noted moments ago) blocks saves. */
+function restoreBlocking(io: StepIo, clusterKey: string): string | undefined {
+  const restores = io.stores.etcdRestores?.byIndex(INDEX_RESTORE_CLUSTER, clusterKey) ?? [];
+  const name = restoreInFlight(restores, io.turns.recentIntents(clusterKey, 'restore'));
+  return name === undefined ? undefined : `the restore ${name}`;
 }
 
 async function startExclusive(
@@ -52,13 +56,16 @@ async function startExclusive(
 ): Promise<ReconcileResult> {
   const { namespace, name: clusterName, key: clusterKey } = record.spec.cluster;
   const workload = clusterWorkloadKey(namespace, clusterName, 'save');
-  const turn = saveTurn({
-    self: record,
-    // Our own intent writes count even before the cache has them.
-    peers: io.clusterRecords(clusterKey),
-    saveJobs: io.stores.jobs.byIndex(INDEX_PIPELINE_WORKLOAD, workload),
-    savePods: io.stores.pods.byIndex(INDEX_PIPELINE_WORKLOAD, workload),
-  });
+  const restore = restoreBlocking(io, clusterKey);
+  const turn: ReturnType<typeof saveTurn> = restore
+    ? { go: false, waitingFor: restore }
+    : saveTurn({
+        self: record,
+        // Our own intent writes count even before the cache has them.
+        peers: io.clusterRecords(clusterKey),
+        saveJobs: io.stores.jobs.byIndex(INDEX_PIPELINE_WORKLOAD, workload),
+        savePods: io.stores.pods.byIndex(INDEX_PIPELINE_WORKLOAD, workload),
+      });
   if (!turn.go) {
     ctx.log.debug({ waiting_for: turn.waitingFor }, 'waiting for the cluster’s save to end');
     const waiting = waitingStatus(record.status, clusterKey, turn.waitingFor, io.now());
@@ -121,6 +128,7 @@ async function runJob(
   if (health.memberIds.length > 0) status.memberIds = health.memberIds;
   else delete status.memberIds;
   const written = await io.putStatus(record, status, ctx);
+  io.turns.noteIntent(record.spec.cluster.key, { kind: 'save', name: record.metadata?.name ?? '' });
   run.record = written;
   const traceparent = traceparentOf(span, parent);
   const job = buildSaveJob(io.options, {

@@ -6,6 +6,7 @@
 import type { DiscoveryStores } from '../../etcd/discovery.ts';
 import type { Job, PersistentVolumeClaim, Pod } from '../../informers/resources.ts';
 import type { ReadonlyStore } from '../../informers/store-types.ts';
+import type { EtcdRestore } from '../../records/etcd-restore.ts';
 import {
   type EtcdSnapshot,
   type EtcdSnapshotStatus,
@@ -13,6 +14,7 @@ import {
 } from '../../records/etcd-snapshot.ts';
 import { type ReadYourWritesStore, readYourWrites } from '../../records/read-your-writes.ts';
 import type { Logger } from '../../telemetry/logger.ts';
+import { ClusterTurns } from '../cluster-turns.ts';
 import type { ReconcileContext } from '../result.ts';
 import { INDEX_PIPELINE_WORKLOAD, INDEX_RECORD_CLUSTER, snapshotWorkloadKey } from './indexes.ts';
 import type { PipelineMetrics } from './metrics.ts';
@@ -27,6 +29,8 @@ export interface PipelineStores extends DiscoveryStores {
   /** With INDEX_PIPELINE_WORKLOAD and discovery's INDEX_ETCD_CLUSTER. */
   pods: ReadonlyStore<Pod>;
   persistentVolumeClaims: ReadonlyStore<PersistentVolumeClaim>;
+  /** With INDEX_RESTORE_CLUSTER: a restore of a cluster keeps its saves from starting. */
+  etcdRestores?: ReadonlyStore<EtcdRestore>;
 }
 
 export interface PipelineReconcilerDeps {
@@ -39,6 +43,8 @@ export interface PipelineReconcilerDeps {
   /** Without one, CheckHealth is skipped (the agent still refuses a cluster without quorum). */
   health?: HealthChecker;
   now?: () => Date;
+  /** One operation per cluster with the restore reconciler (shared by both; a fresh one alone). */
+  turns?: ClusterTurns;
 }
 
 export interface StepIo {
@@ -48,6 +54,7 @@ export interface StepIo {
   metrics: PipelineMetrics;
   health: HealthChecker | undefined;
   parseCredentials: CredentialsParser;
+  turns: ClusterTurns;
   now(): Date;
   /** The record as the cache holds it, or the pipeline's own later write of it. */
   record(key: string): EtcdSnapshot | undefined;
@@ -76,6 +83,7 @@ export function stepIo(deps: PipelineReconcilerDeps): StepIo {
     metrics: deps.metrics,
     health: deps.health,
     parseCredentials: deps.parseCredentials,
+    turns: deps.turns ?? new ClusterTurns(),
     now,
     record,
     clusterRecords: (clusterKey) =>

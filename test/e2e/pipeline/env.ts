@@ -18,9 +18,11 @@ import type {
 import { jobs, persistentVolumeClaims, pods, statefulSets } from '../../../src/informers/resources.ts';
 import type { JsonRequester } from '../../../src/kube/custom-objects.ts';
 import { alwaysOwner } from '../../../src/leader/ownership.ts';
+import type { ClusterTurns } from '../../../src/reconcile/cluster-turns.ts';
 import type { Controller } from '../../../src/reconcile/controller.ts';
 import { createEtcdSnapshotController } from '../../../src/reconcile/etcd-snapshot/controller-factory.ts';
 import type { PipelineOptionsInput } from '../../../src/reconcile/etcd-snapshot/options.ts';
+import { etcdRestoreResource } from '../../../src/records/etcd-restore.ts';
 import { type EtcdSnapshot, etcdSnapshotResource } from '../../../src/records/etcd-snapshot.ts';
 import { createLogger, type Logger } from '../../../src/telemetry/logger.ts';
 import type { EtcdFixture } from '../../harness/etcd-fixture.ts';
@@ -51,7 +53,7 @@ export function startPipeline(
   cluster: LocalCluster,
   env: DriverEnv,
   log: Logger,
-  overrides: { client?: JsonRequester; options?: Partial<PipelineOptionsInput> } = {},
+  overrides: { client?: JsonRequester; options?: Partial<PipelineOptionsInput>; turns?: ClusterTurns } = {},
 ): Controller {
   const f = env.factory;
   const controller = createEtcdSnapshotController({
@@ -63,7 +65,10 @@ export function startPipeline(
       persistentVolumeClaims: f.informerFor(persistentVolumeClaims),
       statefulSets: f.informerFor(statefulSets),
       ...(env.stores.druidEtcds ? { druidEtcds: { store: env.stores.druidEtcds } } : {}),
+      // With a restore controller beside it: saves wait for its restores (one operation per cluster).
+      ...(overrides.turns ? { etcdRestores: f.informerFor(etcdRestoreResource) } : {}),
     },
+    ...(overrides.turns ? { turns: overrides.turns } : {}),
     ownership: alwaysOwner,
     logger: log,
     kubeConfig: cluster.kubeConfig,

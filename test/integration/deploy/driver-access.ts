@@ -26,7 +26,6 @@ export const NEEDED_CLUSTER_GRANTS: NeededGrant[] = [
     who: ['driver'],
   },
   { group: RECORDS, resource: 'etcdsnapshotnames', verbs: ['get', 'create', 'delete'], who: ['driver'] },
-  { group: RECORDS, resource: 'etcdrestores', verbs: ['get', 'list', 'watch', 'create'], who: ['driver'] },
   { group: RECORDS, resource: 'etcdsnapshots/status', verbs: ['get', 'update', 'patch'], who: ['driver'] },
   {
     group: RECORDS,
@@ -128,6 +127,19 @@ export const NEEDED_CLUSTER_GRANTS: NeededGrant[] = [
     who: ['csi-snapshotter', 'csi-provisioner'],
   },
   { group: 'druid.gardener.cloud', resource: 'etcds', verbs: ['get', 'list', 'watch'], who: ['driver'] },
+  {
+    group: RECORDS,
+    resource: 'etcdrestores',
+    verbs: ['get', 'list', 'watch', 'create', 'delete'],
+    who: ['driver'],
+  },
+  { group: RECORDS, resource: 'etcdrestores/status', verbs: ['get', 'update', 'patch'], who: ['driver'] },
+  { group: RECORDS, resource: 'etcdrestores/finalizers', verbs: ['update'], who: ['driver'] },
+  { group: 'apps', resource: 'statefulsets/scale', verbs: ['get', 'patch'], who: ['driver'] },
+  { group: SNAPSHOT, resource: 'volumesnapshots', verbs: ['get'], who: ['driver'] },
+  { group: GROUP_SNAPSHOT, resource: 'volumegroupsnapshots', verbs: ['get'], who: ['driver'] },
+  // A restore's restartPods (docs/rbac.md says why this one is granted).
+  { group: '', resource: 'pods', verbs: ['delete'], who: ['driver'] },
 ];
 
 /** Granted only in the driver's own namespace (role-leases.yaml): bucket and leader Leases. */
@@ -227,7 +239,6 @@ export function forbiddenChecks(
       namespace: etcdNamespace,
       why: 'run arbitrary pods outside Jobs',
     },
-    { verb: 'delete', group: '', resource: 'pods', namespace: etcdNamespace, why: 'kill etcd members' },
     {
       verb: 'create',
       group: '',

@@ -90,11 +90,12 @@ describe('deploy/monitoring', () => {
     expect(test).toMatch(/SUCCESS/);
   });
 
-  it('has every alert of the seed', () => {
+  it('has every alert of the seed, and the restore engine’s', () => {
     const alerts = ruleSpec().groups.flatMap((g) => g.rules.map((r) => r.alert));
     expect(alerts.sort()).toEqual([
       'ETCDClusterLargeSnapshot',
       'ETCDClusterUnhealthy',
+      'EtcdRestoreFailed',
       'SnapshotCreationFailure',
       'SnapshotJobHighErrorRate',
       'SnapshotJobTimeout',

@@ -224,6 +224,25 @@ const SCENARIOS: Record<ErrorReason, () => Promise<unknown>> = {
   SNAPSHOT_CREATION_IN_PROGRESS: () => failedWith('SNAPSHOT_CREATION_IN_PROGRESS'),
   CLUSTER_MODIFICATION_IN_PROGRESS: () => failedWith('CLUSTER_MODIFICATION_IN_PROGRESS'),
   SNAPSHOT_FAILED: () => failedWith('A_REASON_NOT_IN_THE_CATALOG'),
+  // Restore reasons (an EtcdRestore's status.reason) reach CSI answers the way a failed record's
+  // do: produced here through a record failed with the reason.
+  RESTORE_INVALID_SPEC: () => failedWith('RESTORE_INVALID_SPEC'),
+  RESTORE_SNAPSHOT_NOT_FOUND: () => failedWith('RESTORE_SNAPSHOT_NOT_FOUND'),
+  RESTORE_SNAPSHOT_NOT_READY: () => failedWith('RESTORE_SNAPSHOT_NOT_READY'),
+  RESTORE_TARGET_NOT_FOUND: () => failedWith('RESTORE_TARGET_NOT_FOUND'),
+  RESTORE_TARGET_MANAGED: () => failedWith('RESTORE_TARGET_MANAGED'),
+  RESTORE_MEMBERSHIP_UNRESOLVABLE: () => failedWith('RESTORE_MEMBERSHIP_UNRESOLVABLE'),
+  RESTORE_DATA_CLAIM_MISSING: () => failedWith('RESTORE_DATA_CLAIM_MISSING'),
+  RESTORE_DATA_CLAIM_TOO_SMALL: () => failedWith('RESTORE_DATA_CLAIM_TOO_SMALL'),
+  RESTORE_ETCD_VERSION_TOO_OLD: () => failedWith('RESTORE_ETCD_VERSION_TOO_OLD'),
+  RESTORE_QUIESCE_TIMEOUT: () => failedWith('RESTORE_QUIESCE_TIMEOUT'),
+  RESTORE_FAILED: () => failedWith('RESTORE_FAILED'),
+  RESTORE_VERIFICATION_FAILED: () => failedWith('RESTORE_VERIFICATION_FAILED'),
+  RESTORE_DATA_DIR_MISSING: () => failedWith('RESTORE_DATA_DIR_MISSING'),
+  RESTORE_DATA_DIR_IS_MOUNT: () => failedWith('RESTORE_DATA_DIR_IS_MOUNT'),
+  RESTORE_NOT_FINISHED: () => failedWith('RESTORE_NOT_FINISHED'),
+  RESTORE_PREVIOUS_DATA_DROPPED: () => failedWith('RESTORE_PREVIOUS_DATA_DROPPED'),
+  RESTORE_STATE_INCONSISTENT: () => failedWith('RESTORE_STATE_INCONSISTENT'),
   KUBE_FORBIDDEN: async () => {
     const { w, client } = await served();
     w.snapshotsApi.failWith = new FakeApiError(403, 'Forbidden', 'cannot create etcdsnapshots');

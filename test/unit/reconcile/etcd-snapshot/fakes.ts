@@ -7,7 +7,8 @@ import { credentialsFromSecret } from '../../../../src/etcd/credentials.ts';
 import { etcdClusterIndexer, INDEX_ETCD_CLUSTER } from '../../../../src/etcd/discovery.ts';
 import { IndexedStore } from '../../../../src/informers/indexed-store.ts';
 import type { Job, PersistentVolumeClaim, Pod, StatefulSet } from '../../../../src/informers/resources.ts';
-import { objectKey } from '../../../../src/informers/store-types.ts';
+import { objectKey, type ReadonlyStore } from '../../../../src/informers/store-types.ts';
+import type { ClusterTurns } from '../../../../src/reconcile/cluster-turns.ts';
 import {
   INDEX_PIPELINE_WORKLOAD,
   INDEX_RECORD_CLUSTER,
@@ -24,6 +25,7 @@ import type {
 } from '../../../../src/reconcile/etcd-snapshot/ports.ts';
 import { EtcdSnapshotReconciler } from '../../../../src/reconcile/etcd-snapshot/reconciler.ts';
 import type { ReconcileContext } from '../../../../src/reconcile/result.ts';
+import type { EtcdRestore } from '../../../../src/records/etcd-restore.ts';
 import {
   type EtcdSnapshot,
   etcdSnapshotIndexers,
@@ -301,7 +303,12 @@ export const healthy: ClusterHealthView = {
   dbSizeBytes: 1024 * 1024 * 1024,
 };
 
-export function makeReconciler(world: FakeWorld, health?: HealthChecker, now?: () => Date) {
+export function makeReconciler(
+  world: FakeWorld,
+  health?: HealthChecker,
+  now?: () => Date,
+  more: { etcdRestores?: ReadonlyStore<EtcdRestore>; turns?: ClusterTurns } = {},
+) {
   const metrics = new RecordingPipelineMetrics();
   const logs: string[] = world.logLines;
   const logger = createLogger({
@@ -321,6 +328,7 @@ export function makeReconciler(world: FakeWorld, health?: HealthChecker, now?: (
       pods: world.pods,
       persistentVolumeClaims: world.claims,
       statefulSets: world.statefulSets,
+      ...(more.etcdRestores ? { etcdRestores: more.etcdRestores } : {}),
     },
     api: world,
     options: resolvePipelineOptions({
@@ -333,6 +341,7 @@ export function makeReconciler(world: FakeWorld, health?: HealthChecker, now?: (
     parseCredentials: credentialsFromSecret,
     ...(health ? { health } : {}),
     ...(now ? { now } : {}),
+    ...(more.turns ? { turns: more.turns } : {}),
   });
   const ctx = (): ReconcileContext => ({
     signal: new AbortController().signal,

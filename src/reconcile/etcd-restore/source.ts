@@ -1,0 +1,77 @@
+// The snapshot record a restore's source names: an EtcdSnapshot by name; a VolumeSnapshot →
+// its bound content → the content's snapshotHandle → the record holding that snapshot ID; a
+// VolumeGroupSnapshot → its content's group handle → the group's record of the named cluster.
+
+import type { EtcdRestore } from '../../records/etcd-restore.ts';
+import {
+  type EtcdSnapshot,
+  INDEX_GROUP_SNAPSHOT_ID,
+  INDEX_SNAPSHOT_ID,
+} from '../../records/etcd-snapshot.ts';
+import { fail, type StepFailure } from '../step.ts';
+import type { RestoreIo } from './restore-io.ts';
+
+const notFound = (message: string) => fail('RESTORE_SNAPSHOT_NOT_FOUND', message);
+
+export async function resolveSource(
+  io: RestoreIo,
+  restore: EtcdRestore,
+  signal: AbortSignal,
+): Promise<{ record: EtcdSnapshot } | StepFailure> {
+  const namespace = restore.metadata?.namespace ?? '';
+  const { source } = restore.spec;
+  const set = [source.etcdSnapshot, source.volumeSnapshot, source.volumeGroupSnapshot].filter(Boolean).length;
+  if (set !== 1)
+    return fail(
+      'RESTORE_INVALID_SPEC',
+      `spec.source must set exactly one of etcdSnapshot, volumeSnapshot, volumeGroupSnapshot (${set} set)`,
+    );
+  if (source.etcdSnapshot) {
+    const record = io.stores.etcdSnapshots.get(`${namespace}/${source.etcdSnapshot.name}`);
+    return record
+      ? { record }
+      : notFound(`EtcdSnapshot ${namespace}/${source.etcdSnapshot.name} does not exist`);
+  }
+  if (source.volumeSnapshot) {
+    const what = `VolumeSnapshot ${namespace}/${source.volumeSnapshot.name}`;
+    const vs = await io.api.getVolumeSnapshot(namespace, source.volumeSnapshot.name, signal);
+    if (!vs) return notFound(`${what} does not exist`);
+    const content = vs.status?.boundVolumeSnapshotContentName;
+    if (!content)
+      return fail('RESTORE_SNAPSHOT_NOT_READY', `${what} is not bound to a VolumeSnapshotContent yet`);
+    const handle = await io.api.getContentHandle('single', content, signal);
+    if (!handle)
+      return fail(
+        'RESTORE_SNAPSHOT_NOT_READY',
+        `VolumeSnapshotContent ${content} of ${what} has no snapshotHandle`,
+      );
+    const record = io.stores.etcdSnapshots.byIndex(INDEX_SNAPSHOT_ID, handle)[0];
+    return record
+      ? { record }
+      : notFound(
+          `${what}: no EtcdSnapshot record holds its snapshot ID ${handle} (not this driver's, or deleted)`,
+        );
+  }
+  const group = source.volumeGroupSnapshot!;
+  const what = `VolumeGroupSnapshot ${namespace}/${group.name}`;
+  const vgs = await io.api.getVolumeGroupSnapshot(namespace, group.name, signal);
+  if (!vgs) return notFound(`${what} does not exist`);
+  const content = vgs.status?.boundVolumeGroupSnapshotContentName;
+  if (!content)
+    return fail('RESTORE_SNAPSHOT_NOT_READY', `${what} is not bound to a VolumeGroupSnapshotContent yet`);
+  const handle = await io.api.getContentHandle('group', content, signal);
+  if (!handle)
+    return fail(
+      'RESTORE_SNAPSHOT_NOT_READY',
+      `VolumeGroupSnapshotContent ${content} of ${what} has no group handle`,
+    );
+  const records = io.stores.etcdSnapshots.byIndex(INDEX_GROUP_SNAPSHOT_ID, handle);
+  const record = records.find((r) => r.spec.cluster.name === group.cluster);
+  if (record) return { record };
+  const clusters =
+    records
+      .map((r) => r.spec.cluster.name)
+      .sort()
+      .join(', ') || 'none';
+  return notFound(`${what} holds no snapshot of cluster ${group.cluster} (its clusters: ${clusters})`);
+}
