@@ -1,5 +1,7 @@
 // The target cluster's endpoints and client credentials, as discovery finds them now (the pods
-// that run, else the StatefulSet's stable names), for the looks at the live cluster.
+// that run, else the StatefulSet's stable names), for the looks at the live cluster. A target
+// whose pods and StatefulSet name no credentials Secret takes the snapshot record's when the
+// record is of the same cluster (its CSI request named the Secret on the source claim).
 import { type EtcdCredentials, withCaFromSecret } from '../../etcd/credentials.ts';
 import { discoverEtcdCluster } from '../../etcd/discovery.ts';
 import type { EtcdRestore } from '../../records/etcd-restore.ts';
@@ -17,6 +19,8 @@ export async function liveAccess(
   io: RestoreIo,
   restore: EtcdRestore,
   ctx: ReconcileContext,
+  /** The snapshot record Validate resolved (later phases read it from status). */
+  recordName?: string,
 ): Promise<LiveAccess | StepFailure> {
   const namespace = restore.metadata?.namespace ?? '';
   const found = discoverEtcdCluster(
@@ -25,7 +29,14 @@ export async function liveAccess(
     io.options.discovery ?? {},
   );
   if (!found.found) return { endpoints: [], credentials: { kind: 'none' } };
-  const { credentialsSecret, caSecret, endpoints } = found.cluster;
+  const { endpoints } = found.cluster;
+  const record = restore.status?.snapshot?.record ?? recordName;
+  const same = record ? io.stores.etcdSnapshots.get(`${namespace}/${record}`) : undefined;
+  const fromRecord = same?.spec.cluster.key === found.cluster.key ? same.spec.cluster : undefined;
+  const credentialsSecret = found.cluster.credentialsSecret ?? fromRecord?.credentialsSecret;
+  const caSecret = found.cluster.credentialsSecret
+    ? found.cluster.caSecret
+    : (fromRecord?.caSecret ?? found.cluster.caSecret);
   if (!credentialsSecret) return { endpoints, credentials: { kind: 'none' } };
   const secret = await io.api.getSecret(namespace, credentialsSecret, ctx.signal);
   if (!secret)

@@ -84,7 +84,7 @@ async function check(
   const target = describeTarget(set, restore);
   if (isFailure(target)) return target;
 
-  const access = await liveAccess(io, restore, ctx);
+  const access = await liveAccess(io, restore, ctx, record.metadata?.name);
   if (isFailure(access)) return access;
   let live: LiveClusterView | undefined;
   if (access.endpoints.length > 0) {
@@ -169,7 +169,7 @@ async function check(
         membersFrom: membership.source,
         members: membership.members.map((m) => ({ ...m, state: 'Pending' as const })),
         revisionBump: bump
-          ? revisionBump(Math.max(record.status?.lastRevisionSeen ?? revision, revision), revision)
+          ? revisionBump(newestSeen(record.status?.lastRevisionSeen, revision, live), revision)
           : 0,
         clusterToken: options.clusterToken ?? defaultClusterToken(restore.metadata?.uid ?? ''),
       },
@@ -199,4 +199,17 @@ async function awaitTarget(
     );
   await waiting(io, restore, ctx, 'TargetNotFound', `waiting up to ${waitSeconds}s for the ${what}`);
   return { requeueAfter: Math.min(left, io.options.pollIntervalMs) };
+}
+
+/**
+ * The newest revision any client may have seen: the snapshot record's lastRevisionSeen, and the
+ * live cluster's revision now when it answers (a cluster restored before is already past the
+ * snapshot's lastRevisionSeen: bumping from that alone would take its revisions backwards).
+ */
+export function newestSeen(
+  lastRevisionSeen: number | undefined,
+  snapshotRevision: number,
+  live: LiveClusterView | undefined,
+): number {
+  return Math.max(lastRevisionSeen ?? snapshotRevision, snapshotRevision, live?.revision ?? 0);
 }

@@ -93,6 +93,8 @@ export async function followRestore(
   name: string,
   ends: string[],
   timeoutMs = 240_000,
+  /** Called at each phase seen first (a test replaces the controller there, as a crash would). */
+  onPhase?: (phase: string) => Promise<void>,
 ): Promise<{ restore: EtcdRestore; phases: { phase: string; seconds: number }[] }> {
   const phases: { phase: string; seconds: number }[] = [];
   let current = '';
@@ -107,6 +109,7 @@ export async function followRestore(
         if (current) phases.push({ phase: current, seconds: (now - since) / 1000 });
         current = phase;
         since = now;
+        if (!ends.includes(phase)) await onPhase?.(phase);
       }
       return ends.includes(phase) ? r : undefined;
     },

@@ -19,6 +19,7 @@ import {
   claimDir,
   createVolume,
   groupSnapshotUntilDone,
+  pipelineJobs,
   pipelineLogger,
   putKeys,
   recordsOfGroup,
@@ -139,6 +140,49 @@ describe.skipIf(
     expect((await statefulSet()).replicas).toBe(3);
   });
 
+  it('a restore controller killed at every phase boundary and started again converges: one Job per member, the data restored', async () => {
+    await putKeys(main, { '/app/after': 'must-go-again' });
+    const killed: string[] = [];
+    const { restore, phases } = await (async () => {
+      await createRestore(env, NS, 'crashing', {
+        source: { etcdSnapshot: { name: first.metadata!.name! } },
+        target: { cluster: 'main' },
+      });
+      return followRestore(
+        env,
+        NS,
+        'crashing',
+        ['Completed', 'Failed', 'RolledBack'],
+        300_000,
+        async (phase) => {
+          // In-flight reconciles aborted at once, the in-memory turns lost: what a SIGKILL leaves.
+          await restores.stop({ deadlineMs: 0, abortGraceMs: 2_000 });
+          restores = startRestoreController(cluster, env, log, new ClusterTurns());
+          killed.push(phase);
+        },
+      );
+    })();
+    console.log(phaseLine(`restore with the controller replaced at ${killed.join(', ')}`, phases));
+    expect(restore.status?.phase).toBe('Completed');
+    expect(killed.length).toBeGreaterThanOrEqual(4);
+    const jobs = (await pipelineJobs(env, NS)).filter((j) => j.includes('crashing')).sort();
+    expect(jobs).toEqual([
+      'snapshot-restore-crashing-main-0',
+      'snapshot-restore-crashing-main-1',
+      'snapshot-restore-crashing-main-2',
+      'snapshot-restore-verify-crashing',
+    ]);
+    for (const job of jobs) {
+      const pods = await env.kubeClient.request<{ items: unknown[] }>(
+        'GET',
+        `/api/v1/namespaces/${NS}/pods?labelSelector=${encodeURIComponent(`job-name=${job}`)}`,
+      );
+      expect(pods.items, `pods of ${job}`).toHaveLength(1);
+    }
+    await main.waitHealthy(120_000);
+    expect(await keysWithValues('/app/')).toEqual({ '/app/a': 'alpha', '/app/b': 'beta', '/app/c': 'gamma' });
+  });
+
   it('restores into a new cluster (another StatefulSet with its own claims) while the original keeps running', async () => {
     const copy = await deployEtcdFixture(cluster, { name: 'copy', namespace: NS, replicas: 3 });
     await copy.waitHealthy(120_000);
@@ -168,6 +212,64 @@ describe.skipIf(
     expect((await main.pods()).map((p) => p.metadata?.uid).sort()).toEqual(mainPods);
     expect(await keysWithValues('/app/')).toEqual({ '/app/a': 'alpha', '/app/b': 'beta', '/app/c': 'gamma' });
     await copy.delete();
+  });
+
+  it('restores TLS (DNS-only server certificates) and user/password clusters with their credentials Secrets', async () => {
+    const fixtures = await Promise.all([
+      deployEtcdFixture(cluster, {
+        name: 'secure',
+        namespace: NS,
+        replicas: 1,
+        auth: 'tls',
+        serverNames: 'dns',
+      }),
+      deployEtcdFixture(cluster, { name: 'basic', namespace: NS, replicas: 1, auth: 'basic' }),
+    ]);
+    for (const fixture of fixtures) {
+      await fixture.waitHealthy(120_000);
+      // The source claim's way of naming the Secret: the pods' annotation (the restore's
+      // restarted pods lose it; the engine then takes the record's Secret of the same cluster).
+      for (const pod of await fixture.pods())
+        await cluster.kubectl([
+          'annotate',
+          'pod',
+          '--overwrite',
+          '-n',
+          NS,
+          pod.metadata!.name!,
+          `etcd.io/credentials-secret=${fixture.credentialsSecret}`,
+        ]);
+    }
+    await waitFor('the pod cache to see the annotations', () =>
+      env.stores.pods.list().filter((p) => p.metadata?.annotations?.['etcd.io/credentials-secret']).length >=
+      2
+        ? true
+        : undefined,
+    );
+    for (const fixture of fixtures) {
+      await fixture.etcdctl(['put', `/${fixture.name}/kept`, 'yes']);
+      const record = await snapshotOf(
+        `${fixture.name}-snap`,
+        await createVolume(env, `${fixture.name}-data`, fixture.name, NS),
+      );
+      expect(record.spec.cluster.credentialsSecret).toBe(fixture.credentialsSecret);
+      await fixture.etcdctl(['put', `/${fixture.name}/gone`, 'yes']);
+      await createRestore(env, NS, `${fixture.name}-restore`, {
+        source: { etcdSnapshot: { name: record.metadata!.name! } },
+        target: { cluster: fixture.name },
+      });
+      const { restore, phases } = await followRestore(env, NS, `${fixture.name}-restore`, [
+        'Completed',
+        'Failed',
+        'RolledBack',
+      ]);
+      console.log(phaseLine(`${fixture.auth} cluster restore`, phases));
+      expect(restore.status).toMatchObject({ phase: 'Completed', membersFrom: 'member-list' });
+      await fixture.waitHealthy(120_000);
+      const keys = await fixture.etcdctl(['get', `/${fixture.name}/`, '--prefix', '--keys-only']);
+      expect(keys.split('\n').filter((l) => l !== '')).toEqual([`/${fixture.name}/kept`]);
+    }
+    await Promise.all(fixtures.map((f) => f.delete()));
   });
 
   it('refuses a corrupted snapshot file before quiescing: the StatefulSet is never scaled', async () => {

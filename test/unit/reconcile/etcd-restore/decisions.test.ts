@@ -6,6 +6,7 @@ import { flowOf } from '../../../../src/reconcile/etcd-restore/phase-choice.ts';
 import { judgeResult } from '../../../../src/reconcile/etcd-restore/result-judge.ts';
 import { describeTarget } from '../../../../src/reconcile/etcd-restore/target.ts';
 import { restoreTurn } from '../../../../src/reconcile/etcd-restore/turn.ts';
+import { newestSeen } from '../../../../src/reconcile/etcd-restore/validate.ts';
 import type { EtcdRestore, EtcdRestorePhase } from '../../../../src/records/etcd-restore.ts';
 import { RestoreWorld } from './fakes.ts';
 
@@ -225,5 +226,14 @@ describe('small checks', () => {
     expect(checkVersion('3.6.0', '3.5.17')).toMatchObject({ reason: 'RESTORE_ETCD_VERSION_TOO_OLD' });
     expect(checkVersion('3.5.0', '3.6.16')).toBeUndefined();
     expect(checkVersion(undefined, '3.6.16')).toBeUndefined();
+  });
+});
+
+describe('the revision bump', () => {
+  it('bumps past the live revision when the cluster answers (a cluster restored before is past lastRevisionSeen)', () => {
+    const live = { members: [], answering: 3, leaders: ['1'], revision: 2_000_000_000 };
+    expect(newestSeen(900, 500, live)).toBe(2_000_000_000);
+    expect(newestSeen(900, 500, undefined)).toBe(900);
+    expect(newestSeen(undefined, 500, undefined)).toBe(500);
   });
 });

@@ -3,6 +3,7 @@
 // scales the StatefulSet (its pods come and go at once, as a kubelet without lag would make
 // them), and a fake live cluster whose answers a test sets.
 import { Writable } from 'node:stream';
+import type { SecretLike } from '../../../../src/etcd/credentials.ts';
 import { etcdClusterIndexer, INDEX_ETCD_CLUSTER } from '../../../../src/etcd/discovery.ts';
 import { IndexedStore } from '../../../../src/informers/indexed-store.ts';
 import type { Job, PersistentVolumeClaim, Pod, StatefulSet } from '../../../../src/informers/resources.ts';
@@ -58,6 +59,8 @@ export class RestoreWorld implements RestoreApi {
   live: LiveClusterView | undefined;
   /** Pods stay after a scale to 0 (a kubelet that is slow to stop them). */
   podsLinger = false;
+  /** The credentials kind of every look at the live cluster. */
+  readonly probedWith: string[] = [];
 
   constructor() {
     this.restores.addIndexer('restore-cluster-key', etcdRestoreIndexers['restore-cluster-key']);
@@ -83,8 +86,9 @@ export class RestoreWorld implements RestoreApi {
   async getContentHandle(_kind: 'single' | 'group', name: string) {
     return this.contentHandles.get(name);
   }
-  async getSecret() {
-    return undefined;
+  readonly secrets = new Map<string, SecretLike>();
+  async getSecret(namespace: string, name: string) {
+    return this.secrets.get(`${namespace}/${name}`);
   }
   async scaleStatefulSet(namespace: string, name: string, replicas: number) {
     this.calls.push(`scale ${name} ${replicas}`);
@@ -371,11 +375,13 @@ export function reconcilerFor(world: RestoreWorld, options: { turns?: ClusterTur
       statefulSets: world.statefulSets,
     },
     api: world,
-    probe: async () => {
+    probe: async (_endpoints, credentials) => {
+      world.probedWith.push(credentials.kind);
       if (!world.live) throw new Error('no etcd endpoint answered');
       return world.live;
     },
-    parseCredentials: () => ({ kind: 'none' }),
+    parseCredentials: (secret) =>
+      secret.data?.username ? { kind: 'basic', username: 'u', password: 'p' } : { kind: 'none' },
     options: resolveRestoreOptions({
       job: {
         agentImage: 'ghcr.io/etcd-snapshot-driver/etcd-snapshot-driver:dev',

@@ -245,6 +245,29 @@ describe('EtcdRestore reconciler', () => {
     expect(w.restore().status).toMatchObject({ phase: 'Failed', reason: 'RESTORE_TARGET_NOT_FOUND' });
   });
 
+  it('bumps past the live revision of a cluster that is already past the snapshot’s lastRevisionSeen', async () => {
+    const w = world();
+    w.live = w.healthyView(3, 2_000_000_500);
+    const { run } = reconcilerFor(w);
+    await until(w, run, 'VerifyingFile');
+    // ceil(1.2 × (2 000 000 500 − 500))
+    expect(w.restore().status?.revisionBump).toBe(2_400_000_000);
+  });
+
+  it('talks to a cluster whose pods name no Secret with the credentials of the snapshot record of that cluster', async () => {
+    const w = world();
+    const record = w.records.get('etcd/snap')!;
+    w.records.upsert({
+      ...record,
+      spec: { ...record.spec, cluster: { ...record.spec.cluster, credentialsSecret: 'main-auth' } },
+    });
+    w.secrets.set('etcd/main-auth', { data: { username: 'dQ==', password: 'cA==' } });
+    const { run } = reconcilerFor(w);
+    await until(w, run, 'VerifyingFile');
+    expect(w.probedWith).toEqual(['basic']);
+    expect(w.restore().status?.membersFrom).toBe('member-list');
+  });
+
   it('takes the membership from the StatefulSet alone while the cluster is down', async () => {
     const w = world();
     w.live = undefined;
