@@ -24,11 +24,16 @@ let core: CoreV1Api;
 let source: string;
 
 /** A claim as a user (or Velero) makes it: Pending, of a class nobody provisions here. */
-async function pendingClaim(namespace: string, name: string, annotations: Record<string, string> = {}) {
+async function pendingClaim(
+  namespace: string,
+  name: string,
+  annotations: Record<string, string> = {},
+  labels: Record<string, string> = {},
+) {
   await core.createNamespacedPersistentVolumeClaim({
     namespace,
     body: {
-      metadata: { name, annotations },
+      metadata: { name, annotations, labels },
       spec: {
         storageClassName: 'etcd-source-unprovisioned',
         accessModes: ['ReadWriteOnce'],
@@ -142,6 +147,37 @@ describe('CreateVolume from a snapshot', () => {
     }
     expect(await restoresOf(admin, NS, 'pvc-door-2')).toHaveLength(1);
     expect(env.stores.etcdSourceVolumes.get(`${NS}/restored-2`)).toBeUndefined();
+  });
+
+  it('the member claims one Velero restore makes of one cluster share one EtcdRestore and both bind after it', async () => {
+    const snapshotId = await snapshotOf(env, admin, 'snapcontent-door-group', source, true);
+    const velero = { 'velero.io/restore-name': 'nightly-restore-1' };
+    const a = await pendingClaim(NS, 'member-a', { 'etcd.io/cluster': 'main' }, velero);
+    const b = await pendingClaim(NS, 'member-b', { 'etcd.io/cluster': 'main' }, velero);
+    const before = (await allRestores()).length;
+    for (const [volume, claim] of [
+      ['pvc-member-a', a],
+      ['pvc-member-b', b],
+    ] as const) {
+      const err = await grpcError(
+        env.client.Controller.CreateVolume!(fromSnapshot(volume, snapshotId, claim)),
+      );
+      expect(err.code, err.details).toBe(status.ABORTED);
+    }
+    const all = await allRestores();
+    expect(all).toHaveLength(before + 1);
+    const [shared] = await restoresOf(admin, NS, 'pvc-member-a');
+    expect(shared).toBeDefined();
+    await setRestoreStatus(env, admin, shared!, { phase: 'Completed' });
+    for (const [volume, claim] of [
+      ['pvc-member-a', a],
+      ['pvc-member-b', b],
+    ] as const) {
+      const { volume: made } = (await env.client.Controller.CreateVolume!(
+        fromSnapshot(volume, snapshotId, claim),
+      )) as CreateVolumeResponse;
+      expect(made.volume_id).toBe(`${NS}/${claim.name}`);
+    }
   });
 
   it('refuses a data-mover-style claim in another namespace, and a clone, creating nothing', async () => {
