@@ -9,7 +9,8 @@ import { createEtcdSnapshotController } from '../reconcile/etcd-snapshot/control
 import { DEFAULT_PIPELINE_OPTIONS } from '../reconcile/etcd-snapshot/options.ts';
 import { createRetentionController } from '../reconcile/retention/controller-factory.ts';
 import { PromRetentionMetrics } from '../telemetry/retention-metrics.ts';
-import type { DriverParts, RunnableController } from './run-driver.ts';
+import type { DriverParts } from './run-driver.ts';
+import type { RunnableController } from './start-controllers.ts';
 
 /** The driver's reconcilers: the snapshot pipeline, and orphans and retention. */
 export function defaultControllers(parts: DriverParts): RunnableController[] {

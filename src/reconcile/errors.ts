@@ -23,9 +23,15 @@ export class ShutdownError extends Error {
 }
 
 /** True if err, or any error in its cause chain, is a TerminalError (errors.Is semantics). */
-export function isTerminal(err: unknown): boolean {
+export function isTerminalError(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e instanceof Error && depth < 16; e = e.cause, depth++) {
     if (e instanceof TerminalError) return true;
   }
   return false;
+}
+
+/** A catalog reason an error carries (EtcdError, AuthError), if any: what a reconciler writes to status. */
+export function reasonOf(err: unknown): string | undefined {
+  const reason = (err as { reason?: unknown } | null)?.reason;
+  return typeof reason === 'string' && /^[A-Z][A-Z_]+$/.test(reason) ? reason : undefined;
 }

@@ -24,15 +24,15 @@ import { type EtcdSnapshot, etcdSnapshotIndexers } from '../../records/etcd-snap
 import type { Logger } from '../../telemetry/logger.ts';
 import { ClusterTurns } from '../cluster-turns.ts';
 import { Controller } from '../controller.ts';
-import type { IndexableSource } from '../etcd-snapshot/controller-factory.ts';
+import { enqueueMapped } from '../handlers.ts';
+import type { IndexableSource } from '../indexable-source.ts';
+import type { ControllerMetrics } from '../metrics.ts';
 import {
   INDEX_PIPELINE_WORKLOAD,
   INDEX_RECORD_CLUSTER,
   pipelineWorkloadIndexer,
   recordClusterIndexer,
-} from '../etcd-snapshot/indexes.ts';
-import { enqueueMapped } from '../handlers.ts';
-import type { ControllerMetrics } from '../metrics.ts';
+} from '../snapshot-records/indexes.ts';
 import type { SyncingSource } from '../sources-synced.ts';
 import { LABEL_RESTORE } from './jobs.ts';
 import { kubeRestoreApi } from './kube-api.ts';

@@ -4,7 +4,7 @@
 import type { AgentResult } from '../../agent/contract.ts';
 import type { Job } from '../../informers/resources.ts';
 import type { EtcdRestore } from '../../records/etcd-restore.ts';
-import { jobOutcome } from '../etcd-snapshot/job-outcome.ts';
+import { jobOutcome } from '../jobs/job-outcome.ts';
 import type { ReconcileContext } from '../result.ts';
 import { ownedByRestore } from './jobs.ts';
 import type { RestoreIo } from './restore-io.ts';

@@ -3,18 +3,17 @@
 // through its subresource with the resourceVersion read, so a stale writer gets 409.
 import { randomBytes } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { CoreV1Api } from '@kubernetes/client-node';
 import type { SecretLike } from '../../etcd/credentials.ts';
 import {
-  type Job,
   type Pod,
   VOLUME_GROUP_SNAPSHOT_GROUP,
   VOLUME_GROUP_SNAPSHOT_VERSIONS,
 } from '../../informers/resources.ts';
-import { isAlreadyExists, isNotFound } from '../../kube/api-errors.ts';
+import { isNotFound } from '../../kube/api-errors.ts';
 import type { JsonRequester } from '../../kube/custom-objects.ts';
 import { ETCD_RESTORE, type EtcdRestore } from '../../records/etcd-restore.ts';
 import type { Logger } from '../../telemetry/logger.ts';
+import { kubeJobApi } from '../jobs/job-api.ts';
 import type { RestoreApi, SnapshotObject } from './ports.ts';
 
 const enc = encodeURIComponent;
@@ -26,7 +25,8 @@ export function kubeRestoreApi(
   client: JsonRequester,
   options: { logger: Logger; kubeConfig?: KubeConfig },
 ): RestoreApi {
-  const core = options.kubeConfig?.makeApiClient(CoreV1Api);
+  // The Job calls every reconciler makes (create-if-absent, get, pods, log tail).
+  const jobs = kubeJobApi(client, options);
   const get = async <T>(path: string, signal: AbortSignal): Promise<T | undefined> => {
     try {
       return await client.request<T>('GET', path, { signal });
@@ -38,6 +38,10 @@ export function kubeRestoreApi(
   const restorePath = (r: EtcdRestore) =>
     `${nsPath(`${ETCD_RESTORE.group}/${ETCD_RESTORE.version}`, r.metadata?.namespace ?? '', ETCD_RESTORE.plural)}/${enc(r.metadata?.name ?? '')}`;
   return {
+    createJob: (job, signal) => jobs.createJob(job, signal),
+    getJob: (namespace, name, signal) => jobs.getJob(namespace, name, signal),
+    listJobPods: (namespace, name, signal) => jobs.listJobPods(namespace, name, signal),
+    podLogTail: (namespace, pod, lines, signal) => jobs.podLogTail(namespace, pod, lines, signal),
     getVolumeSnapshot: (namespace, name, signal) =>
       get<SnapshotObject>(`${nsPath(SNAPSHOT_API, namespace, 'volumesnapshots')}/${enc(name)}`, signal),
     async getVolumeGroupSnapshot(namespace, name, signal) {
@@ -95,34 +99,6 @@ export function kubeRestoreApi(
           });
       }
       return names;
-    },
-    async createJob(job, signal) {
-      await client
-        .request('POST', nsPath('batch/v1', job.metadata?.namespace ?? '', 'jobs'), { body: job, signal })
-        .catch((err: unknown) => {
-          if (!isAlreadyExists(err)) throw err;
-        });
-    },
-    getJob: (namespace, name, signal) =>
-      get<Job>(`${nsPath('batch/v1', namespace, 'jobs')}/${enc(name)}`, signal),
-    async listJobPods(namespace, jobName, signal) {
-      const list = await client.request<{ items?: Pod[] }>(
-        'GET',
-        `${nsPath('', namespace, 'pods')}?labelSelector=${enc(`job-name=${jobName}`)}`,
-        { signal },
-      );
-      return list.items ?? [];
-    },
-    async podLogTail(namespace, pod, lines, signal) {
-      if (!core) return '';
-      try {
-        signal.throwIfAborted();
-        const text = await core.readNamespacedPodLog({ namespace, name: pod, tailLines: lines });
-        return typeof text === 'string' ? text : '';
-      } catch (err) {
-        options.logger.debug({ err, pod }, 'cannot read the pod log tail');
-        return '';
-      }
     },
     putStatus: (restore, signal) =>
       client.request<EtcdRestore>('PUT', `${restorePath(restore)}/status`, { body: restore, signal }),

@@ -5,7 +5,7 @@
 import { type EtcdCredentials, withCaFromSecret } from '../../etcd/credentials.ts';
 import { discoverEtcdCluster } from '../../etcd/discovery.ts';
 import type { EtcdRestore } from '../../records/etcd-restore.ts';
-import { reasonOf } from '../etcd-snapshot/resolve-credentials.ts';
+import { reasonOf } from '../errors.ts';
 import type { ReconcileContext } from '../result.ts';
 import { fail, type StepFailure } from '../step.ts';
 import type { RestoreIo } from './restore-io.ts';

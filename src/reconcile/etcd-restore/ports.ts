@@ -88,3 +88,6 @@ export type LiveClusterProbe = (
   credentials: EtcdCredentials,
   options: { signal: AbortSignal; timeoutMs: number; countAtRevision?: number },
 ) => Promise<LiveClusterView>;
+
+/** src/etcd/credentials.ts's credentialsFromSecret. */
+export type CredentialsParser = (secret: SecretLike) => EtcdCredentials;

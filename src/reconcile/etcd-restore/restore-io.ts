@@ -14,11 +14,10 @@ import {
 import type { EtcdSnapshot } from '../../records/etcd-snapshot.ts';
 import { type ReadYourWritesStore, readYourWrites } from '../../records/read-your-writes.ts';
 import type { ClusterTurns } from '../cluster-turns.ts';
-import type { CredentialsParser } from '../etcd-snapshot/ports.ts';
 import type { ReconcileContext } from '../result.ts';
 import type { RestoreMetrics } from './metrics.ts';
 import type { RestoreOptions } from './options.ts';
-import type { LiveClusterProbe, RestoreApi } from './ports.ts';
+import type { CredentialsParser, LiveClusterProbe, RestoreApi } from './ports.ts';
 
 export interface RestoreStores extends DiscoveryStores {
   /** With INDEX_RESTORE_CLUSTER. */

@@ -7,8 +7,8 @@ import type { Job, Pod } from '../../informers/resources.ts';
 import type { EtcdRestore } from '../../records/etcd-restore.ts';
 import { restoreFinished } from '../../records/etcd-restore.ts';
 import type { EtcdSnapshot } from '../../records/etcd-snapshot.ts';
-import { isTerminal } from '../etcd-snapshot/cluster-turn.ts';
-import { jobFinished, podActive } from '../etcd-snapshot/job-outcome.ts';
+import { podActive } from '../jobs/job-outcome.ts';
+import { jobFinished } from '../jobs/job-state.ts';
 
 export interface RestoreTurnInput {
   self: EtcdRestore;
@@ -23,6 +23,9 @@ export interface RestoreTurnInput {
   notedSaves: readonly string[];
 }
 
+/** A record whose save ended (Ready or Failed). */
+const inFinalPhase = (r: EtcdSnapshot) => r.status?.phase === 'Ready' || r.status?.phase === 'Failed';
+
 export type RestoreTurn = { go: true } | { go: false; waitingFor: string };
 
 function olderFirst(a: EtcdRestore, b: EtcdRestore): number {
@@ -35,12 +38,12 @@ function olderFirst(a: EtcdRestore, b: EtcdRestore): number {
 export function restoreTurn(input: RestoreTurnInput): RestoreTurn {
   const selfName = input.self.metadata?.name ?? '';
   for (const r of input.records) {
-    if (r.status?.saveJob && !isTerminal(r))
+    if (r.status?.saveJob && !inFinalPhase(r))
       return { go: false, waitingFor: `the save of ${r.metadata?.name}` };
   }
   for (const name of input.notedSaves) {
     const r = input.records.find((x) => x.metadata?.name === name);
-    if (!r || !isTerminal(r)) return { go: false, waitingFor: `the save of ${name}` };
+    if (!r || !inFinalPhase(r)) return { go: false, waitingFor: `the save of ${name}` };
   }
   for (const job of input.jobs)
     if (!jobFinished(job) && !job.metadata?.deletionTimestamp)

@@ -7,13 +7,13 @@
 import { defaultClusterToken, revisionBump } from '../../agent/contract.ts';
 import type { EtcdRestore } from '../../records/etcd-restore.ts';
 import { restoreClusterKey } from '../../records/etcd-restore.ts';
+import { reasonOf } from '../errors.ts';
+import type { ReconcileContext, ReconcileResult } from '../result.ts';
 import {
   clusterWorkloadKey,
   INDEX_PIPELINE_WORKLOAD,
   INDEX_RECORD_CLUSTER,
-} from '../etcd-snapshot/indexes.ts';
-import { reasonOf } from '../etcd-snapshot/resolve-credentials.ts';
-import type { ReconcileContext, ReconcileResult } from '../result.ts';
+} from '../snapshot-records/indexes.ts';
 import { fail, type StepFailure } from '../step.ts';
 import { checkDataClaims, checkSnapshotRecord, checkVersion } from './checks.ts';
 import { liveAccess } from './live-credentials.ts';

@@ -12,7 +12,7 @@ import type { Job } from '../../informers/resources.ts';
 import { ETCD_SNAPSHOT, type EtcdSnapshot } from '../../records/etcd-snapshot.ts';
 import { buildAgentJob } from '../jobs/agent-job.ts';
 import { claimMount, credentialsMount } from '../jobs/mounts.ts';
-import { type JobOperation, jobLabels, jobName, snapshotDir } from './names.ts';
+import { type JobOperation, jobLabels, jobName, snapshotDir } from '../snapshot-records/names.ts';
 import type { PipelineOptions } from './options.ts';
 
 export interface SaveJobInput {

@@ -2,9 +2,11 @@
 // They hold no state: each runs again in one pass until the save starts, so each only reads
 // the world (or creates the cluster's claim, which is idempotent) and fills in the SaveRun the
 // next one reads. A check that cannot pass says so as a step result.
+
 import type { EtcdCredentials } from '../../etcd/credentials.ts';
 import { discoverEtcdCluster } from '../../etcd/discovery.ts';
 import { ClusterUnhealthyError } from '../../etcd/errors.ts';
+import { namespacedKey } from '../../informers/store-types.ts';
 import type { EtcdSnapshot } from '../../records/etcd-snapshot.ts';
 import type { ReconcileContext } from '../result.ts';
 import { fail, proceed, requeueAfter, type StepResult } from '../step.ts';
@@ -107,7 +109,7 @@ export async function prepareStorage(io: StepIo, run: SaveRun): Promise<StepResu
   const { record, ctx } = run;
   const { claimName } = record.spec.storage;
   const { namespace } = record.spec.cluster;
-  const existing = io.stores.persistentVolumeClaims.get(`${namespace}/${claimName}`);
+  const existing = io.stores.persistentVolumeClaims.get(namespacedKey(namespace, claimName));
   if (existing) {
     // A claim being deleted takes every file with it; wait for it to go and make a new one.
     if (existing.metadata?.deletionTimestamp) {

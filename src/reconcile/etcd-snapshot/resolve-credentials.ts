@@ -3,9 +3,13 @@
 // (the member list is read again, membership-drift.ts).
 import { type EtcdCredentials, withCaFromSecret } from '../../etcd/credentials.ts';
 import type { EtcdSnapshot } from '../../records/etcd-snapshot.ts';
+import { reasonOf } from '../errors.ts';
 import type { ReconcileContext } from '../result.ts';
 import { fail, proceed, type StepFailure, type StepResult } from '../step.ts';
 import type { StepIo } from './step-io.ts';
+
+/** Moved to ../errors.ts (the restore engine reads reasons too); kept for the pipeline's files. */
+export { reasonOf };
 
 /** The phase: fills in the run's credentials, or fails. */
 export async function resolveCredentialsStep(
@@ -42,10 +46,4 @@ export async function resolveCredentials(
   } catch (err) {
     return fail(reasonOf(err) ?? 'AUTH_CERT_NOT_FOUND', (err as Error).message);
   }
-}
-
-/** A catalog reason an error carries (EtcdError, AuthError), if any. */
-export function reasonOf(err: unknown): string | undefined {
-  const reason = (err as { reason?: unknown } | null)?.reason;
-  return typeof reason === 'string' && /^[A-Z][A-Z_]+$/.test(reason) ? reason : undefined;
 }

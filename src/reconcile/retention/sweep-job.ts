@@ -1,22 +1,16 @@
 // The sweep Job: `agent sweep` over one snapshot claim, on the agent Job template
 // (src/reconcile/jobs) with no credentials. Its name is deterministic per claim, so a crashed
 // sweep is found again; it is owned by the claim, so it goes with it.
-import { createHash } from 'node:crypto';
 import { SNAPSHOT_MOUNT_PATH, sweepCommand } from '../../agent/contract.ts';
 import type { Job, PersistentVolumeClaim } from '../../informers/resources.ts';
-import { APP_NAME, LABEL_APP, LABEL_CLUSTER, LABEL_OPERATION, labelValue } from '../etcd-snapshot/names.ts';
 import { buildAgentJob } from '../jobs/agent-job.ts';
+import { boundedName, workloadLabels } from '../jobs/labels.ts';
 import { claimMount } from '../jobs/mounts.ts';
 import type { RetentionOptions } from './options.ts';
 
-const PREFIX = 'snapshot-sweep-';
-
 /** `snapshot-sweep-<claim>`, hash-shortened past 63 characters. */
 export function sweepJobName(claimName: string): string {
-  const plain = `${PREFIX}${claimName}`;
-  if (plain.length <= 63) return plain;
-  const hash = createHash('sha256').update(claimName).digest('hex').slice(0, 10);
-  return `${PREFIX}${claimName.slice(0, 63 - PREFIX.length - 11).replace(/-+$/, '')}-${hash}`;
+  return boundedName('snapshot-sweep-', claimName);
 }
 
 export interface SweepJobInput {
@@ -28,13 +22,10 @@ export interface SweepJobInput {
 
 export function buildSweepJob(options: RetentionOptions, input: SweepJobInput): Job {
   const claimName = input.claim.metadata?.name ?? '';
-  const labels: Record<string, string> = { [LABEL_APP]: APP_NAME, [LABEL_OPERATION]: 'sweep' };
-  const cluster = labelValue(input.clusterName);
-  if (cluster) labels[LABEL_CLUSTER] = cluster;
   return buildAgentJob(options.job, {
     name: sweepJobName(claimName),
     namespace: input.claim.metadata?.namespace ?? '',
-    labels,
+    labels: workloadLabels('sweep', input.clusterName),
     // The claim owns its sweeps but does not manage them.
     owner: {
       apiVersion: 'v1',

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { status } from '@grpc/grpc-js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type CsiClient, createCsiClient } from '../../../src/csi/csi-client.ts';
 import { createCsiServices } from '../../../src/csi/driver.ts';
 import { ERROR_CATALOG, type ErrorReason } from '../../../src/csi/errors.ts';
@@ -267,11 +267,13 @@ const SCENARIOS: Record<ErrorReason, () => Promise<unknown>> = {
     const { w, client } = await served();
     w.snapshotsApi.delayMs = 2_000;
     const cancel = new AbortController();
-    setTimeout(() => cancel.abort(), 200);
-    return client.Controller.CreateSnapshot!(
+    const call = client.Controller.CreateSnapshot!(
       { name: 's', source_volume_id: 'default/a' },
       { signal: cancel.signal },
     );
+    // Cancelled while the handler waits on the API, not at a guessed moment.
+    void vi.waitFor(() => expect(w.snapshotsApi.calls).toBeGreaterThan(0)).then(() => cancel.abort());
+    return call;
   },
   DEADLINE_EXCEEDED: async () => {
     const { w, client } = await served();

@@ -18,13 +18,13 @@ import type {
   SnapshotObject,
 } from '../../../../src/reconcile/etcd-restore/ports.ts';
 import { EtcdRestoreReconciler } from '../../../../src/reconcile/etcd-restore/reconciler.ts';
+import type { ReconcileContext } from '../../../../src/reconcile/result.ts';
 import {
   INDEX_PIPELINE_WORKLOAD,
   INDEX_RECORD_CLUSTER,
   pipelineWorkloadIndexer,
   recordClusterIndexer,
-} from '../../../../src/reconcile/etcd-snapshot/indexes.ts';
-import type { ReconcileContext } from '../../../../src/reconcile/result.ts';
+} from '../../../../src/reconcile/snapshot-records/indexes.ts';
 import {
   type EtcdRestore,
   type EtcdRestoreSpec,

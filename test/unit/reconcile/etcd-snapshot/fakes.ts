@@ -9,12 +9,6 @@ import { IndexedStore } from '../../../../src/informers/indexed-store.ts';
 import type { Job, PersistentVolumeClaim, Pod, StatefulSet } from '../../../../src/informers/resources.ts';
 import { objectKey, type ReadonlyStore } from '../../../../src/informers/store-types.ts';
 import type { ClusterTurns } from '../../../../src/reconcile/cluster-turns.ts';
-import {
-  INDEX_PIPELINE_WORKLOAD,
-  INDEX_RECORD_CLUSTER,
-  pipelineWorkloadIndexer,
-  recordClusterIndexer,
-} from '../../../../src/reconcile/etcd-snapshot/indexes.ts';
 import { RecordingPipelineMetrics } from '../../../../src/reconcile/etcd-snapshot/metrics.ts';
 import { resolvePipelineOptions } from '../../../../src/reconcile/etcd-snapshot/options.ts';
 import type {
@@ -25,6 +19,12 @@ import type {
 } from '../../../../src/reconcile/etcd-snapshot/ports.ts';
 import { EtcdSnapshotReconciler } from '../../../../src/reconcile/etcd-snapshot/reconciler.ts';
 import type { ReconcileContext } from '../../../../src/reconcile/result.ts';
+import {
+  INDEX_PIPELINE_WORKLOAD,
+  INDEX_RECORD_CLUSTER,
+  pipelineWorkloadIndexer,
+  recordClusterIndexer,
+} from '../../../../src/reconcile/snapshot-records/indexes.ts';
 import type { EtcdRestore } from '../../../../src/records/etcd-restore.ts';
 import {
   type EtcdSnapshot,

@@ -6,8 +6,8 @@ import {
   minFreeBytes,
 } from '../../../../src/reconcile/etcd-snapshot/claim-spec.ts';
 import { buildDeleteJob, buildSaveJob } from '../../../../src/reconcile/etcd-snapshot/job-spec.ts';
-import { jobName } from '../../../../src/reconcile/etcd-snapshot/names.ts';
 import { resolvePipelineOptions } from '../../../../src/reconcile/etcd-snapshot/options.ts';
+import { jobName } from '../../../../src/reconcile/snapshot-records/names.ts';
 import { restrictedViolations } from '../jobs/pod-security.ts';
 import { FakeWorld } from './fakes.ts';
 
