@@ -10,9 +10,10 @@
 #
 # Environment:
 #   FOCUS           ginkgo focus (default: the specs the CSI issue names)
-#   SKIP            ginkgo skip (default: the one focused spec that cannot pass before restore
-#                   exists — it waits for ready_to_use, which needs the snapshot pipeline, and
-#                   then creates a volume from the snapshot; see docs/csi.md, "csi-sanity")
+#   SKIP            ginkgo skip (default: the one focused spec that cannot pass here — it waits
+#                   for ready_to_use, which needs the snapshot pipeline, and then creates a
+#                   volume from the snapshot without a claim, which the restore door refuses;
+#                   see docs/csi.md, "csi-sanity")
 #   ETCD_CLUSTER    the etcd cluster the test volumes stand for (default main, the fixture)
 #   ETCD_NAMESPACE  its namespace (default etcd)
 #   JUNIT           where to write the JUnit report (default: a temporary file, removed)

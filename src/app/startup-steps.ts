@@ -106,6 +106,7 @@ export async function startCsi(
     stores: {
       etcdSnapshots: informers.etcdSnapshots.store,
       etcdSourceVolumes: informers.etcdSourceVolumes.store,
+      etcdRestores: informers.etcdRestores.store,
       persistentVolumeClaims: informers.persistentVolumeClaims.store,
       persistentVolumes: informers.persistentVolumes.store,
       pods: informers.pods.store,

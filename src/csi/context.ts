@@ -5,6 +5,7 @@ import type { DiscoveryOptions, DiscoveryStores } from '../etcd/discovery.ts';
 import type { PersistentVolume, PersistentVolumeClaim } from '../informers/resources.ts';
 import type { ReadonlyStore } from '../informers/store-types.ts';
 import type { NamespacedCustomObjects } from '../kube/custom-objects.ts';
+import type { EtcdRestore } from '../records/etcd-restore.ts';
 import type { EtcdSnapshot } from '../records/etcd-snapshot.ts';
 import type { EtcdSnapshotName } from '../records/etcd-snapshot-name.ts';
 import type { EtcdSourceVolume } from '../records/etcd-source-volume.ts';
@@ -26,6 +27,8 @@ export interface DriverContext {
   defaults: CsiDefaults;
   snapshots: RecordWriter<EtcdSnapshot>;
   volumes: RecordWriter<EtcdSourceVolume>;
+  /** Restores the CSI door creates (CreateVolume from a snapshot, restore-door.ts). */
+  restores: RecordWriter<EtcdRestore>;
   /** Group claims (cluster-scoped; read from the API only, by the calls that write records). */
   nameClaims: NamespacedCustomObjects<EtcdSnapshotName>;
   claims: ReadonlyStore<PersistentVolumeClaim>;

@@ -10,6 +10,7 @@ import {
   type NamespacedCustomObjects,
   namespacedCustomObjects,
 } from '../kube/custom-objects.ts';
+import { ETCD_RESTORE, type EtcdRestore } from '../records/etcd-restore.ts';
 import { ETCD_SNAPSHOT, type EtcdSnapshot, etcdSnapshotIndexers } from '../records/etcd-snapshot.ts';
 import { type EtcdSnapshotName, snapshotNameClaims } from '../records/etcd-snapshot-name.ts';
 import {
@@ -36,6 +37,7 @@ export interface CsiStores extends DiscoveryStores {
   etcdSnapshots: ReadonlyStore<EtcdSnapshot>;
   /** With etcdSourceVolumeIndexers registered. */
   etcdSourceVolumes: ReadonlyStore<EtcdSourceVolume>;
+  etcdRestores: ReadonlyStore<EtcdRestore>;
   persistentVolumeClaims: ReadonlyStore<PersistentVolumeClaim>;
   persistentVolumes?: ReadonlyStore<PersistentVolume>;
 }
@@ -43,6 +45,7 @@ export interface CsiStores extends DiscoveryStores {
 export interface CsiRecordApis {
   snapshots: NamespacedCustomObjects<EtcdSnapshot>;
   volumes: NamespacedCustomObjects<EtcdSourceVolume>;
+  restores: NamespacedCustomObjects<EtcdRestore>;
   /** Cluster-scoped group claims (the namespace argument is ignored). */
   nameClaims: NamespacedCustomObjects<EtcdSnapshotName>;
 }
@@ -72,6 +75,7 @@ export function createCsiServices(options: CsiDriverOptions): Record<CsiServiceN
       ? {
           snapshots: namespacedCustomObjects<EtcdSnapshot>(options.api, ETCD_SNAPSHOT),
           volumes: namespacedCustomObjects<EtcdSourceVolume>(options.api, ETCD_SOURCE_VOLUME),
+          restores: namespacedCustomObjects<EtcdRestore>(options.api, ETCD_RESTORE),
           nameClaims: snapshotNameClaims(options.api),
         }
       : options.api;
@@ -89,6 +93,7 @@ export function createCsiServices(options: CsiDriverOptions): Record<CsiServiceN
       apis.volumes,
       readYourWrites(stores.etcdSourceVolumes, etcdSourceVolumeIndexers, ttl),
     ),
+    restores: recordWriter(apis.restores, readYourWrites(stores.etcdRestores, {}, ttl)),
     nameClaims: apis.nameClaims,
     claims: stores.persistentVolumeClaims,
     ...(stores.persistentVolumes ? { persistentVolumes: stores.persistentVolumes } : {}),

@@ -33,6 +33,8 @@ export interface ClusterHealth {
   /** Database size reported by the source. */
   dbSizeBytes: number;
   etcdVersion?: string;
+  /** The newest store revision among the answering members (their Status headers). */
+  revision: number;
 }
 
 /** What one endpoint answered: its Status, or the error. */
@@ -175,6 +177,7 @@ export function assessQuorum(input: {
     leaderId,
     source: source.endpoint,
     dbSizeBytes: s?.dbSizeBytes ?? 0,
+    revision: Math.max(0, ...[...statuses.values()].map((x) => x.revision || 0)),
     ...(s?.version ? { etcdVersion: s.version } : {}),
   };
 }

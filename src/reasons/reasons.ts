@@ -32,7 +32,7 @@ export const REASONS = {
   INVALID_PARAMETER: 'a parameter value breaks the schema (type, range 60–3600 / 1–3650, name syntax)',
   PARAMETERS_TOO_LARGE: 'parameters exceed 32 entries or 4 KiB',
   VOLUME_CONTENT_SOURCE_UNSUPPORTED:
-    'CreateVolume has a volume_content_source that exists (restore is not supported yet)',
+    'CreateVolume from another volume (a clone) that exists: not supported; restore from a snapshot',
   MALFORMED_VOLUME_ID: 'a volume ID is not <namespace>/<name> (CreateSnapshot, CreateVolumeGroupSnapshot)',
   INVALID_MAX_ENTRIES: 'ListSnapshots max_entries is negative',
   INVALID_STARTING_TOKEN: 'ListSnapshots starting_token was not issued by this driver',
@@ -115,6 +115,15 @@ export const REASONS = {
     'the members’ pods did not go after the scale to 0 (nothing was restored; the StatefulSet is scaled back)',
   RESTORE_VERIFICATION_FAILED:
     'the restored cluster failed VerifyResult (members, leader, revision, key counts) and was rolled back',
+  // --- restore door (CreateVolume from a snapshot, docs/restore.md) ---
+  RESTORE_TARGET_UNKNOWN:
+    'CreateVolume from a snapshot for no claim, a claim outside the snapshot’s namespace (a data-mover backup PVC) or one without etcd.io/cluster; nothing is restored',
+  VOLUME_SOURCE_NOT_READY:
+    'CreateVolume from a snapshot whose record is not Ready with a checksum; nothing is restored',
+  VOLUME_RESTORE_IN_PROGRESS:
+    'CreateVolume from a snapshot while its EtcdRestore has not completed (csi-provisioner retries)',
+  VOLUME_RESTORE_FAILED:
+    'the EtcdRestore of a CreateVolume ended Failed or RolledBack with a reason this catalog does not know (a known reason answers its own code)',
   // --- the driver's own Kubernetes API calls and its state ---
   KUBE_FORBIDDEN: 'the API server refused the driver (RBAC, 401/403)',
   KUBE_UNAVAILABLE: 'the API server is unreachable, overloaded (429) or failing (5xx)',

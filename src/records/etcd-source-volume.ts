@@ -41,6 +41,11 @@ export interface EtcdSourceVolumeSpec {
   cluster: EtcdClusterReference;
   /** The claim the provisioner created this volume for (--extra-create-metadata). */
   claim?: { namespace: string; name: string };
+  /**
+   * Set on a volume made from a snapshot (CreateVolume's restore door, docs/restore.md): the
+   * snapshot ID of the request and the EtcdRestore (in the cluster's namespace) that restored it.
+   */
+  contentSource?: { snapshotId: string; restore: string };
 }
 
 export interface EtcdSourceVolume {

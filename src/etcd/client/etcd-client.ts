@@ -49,6 +49,8 @@ export interface MemberStatus {
   raftIndex: number;
   raftTerm: number;
   raftAppliedIndex: number;
+  /** The member's store revision when it answered (the response header's). */
+  revision: number;
   isLearner: boolean;
   /** Alarms and health problems the member reports (NOSPACE, …). */
   errors: string[];
@@ -167,6 +169,7 @@ export class EtcdClient {
       raftIndex: Number(r.raftIndex),
       raftTerm: Number(r.raftTerm),
       raftAppliedIndex: Number(r.raftAppliedIndex),
+      revision: Number(r.header?.revision ?? 0),
       isLearner: r.isLearner,
       errors: r.errors,
     };

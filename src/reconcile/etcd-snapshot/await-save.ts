@@ -34,6 +34,8 @@ interface AwaitRun {
   job?: Job;
   outcome?: Extract<JobOutcome, { state: 'succeeded' }>;
   result?: AgentResult;
+  /** The live cluster's newest revision read after the save ended (membership check). */
+  liveRevision?: number;
 }
 
 export async function awaitSave(
@@ -51,7 +53,13 @@ export async function awaitSave(
     { name: 'RunJob', run: () => jobPresent(io, run) },
     { name: 'AwaitJob', run: () => jobEnded(io, run) },
     { name: 'Verify', run: () => inStepSpan(record, 'Verify', async () => verify(run)) },
-    { name: 'Verify', run: () => checkMembershipAfterSave(io, record, ctx) },
+    {
+      name: 'Verify',
+      run: () =>
+        checkMembershipAfterSave(io, record, ctx, (revision) => {
+          run.liveRevision = revision;
+        }),
+    },
     { name: 'Ready', run: () => ready(io, run) },
   ];
   const outcome = await runPhases(phases);
@@ -154,6 +162,6 @@ function verify(run: AwaitRun): StepResult {
 
 async function ready(io: StepIo, run: AwaitRun): Promise<StepResult> {
   // Set by verify, which stops the flow when the result does not check out.
-  await markReady(io, run.record, run.result as AgentResult, run.ctx);
+  await markReady(io, run.record, run.result as AgentResult, run.ctx, run.liveRevision);
   return proceed;
 }

@@ -116,12 +116,14 @@ export function driftVerdict(
 /**
  * The save succeeded: its member list is read again and compared with CheckHealth's. A change
  * discards the save (a requeue: it is taken again) or fails the record when too old; `continue`
- * when the save stands.
+ * when the save stands. `seen` is told the newest live revision this read found (the members'
+ * Status headers): the record's lastRevisionSeen, at no extra call.
  */
 export async function checkMembershipAfterSave(
   io: StepIo,
   record: EtcdSnapshot,
   ctx: ReconcileContext,
+  seen?: (liveRevision: number) => void,
 ): Promise<StepResult> {
   const before = record.status?.memberIds;
   if (!io.health || !before?.length) return proceed;
@@ -143,6 +145,7 @@ export async function checkMembershipAfterSave(
     ctx.log.warn({ err }, 'cannot read the etcd member list after the save; keeping the save');
     return proceed;
   }
+  if (health.revision !== undefined) seen?.(health.revision);
   const after = memberIdsOf(health.members);
   const change = membershipChange(before, after);
   if (!change) return proceed;

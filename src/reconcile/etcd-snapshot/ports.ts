@@ -36,6 +36,8 @@ export interface ClusterHealthView {
   source?: string;
   dbSizeBytes?: number;
   etcdVersion?: string;
+  /** The newest store revision among the answering members (Status response headers). */
+  revision?: number;
 }
 
 /**

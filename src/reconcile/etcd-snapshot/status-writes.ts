@@ -57,12 +57,23 @@ export async function failRecord(
   logStep(ctx.log, record, 'Failed', failure.step, seconds, failure.reason);
 }
 
+/**
+ * The record's lastRevisionSeen: the newest revision the live cluster showed after the save
+ * ended, never below the snapshot's own (a cluster that could not be read then leaves the
+ * snapshot's revision, the least a restore must bump past).
+ */
+export function lastRevisionSeen(snapshotRevision: number, liveRevision: number | undefined): number {
+  const live = liveRevision !== undefined && Number.isSafeInteger(liveRevision) ? liveRevision : 0;
+  return Math.max(snapshotRevision, live);
+}
+
 /** Makes the record Ready with what the save reported; its metrics and log line. */
 export async function markReady(
   io: StepIo,
   record: EtcdSnapshot,
   result: AgentResult,
   ctx: ReconcileContext,
+  liveRevision?: number,
 ): Promise<void> {
   const now = io.now();
   const status: EtcdSnapshotStatus = {
@@ -79,7 +90,10 @@ export async function markReady(
   delete status.conditions;
   if (result.sizeBytes !== undefined) status.sizeBytes = result.sizeBytes;
   if (result.sha256 !== undefined) status.checksumSha256 = result.sha256;
-  if (result.revision !== undefined) status.revision = result.revision;
+  if (result.revision !== undefined) {
+    status.revision = result.revision;
+    status.lastRevisionSeen = lastRevisionSeen(result.revision, liveRevision);
+  }
   if (result.etcdVersion !== undefined) status.etcdVersion = result.etcdVersion;
   if (result.member !== undefined) status.sourceMember = result.member;
   if (result.totalKeys !== undefined) status.totalKeys = result.totalKeys;

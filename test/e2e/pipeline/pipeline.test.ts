@@ -96,6 +96,8 @@ describe.skipIf(
 
     const [record] = await recordsOfGroup(env, groupId);
     expect(record!.status).toMatchObject({ phase: 'Ready', readyToUse: true, step: 'Ready' });
+    // The live revision read when the save ended: what a restore bumps past.
+    expect(record!.status!.lastRevisionSeen).toBeGreaterThanOrEqual(record!.status!.revision!);
     expect(record!.spec.storage.claimName).toBe('etcd-snapshots-main');
     const dir = await claimDir(env, NS, record!.spec.storage.claimName);
     const file = join(dir, record!.status!.backupPath!);

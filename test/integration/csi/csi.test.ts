@@ -20,6 +20,7 @@ import { type LocalCluster, startLocalCluster } from '../../harness/local-cluste
 import { writeKubeconfig } from '../../harness/pki.ts';
 import { waitFor } from '../../harness/process.ts';
 import { createBoundClaim, type DriverEnv, deployEtcd, installCrds, startDriver } from './driver-env.ts';
+import { fromSnapshot, restoresOf, setRestoreStatus, snapshotOf } from './restore-door-steps.ts';
 
 const NS = 'etcd';
 const DRIVER = 'etcd-snapshot-driver';
@@ -403,6 +404,7 @@ describe('error table against the real apiserver', () => {
       cachesSynced: () => mode !== 'unsynced',
       wrapApis: (apis: CsiRecordApis): CsiRecordApis => ({
         volumes: apis.volumes,
+        restores: apis.restores,
         nameClaims: apis.nameClaims,
         snapshots: {
           ...apis.snapshots,
@@ -469,6 +471,27 @@ describe('error table against the real apiserver', () => {
         : undefined,
     );
     return createGroup(env, name, [claims.a]);
+  };
+
+  /** CreateVolume of a Pending claim of cluster main from a snapshot of data-a (the restore door). */
+  const restoreDoor = async (o: { ready?: boolean; claim?: boolean; failed?: boolean } = {}) => {
+    const snapshotId = await snapshotOf(env, admin, unique('snapcontent'), claims.a, o.ready !== false);
+    const volumeName = unique('pvc');
+    const target = unique('restored');
+    if (o.claim !== false) {
+      await pendingClaim(target);
+      await cached(env, [`${NS}/${target}`]);
+    }
+    const request = fromSnapshot(
+      volumeName,
+      snapshotId,
+      o.claim === false ? undefined : { namespace: NS, name: target },
+    );
+    if (!o.failed) return c().Controller.CreateVolume!(request);
+    await c().Controller.CreateVolume!(request).catch(() => undefined);
+    const [restore] = await restoresOf(admin, NS, volumeName);
+    await setRestoreStatus(env, admin, restore!, { phase: 'Failed', reason: 'NOT_IN_THE_CATALOG' });
+    return c().Controller.CreateVolume!(request);
   };
 
   const SCENARIOS: Record<ErrorReason, () => Promise<unknown>> = {
@@ -580,6 +603,10 @@ describe('error table against the real apiserver', () => {
     RESTORE_NOT_FINISHED: () => failedWith('RESTORE_NOT_FINISHED'),
     RESTORE_PREVIOUS_DATA_DROPPED: () => failedWith('RESTORE_PREVIOUS_DATA_DROPPED'),
     RESTORE_STATE_INCONSISTENT: () => failedWith('RESTORE_STATE_INCONSISTENT'),
+    RESTORE_TARGET_UNKNOWN: () => restoreDoor({ claim: false }),
+    VOLUME_SOURCE_NOT_READY: () => restoreDoor({ ready: false }),
+    VOLUME_RESTORE_IN_PROGRESS: () => restoreDoor(),
+    VOLUME_RESTORE_FAILED: () => restoreDoor({ failed: true }),
     // The engine's restore reasons (an EtcdRestore's status.reason) reach CSI answers as a failed record's do.
     RESTORE_INVALID_SPEC: () => failedWith('RESTORE_INVALID_SPEC'),
     RESTORE_SNAPSHOT_NOT_FOUND: () => failedWith('RESTORE_SNAPSHOT_NOT_FOUND'),

@@ -22,6 +22,7 @@ import {
 } from '../../../src/informers/resources.ts';
 import { type ApiHealth, startApiHealth, versionPing } from '../../../src/kube/api-health.ts';
 import { type JsonRequester, namespacedCustomObjects } from '../../../src/kube/custom-objects.ts';
+import { ETCD_RESTORE, type EtcdRestore, etcdRestoreResource } from '../../../src/records/etcd-restore.ts';
 import {
   ETCD_SNAPSHOT,
   type EtcdSnapshot,
@@ -131,6 +132,7 @@ export async function startDriver(cluster: LocalCluster, options: DriverEnvOptio
   const stores = {
     etcdSnapshots: snapshotsInformer.store,
     etcdSourceVolumes: volumesInformer.store,
+    etcdRestores: factory.informerFor(etcdRestoreResource).store,
     persistentVolumeClaims: factory.informerFor(persistentVolumeClaims).store,
     persistentVolumes: factory.informerFor(persistentVolumes).store,
     pods: factory.informerFor(pods).addIndexer(INDEX_ETCD_CLUSTER, etcdClusterIndexer).store,
@@ -146,6 +148,7 @@ export async function startDriver(cluster: LocalCluster, options: DriverEnvOptio
   const counting: CsiRecordApis = {
     snapshots: counted(namespacedCustomObjects<EtcdSnapshot>(writer, ETCD_SNAPSHOT), apiCalls),
     volumes: counted(namespacedCustomObjects<EtcdSourceVolume>(writer, ETCD_SOURCE_VOLUME), apiCalls),
+    restores: counted(namespacedCustomObjects<EtcdRestore>(writer, ETCD_RESTORE), apiCalls),
     nameClaims: counted(snapshotNameClaims(writer), apiCalls),
   };
   const api = options.wrapApis ? options.wrapApis(counting) : counting;

@@ -127,7 +127,12 @@ export const NEEDED_CLUSTER_GRANTS: NeededGrant[] = [
     who: ['csi-snapshotter', 'csi-provisioner'],
   },
   { group: 'druid.gardener.cloud', resource: 'etcds', verbs: ['get', 'list', 'watch'], who: ['driver'] },
-  { group: RECORDS, resource: 'etcdrestores', verbs: ['get', 'list', 'watch', 'delete'], who: ['driver'] },
+  {
+    group: RECORDS,
+    resource: 'etcdrestores',
+    verbs: ['get', 'list', 'watch', 'create', 'delete'],
+    who: ['driver'],
+  },
   { group: RECORDS, resource: 'etcdrestores/status', verbs: ['get', 'update', 'patch'], who: ['driver'] },
   { group: RECORDS, resource: 'etcdrestores/finalizers', verbs: ['update'], who: ['driver'] },
   { group: 'apps', resource: 'statefulsets/scale', verbs: ['get', 'patch'], who: ['driver'] },

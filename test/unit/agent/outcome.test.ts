@@ -124,6 +124,7 @@ describe('sourceOrder', () => {
     leaderId: 'a',
     source,
     dbSizeBytes: 1,
+    revision: 1,
   });
   it('starts with the first endpoint when it is healthy (leader or not), then followers, then the leader', () => {
     expect(sourceOrder(['e1', 'e2'], health('e2'))).toEqual(['e1', 'e2', 'e3']);

@@ -115,16 +115,15 @@ describe('CreateVolume without a claim (csi-sanity, direct clients)', () => {
     expect(w.volumesApi.writes).toBe(0);
   });
 
-  it('refuses a volume_content_source until restore exists; NOT_FOUND when the source does not exist', async () => {
+  it('refuses a clone and a restore for no claim; NOT_FOUND when the source does not exist', async () => {
     const w = world();
     addEtcdCluster(w, 'main');
     const source = addClaim(w, 'src', { cluster: 'main' });
     const { snapshot } = await createSnapshot(w, 'snap', source);
     const fromSnapshot = (id: string) =>
       volumeRequest('v', { volume_content_source: { snapshot: { snapshot_id: id }, type: 'snapshot' } });
-    expect(await reason(createVolume(w, fromSnapshot(snapshot.snapshot_id)))).toBe(
-      'VOLUME_CONTENT_SOURCE_UNSUPPORTED',
-    );
+    // No claim in the request (csi-sanity, direct clients): no restore target (restore-door.test.ts).
+    expect(await reason(createVolume(w, fromSnapshot(snapshot.snapshot_id)))).toBe('RESTORE_TARGET_UNKNOWN');
     expect(await reason(createVolume(w, fromSnapshot('non-existing-snapshot-id')))).toBe(
       'CONTENT_SOURCE_NOT_FOUND',
     );
@@ -133,6 +132,7 @@ describe('CreateVolume without a claim (csi-sanity, direct clients)', () => {
     expect(await reason(createVolume(w, fromVolume(source)))).toBe('VOLUME_CONTENT_SOURCE_UNSUPPORTED');
     expect(await reason(createVolume(w, fromVolume('default/none')))).toBe('CONTENT_SOURCE_NOT_FOUND');
     expect(w.volumesApi.writes).toBe(0);
+    expect(w.restoresApi.writes).toBe(0);
   });
 
   it('validates before anything else', async () => {

@@ -82,6 +82,32 @@ async function failedWith(reason: string): Promise<unknown> {
   return snapshot(client);
 }
 
+/** CreateVolume of claim default/b from a snapshot of default/a (Ready unless told). */
+async function restoreDoor(options: { ready?: boolean; claim?: boolean; restoreStatus?: object } = {}) {
+  const s = await served();
+  const { snapshot: made } = await snapshot(s.client);
+  const [record] = [...s.w.snapshotsApi.objects.values()];
+  if (options.ready !== false) {
+    s.w.snapshotsApi.put({
+      ...record!,
+      status: { phase: 'Ready', readyToUse: true, checksumSha256: 'a'.repeat(64) },
+    });
+  }
+  const request = () =>
+    volume(s.client, {
+      parameters:
+        options.claim === false
+          ? {}
+          : { 'csi.storage.k8s.io/pvc/name': 'b', 'csi.storage.k8s.io/pvc/namespace': 'default' },
+      volume_content_source: { snapshot: { snapshot_id: made.snapshot_id } },
+    });
+  if (!options.restoreStatus) return request();
+  await request().catch(() => undefined);
+  const [restore] = [...s.w.restoresApi.objects.values()];
+  s.w.restoresApi.put({ ...restore!, status: options.restoreStatus });
+  return request();
+}
+
 const SCENARIOS: Record<ErrorReason, () => Promise<unknown>> = {
   MALFORMED_REQUEST: async () =>
     (await served()).client.raw('/csi.v1.Controller/ListSnapshots', {}, Uint8Array.of(0x0a, 0x05, 0x01)),
@@ -135,6 +161,11 @@ const SCENARIOS: Record<ErrorReason, () => Promise<unknown>> = {
       snapshot_ids: ['snap-of-another-group'],
     });
   },
+  RESTORE_TARGET_UNKNOWN: async () => restoreDoor({ claim: false }),
+  VOLUME_SOURCE_NOT_READY: async () => restoreDoor({ ready: false }),
+  VOLUME_RESTORE_IN_PROGRESS: async () => restoreDoor(),
+  VOLUME_RESTORE_FAILED: async () =>
+    restoreDoor({ restoreStatus: { phase: 'Failed', reason: 'NOT_IN_THIS_CATALOG', message: 'x' } }),
   VOLUME_NOT_FOUND: async () => snapshot((await served()).client, { source_volume_id: 'default/nothing' }),
   CLAIM_NOT_FOUND: async () =>
     volume((await served()).client, {

@@ -26,6 +26,7 @@ import type {
   NamespacedCustomObjects,
   NamespacedObject,
 } from '../../../src/kube/custom-objects.ts';
+import { ETCD_RESTORE, type EtcdRestore } from '../../../src/records/etcd-restore.ts';
 import {
   ETCD_SNAPSHOT,
   type EtcdSnapshot,
@@ -290,11 +291,13 @@ export function memoryLogger(level: 'debug' | 'info' = 'debug'): {
 export interface World {
   snapshotsApi: FakeApi<EtcdSnapshot>;
   volumesApi: FakeApi<EtcdSourceVolume>;
+  restoresApi: FakeApi<EtcdRestore>;
   /** Cluster-scoped group claims, kept under the namespace CLAIMS_NAMESPACE. */
   nameClaimsApi: FakeApi<EtcdSnapshotName>;
   stores: CsiStores & {
     etcdSnapshots: FakeStore<EtcdSnapshot>;
     etcdSourceVolumes: FakeStore<EtcdSourceVolume>;
+    etcdRestores: FakeStore<EtcdRestore>;
     persistentVolumeClaims: FakeStore<PersistentVolumeClaim>;
     persistentVolumes: FakeStore<PersistentVolume>;
     pods: FakeStore<Pod>;
@@ -346,9 +349,11 @@ function clusterScoped<T extends Obj>(api: FakeApi<T>): NamespacedCustomObjects<
 export function world(options: { propagate?: boolean; driverName?: string } = {}): World {
   const etcdSnapshots = new FakeStore<EtcdSnapshot>(etcdSnapshotIndexers);
   const etcdSourceVolumes = new FakeStore<EtcdSourceVolume>(etcdSourceVolumeIndexers);
+  const etcdRestores = new FakeStore<EtcdRestore>();
   const stores = {
     etcdSnapshots,
     etcdSourceVolumes,
+    etcdRestores,
     persistentVolumeClaims: new FakeStore<PersistentVolumeClaim>(),
     persistentVolumes: new FakeStore<PersistentVolume>(),
     pods: new FakeStore<Pod>({ [INDEX_ETCD_CLUSTER]: etcdClusterIndexer }),
@@ -360,6 +365,7 @@ export function world(options: { propagate?: boolean; driverName?: string } = {}
     etcdSourceVolumes,
     options.propagate ?? true,
   );
+  const restoresApi = new FakeApi<EtcdRestore>(ETCD_RESTORE, etcdRestores, options.propagate ?? true);
   const nameClaimsApi = new FakeApi<EtcdSnapshotName>(
     ETCD_SNAPSHOT_NAME,
     new FakeStore<EtcdSnapshotName>(),
@@ -371,7 +377,12 @@ export function world(options: { propagate?: boolean; driverName?: string } = {}
     driverName: options.driverName ?? 'etcd-snapshot-driver',
     defaults: { etcdNamespace: 'default', storageClass: 'standard', snapshotTimeoutSeconds: 300 },
     stores,
-    api: { snapshots: snapshotsApi, volumes: volumesApi, nameClaims: clusterScoped(nameClaimsApi) },
+    api: {
+      snapshots: snapshotsApi,
+      volumes: volumesApi,
+      restores: restoresApi,
+      nameClaims: clusterScoped(nameClaimsApi),
+    },
     readiness: { cachesSynced: () => synced.value, apiReachable: () => reachable.value },
     log: createLogger({
       level: 'error',
@@ -386,6 +397,7 @@ export function world(options: { propagate?: boolean; driverName?: string } = {}
   return {
     snapshotsApi,
     volumesApi,
+    restoresApi,
     nameClaimsApi,
     stores,
     synced,

@@ -26,6 +26,7 @@ const up = (id: string, leaderId: string, isLearner = false): EndpointProbe => (
     raftIndex: 100,
     raftTerm: 2,
     raftAppliedIndex: 100,
+    revision: 50,
     isLearner,
     errors: [],
   } satisfies MemberStatus,

@@ -28,6 +28,7 @@ const status = (
   raftIndex: 100,
   raftTerm: 2,
   raftAppliedIndex: 100,
+  revision: 50,
   isLearner: false,
   errors: [],
   ...extra,
@@ -70,6 +71,18 @@ describe('assessQuorum', () => {
     expect(h.source).toBe('http://10.0.0.3:2379');
     expect(h.dbSizeBytes).toBe(1000 + 0xc);
     expect(h.etcdVersion).toBe('3.6.16');
+  });
+
+  it('reports the newest store revision among the answering members (a restore bumps past it)', () => {
+    const h = assessQuorum({
+      members: three,
+      probes: [
+        { endpoint: 'e1', status: status('e1', 'a', 'a', { revision: 700 }) },
+        { endpoint: 'e2', status: status('e2', 'b', 'a', { revision: 702 }) },
+        down('e3'),
+      ],
+    });
+    expect(h.revision).toBe(702);
   });
 
   it('takes the leader when it is the only healthy voting member left in a quorum', () => {

@@ -26,6 +26,7 @@ const status = (id: string, version: string): MemberStatus => ({
   raftIndex: 10,
   raftTerm: 2,
   raftAppliedIndex: 10,
+  revision: 5,
   isLearner: false,
   errors: [],
 });

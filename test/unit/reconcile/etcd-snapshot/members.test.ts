@@ -153,6 +153,40 @@ describe('membership changes during a save', () => {
   });
 });
 
+describe('lastRevisionSeen: the live revision read when the save ended', () => {
+  it('the newest revision the members showed after the save, never below the snapshot revision', async () => {
+    const w = new FakeWorld();
+    w.addRecord('r1');
+    w.addRecord('r2');
+    w.addRecord('r3');
+    const ahead = { ...health(['a', 'b', 'c']), revision: 5000 };
+    const { run } = makeReconciler(w, answers(health(['a', 'b', 'c']), ahead), at('2026-01-01T00:01:00Z'));
+    await run('r1');
+    w.finishJob('snapshot-save-r1', { complete: true, message: okSave('r1') });
+    await run('r1');
+    expect(w.record('r1').status).toMatchObject({ phase: 'Ready', revision: 42, lastRevisionSeen: 5000 });
+
+    // A member answering with an older header than the file (it lagged): the snapshot's own.
+    const behind = { ...health(['a', 'b', 'c']), revision: 10 };
+    const lagging = makeReconciler(w, answers(health(['a', 'b', 'c']), behind), at('2026-01-01T00:01:00Z'));
+    await lagging.run('r2');
+    w.finishJob('snapshot-save-r2', { complete: true, message: okSave('r2') });
+    await lagging.run('r2');
+    expect(w.record('r2').status).toMatchObject({ phase: 'Ready', revision: 42, lastRevisionSeen: 42 });
+
+    // The cluster unreadable at the end: the snapshot's revision, the least a restore bumps past.
+    const unreadable = makeReconciler(
+      w,
+      answers(health(['a', 'b', 'c']), new Error('deadline exceeded')),
+      at('2026-01-01T00:01:00Z'),
+    );
+    await unreadable.run('r3');
+    w.finishJob('snapshot-save-r3', { complete: true, message: okSave('r3') });
+    await unreadable.run('r3');
+    expect(w.record('r3').status).toMatchObject({ phase: 'Ready', revision: 42, lastRevisionSeen: 42 });
+  });
+});
+
 describe('members on different etcd versions', () => {
   it('a Warning Event naming who runs what, the gauge at 2, and the save goes on', async () => {
     const w = new FakeWorld();
