@@ -127,6 +127,23 @@ export const NEEDED_CLUSTER_GRANTS: NeededGrant[] = [
     who: ['csi-snapshotter', 'csi-provisioner'],
   },
   { group: 'druid.gardener.cloud', resource: 'etcds', verbs: ['get', 'list', 'watch'], who: ['driver'] },
+  // Schedules (docs/schedules.md).
+  { group: RECORDS, resource: 'etcdsnapshotschedules', verbs: ['get', 'list', 'watch'], who: ['driver'] },
+  { group: RECORDS, resource: 'etcdsnapshotschedules/status', verbs: ['get', 'patch'], who: ['driver'] },
+  {
+    group: SNAPSHOT,
+    resource: 'volumesnapshots',
+    verbs: ['get', 'list', 'watch', 'create', 'delete'],
+    who: ['driver'],
+  },
+  {
+    group: GROUP_SNAPSHOT,
+    resource: 'volumegroupsnapshots',
+    verbs: ['get', 'list', 'watch', 'create', 'delete'],
+    who: ['driver'],
+  },
+  { group: SNAPSHOT, resource: 'volumesnapshotclasses', verbs: ['get'], who: ['driver'] },
+  { group: GROUP_SNAPSHOT, resource: 'volumegroupsnapshotclasses', verbs: ['get'], who: ['driver'] },
 ];
 
 /** Granted only in the driver's own namespace (role-leases.yaml): bucket and leader Leases. */
@@ -318,19 +335,21 @@ export function forbiddenChecks(
       resource: 'volumegroupsnapshotcontents',
       why: 'drop group contents',
     },
+    // Schedules create and delete VolumeSnapshots (schedule-runs-policy.yaml limits
+    // both to objects carrying a schedule label); rewriting one is still denied.
     {
-      verb: 'create',
+      verb: 'update',
       group: SNAPSHOT,
       resource: 'volumesnapshots',
       namespace: etcdNamespace,
-      why: 'take snapshots on its own',
+      why: "rewrite users' snapshots",
     },
     {
-      verb: 'delete',
+      verb: 'patch',
       group: SNAPSHOT,
       resource: 'volumesnapshots',
       namespace: etcdNamespace,
-      why: "delete users' snapshots",
+      why: "rewrite users' snapshots",
     },
     {
       verb: 'update',

@@ -67,6 +67,7 @@ describe('rendering', () => {
         'CustomResourceDefinition/etcdsnapshots.snapshot.etcd-snapshot-driver.io',
         'CustomResourceDefinition/etcdsourcevolumes.snapshot.etcd-snapshot-driver.io',
         'CustomResourceDefinition/etcdsnapshotnames.snapshot.etcd-snapshot-driver.io',
+        'CustomResourceDefinition/etcdsnapshotschedules.snapshot.etcd-snapshot-driver.io',
         'CSIDriver/etcd-snapshot-driver',
         'StorageClass/etcd-source',
         'VolumeSnapshotClass/etcd-snapshot',
