@@ -16,12 +16,20 @@ import {
   persistentVolumeClaims,
   persistentVolumes,
   pods,
+  type ResourceDefinition,
   type StatefulSet,
   statefulSets,
   type UnstructuredObject,
+  VOLUME_GROUP_SNAPSHOT_GROUP,
   volumeSnapshotContents,
 } from '../informers/resources.ts';
+import { SCHEDULE_RUN_SELECTOR } from '../reconcile/etcd-snapshot-schedule/controller-factory.ts';
 import { type EtcdSnapshot, etcdSnapshotIndexers, etcdSnapshotResource } from '../records/etcd-snapshot.ts';
+import {
+  ETCD_SNAPSHOT_SCHEDULE,
+  type EtcdSnapshotSchedule,
+  etcdSnapshotScheduleResource,
+} from '../records/etcd-snapshot-schedule.ts';
 import {
   type EtcdSourceVolume,
   etcdSourceVolumeIndexers,
@@ -32,6 +40,24 @@ import { type DruidEtcds, druidEtcds } from './druid-etcds.ts';
 
 /** Only the driver's own Jobs: the cluster's other Jobs are none of its business (or memory). */
 export const DRIVER_JOB_SELECTOR = 'app=etcd-snapshot-driver';
+
+const volumeSnapshots: ResourceDefinition<UnstructuredObject> = {
+  group: 'snapshot.storage.k8s.io',
+  version: 'v1',
+  plural: 'volumesnapshots',
+  kind: 'VolumeSnapshot',
+  namespaced: true,
+};
+
+function volumeGroupSnapshots(version: string): ResourceDefinition<UnstructuredObject> {
+  return {
+    group: VOLUME_GROUP_SNAPSHOT_GROUP,
+    version,
+    plural: 'volumegroupsnapshots',
+    kind: 'VolumeGroupSnapshot',
+    namespaced: true,
+  };
+}
 
 export interface SharedInformers {
   etcdSnapshots: Informer<EtcdSnapshot>;
@@ -46,6 +72,15 @@ export interface SharedInformers {
   volumeGroupSnapshotContents?: Informer<UnstructuredObject>;
   /** etcd-druid's Etcds: empty while the CRD is not installed, filled once it is (no restart). */
   druidEtcds: DruidEtcds;
+  /** Absent when the EtcdSnapshotSchedule CRD or the VolumeSnapshot API is not served at start. */
+  schedules?: {
+    etcdSnapshotSchedules: Informer<EtcdSnapshotSchedule>;
+    /** Only schedule-labelled ones (SCHEDULE_RUN_SELECTOR). */
+    volumeSnapshots: Informer<UnstructuredObject>;
+    volumeGroupSnapshots?: Informer<UnstructuredObject>;
+    /** The groupsnapshot.storage.k8s.io version served, if any. */
+    groupSnapshotVersion?: string;
+  };
 }
 
 /**
@@ -64,7 +99,7 @@ export async function createSharedInformers(
   const etcdSourceVolumes = factory.informerFor(etcdSourceVolumeResource);
   for (const [name, fn] of Object.entries(etcdSourceVolumeIndexers)) etcdSourceVolumes.addIndexer(name, fn);
 
-  const [druid, vgscResource, vscVersion] = await Promise.all([
+  const [druid, vgscResource, vscVersion, scheduleVersion] = await Promise.all([
     druidEtcds(factory, client, {
       log: options.log,
       ...(options.druidCrdPollMs ? { pollMs: options.druidCrdPollMs } : {}),
@@ -72,6 +107,7 @@ export async function createSharedInformers(
     }),
     discoverVolumeGroupSnapshotContents(client, signal),
     discoverServedVersion(client, volumeSnapshotContents.group, [volumeSnapshotContents.version], signal),
+    discoverServedVersion(client, ETCD_SNAPSHOT_SCHEDULE.group, [ETCD_SNAPSHOT_SCHEDULE.version], signal),
   ]);
 
   const informers: SharedInformers = {
@@ -86,5 +122,20 @@ export async function createSharedInformers(
   };
   if (vscVersion) informers.volumeSnapshotContents = factory.informerFor(volumeSnapshotContents);
   if (vgscResource) informers.volumeGroupSnapshotContents = factory.informerFor(vgscResource);
+  // The group serves the schedule CRD too (same group as the records); it may be absent on a
+  // cluster upgraded without the new CRD: no schedules then, until a restart.
+  if (scheduleVersion && vscVersion) {
+    const byLabel = { labelSelector: SCHEDULE_RUN_SELECTOR };
+    informers.schedules = {
+      etcdSnapshotSchedules: factory.informerFor(etcdSnapshotScheduleResource),
+      volumeSnapshots: factory.informerFor(volumeSnapshots, byLabel),
+      ...(vgscResource
+        ? {
+            volumeGroupSnapshots: factory.informerFor(volumeGroupSnapshots(vgscResource.version), byLabel),
+            groupSnapshotVersion: vgscResource.version,
+          }
+        : {}),
+    };
+  }
   return informers;
 }

@@ -1,0 +1,104 @@
+// The schedule reconciler's API calls (ScheduleApi) over the shared KubeClient. Creating a run
+// that exists already is the slot having been run (names are deterministic): `false`, not an
+// error. Deletes treat NotFound as done. Status is written with a JSON merge patch of only the
+// fields this writer owns (a cluster lane its own entry of status.clusters), so replicas writing
+// different lanes of one schedule never conflict.
+import { randomBytes } from 'node:crypto';
+import { isAlreadyExists, isNotFound } from '../../kube/api-errors.ts';
+import type { JsonRequester } from '../../kube/custom-objects.ts';
+import { ETCD_SNAPSHOT_SCHEDULE, type EtcdSnapshotSchedule } from '../../records/etcd-snapshot-schedule.ts';
+import type { Logger } from '../../telemetry/logger.ts';
+import type { RunKind, ScheduleApi } from './ports.ts';
+import type { RunObject } from './run-objects.ts';
+
+const enc = encodeURIComponent;
+
+export interface KubeScheduleApiOptions {
+  logger: Logger;
+  /** The groupsnapshot.storage.k8s.io version the server serves (default v1). */
+  groupSnapshotVersion?: string;
+  component?: string;
+}
+
+export function kubeScheduleApi(client: JsonRequester, options: KubeScheduleApiOptions): ScheduleApi {
+  const groupVersion = `groupsnapshot.storage.k8s.io/${options.groupSnapshotVersion ?? 'v1'}`;
+  const runsPath = (kind: RunKind, namespace: string) =>
+    kind === 'VolumeSnapshot'
+      ? `/apis/snapshot.storage.k8s.io/v1/namespaces/${enc(namespace)}/volumesnapshots`
+      : `/apis/${groupVersion}/namespaces/${enc(namespace)}/volumegroupsnapshots`;
+  const schedulePath = (s: EtcdSnapshotSchedule) =>
+    `/apis/${ETCD_SNAPSHOT_SCHEDULE.group}/${ETCD_SNAPSHOT_SCHEDULE.version}/namespaces/${enc(s.metadata?.namespace ?? '')}/${ETCD_SNAPSHOT_SCHEDULE.plural}/${enc(s.metadata?.name ?? '')}`;
+  const orUndefined = async <T>(call: Promise<T>): Promise<T | undefined> => {
+    try {
+      return await call;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  };
+  return {
+    async createRun(run, signal) {
+      const kind = run.kind as RunKind;
+      const body = kind === 'VolumeGroupSnapshot' ? { ...run, apiVersion: groupVersion } : run;
+      try {
+        await client.request('POST', runsPath(kind, run.metadata?.namespace ?? ''), { body, signal });
+        return true;
+      } catch (err) {
+        if (isAlreadyExists(err)) return false;
+        throw err;
+      }
+    },
+    async deleteRun(kind, namespace, name, signal) {
+      await orUndefined(client.request('DELETE', `${runsPath(kind, namespace)}/${enc(name)}`, { signal }));
+    },
+    async getRun(kind, namespace, name, signal) {
+      return orUndefined(
+        client.request<RunObject>('GET', `${runsPath(kind, namespace)}/${enc(name)}`, { signal }),
+      );
+    },
+    async classExists(kind, name, signal) {
+      const path =
+        kind === 'VolumeSnapshot'
+          ? `/apis/snapshot.storage.k8s.io/v1/volumesnapshotclasses/${enc(name)}`
+          : `/apis/${groupVersion}/volumegroupsnapshotclasses/${enc(name)}`;
+      return (await orUndefined(client.request('GET', path, { signal }))) !== undefined;
+    },
+    async patchStatus(schedule, status, signal) {
+      return client.request<EtcdSnapshotSchedule>('PATCH', `${schedulePath(schedule)}/status`, {
+        body: { status },
+        contentType: 'application/merge-patch+json',
+        signal,
+      });
+    },
+    async recordEvent(schedule, event, signal) {
+      const namespace = schedule.metadata?.namespace ?? '';
+      const now = new Date().toISOString();
+      try {
+        await client.request('POST', `/api/v1/namespaces/${enc(namespace)}/events`, {
+          body: {
+            apiVersion: 'v1',
+            kind: 'Event',
+            metadata: { name: `${schedule.metadata?.name}.${randomBytes(6).toString('hex')}`, namespace },
+            involvedObject: {
+              apiVersion: `${ETCD_SNAPSHOT_SCHEDULE.group}/${ETCD_SNAPSHOT_SCHEDULE.version}`,
+              kind: ETCD_SNAPSHOT_SCHEDULE.kind,
+              name: schedule.metadata?.name,
+              namespace,
+              uid: schedule.metadata?.uid,
+            },
+            type: event.type,
+            reason: event.reason,
+            message: event.message.slice(0, 1024),
+            source: { component: options.component ?? 'etcd-snapshot-driver' },
+            firstTimestamp: now,
+            lastTimestamp: now,
+            count: 1,
+          },
+          signal,
+        });
+      } catch (err) {
+        options.logger.warn({ err, reason: event.reason }, 'cannot record an Event');
+      }
+    },
+  };
+}
