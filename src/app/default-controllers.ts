@@ -6,7 +6,6 @@ import { DEFAULT_PIPELINE_OPTIONS } from '../reconcile/etcd-snapshot/options.ts'
 import { createScheduleController } from '../reconcile/etcd-snapshot-schedule/controller-factory.ts';
 import { createRetentionController } from '../reconcile/retention/controller-factory.ts';
 import { PromRetentionMetrics } from '../telemetry/retention-metrics.ts';
-import { PromScheduleMetrics } from '../telemetry/schedule-metrics.ts';
 import type { DriverParts, RunnableController } from './run-driver.ts';
 
 /** The driver's reconcilers: the snapshot pipeline, orphans and retention, and schedules. */
@@ -91,7 +90,7 @@ function scheduleControllers(parts: DriverParts): RunnableController[] {
       ...(schedules.groupSnapshotVersion ? { groupSnapshotVersion: schedules.groupSnapshotVersion } : {}),
       ownership: parts.ownership,
       logger: parts.log,
-      metrics: new PromScheduleMetrics(parts.metrics.registry),
+      metrics: parts.metrics.schedule,
       controllerMetrics: parts.metrics.controller,
       options: {
         driverName: config.driverName,

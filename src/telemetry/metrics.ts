@@ -7,6 +7,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { PromControllerMetrics, PromLeaderMetrics } from './controller-metrics.ts';
 import { CsiCallTelemetry } from './csi-call-hooks.ts';
 import { PromPipelineMetrics } from './driver-metrics.ts';
+import { PromScheduleMetrics } from './schedule-metrics.ts';
 
 export interface DriverMetrics {
   readonly registry: Registry;
@@ -14,6 +15,8 @@ export interface DriverMetrics {
   readonly leader: PromLeaderMetrics;
   readonly pipeline: PromPipelineMetrics;
   readonly csi: CsiCallTelemetry;
+  /** EtcdSnapshotSchedules (etcd_snapshot_schedule_*): registered even when no schedule runs, so alerts find the families. */
+  readonly schedule: PromScheduleMetrics;
 }
 
 export interface DriverMetricsOptions {
@@ -30,5 +33,6 @@ export function createDriverMetrics(options: DriverMetricsOptions = {}): DriverM
     leader: new PromLeaderMetrics(registry),
     pipeline: new PromPipelineMetrics(registry),
     csi: new CsiCallTelemetry(registry),
+    schedule: new PromScheduleMetrics(registry),
   };
 }

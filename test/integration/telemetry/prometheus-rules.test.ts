@@ -90,7 +90,7 @@ describe('deploy/monitoring', () => {
     expect(test).toMatch(/SUCCESS/);
   });
 
-  it('has every alert of the seed', () => {
+  it('has every alert of the seed, and the schedule freshness alert', () => {
     const alerts = ruleSpec().groups.flatMap((g) => g.rules.map((r) => r.alert));
     expect(alerts.sort()).toEqual([
       'ETCDClusterLargeSnapshot',
@@ -99,11 +99,12 @@ describe('deploy/monitoring', () => {
       'SnapshotJobHighErrorRate',
       'SnapshotJobTimeout',
       'SnapshotPVCFull',
+      'SnapshotScheduleStale',
       'SnapshotSlowCreation',
     ]);
   });
 
-  it('has the seed dashboard rows, and promtool accepts every panel query', async () => {
+  it('has the seed dashboard rows and the Schedules row, and promtool accepts every panel query', async () => {
     const rows = dashboard()
       .panels.filter((p) => p.type === 'row')
       .map((p) => p.title);
@@ -113,6 +114,7 @@ describe('deploy/monitoring', () => {
       'ETCD Cluster Health',
       'Kubernetes Resources',
       'Alerts and Events',
+      'Schedules',
     ]);
     const queries = concreteQueries();
     expect(queries.length).toBeGreaterThan(20);
