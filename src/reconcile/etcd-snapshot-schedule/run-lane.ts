@@ -16,6 +16,7 @@ import { type Phase, proceed, runPhases } from '../step.ts';
 import { lanePatch, mustWrite, observeLane, sameLane } from './lane-status.ts';
 import { planRun, type RunPlan } from './next-run.ts';
 import type { RunKind } from './ports.ts';
+import { pruneRuns, RETRY_DELETE_MS } from './prune-runs.ts';
 import { selectForDeletion } from './retention-select.ts';
 import { type RunObject, retentionCandidates, runState } from './run-objects.ts';
 import { type ScheduleIo, scheduleId } from './step-io.ts';
@@ -67,6 +68,7 @@ export async function reconcileLane(
   let toDelete: string[] = [];
   let deferred = 0;
   let decidedWithoutObject = false;
+  let deleteFailed = false;
   const warn = (reason: string, message: string) =>
     io.event(schedule, { type: 'Warning', reason, message }, ctx);
 
@@ -162,25 +164,7 @@ export async function reconcileLane(
       // Last: Record has made every deleted run's slot decided in status.
       name: 'Prune',
       run: async () => {
-        const byName = new Map(lane.runs.map((r) => [r.metadata?.name ?? '', r]));
-        for (const name of toDelete) {
-          ctx.assertOwner();
-          await io.api.deleteRun(lane.kind, schedule.metadata?.namespace ?? '', name, ctx.signal);
-          const state = runState(byName.get(name) ?? {}) === 'failed' ? 'failed' : 'ready';
-          for (const c of lane.clusters) io.metrics.retentionDeleted(id, c, state);
-        }
-        if (toDelete.length === 0) return proceed;
-        ctx.log.info({ deleted: toDelete, deferred }, 'retention deleted runs');
-        const more = deferred ? ` (${deferred} more next)` : '';
-        await io.event(
-          schedule,
-          {
-            type: 'Normal',
-            reason: 'RetentionDeleted',
-            message: `${lane.label}: deleted ${toDelete.join(', ')}${more}`,
-          },
-          ctx,
-        );
+        deleteFailed = !(await pruneRuns(io, lane, toDelete, deferred, ctx));
         return proceed;
       },
     },
@@ -193,5 +177,7 @@ export async function reconcileLane(
     io.metrics.lastSuccess(id, c, success.getTime() / 1000);
     if (interval !== undefined) io.metrics.interval(id, c, interval);
   }
-  return { requeueAfter: deferred > 0 ? io.options.retentionBatchPauseMs : plan.requeueAfterMs };
+  if (deferred > 0) return { requeueAfter: io.options.retentionBatchPauseMs };
+  if (deleteFailed) return { requeueAfter: Math.min(plan.requeueAfterMs, RETRY_DELETE_MS) };
+  return { requeueAfter: plan.requeueAfterMs };
 }

@@ -246,6 +246,33 @@ describe('retention', () => {
     expect(w.metrics.count('deleted-failed', `${NS}/hourly`, 'main')).toBe(2);
   });
 
+  it('a deletion that fails never stalls the schedule: the next slot still runs, the delete is retried soon', async () => {
+    const w = hourly({ retention: { keepLast: 1 } });
+    await ranFor(w, 2);
+    await w.reconcileAll('hourly');
+    expect(w.runNames()).toEqual([RUN_11]);
+    let failing = true;
+    const deleteRun = w.deleteRun.bind(w);
+    w.deleteRun = async (...args) => {
+      if (failing) throw Object.assign(new Error('500 InternalError'), { statusCode: 500 });
+      return deleteRun(...args);
+    };
+    w.now = new Date('2026-03-02T12:00:05Z');
+    await w.reconcileSchedule('hourly');
+    await w.reconcileLane('hourly');
+    w.ready('hourly-main-20260302t120000z');
+    w.now = new Date('2026-03-02T12:10:00Z');
+    const result = await w.reconcileLane('hourly');
+    expect(result.requeueAfter).toBe(30_000);
+    w.now = new Date('2026-03-02T13:00:05Z');
+    await w.reconcileLane('hourly');
+    expect(w.runNames()).toEqual([RUN_11, 'hourly-main-20260302t120000z', 'hourly-main-20260302t130000z']);
+    failing = false;
+    w.ready('hourly-main-20260302t130000z');
+    await w.reconcileLane('hourly');
+    expect(w.runNames()).toEqual(['hourly-main-20260302t130000z']);
+  });
+
   it('deletes in bounded batches and comes back soon for the rest', async () => {
     const w = new ScheduleWorld({ retentionBatchSize: 2 });
     w.addSource('main-source', 'main');
