@@ -154,6 +154,22 @@ export const ERROR_CATALOG = {
   },
   KUBE_REJECTED: { code: 'INTERNAL', when: 'the API server rejected a record the driver wrote (400/422)' },
   NOT_READY: { code: 'UNAVAILABLE', when: 'the informer caches have not synced yet' },
+  // --- schedules ---
+  // Reasons of an EtcdSnapshotSchedule's Valid condition and lastFailure (docs/schedules.md),
+  // written by the schedule reconciler; no CSI call answers with them (SCHEDULE_REASONS).
+  SCHEDULE_INVALID: {
+    code: 'INVALID_ARGUMENT',
+    when: 'a schedule’s cron expression, time zone, target or retention is invalid (or keeps nothing)',
+  },
+  SCHEDULE_CLASS_NOT_FOUND: { code: 'NOT_FOUND', when: 'a schedule’s snapshot class does not exist' },
+  SCHEDULE_NO_TARGETS: {
+    code: 'NOT_FOUND',
+    when: 'a schedule’s target matches no Bound source claim of the driver in its namespace',
+  },
+  SCHEDULE_RUN_FAILED: {
+    code: 'INTERNAL',
+    when: 'a scheduled snapshot failed without a catalogued reason in its error',
+  },
   // --- the call itself ---
   CANCELLED: { code: 'CANCELLED', when: 'the client cancelled the call' },
   DEADLINE_EXCEEDED: { code: 'DEADLINE_EXCEEDED', when: 'the call’s deadline passed before an answer' },
@@ -162,6 +178,21 @@ export const ERROR_CATALOG = {
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorReason = keyof typeof ERROR_CATALOG;
+
+/** Reasons only a schedule's status carries (its condition, its last failure): never a CSI answer. */
+export const SCHEDULE_REASONS = [
+  'SCHEDULE_INVALID',
+  'SCHEDULE_CLASS_NOT_FOUND',
+  'SCHEDULE_NO_TARGETS',
+  'SCHEDULE_RUN_FAILED',
+] as const satisfies readonly ErrorReason[];
+
+export type ScheduleReason = (typeof SCHEDULE_REASONS)[number];
+
+/** Whether a CSI call can answer with the reason (schedule reasons are status-only). */
+export function isAnsweredReason(reason: ErrorReason): reason is Exclude<ErrorReason, ScheduleReason> {
+  return !(SCHEDULE_REASONS as readonly string[]).includes(reason);
+}
 
 export function isErrorReason(value: string): value is ErrorReason {
   return Object.hasOwn(ERROR_CATALOG, value);
