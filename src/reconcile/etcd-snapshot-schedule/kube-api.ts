@@ -9,7 +9,6 @@ import type { JsonRequester } from '../../kube/custom-objects.ts';
 import { ETCD_SNAPSHOT_SCHEDULE, type EtcdSnapshotSchedule } from '../../records/etcd-snapshot-schedule.ts';
 import type { Logger } from '../../telemetry/logger.ts';
 import type { RunKind, ScheduleApi } from './ports.ts';
-import type { RunObject } from './run-objects.ts';
 
 const enc = encodeURIComponent;
 
@@ -50,11 +49,6 @@ export function kubeScheduleApi(client: JsonRequester, options: KubeScheduleApiO
     },
     async deleteRun(kind, namespace, name, signal) {
       await orUndefined(client.request('DELETE', `${runsPath(kind, namespace)}/${enc(name)}`, { signal }));
-    },
-    async getRun(kind, namespace, name, signal) {
-      return orUndefined(
-        client.request<RunObject>('GET', `${runsPath(kind, namespace)}/${enc(name)}`, { signal }),
-      );
     },
     async classExists(kind, name, signal) {
       const path =

@@ -2,8 +2,9 @@
 // the runs the cache holds. Pure. The slot decided last, the last schedule and the active run are
 // derivable from the runs themselves (deterministic names), so a run's creation alone is not
 // written back; a write happens when something only status can keep changes — a success, a
-// failure, missed or skipped slots — or before retention deletes (so a deleted run's slot stays
-// decided). That keeps a scheduled snapshot at two API writes: its object and one status patch.
+// failure, missed, skipped or suspended slots (run-lane.ts) — or before retention deletes (so a
+// deleted run's slot stays decided). That keeps a scheduled snapshot at two API writes: its
+// object and one status patch.
 import type { ScheduleFailure, ScheduleLaneStatus } from '../../records/etcd-snapshot-schedule.ts';
 import { type RunObject, runSlot, runState, successTime } from './run-objects.ts';
 import { REASON_RUN_FAILED } from './validate-spec.ts';

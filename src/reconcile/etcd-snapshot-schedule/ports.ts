@@ -16,8 +16,6 @@ export interface ScheduleApi {
   createRun(run: RunObject, signal: AbortSignal): Promise<boolean>;
   /** Deletes the run (the upstream path removes its content, record and file); gone → no-op. */
   deleteRun(kind: RunKind, namespace: string, name: string, signal: AbortSignal): Promise<void>;
-  /** The run as the API server has it now, or undefined (the cache may lag a create). */
-  getRun(kind: RunKind, namespace: string, name: string, signal: AbortSignal): Promise<RunObject | undefined>;
   /** Whether the VolumeSnapshotClass / VolumeGroupSnapshotClass exists. */
   classExists(kind: RunKind, name: string, signal: AbortSignal): Promise<boolean>;
   /** JSON merge patch of the schedule's status; returns the schedule written. */

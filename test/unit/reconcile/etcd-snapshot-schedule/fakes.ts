@@ -216,11 +216,6 @@ export class ScheduleWorld implements ScheduleApi {
       `${namespace}/${name}`,
     );
   }
-  async getRun(kind: RunKind, namespace: string, name: string): Promise<RunObject | undefined> {
-    return (kind === 'VolumeSnapshot' ? this.volumeSnapshots : this.volumeGroupSnapshots).get(
-      `${namespace}/${name}`,
-    );
-  }
   async classExists(kind: RunKind, name: string): Promise<boolean> {
     return this.classes.has(`${kind}/${name}`);
   }
