@@ -4,7 +4,7 @@
 import { type AgentResult, parseAgentResult } from '../src/agent/contract.ts';
 import type { JsonRequester } from '../src/kube/custom-objects.ts';
 import type { Controller } from '../src/reconcile/controller.ts';
-import { jobName } from '../src/reconcile/etcd-snapshot/names.ts';
+import { jobName } from '../src/reconcile/snapshot-records/names.ts';
 import type { Logger } from '../src/telemetry/logger.ts';
 import { startPipeline } from '../test/e2e/pipeline/env.ts';
 import type { LocalCluster } from '../test/harness/local-cluster.ts';

@@ -2,6 +2,7 @@
 // (`etcd-snapshot-driver agent <operation> …`): the command line the reconciler builds, the paths
 // it mounts, and the JSON result the agent leaves in its termination message and meta file.
 // Both sides import this file, so a change here is a change to both.
+import { isReason, type Reason } from '../reasons/reasons.ts';
 
 /** Where the Job mounts the etcd cluster's snapshot claim. */
 export const SNAPSHOT_MOUNT_PATH = '/snapshots';
@@ -132,8 +133,8 @@ export interface SweepReport {
 export interface AgentResult {
   operation: AgentOperation;
   ok: boolean;
-  /** Set when ok is false: a reason of the error catalog (src/csi/errors.ts) and what happened. */
-  error?: { reason: string; message: string };
+  /** Set when ok is false: a reason of the vocabulary (src/reasons) and what happened. */
+  error?: { reason: Reason; message: string };
   snapshotId?: string;
   file?: string;
   /** etcd's revision at the snapshot (from the file's consistent index). */
@@ -179,7 +180,7 @@ export const AGENT_EXIT_CODES = {
 export type AgentExitCode = (typeof AGENT_EXIT_CODES)[keyof typeof AGENT_EXIT_CODES];
 
 /** The catalog reason for an exit code, when the termination message does not give one. */
-export const REASON_BY_EXIT_CODE: Record<number, string> = {
+export const REASON_BY_EXIT_CODE: Readonly<Record<number, Reason>> = {
   [AGENT_EXIT_CODES.AUTH_FAILED]: 'AUTH_PERMISSION_DENIED',
   [AGENT_EXIT_CODES.UNREACHABLE]: 'ETCD_ENDPOINTS_UNREACHABLE',
   [AGENT_EXIT_CODES.QUORUM_LOST]: 'ETCD_QUORUM_LOST',
@@ -264,8 +265,23 @@ export function parseAgentResult(message: string | undefined): AgentResult | und
     if (typeof value !== 'object' || value === null) return undefined;
     const r = value as Partial<AgentResult>;
     if (typeof r.ok !== 'boolean' || typeof r.operation !== 'string') return undefined;
-    return r as AgentResult;
+    return withKnownReason(r as AgentResult);
   } catch {
     return undefined;
   }
+}
+
+// An agent of another version may name a reason this driver does not know: the record gets the
+// catalog's catch-all and keeps the agent's word in the message. An error without a reason is
+// dropped, so the exit code's reason applies.
+function withKnownReason(result: AgentResult): AgentResult {
+  const error = result.error as { reason?: unknown; message?: unknown } | undefined;
+  if (error === undefined) return result;
+  if (typeof error.reason !== 'string') {
+    const { error: _dropped, ...rest } = result;
+    return rest;
+  }
+  if (isReason(error.reason)) return result;
+  const said = typeof error.message === 'string' ? error.message : '';
+  return { ...result, error: { reason: 'SNAPSHOT_FAILED', message: `${error.reason}: ${said}` } };
 }

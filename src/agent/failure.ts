@@ -1,12 +1,13 @@
-// Every way the agent can fail, as the exit code of contract.ts and a catalog reason. Messages
-// are ours or etcd's status text: never a stack, never a credential.
+// Every way the agent can fail, as the exit code of contract.ts and a reason of the vocabulary
+// (src/reasons). Messages are ours or etcd's status text: never a stack, never a credential.
 import { EtcdError } from '../etcd/errors.ts';
+import type { Reason } from '../reasons/reasons.ts';
 import { AGENT_EXIT_CODES, type AgentExitCode } from './contract.ts';
 
 export class AgentFailure extends Error {
-  readonly reason: string;
+  readonly reason: Reason;
   readonly exitCode: AgentExitCode;
-  constructor(exitCode: AgentExitCode, reason: string, message: string) {
+  constructor(exitCode: AgentExitCode, reason: Reason, message: string) {
     super(message);
     this.name = 'AgentFailure';
     this.exitCode = exitCode;
@@ -22,7 +23,7 @@ export class UsageError extends AgentFailure {
   }
 }
 
-const EXIT_BY_REASON: Record<string, AgentExitCode> = {
+const EXIT_BY_REASON: Partial<Record<Reason, AgentExitCode>> = {
   AUTH_CERT_INVALID: AGENT_EXIT_CODES.AUTH_FAILED,
   AUTH_CERT_NOT_FOUND: AGENT_EXIT_CODES.AUTH_FAILED,
   AUTH_PERMISSION_DENIED: AGENT_EXIT_CODES.AUTH_FAILED,
@@ -38,7 +39,7 @@ const EXIT_BY_REASON: Record<string, AgentExitCode> = {
 
 export interface ClassifiedFailure {
   exitCode: AgentExitCode;
-  reason: string;
+  reason: Reason;
   message: string;
 }
 

@@ -3,6 +3,7 @@
 // to stdout, the termination message and (save) the meta file; the exit code tells the outcome
 // even when the message is lost (contract.ts). Any failure becomes a result with a catalog reason
 // and a message — never a stack, which could carry request options and with them credentials.
+import type { Reason } from '../reasons/reasons.ts';
 import { createLogger } from '../telemetry/logger.ts';
 import { AGENT_USAGE, type AgentCommand, isAgentOperation, parseAgentArgs } from './args.ts';
 import { AGENT_EXIT_CODES, type AgentOperation, type AgentResult } from './contract.ts';
@@ -99,6 +100,6 @@ export async function runAgent(
   return exitCode;
 }
 
-function failed(operation: AgentOperation, reason: string, message: string): AgentResult {
+function failed(operation: AgentOperation, reason: Reason, message: string): AgentResult {
   return { operation, ok: false, error: { reason, message } };
 }

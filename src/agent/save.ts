@@ -3,13 +3,12 @@
 //  2. free space on the target filesystem ≥ --min-free-bytes and ≥ 1.1 × the source's database;
 //  3. Maintenance.Snapshot → <file>.part in large writes, SHA-256 and etcd's trailer checked as
 //     the bytes go by; a stream broken midway is retried from scratch on another member (twice);
-//  4. fsync the file, rename it into place, fsync the directory;
-//  5. `etcdutl snapshot status` (when on PATH) for etcd's hash, revision and key count;
+//  4. `etcdutl snapshot status` (when on PATH) for etcd's hash, revision and key count, while
+//  5. the file is fsynced; then renamed into place and the directory fsynced;
 //  6. the AgentResult into <dir>/snapshot.meta.json (the caller also prints and reports it).
 import { type FileHandle, mkdir, open, rename, statfs, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
-import { EtcdClient } from '../etcd/client/etcd-client.ts';
 import { credentialsFromDir, type EtcdCredentials, NO_CREDENTIALS } from '../etcd/credentials.ts';
 import { EtcdError, isAuthError } from '../etcd/errors.ts';
 import { type ClusterHealth, checkClusterHealth } from '../etcd/health.ts';
@@ -17,13 +16,12 @@ import { AGENT_EXIT_CODES, type AgentResult, META_FILE_NAME, type SaveArguments 
 import { findOnPath, snapshotStatus } from './etcdutl.ts';
 import { AgentFailure } from './failure.ts';
 import { writeFileDurably } from './result-output.ts';
-import { streamSnapshot } from './snapshot-stream.ts';
+import { type StreamedPart, streamToPart } from './save-stream.ts';
 import type { AgentTracing } from './tracing.ts';
 
 /** Room kept above the database size: etcd's file grows while we stream, the meta file needs some. */
 export const SPACE_FACTOR = 1.1;
 const RETRIES = 2;
-const PROGRESS_EVERY_MS = 5000;
 
 export interface SaveDeps {
   log: Logger;
@@ -80,96 +78,57 @@ export function sourceOrder(endpoints: readonly string[], health: ClusterHealth)
   return [preferred, ...rest];
 }
 
-export async function runSave(args: SaveArguments, deps: SaveDeps): Promise<AgentResult> {
-  const { log, tracing, signal } = deps;
-  const started = performance.now();
-  const dialTimeoutMs = (args.dialTimeoutSeconds ?? 5) * 1000;
-  const dir = dirname(args.file);
-  // Seconds per phase, for the final log line (where a slow save spent its time).
-  const phases: Record<string, number> = {};
-  const phase = <T>(
-    name: string,
-    attributes: Record<string, string | number>,
-    fn: () => Promise<T>,
-  ): Promise<T> => {
-    const t = performance.now();
-    return tracing.span(name, attributes, fn).finally(() => {
-      phases[name] = Math.round(((phases[name] ?? 0) + (performance.now() - t) / 1000) * 1000) / 1000;
-    });
-  };
+/** Seconds spent per phase (for the final log line: where a slow save spent its time), each in a span. */
+class PhaseClock {
+  readonly seconds: Record<string, number> = {};
+  readonly #tracing: AgentTracing;
 
-  return tracing.span(
+  constructor(tracing: AgentTracing) {
+    this.#tracing = tracing;
+  }
+
+  run<T>(name: string, attributes: Record<string, string | number>, fn: () => Promise<T>): Promise<T> {
+    const t = performance.now();
+    return this.#tracing.span(name, attributes, fn).finally(() => {
+      this.seconds[name] =
+        Math.round(((this.seconds[name] ?? 0) + (performance.now() - t) / 1000) * 1000) / 1000;
+    });
+  }
+}
+
+/** What every step of one save reads. */
+interface SaveRun {
+  args: SaveArguments;
+  deps: SaveDeps;
+  phases: PhaseClock;
+  credentials: EtcdCredentials;
+  dialTimeoutMs: number;
+  dir: string;
+  part: string;
+}
+
+export async function runSave(args: SaveArguments, deps: SaveDeps): Promise<AgentResult> {
+  const started = performance.now();
+  return deps.tracing.span(
     'agent.save',
     { 'etcd.snapshot.id': args.snapshotId, 'snapshot.file': args.file },
     async (root) => {
-      const credentials: EtcdCredentials = args.credentialsDir
-        ? await credentialsFromDir(args.credentialsDir, args.credentialsSecret, caSourceOf(args.caSecret))
-        : NO_CREDENTIALS;
-      const health = await phase('health', { 'etcd.endpoints': args.endpoints.join(',') }, () =>
-        checkClusterHealth(args.endpoints, credentials, {
-          signal,
-          timeoutMs: Math.max(5000, dialTimeoutMs * 2),
-          dialTimeoutMs,
-        }),
-      );
-      const sources = sourceOrder(args.endpoints, health);
-      log.info(
-        {
-          members: health.memberCount,
-          reachable: health.reachableCount,
-          leader: health.leaderId,
-          source: sources[0],
-          db_size_bytes: health.dbSizeBytes,
-        },
-        'etcd cluster healthy',
-      );
-
-      await mkdir(dir, { recursive: true });
-      const free = await (deps.freeBytes ?? statfsFree)(dir);
-      const noRoom = checkFreeSpace(free, health.dbSizeBytes, args.minFreeBytes);
-      if (noRoom) throw new AgentFailure(AGENT_EXIT_CODES.DISK_FULL, 'STORAGE_QUOTA_EXCEEDED', noRoom);
-
-      const part = `${args.file}.part`;
-      let attempt = 0;
-      let streamed: Awaited<ReturnType<typeof streamOnce>> | undefined;
-      let lastError: unknown;
-      // Another member for each retry; with fewer members than attempts, the same ones again (a
-      // single-member cluster's stream deserves a second try too).
-      const attempts = Array.from({ length: RETRIES + 1 }, (_, i) => sources[i % sources.length] as string);
-      for (const source of attempts) {
-        attempt++;
-        try {
-          streamed = await phase('stream', { 'etcd.member': source, attempt }, () =>
-            streamOnce(source, part, credentials, dialTimeoutMs, deps),
-          );
-          break;
-        } catch (err) {
-          lastError = err;
-          await unlink(part).catch(() => undefined);
-          if (signal?.aborted || isAuthError(err) || !(err instanceof EtcdError)) throw err;
-          log.warn(
-            { source, attempt, reason: err.reason, error: err.message },
-            'snapshot stream failed; retrying on another member',
-          );
-        }
-      }
-      if (!streamed) {
-        const e = lastError as EtcdError;
-        // A stream that kept breaking is an incomplete snapshot, whatever the last member said.
-        const reason = e.reason === 'CHECKSUM_MISMATCH' ? e.reason : 'SNAPSHOT_INCOMPLETE';
-        throw new AgentFailure(
-          AGENT_EXIT_CODES.CORRUPT_STREAM,
-          reason,
-          `after ${attempt} attempts: ${e.message}`,
-        );
-      }
-
-      // The SHA-256 and etcd's trailer were checked in the stream's pass; the span records the outcome.
-      await tracing.span(
-        'hash',
-        { 'snapshot.sha256': streamed.sha256, 'snapshot.trailer_verified': true },
-        async () => undefined,
-      );
+      const run: SaveRun = {
+        args,
+        deps,
+        phases: new PhaseClock(deps.tracing),
+        credentials: args.credentialsDir
+          ? await credentialsFromDir(args.credentialsDir, args.credentialsSecret, caSourceOf(args.caSecret))
+          : NO_CREDENTIALS,
+        dialTimeoutMs: (args.dialTimeoutSeconds ?? 5) * 1000,
+        dir: dirname(args.file),
+        part: `${args.file}.part`,
+      };
+      const health = await checkSource(run);
+      await ensureRoom(run, health);
+      const streamed = await streamWithRetries(run, sourceOrder(args.endpoints, health));
+      // The SHA-256 and etcd's trailer were checked in the stream's pass.
+      root.setAttributes({ 'snapshot.sha256': streamed.sha256, 'snapshot.trailer_verified': true });
       const result: AgentResult = {
         operation: 'save',
         ok: true,
@@ -181,140 +140,136 @@ export async function runSave(args: SaveArguments, deps: SaveDeps): Promise<Agen
         createdAt: streamed.createdAt,
         ...(health.etcdVersion ? { etcdVersion: health.etcdVersion } : {}),
       };
-      // etcdutl reads the file while the fsync waits for the disk: the written bytes are in the page
-      // cache, and the fsync needs no CPU. Run one after the other they cost a 1 GiB save about
-      // 0.5 s more. The rename comes after both, as before: a file only gets its final name synced.
-      const { fh } = streamed;
-      const checked = phase('check', {}, async () => {
-        const etcdutl = deps.etcdutl === undefined ? findOnPath('etcdutl') : deps.etcdutl;
-        if (!etcdutl) {
-          log.info('etcdutl is not on PATH: the file is checked by its SHA-256 trailer only');
-          return;
-        }
-        try {
-          const status = await snapshotStatus(etcdutl, part, signal);
-          result.etcdHash = status.hash;
-          result.revision = status.revision;
-          result.totalKeys = status.totalKey;
-        } catch (err) {
-          throw new AgentFailure(
-            AGENT_EXIT_CODES.CORRUPT_STREAM,
-            'SNAPSHOT_STATUS_FAILED',
-            // The message names the file by the name it is left under.
-            (err as Error).message.replaceAll(part, args.file),
-          );
-        }
-      });
-      // Observed below; this keeps a failure during the fsync from being "unhandled".
-      checked.catch(() => undefined);
-      await phase('fsync', {}, async () => {
-        try {
-          await fh.sync();
-        } finally {
-          await fh.close();
-        }
-      });
-      const check = await checked.then(
-        () => undefined,
-        (err: unknown) => err,
-      );
-      await phase('fsync', {}, async () => {
-        await rename(part, args.file);
-        await fsyncDir(dir);
-      });
-      if (check !== undefined) throw check;
+      await checkAndPlaceFile(run, streamed.fh, result);
       const seconds = (performance.now() - started) / 1000;
       result.durationSeconds = Math.round(seconds * 1000) / 1000;
       result.bytesPerSecond = Math.round(streamed.sizeBytes / Math.max(streamed.streamSeconds, 1e-3));
-      // For the claim's usage gauges; a filesystem that cannot say does not fail a good save.
-      result.storage = await storageUsage(dir).catch(() => undefined);
-      if (result.storage === undefined) delete result.storage;
-      await writeFileDurably(join(dir, META_FILE_NAME), `${JSON.stringify(result, null, 2)}\n`);
+      await writeMetaFile(run, result);
       root.setAttributes({
         'snapshot.size_bytes': result.sizeBytes ?? 0,
         'snapshot.revision': result.revision ?? 0,
         'etcd.member': result.member ?? '',
       });
       const { operation: _operation, ...fields } = result;
-      log.info({ ...fields, phase_seconds: phases }, 'snapshot saved');
+      deps.log.info({ ...fields, phase_seconds: run.phases.seconds }, 'snapshot saved');
       return result;
     },
   );
 }
 
-async function streamOnce(
-  source: string,
-  part: string,
-  credentials: EtcdCredentials,
-  dialTimeoutMs: number,
-  deps: SaveDeps,
-): Promise<{
-  sha256: string;
-  sizeBytes: number;
-  source: string;
-  createdAt: string;
-  streamSeconds: number;
-  /** Still open: the caller syncs and closes it. */
-  fh: FileHandle;
-}> {
-  const { log, signal } = deps;
-  const client = new EtcdClient(source, { credentials, dialTimeoutMs });
-  const fh = await open(part, 'w', 0o600);
-  const started = performance.now();
-  const createdAt = new Date().toISOString();
-  let lastLog = started;
-  let lastBytes = 0;
-  try {
-    const result = await streamSnapshot(
-      client.snapshot({ ...(signal ? { signal } : {}) }),
-      {
-        // Positioned writes: several may run at once in libuv's pool, in any order.
-        async write(chunks, bytes, position) {
-          const { bytesWritten } = await fh.writev(chunks as Buffer[], position);
-          if (bytesWritten === bytes) return;
-          // A short writev (rare on regular files): the rest, one buffer at a time.
-          let done = bytesWritten;
-          let start = 0;
-          for (const c of chunks) {
-            const end = start + c.length;
-            if (end > done) {
-              let off = Math.max(0, done - start);
-              while (off < c.length)
-                off += (await fh.write(c, off, c.length - off, start + off)).bytesWritten;
-              done = end;
-            }
-            start = end;
-          }
-        },
-      },
-      {
-        ...(deps.writeChunkBytes ? { writeChunkBytes: deps.writeChunkBytes } : {}),
-        onProgress({ bytes, totalBytes }) {
-          const now = performance.now();
-          if (now - lastLog < PROGRESS_EVERY_MS) return;
-          log.info(
-            {
-              source,
-              bytes,
-              total_bytes: totalBytes,
-              percent: totalBytes ? Math.floor((bytes / totalBytes) * 100) : undefined,
-              mb_per_second: Math.round(((bytes - lastBytes) / 1e6 / ((now - lastLog) / 1000)) * 10) / 10,
-            },
-            'streaming snapshot',
-          );
-          lastLog = now;
-          lastBytes = bytes;
-        },
-      },
-    );
-    const streamSeconds = (performance.now() - started) / 1000;
-    return { sha256: result.sha256, sizeBytes: result.sizeBytes, source, createdAt, streamSeconds, fh };
-  } catch (err) {
-    await fh.close();
-    throw err;
-  } finally {
-    client.close();
+/** Step 1: quorum, a leader and a source member, logged. */
+async function checkSource(run: SaveRun): Promise<ClusterHealth> {
+  const { args, deps, dialTimeoutMs } = run;
+  const health = await run.phases.run('health', { 'etcd.endpoints': args.endpoints.join(',') }, () =>
+    checkClusterHealth(args.endpoints, run.credentials, {
+      signal: deps.signal,
+      timeoutMs: Math.max(5000, dialTimeoutMs * 2),
+      dialTimeoutMs,
+    }),
+  );
+  deps.log.info(
+    {
+      members: health.memberCount,
+      reachable: health.reachableCount,
+      leader: health.leaderId,
+      source: sourceOrder(args.endpoints, health)[0],
+      db_size_bytes: health.dbSizeBytes,
+    },
+    'etcd cluster healthy',
+  );
+  return health;
+}
+
+/** Step 2: the target directory exists and has room for the database (else DISK_FULL). */
+async function ensureRoom(run: SaveRun, health: ClusterHealth): Promise<void> {
+  await mkdir(run.dir, { recursive: true });
+  const free = await (run.deps.freeBytes ?? statfsFree)(run.dir);
+  const noRoom = checkFreeSpace(free, health.dbSizeBytes, run.args.minFreeBytes);
+  if (noRoom) throw new AgentFailure(AGENT_EXIT_CODES.DISK_FULL, 'STORAGE_QUOTA_EXCEEDED', noRoom);
+}
+
+/** Step 3: the stream into <file>.part, from another member after each broken attempt. */
+async function streamWithRetries(run: SaveRun, sources: readonly string[]): Promise<StreamedPart> {
+  const { deps, part } = run;
+  let attempt = 0;
+  let lastError: unknown;
+  // Another member for each retry; with fewer members than attempts, the same ones again (a
+  // single-member cluster's stream deserves a second try too).
+  const attempts = Array.from({ length: RETRIES + 1 }, (_, i) => sources[i % sources.length] as string);
+  for (const source of attempts) {
+    attempt++;
+    try {
+      return await run.phases.run('stream', { 'etcd.member': source, attempt }, () =>
+        streamToPart(source, part, run.credentials, run.dialTimeoutMs, deps),
+      );
+    } catch (err) {
+      lastError = err;
+      await unlink(part).catch(() => undefined);
+      if (deps.signal?.aborted || isAuthError(err) || !(err instanceof EtcdError)) throw err;
+      deps.log.warn(
+        { source, attempt, reason: err.reason, error: err.message },
+        'snapshot stream failed; retrying on another member',
+      );
+    }
   }
+  const e = lastError as EtcdError;
+  // A stream that kept breaking is an incomplete snapshot, whatever the last member said.
+  const reason = e.reason === 'CHECKSUM_MISMATCH' ? e.reason : 'SNAPSHOT_INCOMPLETE';
+  throw new AgentFailure(AGENT_EXIT_CODES.CORRUPT_STREAM, reason, `after ${attempt} attempts: ${e.message}`);
+}
+
+/**
+ * Steps 4 and 5: etcdutl reads the file while the fsync waits for the disk: the written bytes are in
+ * the page cache, and the fsync needs no CPU. Run one after the other they cost a 1 GiB save about
+ * 0.5 s more. The rename comes after both: a file only gets its final name synced.
+ */
+async function checkAndPlaceFile(run: SaveRun, fh: FileHandle, result: AgentResult): Promise<void> {
+  const { args, deps, part, phases } = run;
+  const checked = phases.run('check', {}, async () => {
+    const etcdutl = deps.etcdutl === undefined ? findOnPath('etcdutl') : deps.etcdutl;
+    if (!etcdutl) {
+      deps.log.info('etcdutl is not on PATH: the file is checked by its SHA-256 trailer only');
+      return;
+    }
+    try {
+      const status = await snapshotStatus(etcdutl, part, deps.signal);
+      result.etcdHash = status.hash;
+      result.revision = status.revision;
+      result.totalKeys = status.totalKey;
+    } catch (err) {
+      throw new AgentFailure(
+        AGENT_EXIT_CODES.CORRUPT_STREAM,
+        'SNAPSHOT_STATUS_FAILED',
+        // The message names the file by the name it is left under.
+        (err as Error).message.replaceAll(part, args.file),
+      );
+    }
+  });
+  // Observed below; this keeps a failure during the fsync from being "unhandled".
+  checked.catch(() => undefined);
+  await phases.run('fsync', {}, async () => {
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  });
+  const check = await checked.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  await phases.run('rename', {}, async () => {
+    await rename(part, args.file);
+    await fsyncDir(run.dir);
+  });
+  if (check !== undefined) throw check;
+}
+
+/** Step 6: the claim's usage (a filesystem that cannot say does not fail a good save) and the meta file. */
+async function writeMetaFile(run: SaveRun, result: AgentResult): Promise<void> {
+  result.storage = await storageUsage(run.dir).catch(() => undefined);
+  if (result.storage === undefined) delete result.storage;
+  await writeFileDurably(join(run.dir, META_FILE_NAME), `${JSON.stringify(result, null, 2)}\n`);
 }
 
 async function fsyncDir(dir: string): Promise<void> {

@@ -1,6 +1,6 @@
 // Spans of the agent. The Job gets the snapshot's trace context as env TRACEPARENT (and
-// TRACESTATE); with it, the operation's span (`agent.save`, …) and its phases (`stream`, `hash`,
-// `fsync`, `check`) become children of the pipeline's span. The SDK is set up by
+// TRACESTATE); with it, the operation's span (`agent.save`, …) and its phases (`stream`, `check`,
+// `fsync`, `rename`) become children of the pipeline's span. The SDK is set up by
 // src/telemetry/agent-telemetry.ts (exporter from OTEL_* env) and shut down — spans flushed —
 // before the process exits. Without TRACEPARENT the agent makes no spans at all.
 //

@@ -5,6 +5,7 @@ import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
+import type { Reason } from '../reasons/reasons.ts';
 import {
   AGENT_EXIT_CODES,
   type AgentResult,
@@ -24,7 +25,7 @@ export interface VerifyDeps {
   etcdutl?: string | null;
 }
 
-const corrupt = (reason: string, message: string) =>
+const corrupt = (reason: Reason, message: string) =>
   new AgentFailure(AGENT_EXIT_CODES.CORRUPT_STREAM, reason, message);
 
 export async function runVerify(args: VerifyArguments, deps: VerifyDeps): Promise<AgentResult> {

@@ -6,7 +6,8 @@ import { DEFAULT_PIPELINE_OPTIONS } from '../reconcile/etcd-snapshot/options.ts'
 import { createScheduleController } from '../reconcile/etcd-snapshot-schedule/controller-factory.ts';
 import { createRetentionController } from '../reconcile/retention/controller-factory.ts';
 import { PromRetentionMetrics } from '../telemetry/retention-metrics.ts';
-import type { DriverParts, RunnableController } from './run-driver.ts';
+import type { DriverParts } from './run-driver.ts';
+import type { RunnableController } from './start-controllers.ts';
 
 /** The driver's reconcilers: the snapshot pipeline, orphans and retention, and schedules. */
 export function defaultControllers(parts: DriverParts): RunnableController[] {

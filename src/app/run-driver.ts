@@ -6,30 +6,22 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { config as rxjsConfig } from 'rxjs';
 import type { DriverConfig } from '../config/config.ts';
-import { startCsiDriver } from '../csi/driver.ts';
 import type { CsiServer } from '../csi/server.ts';
-import { InformerFactory } from '../informers/informer-factory.ts';
-import { KubeClient } from '../informers/kube-client.ts';
-import { type ApiHealth, startApiHealth, versionPing } from '../kube/api-health.ts';
-import { loadKubeConfig } from '../kube/kube-config.ts';
+import type { KubeClient } from '../informers/kube-client.ts';
 import { BucketElector } from '../leader/bucket-elector.ts';
 import { defaultIdentity } from '../leader/identity.ts';
 import { kubeLeaseApi } from '../leader/lease-api.ts';
 import { alwaysOwner, type Ownership } from '../leader/ownership.ts';
 import type { EtcdSnapshot } from '../records/etcd-snapshot.ts';
-import { type HealthServer, startHealthServer } from '../telemetry/http-server.ts';
+import type { HealthServer } from '../telemetry/http-server.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import { createDriverMetrics, type DriverMetrics } from '../telemetry/metrics.ts';
 import { defaultControllers } from './default-controllers.ts';
-import { createSharedInformers, type SharedInformers } from './shared-informers.ts';
-import { StartupStack } from './startup-stack.ts';
 
-/** What a reconciler looks like to the composition root (src/reconcile/controller.ts fits). */
-export interface RunnableController {
-  start(): void;
-  /** drained: false when reconciles were still running at the deadline (aborted, maybe not ended). */
-  stop(options: { deadlineMs: number }): Promise<{ drained: boolean }>;
-}
+import type { SharedInformers } from './shared-informers.ts';
+import { type RunnableController, startControllers } from './start-controllers.ts';
+import { StartupStack } from './startup-stack.ts';
+import { startCsi, startHttp, startInformers } from './startup-steps.ts';
 
 export interface DriverParts {
   config: DriverConfig;
@@ -88,14 +80,7 @@ export async function runDriver(
   // A throwing RxJS subscriber would otherwise be rethrown asynchronously and end the process.
   rxjsConfig.onUnhandledError = (err: unknown) =>
     log.error({ component: 'rxjs', err }, 'unhandled error in an event stream subscriber');
-
-  // Settings that cannot work are refused before anything starts.
-  const namespace = leaseNamespace(config, process.env);
-  if (config.leaderElect && !namespace) {
-    throw new Error(
-      '--leader-elect needs the Leases’ namespace: set --leader-election-namespace or POD_NAMESPACE',
-    );
-  }
+  const namespace = refuseUnworkable(config);
 
   const { signal } = options;
   const stack = new StartupStack(log.child({ component: 'main' }));
@@ -106,103 +91,28 @@ export async function runDriver(
   };
   try {
     signal?.throwIfAborted();
-    const kubeConfig = loadKubeConfig(config.kubeconfig);
-    const client = new KubeClient(kubeConfig, { userAgent: 'etcd-snapshot-driver' });
-    stack.push('kube client', () => client.destroy());
-    const factory = new InformerFactory(client, { logger: log.child({ component: 'informers' }) });
-    const discovery = AbortSignal.timeout(30_000);
-    const informers = await createSharedInformers(
-      factory,
-      client,
-      signal ? AbortSignal.any([signal, discovery]) : discovery,
-      { log, ...(options.druidCrdPollMs ? { druidCrdPollMs: options.druidCrdPollMs } : {}) },
-    );
-    stack.push('etcd-druid informer', () => informers.druidEtcds.stop());
-    signal?.throwIfAborted();
-    factory.start();
-    stack.push('informers', () => factory.stop());
-    const apiHealth: ApiHealth = startApiHealth(versionPing(client));
-    stack.push('api health', () => apiHealth.stop());
+    const cluster = await startInformers(config, log, stack, options);
     await stepDone('informers');
 
     const metrics = options.metrics ?? createDriverMetrics();
-    const cachesSynced = () => factory.informers().every((i) => i.hasSynced);
     let csi: CsiServer | undefined;
-    const http =
-      config.metricsBindAddress === '0'
-        ? undefined
-        : await startHealthServer({
-            bindAddress: config.metricsBindAddress,
-            registry: metrics.registry,
-            serveMetrics: config.metricsEnabled,
-            readiness: {
-              caches_synced: () => {
-                if (!cachesSynced()) throw new Error('informer caches have not synced');
-              },
-              api_reachable: () => {
-                if (!apiHealth.reachable()) throw new Error('the API server did not answer recently');
-              },
-              grpc_serving: () => {
-                if (!csi?.serving) throw new Error('the CSI server is not serving');
-              },
-            },
-          });
-    // Closed after the reconciles drained: /metrics and /healthz answer during the drain.
-    if (http) stack.push('http', () => http.close());
+    const http = await startHttp(config, metrics, cluster, () => csi?.serving ?? false, stack);
     await stepDone('http');
 
     const elector =
       config.leaderElect && namespace
-        ? newElector(config, namespace, client, log, metrics, options)
+        ? newElector(config, namespace, cluster.client, log, metrics, options)
         : undefined;
+    const { kubeConfig, client, informers } = cluster;
     const ownership: Ownership = elector ?? alwaysOwner;
     const parts: DriverParts = { config, kubeConfig, log, client, informers, ownership, metrics };
     const controllers = (options.controllers ?? defaultControllers)(parts);
     metrics.pipeline.setSnapshotCountSource(() => countSnapshots(informers));
-    // Controllers subscribe to ownership changes before the elector can report any; their
-    // workers wait for the caches (src/reconcile/controller.ts).
-    for (const controller of controllers) controller.start();
-    elector?.start();
-    stack.push('controllers and buckets', async (left) => {
-      const results = await Promise.all(
-        controllers.map((c) => c.stop({ deadlineMs: Math.min(10_000, left()) })),
-      );
-      // Hand buckets over only when no reconcile still runs: one that ignored its abort would
-      // otherwise overlap with the next owner's. Undrained, the Leases are left to expire.
-      const drained = results.every((r) => r.drained);
-      if (!drained) log.warn({ component: 'main' }, 'reconciles still running; leaving Leases to expire');
-      await elector?.stop({ release: drained });
-    });
+    startControllers(controllers, elector, stack, log);
     await stepDone('controllers');
 
-    const served = await startCsiDriver({
-      driverName: config.driverName,
-      endpoints: [config.csiEndpoint],
-      listenTimeoutMs: config.csiListenTimeoutMs,
-      ...(signal ? { signal } : {}),
-      discovery: { methods: config.discoveryMethods },
-      defaults: {
-        etcdNamespace: config.etcdNamespace,
-        storageClass: config.storageClass,
-        snapshotTimeoutSeconds: config.snapshotTimeoutSeconds,
-      },
-      stores: {
-        etcdSnapshots: informers.etcdSnapshots.store,
-        etcdSourceVolumes: informers.etcdSourceVolumes.store,
-        persistentVolumeClaims: informers.persistentVolumeClaims.store,
-        persistentVolumes: informers.persistentVolumes.store,
-        pods: informers.pods.store,
-        statefulSets: informers.statefulSets.store,
-        druidEtcds: informers.druidEtcds.store,
-      },
-      api: client,
-      readiness: { cachesSynced, apiReachable: () => apiHealth.reachable() },
-      log,
-      hooks: { onCall: metrics.csi.onCall },
-    });
+    const served = await startCsi(config, parts, cluster, stack, signal);
     csi = served;
-    // First to stop: no new RPCs while the rest winds down.
-    stack.push('csi', (left) => served.stop(Math.min(5_000, left())));
     await stepDone('csi');
 
     log.info(
@@ -220,7 +130,7 @@ export async function runDriver(
       csi: served,
       parts,
       http,
-      ready: () => cachesSynced() && apiHealth.reachable() && served.serving,
+      ready: () => cluster.cachesSynced() && cluster.apiHealth.reachable() && served.serving,
       stop: (deadlineMs: number) => stack.unwind(deadlineMs),
     };
   } catch (err) {
@@ -231,6 +141,17 @@ export async function runDriver(
     await stack.unwind(STARTUP_ABORT_DEADLINE_MS);
     throw err;
   }
+}
+
+/** Settings that cannot work are refused before anything starts; returns the Leases' namespace. */
+function refuseUnworkable(config: DriverConfig): string | undefined {
+  const namespace = leaseNamespace(config, process.env);
+  if (config.leaderElect && !namespace) {
+    throw new Error(
+      '--leader-elect needs the Leases’ namespace: set --leader-election-namespace or POD_NAMESPACE',
+    );
+  }
+  return namespace;
 }
 
 function newElector(

@@ -24,6 +24,7 @@ import {
   volumeSnapshotContents,
 } from '../informers/resources.ts';
 import { SCHEDULE_RUN_SELECTOR } from '../reconcile/etcd-snapshot-schedule/controller-factory.ts';
+import { AGENT_JOB_SELECTOR } from '../reconcile/jobs/labels.ts';
 import { type EtcdSnapshot, etcdSnapshotIndexers, etcdSnapshotResource } from '../records/etcd-snapshot.ts';
 import {
   ETCD_SNAPSHOT_SCHEDULE,
@@ -37,9 +38,6 @@ import {
 } from '../records/etcd-source-volume.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import { type DruidEtcds, druidEtcds } from './druid-etcds.ts';
-
-/** Only the driver's own Jobs: the cluster's other Jobs are none of its business (or memory). */
-export const DRIVER_JOB_SELECTOR = 'app=etcd-snapshot-driver';
 
 const volumeSnapshots: ResourceDefinition<UnstructuredObject> = {
   group: 'snapshot.storage.k8s.io',
@@ -117,7 +115,8 @@ export async function createSharedInformers(
     persistentVolumes: factory.informerFor(persistentVolumes),
     pods: factory.informerFor(pods).addIndexer(INDEX_ETCD_CLUSTER, etcdClusterIndexer),
     statefulSets: factory.informerFor(statefulSets).addIndexer(INDEX_ETCD_CLUSTER, etcdClusterIndexer),
-    jobs: factory.informerFor(jobs, { labelSelector: DRIVER_JOB_SELECTOR }),
+    // Only the driver's own Jobs: the cluster's other Jobs are none of its business (or memory).
+    jobs: factory.informerFor(jobs, { labelSelector: AGENT_JOB_SELECTOR }),
     druidEtcds: druid,
   };
   if (vscVersion) informers.volumeSnapshotContents = factory.informerFor(volumeSnapshotContents);

@@ -1,12 +1,13 @@
 // Typed errors of the CSI server and the one table that maps them to gRPC status codes.
 //
-// Handlers and the modules they call throw CsiError with a reason from ERROR_CATALOG; the server
+// Handlers and the modules they call throw CsiError with a reason of the vocabulary; the server
 // turns every thrown value into a gRPC status at one place (toGrpcStatus). A reason's message
 // is built by our own code from request fields and object names only, so it never carries a
 // secret; anything that is not a CsiError becomes INTERNAL with a generic message, its cause
 // logged by the server. docs/csi.md holds the same table for operators (a test keeps them equal).
 import { status } from '@grpc/grpc-js';
 import { apiErrorKind, apiStatusCode, apiStatusReason } from '../kube/api-errors.ts';
+import { isReason, REASONS, type Reason } from '../reasons/reasons.ts';
 import { RecordConflict } from '../records/record-writer.ts';
 import { MAX_STATUS_DETAILS_BYTES, truncateUtf8 } from './limits.ts';
 
@@ -27,182 +28,117 @@ export type GrpcCodeName =
 
 export interface CatalogEntry {
   code: GrpcCodeName;
-  /** When the driver answers with this reason (the docs table's text). */
+  /** When the driver answers with this reason (the docs table's text, from src/reasons). */
   when: string;
 }
 
-// Grouped as in docs/csi.md. Reasons from the seed's error catalog (§13) keep its names: the
-// pipeline writes them into a record's status.reason and Create/Get answer with the same code.
-export const ERROR_CATALOG = {
+// The one gRPC mapping of the reason vocabulary (src/reasons/reasons.ts), grouped as in
+// docs/csi.md. Keyed by Reason: a reason without a code, or a code for a name outside the
+// vocabulary, fails tsc. The pipeline writes the same names into a record's status.reason and
+// Create/Get answer with the code.
+const GRPC_CODES = {
   // --- request validation ---
-  MALFORMED_REQUEST: {
-    code: 'INVALID_ARGUMENT',
-    when: 'the request bytes are not a well-formed protobuf message of the method’s type',
-  },
-  INVALID_UTF8: { code: 'INVALID_ARGUMENT', when: 'a string field is not valid UTF-8' },
-  FIELD_TOO_LARGE: {
-    code: 'INVALID_ARGUMENT',
-    when: 'a request field exceeds its size limit (the Limits table of docs/csi.md)',
-  },
-  MISSING_NAME: { code: 'INVALID_ARGUMENT', when: 'name is empty' },
-  NAME_TOO_LONG: { code: 'INVALID_ARGUMENT', when: 'name is longer than 128 bytes' },
-  MISSING_VOLUME_ID: { code: 'INVALID_ARGUMENT', when: 'volume_id / source_volume_id is empty' },
-  MISSING_SNAPSHOT_ID: { code: 'INVALID_ARGUMENT', when: 'snapshot_id is empty' },
-  MISSING_GROUP_SNAPSHOT_ID: { code: 'INVALID_ARGUMENT', when: 'group_snapshot_id is empty' },
-  MISSING_SOURCE_VOLUMES: { code: 'INVALID_ARGUMENT', when: 'source_volume_ids is empty' },
-  MISSING_TARGET_PATH: { code: 'INVALID_ARGUMENT', when: 'NodeUnpublishVolume target_path is empty' },
-  TOO_MANY_VOLUMES: { code: 'INVALID_ARGUMENT', when: 'more than 64 source volumes in one group' },
-  DUPLICATE_SOURCE_VOLUME: { code: 'INVALID_ARGUMENT', when: 'a source volume is listed twice' },
-  MISSING_VOLUME_CAPABILITIES: { code: 'INVALID_ARGUMENT', when: 'volume_capabilities is empty' },
-  INVALID_VOLUME_CAPABILITY: {
-    code: 'INVALID_ARGUMENT',
-    when: 'a capability has no access type (mount/block) or no known access mode',
-  },
-  INVALID_CAPACITY_RANGE: {
-    code: 'INVALID_ARGUMENT',
-    when: 'capacity_range has a negative value or limit_bytes < required_bytes',
-  },
-  UNKNOWN_PARAMETER: {
-    code: 'INVALID_ARGUMENT',
-    when: 'parameters has a key outside the schema (csi.storage.k8s.io/* keys are accepted and ignored)',
-  },
-  INVALID_PARAMETER: {
-    code: 'INVALID_ARGUMENT',
-    when: 'a parameter value breaks the schema (type, range 60–3600 / 1–3650, name syntax)',
-  },
-  PARAMETERS_TOO_LARGE: { code: 'INVALID_ARGUMENT', when: 'parameters exceed 32 entries or 4 KiB' },
-  VOLUME_CONTENT_SOURCE_UNSUPPORTED: {
-    code: 'INVALID_ARGUMENT',
-    when: 'CreateVolume has a volume_content_source that exists (restore is not supported yet)',
-  },
-  MALFORMED_VOLUME_ID: {
-    code: 'INVALID_ARGUMENT',
-    when: 'a volume ID is not <namespace>/<name> (CreateSnapshot, CreateVolumeGroupSnapshot)',
-  },
-  INVALID_MAX_ENTRIES: { code: 'INVALID_ARGUMENT', when: 'ListSnapshots max_entries is negative' },
-  INVALID_STARTING_TOKEN: {
-    code: 'ABORTED',
-    when: 'ListSnapshots starting_token was not issued by this driver',
-  },
-  SNAPSHOT_IDS_MISMATCH: {
-    code: 'INVALID_ARGUMENT',
-    when: 'Get/DeleteVolumeGroupSnapshot snapshot_ids name a snapshot outside the group',
-  },
+  MALFORMED_REQUEST: 'INVALID_ARGUMENT',
+  INVALID_UTF8: 'INVALID_ARGUMENT',
+  FIELD_TOO_LARGE: 'INVALID_ARGUMENT',
+  MISSING_NAME: 'INVALID_ARGUMENT',
+  NAME_TOO_LONG: 'INVALID_ARGUMENT',
+  MISSING_VOLUME_ID: 'INVALID_ARGUMENT',
+  MISSING_SNAPSHOT_ID: 'INVALID_ARGUMENT',
+  MISSING_GROUP_SNAPSHOT_ID: 'INVALID_ARGUMENT',
+  MISSING_SOURCE_VOLUMES: 'INVALID_ARGUMENT',
+  MISSING_TARGET_PATH: 'INVALID_ARGUMENT',
+  TOO_MANY_VOLUMES: 'INVALID_ARGUMENT',
+  DUPLICATE_SOURCE_VOLUME: 'INVALID_ARGUMENT',
+  MISSING_VOLUME_CAPABILITIES: 'INVALID_ARGUMENT',
+  INVALID_VOLUME_CAPABILITY: 'INVALID_ARGUMENT',
+  INVALID_CAPACITY_RANGE: 'INVALID_ARGUMENT',
+  UNKNOWN_PARAMETER: 'INVALID_ARGUMENT',
+  INVALID_PARAMETER: 'INVALID_ARGUMENT',
+  PARAMETERS_TOO_LARGE: 'INVALID_ARGUMENT',
+  VOLUME_CONTENT_SOURCE_UNSUPPORTED: 'INVALID_ARGUMENT',
+  MALFORMED_VOLUME_ID: 'INVALID_ARGUMENT',
+  INVALID_MAX_ENTRIES: 'INVALID_ARGUMENT',
+  INVALID_STARTING_TOKEN: 'ABORTED',
+  SNAPSHOT_IDS_MISMATCH: 'INVALID_ARGUMENT',
   // --- lookups ---
-  VOLUME_NOT_FOUND: {
-    code: 'NOT_FOUND',
-    when: 'a well-formed volume ID names no volume record and no claim; ValidateVolumeCapabilities also for a malformed ID',
-  },
-  CONTENT_SOURCE_NOT_FOUND: {
-    code: 'NOT_FOUND',
-    when: 'CreateVolume’s volume_content_source names a snapshot or volume that does not exist',
-  },
-  CLAIM_NOT_FOUND: {
-    code: 'NOT_FOUND',
-    when: 'CreateVolume names a claim (csi.storage.k8s.io/pvc/*) that is not in the cache',
-  },
-  GROUP_SNAPSHOT_NOT_FOUND: { code: 'NOT_FOUND', when: 'GetVolumeGroupSnapshot of an unknown ID' },
-  ETCD_CLUSTER_NOT_FOUND: {
-    code: 'NOT_FOUND',
-    when: 'no etcd cluster is named or none is discoverable (annotations, druid Etcd, pods, StatefulSets)',
-  },
-  PVC_NOT_BOUND: { code: 'FAILED_PRECONDITION', when: 'a source volume’s claim is not Bound' },
+  VOLUME_NOT_FOUND: 'NOT_FOUND',
+  CONTENT_SOURCE_NOT_FOUND: 'NOT_FOUND',
+  CLAIM_NOT_FOUND: 'NOT_FOUND',
+  GROUP_SNAPSHOT_NOT_FOUND: 'NOT_FOUND',
+  ETCD_CLUSTER_NOT_FOUND: 'NOT_FOUND',
+  PVC_NOT_BOUND: 'FAILED_PRECONDITION',
   // --- idempotency and concurrency ---
-  VOLUME_ALREADY_EXISTS: {
-    code: 'ALREADY_EXISTS',
-    when: 'CreateVolume name exists with another capacity, cluster or parameters',
-  },
-  SNAPSHOT_ALREADY_EXISTS: {
-    code: 'ALREADY_EXISTS',
-    when: 'CreateSnapshot name exists with another source volume or parameters',
-  },
-  GROUP_SNAPSHOT_ALREADY_EXISTS: {
-    code: 'ALREADY_EXISTS',
-    when: 'CreateVolumeGroupSnapshot name exists with other source volumes or parameters',
-  },
-  SNAPSHOT_DELETION_IN_PROGRESS: {
-    code: 'ABORTED',
-    when: 'Create of a snapshot or group whose record is being deleted',
-  },
-  CONCURRENT_UPDATE: { code: 'ABORTED', when: 'a record changed under a write (409); retry' },
+  VOLUME_ALREADY_EXISTS: 'ALREADY_EXISTS',
+  SNAPSHOT_ALREADY_EXISTS: 'ALREADY_EXISTS',
+  GROUP_SNAPSHOT_ALREADY_EXISTS: 'ALREADY_EXISTS',
+  SNAPSHOT_DELETION_IN_PROGRESS: 'ABORTED',
+  CONCURRENT_UPDATE: 'ABORTED',
   // --- terminal reasons the pipeline writes into a record's status (seed §13) ---
-  ETCD_ENDPOINTS_UNREACHABLE: { code: 'FAILED_PRECONDITION', when: 'no etcd endpoint answered' },
-  ETCD_QUORUM_LOST: { code: 'FAILED_PRECONDITION', when: 'fewer than a quorum of members answer' },
-  ETCD_NO_LEADER: { code: 'UNAVAILABLE', when: 'the etcd cluster has no leader' },
-  AUTH_CERT_INVALID: { code: 'FAILED_PRECONDITION', when: 'client certificate expired or invalid' },
-  AUTH_CERT_NOT_FOUND: { code: 'FAILED_PRECONDITION', when: 'the credentials Secret does not exist' },
-  AUTH_PERMISSION_DENIED: { code: 'FAILED_PRECONDITION', when: 'the etcd credentials lack permission' },
-  AUTH_BASIC_INVALID: { code: 'FAILED_PRECONDITION', when: 'etcd user/password rejected' },
-  STORAGE_PVC_NOT_FOUND: { code: 'FAILED_PRECONDITION', when: 'the snapshot storage claim is missing' },
-  STORAGE_QUOTA_EXCEEDED: { code: 'RESOURCE_EXHAUSTED', when: 'the snapshot storage is full' },
-  STORAGE_WRITE_FAILED: { code: 'INTERNAL', when: 'the snapshot file could not be written' },
-  JOB_CREATION_FAILED: { code: 'INTERNAL', when: 'the snapshot Job could not be created' },
-  JOB_TIMEOUT: { code: 'DEADLINE_EXCEEDED', when: 'the snapshot Job exceeded its deadline' },
-  JOB_IMAGE_PULL_FAILED: { code: 'INTERNAL', when: 'the Job image could not be pulled' },
-  JOB_POD_EVICTED: { code: 'INTERNAL', when: 'the Job pod was evicted' },
-  CHECKSUM_MISMATCH: { code: 'INTERNAL', when: 'the snapshot file failed its integrity check' },
-  SNAPSHOT_STATUS_FAILED: { code: 'INTERNAL', when: 'snapshot verification failed' },
-  SNAPSHOT_INCOMPLETE: { code: 'INTERNAL', when: 'the snapshot file is truncated' },
-  SNAPSHOT_CREATION_IN_PROGRESS: { code: 'ABORTED', when: 'another save of the cluster holds it' },
-  CLUSTER_MODIFICATION_IN_PROGRESS: { code: 'ABORTED', when: 'etcd membership is changing' },
-  SNAPSHOT_FAILED: { code: 'INTERNAL', when: 'a record failed without a catalogued reason' },
-  // --- the driver's own Kubernetes API calls and its state ---
-  KUBE_FORBIDDEN: { code: 'PERMISSION_DENIED', when: 'the API server refused the driver (RBAC, 401/403)' },
-  KUBE_UNAVAILABLE: {
-    code: 'UNAVAILABLE',
-    when: 'the API server is unreachable, overloaded (429) or failing (5xx)',
-  },
-  KUBE_REJECTED: { code: 'INTERNAL', when: 'the API server rejected a record the driver wrote (400/422)' },
-  NOT_READY: { code: 'UNAVAILABLE', when: 'the informer caches have not synced yet' },
+  ETCD_ENDPOINTS_UNREACHABLE: 'FAILED_PRECONDITION',
+  ETCD_QUORUM_LOST: 'FAILED_PRECONDITION',
+  ETCD_NO_LEADER: 'UNAVAILABLE',
+  AUTH_CERT_INVALID: 'FAILED_PRECONDITION',
+  AUTH_CERT_NOT_FOUND: 'FAILED_PRECONDITION',
+  AUTH_PERMISSION_DENIED: 'FAILED_PRECONDITION',
+  AUTH_BASIC_INVALID: 'FAILED_PRECONDITION',
+  STORAGE_PVC_NOT_FOUND: 'FAILED_PRECONDITION',
+  STORAGE_QUOTA_EXCEEDED: 'RESOURCE_EXHAUSTED',
+  STORAGE_WRITE_FAILED: 'INTERNAL',
+  JOB_CREATION_FAILED: 'INTERNAL',
+  JOB_TIMEOUT: 'DEADLINE_EXCEEDED',
+  JOB_IMAGE_PULL_FAILED: 'INTERNAL',
+  JOB_POD_EVICTED: 'INTERNAL',
+  CHECKSUM_MISMATCH: 'INTERNAL',
+  SNAPSHOT_STATUS_FAILED: 'INTERNAL',
+  SNAPSHOT_INCOMPLETE: 'INTERNAL',
+  SNAPSHOT_CREATION_IN_PROGRESS: 'ABORTED',
+  CLUSTER_MODIFICATION_IN_PROGRESS: 'ABORTED',
+  SNAPSHOT_FAILED: 'INTERNAL',
+  // --- the agent's restore of one member's data dir ---
+  RESTORE_FAILED: 'INTERNAL',
+  RESTORE_DATA_DIR_MISSING: 'FAILED_PRECONDITION',
+  RESTORE_DATA_DIR_IS_MOUNT: 'FAILED_PRECONDITION',
+  RESTORE_NOT_FINISHED: 'FAILED_PRECONDITION',
+  RESTORE_PREVIOUS_DATA_DROPPED: 'FAILED_PRECONDITION',
+  RESTORE_STATE_INCONSISTENT: 'INTERNAL',
   // --- schedules ---
-  // Reasons of an EtcdSnapshotSchedule's Valid condition and lastFailure (docs/schedules.md),
-  // written by the schedule reconciler; no CSI call answers with them (SCHEDULE_REASONS).
-  SCHEDULE_INVALID: {
-    code: 'INVALID_ARGUMENT',
-    when: 'a schedule’s cron expression, time zone, target or retention is invalid (or keeps nothing)',
-  },
-  SCHEDULE_CLASS_NOT_FOUND: { code: 'NOT_FOUND', when: 'a schedule’s snapshot class does not exist' },
-  SCHEDULE_NO_TARGETS: {
-    code: 'NOT_FOUND',
-    when: 'a schedule’s target matches no Bound source claim of the driver in its namespace',
-  },
-  SCHEDULE_RUN_FAILED: {
-    code: 'INTERNAL',
-    when: 'a scheduled snapshot failed without a catalogued reason in its error',
-  },
+  SCHEDULE_INVALID: 'INVALID_ARGUMENT',
+  SCHEDULE_CLASS_NOT_FOUND: 'NOT_FOUND',
+  SCHEDULE_NO_TARGETS: 'NOT_FOUND',
+  SCHEDULE_RUN_FAILED: 'INTERNAL',
+  // --- the driver's own Kubernetes API calls and its state ---
+  KUBE_FORBIDDEN: 'PERMISSION_DENIED',
+  KUBE_UNAVAILABLE: 'UNAVAILABLE',
+  KUBE_REJECTED: 'INTERNAL',
+  NOT_READY: 'UNAVAILABLE',
   // --- the call itself ---
-  CANCELLED: { code: 'CANCELLED', when: 'the client cancelled the call' },
-  DEADLINE_EXCEEDED: { code: 'DEADLINE_EXCEEDED', when: 'the call’s deadline passed before an answer' },
-  UNIMPLEMENTED: { code: 'UNIMPLEMENTED', when: 'any CSI method the driver does not serve' },
-  INTERNAL: { code: 'INTERNAL', when: 'anything unexpected; the cause is logged, not returned' },
-} as const satisfies Record<string, CatalogEntry>;
+  CANCELLED: 'CANCELLED',
+  DEADLINE_EXCEEDED: 'DEADLINE_EXCEEDED',
+  UNIMPLEMENTED: 'UNIMPLEMENTED',
+  INTERNAL: 'INTERNAL',
+} as const satisfies Record<Reason, GrpcCodeName>;
 
-export type ErrorReason = keyof typeof ERROR_CATALOG;
+/** Every reason with its gRPC code and its "when" (docs/csi.md's error table, row for row). */
+export const ERROR_CATALOG: Readonly<Record<Reason, CatalogEntry>> = Object.freeze(
+  Object.fromEntries(
+    (Object.keys(REASONS) as Reason[]).map((reason) => [
+      reason,
+      Object.freeze({ code: GRPC_CODES[reason], when: REASONS[reason] }),
+    ]),
+  ) as Record<Reason, CatalogEntry>,
+);
 
-/** Reasons only a schedule's status carries (its condition, its last failure): never a CSI answer. */
-export const SCHEDULE_REASONS = [
-  'SCHEDULE_INVALID',
-  'SCHEDULE_CLASS_NOT_FOUND',
-  'SCHEDULE_NO_TARGETS',
-  'SCHEDULE_RUN_FAILED',
-] as const satisfies readonly ErrorReason[];
+/** The CSI layer's name for the vocabulary, kept for its callers. */
+export type ErrorReason = Reason;
 
-export type ScheduleReason = (typeof SCHEDULE_REASONS)[number];
-
-/** Whether a CSI call can answer with the reason (schedule reasons are status-only). */
-export function isAnsweredReason(reason: ErrorReason): reason is Exclude<ErrorReason, ScheduleReason> {
-  return !(SCHEDULE_REASONS as readonly string[]).includes(reason);
-}
-
-export function isErrorReason(value: string): value is ErrorReason {
-  return Object.hasOwn(ERROR_CATALOG, value);
-}
+export const isErrorReason = isReason;
 
 export class CsiError extends Error {
   override name = 'CsiError';
-  readonly reason: ErrorReason;
+  readonly reason: Reason;
 
-  constructor(reason: ErrorReason, message: string, options?: { cause?: unknown }) {
+  constructor(reason: Reason, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.reason = reason;
   }
@@ -215,7 +151,7 @@ export class CsiError extends Error {
 export interface GrpcStatus {
   code: status;
   details: string;
-  reason: ErrorReason;
+  reason: Reason;
 }
 
 /**

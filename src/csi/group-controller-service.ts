@@ -2,6 +2,7 @@
 // cluster of the group (several volumes of one cluster share one backup), all labelled with the
 // group ID. csi-snapshotter re-calls Create with the same arguments until the group is ready, as
 // often as every ~800 ms: a re-call of a complete group reads caches only and writes nothing.
+import { objectKey } from '../informers/store-types.ts';
 import type { EtcdClusterRef, EtcdSnapshot } from '../records/etcd-snapshot.ts';
 import { INDEX_GROUP_SNAPSHOT_ID, isBeingDeleted } from '../records/etcd-snapshot.ts';
 import { type DriverContext, requireSynced } from './context.ts';
@@ -101,7 +102,7 @@ async function createGroup(
   await holdClaim(ctx, claimBody(ctx, 'group', name, groupId, sourceVolumeIds, parameters), call.signal);
   const written = await ensureRecords(ctx, bodies, call.signal);
   const all = new Map<string, EtcdSnapshot>();
-  for (const r of [...existing, ...written]) all.set(`${r.metadata?.namespace}/${r.metadata?.name}`, r);
+  for (const r of [...existing, ...written]) all.set(objectKey(r), r);
   const records = [...all.values()];
   // A record being deleted keeps its name (its finalizer waits for the file): not a conflict.
   requireUsable(records, `group snapshot ${echo(name)}`);

@@ -8,6 +8,7 @@
 
 import { discoverEtcdCluster, referenceFromAnnotations } from '../etcd/discovery.ts';
 import type { PersistentVolumeClaim } from '../informers/resources.ts';
+import { namespacedKey } from '../informers/store-types.ts';
 import type { EtcdClusterRef } from '../records/etcd-snapshot.ts';
 import type { EtcdClusterReference } from '../records/etcd-source-volume.ts';
 import type { DriverContext } from './context.ts';
@@ -53,7 +54,9 @@ export function resolveVolume(ctx: DriverContext, volumeId: string): ResolvedVol
   if (record) {
     let reference: ResolvedVolume['reference'] = { ...record.spec.cluster };
     const claimRef = record.spec.claim;
-    const claim = claimRef ? ctx.claims.get(`${claimRef.namespace}/${claimRef.name}`) : undefined;
+    const claim = claimRef
+      ? ctx.claims.get(namespacedKey(claimRef.namespace, claimRef.name ?? ''))
+      : undefined;
     if (claim) {
       requireBound(claim, volumeId);
       reference = {

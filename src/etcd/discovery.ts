@@ -19,7 +19,7 @@ import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 import type { Pod, StatefulSet } from '../informers/resources.ts';
-import type { ReadonlyStore } from '../informers/store-types.ts';
+import { namespacedKey, type ReadonlyStore } from '../informers/store-types.ts';
 import type { Wire } from '../informers/wire.ts';
 import type { DiscoveryMethod, EtcdClusterRef } from '../records/etcd-snapshot.ts';
 import type { EtcdClusterReference } from '../records/etcd-source-volume.ts';
@@ -174,7 +174,7 @@ export function discoverEtcdCluster(
     stores.druidEtcds.attached !== false &&
     allowed('etcd-druid', 'etcd-druid Etcd resources')
   ) {
-    const etcd = stores.druidEtcds.get(`${namespace}/${name}`);
+    const etcd = stores.druidEtcds.get(namespacedKey(namespace, name));
     if (etcd && !etcd.metadata?.deletionTimestamp) {
       const sts = etcd.status?.etcd?.name ?? name;
       const port = etcd.spec?.etcd?.clientPort ?? DEFAULT_CLIENT_PORT;
@@ -271,7 +271,7 @@ function explicitEndpoint(
   // <pod>.<service>[.<namespace>[.svc…]] names one member of a headless service.
   const labels = host.split('.');
   if (labels.length < 2 || (labels.length >= 3 && labels[2] !== namespace)) return withScheme;
-  const pod = pods.get(`${namespace}/${labels[0]}`);
+  const pod = pods.get(namespacedKey(namespace, labels[0] ?? ''));
   const ip = pod && isServing(pod) ? pod.status?.podIP : undefined;
   if (!ip) return withScheme;
   // Dialled by IP, checked for the name as the user wrote it (or the one they gave for it).
@@ -284,7 +284,7 @@ function explicitEndpoint(
 /** The serving members of a StatefulSet (<sts>-0 … <sts>-<replicas-1>) as cached. */
 function memberPods(pods: ReadonlyStore<Pod>, namespace: string, sts: string, replicas: number): Pod[] {
   return range(replicas)
-    .map((i) => pods.get(`${namespace}/${sts}-${i}`))
+    .map((i) => pods.get(namespacedKey(namespace, `${sts}-${i}`)))
     .filter((p): p is Pod => p !== undefined && isServing(p));
 }
 

@@ -1,9 +1,11 @@
-// Typed errors of the etcd side of the driver. `reason` is a name of the error catalog
-// (src/csi/errors.ts ERROR_CATALOG) as a plain string, so the pipeline can write it into a
-// record's status without this module importing the CSI server. Messages are built from
-// endpoints, member names and gRPC status text only: never from credentials.
+// Typed errors of the etcd side of the driver. `reason` is a name of the reason vocabulary
+// (src/reasons), so the pipeline writes it into a record's status as it is, and reads it off the
+// error by its type. Messages are built from endpoints, member names and gRPC status text only:
+// never from credentials.
+import type { Reason, ReasonSubset } from '../reasons/reasons.ts';
 
-export type EtcdErrorReason =
+/** The reasons an etcd call or the snapshot stream fails with. */
+export type EtcdErrorReason = ReasonSubset<
   | 'ETCD_ENDPOINTS_UNREACHABLE'
   | 'ETCD_QUORUM_LOST'
   | 'ETCD_NO_LEADER'
@@ -16,7 +18,8 @@ export type EtcdErrorReason =
   | 'SNAPSHOT_STATUS_FAILED'
   | 'STORAGE_QUOTA_EXCEEDED'
   | 'STORAGE_WRITE_FAILED'
-  | 'SNAPSHOT_FAILED';
+  | 'SNAPSHOT_FAILED'
+>;
 
 export class EtcdError extends Error {
   readonly reason: EtcdErrorReason;
@@ -39,7 +42,7 @@ export class EtcdError extends Error {
 }
 
 /** Reasons that say the credentials are wrong: retrying another member will not help. */
-export const AUTH_REASONS: ReadonlySet<string> = new Set([
+export const AUTH_REASONS: ReadonlySet<Reason> = new Set<EtcdErrorReason>([
   'AUTH_CERT_INVALID',
   'AUTH_CERT_NOT_FOUND',
   'AUTH_PERMISSION_DENIED',

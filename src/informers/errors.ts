@@ -5,28 +5,37 @@
 export class ApiError extends Error {
   override name = 'ApiError';
   readonly statusCode: number;
-  /** metav1.Status reason, e.g. "Expired", "Conflict", "AlreadyExists", "NotFound". */
-  readonly reason: string | undefined;
+  /**
+   * The Kubernetes Status reason (metav1.StatusReason: "Expired", "Conflict", "AlreadyExists",
+   * "NotFound"…), not a reason of the driver's vocabulary (src/reasons).
+   */
+  readonly statusReason: string | undefined;
   readonly method: string;
   readonly path: string;
 
-  constructor(method: string, path: string, statusCode: number, reason: string | undefined, message: string) {
-    super(`${method} ${path}: ${statusCode}${reason ? ` ${reason}` : ''}: ${message}`);
+  constructor(
+    method: string,
+    path: string,
+    statusCode: number,
+    statusReason: string | undefined,
+    message: string,
+  ) {
+    super(`${method} ${path}: ${statusCode}${statusReason ? ` ${statusReason}` : ''}: ${message}`);
     this.method = method;
     this.path = path;
     this.statusCode = statusCode;
-    this.reason = reason;
+    this.statusReason = statusReason;
   }
 
   /** 410: the resourceVersion asked for has been compacted away (watch, or a list's continue token). */
   get isGone(): boolean {
-    return this.statusCode === 410 || this.reason === 'Expired' || this.reason === 'Gone';
+    return this.statusCode === 410 || this.statusReason === 'Expired' || this.statusReason === 'Gone';
   }
   get isConflict(): boolean {
     return this.statusCode === 409;
   }
   get isAlreadyExists(): boolean {
-    return this.statusCode === 409 && this.reason === 'AlreadyExists';
+    return this.statusCode === 409 && this.statusReason === 'AlreadyExists';
   }
   get isNotFound(): boolean {
     return this.statusCode === 404;

@@ -192,9 +192,3 @@ export function apiErrorFrom(method: string, path: string, statusCode: number, b
   const message = status?.message ?? (body.slice(0, 200) || http.STATUS_CODES[statusCode] || 'error');
   return new ApiError(method, path, statusCode, status?.reason, message);
 }
-
-/** An ApiError for a metav1.Status received as a watch ERROR event. */
-export function apiErrorFromStatus(path: string, status: unknown): ApiError {
-  const s = (status ?? {}) as StatusBody;
-  return new ApiError('WATCH', path, s.code ?? 500, s.reason, s.message ?? 'watch error event');
-}

@@ -14,8 +14,12 @@ export interface StoredObject {
 
 /** `namespace/name` for namespaced objects, `name` for cluster-scoped ones (client-go's MetaNamespaceKeyFunc). */
 export function objectKey(obj: StoredObject): string {
-  const { namespace, name } = obj.metadata ?? {};
-  return namespace ? `${namespace}/${name ?? ''}` : (name ?? '');
+  return namespacedKey(obj.metadata?.namespace, obj.metadata?.name ?? '');
+}
+
+/** The key objectKey gives the object of this namespace and name (for a store lookup by name). */
+export function namespacedKey(namespace: string | undefined, name: string): string {
+  return namespace ? `${namespace}/${name}` : name;
 }
 
 /** Maps an object to the values it is indexed under (an object may have several, or none). */

@@ -1,6 +1,7 @@
 // Classifies failures of Kubernetes API calls, so callers decide on kinds (not found, conflict,
 // unavailable…) instead of status numbers and socket error codes. Understands client-node's
-// ApiException and any error carrying `statusCode` and `reason` (the informer layer's ApiError).
+// ApiException and any error carrying `statusCode` and `statusReason` (the informer layer's
+// ApiError).
 import { ApiException } from '@kubernetes/client-node';
 
 export type ApiErrorKind =
@@ -43,7 +44,7 @@ export function apiStatusCode(err: unknown): number | undefined {
 /** The `reason` of the Status object the API server sent with an error, if any. */
 export function apiStatusReason(err: unknown): string | undefined {
   if (!(err instanceof ApiException)) {
-    const reason = (err as { reason?: unknown } | null | undefined)?.reason;
+    const reason = (err as { statusReason?: unknown } | null | undefined)?.statusReason;
     return err instanceof Error && typeof reason === 'string' ? reason : undefined;
   }
   let body: unknown = err.body;

@@ -14,9 +14,9 @@
 // at once without overlapping. A bucket whose renew deadline passed is just lost: no write.
 import type { Logger } from '../telemetry/logger.ts';
 import { bucketLeaseName, bucketOf } from './buckets.ts';
-import type { Clock } from './clock.ts';
+import { type Clock, settlesWithin } from './clock.ts';
 import type { LeaseApi, LeaseObject } from './lease-api.ts';
-import { type LeaseCall, settlesWithin } from './lease-calls.ts';
+import type { LeaseCall } from './lease-calls.ts';
 import { newBucketLease, releasedLease, renewedLease, takenLease, type Writer } from './lease-objects.ts';
 import type { LeaderMetrics } from './metrics.ts';
 import { expired, type Observed, observe } from './observation.ts';

@@ -24,3 +24,18 @@ export const realClock: Clock = {
     return { cancel: () => clearTimeout(timer) };
   },
 };
+
+/** Whether `promise` settles within `ms` of the clock's timers (it is not cancelled either way). */
+export async function settlesWithin(promise: Promise<unknown>, ms: number, clock: Clock): Promise<boolean> {
+  let timer: Timer | undefined;
+  try {
+    return await Promise.race([
+      promise.then(() => true),
+      new Promise<boolean>((resolve) => {
+        timer = clock.after(ms, () => resolve(false));
+      }),
+    ]);
+  } finally {
+    timer?.cancel();
+  }
+}

@@ -24,18 +24,3 @@ export function leaseCaller(clock: Clock, log: Logger, timeoutMs: number): Lease
     }
   };
 }
-
-/** True if `promise` settled within `ms` of the clock's timers. */
-export async function settlesWithin(promise: Promise<unknown>, ms: number, clock: Clock): Promise<boolean> {
-  let timer: { cancel(): void } | undefined;
-  try {
-    return await Promise.race([
-      promise.then(() => true),
-      new Promise<boolean>((resolve) => {
-        timer = clock.after(ms, () => resolve(false));
-      }),
-    ]);
-  } finally {
-    timer?.cancel();
-  }
-}

@@ -48,17 +48,14 @@ export function newBucketLease(
 
 /** `current` taken by `writer`: a new holder counts a transition, as client-go does. */
 export function takenLease(current: LeaseObject, writer: Writer, at: Date): LeaseObject {
-  const transition = (current.spec?.holderIdentity ?? '') !== writer.identity;
+  const renewed = renewedLease(current, writer, at);
+  if ((current.spec?.holderIdentity ?? '') === writer.identity) return renewed;
   return {
-    ...current,
+    ...renewed,
     spec: {
-      ...current.spec,
-      holderIdentity: writer.identity,
-      leaseDurationSeconds: writer.leaseDurationMs / 1000,
-      renewTime: microTime(at),
-      ...(transition
-        ? { acquireTime: microTime(at), leaseTransitions: (current.spec?.leaseTransitions ?? 0) + 1 }
-        : {}),
+      ...renewed.spec,
+      acquireTime: microTime(at),
+      leaseTransitions: (current.spec?.leaseTransitions ?? 0) + 1,
     },
   };
 }

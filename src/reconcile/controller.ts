@@ -15,14 +15,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Observable, Subscription } from 'rxjs';
 import type { InformerEvent, ReadonlyStore, StoredObject } from '../informers/store-types.ts';
+import { realClock, settlesWithin } from '../leader/clock.ts';
 import { alwaysOwner, type Ownership, type OwnershipChange } from '../leader/ownership.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { ControllerOptions, StopOptions } from './controller-options.ts';
-import { isTerminal, OwnershipLostError, ShutdownError } from './errors.ts';
+import { isTerminalError, OwnershipLostError, ShutdownError } from './errors.ts';
 import type { EventHandler, Predicate } from './handlers.ts';
 import { type ControllerMetrics, noopControllerMetrics } from './metrics.ts';
 import type { ReconcileContext, Reconciler } from './result.ts';
-import { settlesWithin } from './settles-within.ts';
 import { type SyncingSource, whenAllSynced } from './sources-synced.ts';
 import { WorkQueue } from './work-queue.ts';
 
@@ -150,7 +150,7 @@ export class Controller {
     for (const s of this.#subscriptions.splice(0)) s.unsubscribe();
     this.queue.shutDown();
     const workersDone = Promise.all(this.#workerLoops);
-    let drained = await settlesWithin(workersDone, deadlineMs);
+    let drained = await settlesWithin(workersDone, deadlineMs, realClock);
     if (!drained) {
       this.#log.warn(
         { in_flight: this.#inFlight.size },
@@ -159,7 +159,7 @@ export class Controller {
       for (const entry of this.#inFlight.values()) {
         entry.abort.abort(new ShutdownError(`controller ${this.name} shut down`));
       }
-      drained = await settlesWithin(workersDone, abortGraceMs);
+      drained = await settlesWithin(workersDone, abortGraceMs, realClock);
     }
     this.#ownershipSubscription?.unsubscribe();
     if (!drained)
@@ -263,7 +263,7 @@ export class Controller {
         // Not a failure: the work was taken away. The next owner reconciles the key from scratch.
         this.queue.forget(key);
         log.info({ reason: (reason as Error).message }, 'reconcile aborted');
-      } else if (isTerminal(err)) {
+      } else if (isTerminalError(err)) {
         this.queue.forget(key);
         this.#metrics.incReconcile(this.name, 'error');
         this.#metrics.incReconcileErrors(this.name);

@@ -23,7 +23,7 @@ export class ShutdownError extends Error {
 }
 
 /** True if err, or any error in its cause chain, is a TerminalError (errors.Is semantics). */
-export function isTerminal(err: unknown): boolean {
+export function isTerminalError(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e instanceof Error && depth < 16; e = e.cause, depth++) {
     if (e instanceof TerminalError) return true;
   }

@@ -2,8 +2,7 @@
 // handler.EnqueueRequestForObject / ForOwner / EnqueueRequestsFromMapFunc); predicates filter
 // events before that. For a modification both the old and the new object are mapped, so a Job
 // that moves from one owner to another wakes both.
-import type { InformerEvent, StoredObject } from '../informers/store-types.ts';
-import { objectKey } from '../informers/store-types.ts';
+import { type InformerEvent, namespacedKey, objectKey, type StoredObject } from '../informers/store-types.ts';
 
 export type EventHandler<T extends StoredObject> = (event: InformerEvent<T>) => Iterable<string>;
 export type Predicate<T extends StoredObject> = (event: InformerEvent<T>) => boolean;
@@ -55,7 +54,7 @@ export function enqueueOwner<T extends StoredObject>(owner: {
         if (ref.kind !== owner.kind || !ref.name) continue;
         if (onlyController && ref.controller !== true) continue;
         if (groupOf(ref.apiVersion) !== owner.group) continue;
-        keys.add(namespace ? `${namespace}/${ref.name}` : ref.name);
+        keys.add(namespacedKey(namespace, ref.name));
       }
     }
     return keys;
@@ -76,30 +75,8 @@ export function generationChanged<T extends StoredObject>(): Predicate<T> {
   return (event) => event.type !== 'modified' || meta(event.old).generation !== meta(event.object).generation;
 }
 
-/** Lets through everything but modifications that leave the labels unchanged. */
-export function labelsChanged<T extends StoredObject>(): Predicate<T> {
-  return (event) =>
-    event.type !== 'modified' || !sameRecord(meta(event.old).labels, meta(event.object).labels);
-}
-
-/** Lets through only events whose object (new object for modifications) passes `test`. */
-export function objectMatches<T extends StoredObject>(test: (obj: T) => boolean): Predicate<T> {
-  return (event) => test(event.object);
-}
-
-/** Passes if any of the predicates does. */
-export function anyOf<T extends StoredObject>(...predicates: Predicate<T>[]): Predicate<T> {
-  return (event) => predicates.some((p) => p(event));
-}
-
 function groupOf(apiVersion: string | undefined): string {
   if (apiVersion === undefined) return '';
   const slash = apiVersion.indexOf('/');
   return slash < 0 ? '' : apiVersion.slice(0, slash);
-}
-
-function sameRecord(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
-  const ak = Object.keys(a ?? {});
-  if (ak.length !== Object.keys(b ?? {}).length) return false;
-  return ak.every((k) => a?.[k] === b?.[k]);
 }

@@ -1,19 +1,21 @@
 // The result of one phase of a reconciler (etcd-druid's ReconcileStepResult): go on to the next
-// phase, look again later, or fail the object with a catalog reason. A reconciler's flow is a
-// list of phases run in order by runPhases, which stops at the first result that is not
-// `continue`; the flow then turns that result into a status write (fail) or a requeue.
+// phase, look again later, or fail the object with a reason of the vocabulary (src/reasons). A
+// reconciler's flow is a list of phases run in order by runPhases, which stops at the first
+// result that is not `continue`; the flow then turns that result into a status write (fail) or a
+// requeue.
 //
 // Throw only for what the controller should retry with backoff (an API that does not answer, a
 // 409, a lost shard): those are not outcomes of the phase. Waiting is a requeue, never an error.
 // The snapshot pipeline uses it (reconcile/etcd-snapshot); restore, copy and schedule
 // reconcilers import it from here too.
+import type { Reason } from '../reasons/reasons.ts';
 
 /** The phase is done: run the next one. */
 export type StepContinue = { readonly kind: 'continue' };
 /** Not yet (a Job running, a claim being deleted, a turn taken): look again after `afterMs`. */
 export type StepRequeue = { readonly kind: 'requeue'; readonly afterMs: number };
-/** Final: the object fails with this catalog reason and message (the flow writes them). */
-export type StepFailure = { readonly kind: 'fail'; readonly reason: string; readonly message: string };
+/** Final: the object fails with this reason of the vocabulary and message (the flow writes them). */
+export type StepFailure = { readonly kind: 'fail'; readonly reason: Reason; readonly message: string };
 
 export type StepResult = StepContinue | StepRequeue | StepFailure;
 
@@ -23,7 +25,7 @@ export function requeueAfter(afterMs: number): StepRequeue {
   return { kind: 'requeue', afterMs };
 }
 
-export function fail(reason: string, message: string): StepFailure {
+export function fail(reason: Reason, message: string): StepFailure {
   return { kind: 'fail', reason, message };
 }
 

@@ -8,6 +8,7 @@ import type { ResourceDefinition } from '../informers/resources.ts';
 import type { IndexFunc } from '../informers/store-types.ts';
 import type { Wire } from '../informers/wire.ts';
 import type { CustomResourceType } from '../kube/custom-objects.ts';
+import type { Reason } from '../reasons/reasons.ts';
 
 export const SNAPSHOT_GROUP = 'snapshot.etcd-snapshot-driver.io';
 export const SNAPSHOT_VERSION = 'v1alpha1';
@@ -114,11 +115,16 @@ export interface EtcdSnapshotStatus {
   sizeBytes?: number;
   checksumSha256?: string;
   revision?: number;
+  /**
+   * The newest revision the driver saw on the live cluster when the save ended (at least
+   * `revision`): a restore bumps past it so no client sees a revision reused (issue 12).
+   */
+  lastRevisionSeen?: number;
   etcdVersion?: string;
   sourceMember?: string;
   backupPath?: string;
-  /** A reason of the error catalog (src/csi/errors.ts) when phase is Failed. */
-  reason?: string;
+  /** A reason of the vocabulary (src/reasons) when phase is Failed, or the blocking condition's. */
+  reason?: Reason;
   message?: string;
   observedGeneration?: number;
   // Written by the pipeline reconciler (src/reconcile/etcd-snapshot, docs/pipeline.md): its state
@@ -144,7 +150,7 @@ export interface EtcdSnapshotStatus {
   conditions?: {
     type: string;
     status: 'True' | 'False' | 'Unknown';
-    reason?: string;
+    reason?: Reason;
     message?: string;
     lastTransitionTime?: string;
   }[];

@@ -1,6 +1,8 @@
 // The driver's own families (seed §15): snapshot operations, sizes, storage, etcd health. The
-// snapshot pipeline reports through PipelineMetrics; telemetry imports nothing of src/, so the
-// pipeline's interface is met structurally by this one (a superset of it).
+// snapshot pipeline reports through its PipelineMetrics (src/reconcile/etcd-snapshot/metrics.ts);
+// telemetry imports nothing of src/ but the reason vocabulary, so this class meets that interface
+// structurally (a superset). Error labels take their values from that vocabulary
+// (docs/observability.md lists them).
 //
 // Cardinality: no family carries a snapshot ID. The seed's etcd_snapshot_size_bytes{snapshot_id}
 // would add a series per snapshot forever; here it is the size of each cluster's latest snapshot.
@@ -8,6 +10,7 @@
 // label also goes through a BoundedLabel, so an unexpected input ends in `other`, not in a new
 // series per value.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { StorageReason } from '../reasons/reasons.ts';
 import { BoundedLabel } from './bounded-label.ts';
 
 export interface OperationOutcome {
@@ -32,23 +35,6 @@ export interface SnapshotCount {
   count: number;
 }
 
-export interface PipelineMetrics {
-  operationFinished(outcome: OperationOutcome): void;
-  /** The size of the cluster's latest snapshot file. */
-  snapshotSize(cluster: string, bytes: number): void;
-  /** Voting members up and down at a health check (a bare number: members up, down unknown). */
-  clusterHealth(cluster: string, members: number | MemberCounts, hasQuorum: boolean): void;
-  /** Distinct etcd server versions among the members that answered the health check. */
-  memberVersions(cluster: string, distinct: number): void;
-  jobTimeout(cluster: string): void;
-  /** `reason` is a short catalogued error type: quota_exceeded, write_failed, no_space, … */
-  storageError(cluster: string, reason: string): void;
-  /** Usage of a snapshot PVC as the agent's statfs saw it after a save. */
-  storageUsage(namespace: string, pvcName: string, usedBytes: number, availableBytes: number): void;
-  /** One request of the driver to an etcd cluster (status, member_list, authenticate, …), failed or not. */
-  etcdRequest(cluster: string, operation: string, seconds: number, ok: boolean): void;
-}
-
 /** The seed's buckets (0.1 … 300) with room above for large clusters and slow storage. */
 export const OPERATION_BUCKETS = [0.1, 0.5, 1, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600];
 const ETCD_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -62,7 +48,7 @@ export const LABEL_LIMITS = {
   reasons: 32,
 } as const;
 
-export class PromPipelineMetrics implements PipelineMetrics {
+export class PromPipelineMetrics {
   readonly #operations: Counter<'operation' | 'status' | 'cluster'>;
   readonly #duration: Histogram<'operation'>;
   readonly #size: Gauge<'cluster'>;
@@ -218,7 +204,7 @@ export class PromPipelineMetrics implements PipelineMetrics {
     this.#jobTimeouts.inc({ cluster: this.#cluster.map(cluster) });
   }
 
-  storageError(cluster: string, reason: string): void {
+  storageError(cluster: string, reason: StorageReason): void {
     this.#storageErrors.inc({ cluster: this.#cluster.map(cluster), error_type: this.#reason.map(reason) });
   }
 

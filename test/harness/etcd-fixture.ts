@@ -5,18 +5,14 @@
 // certificates name their pod IP and DNS name, or with serverNames 'dns' DNS names only
 // (`<pod>.<service>.<namespace>.svc`, `<pod>.<service>`), as etcd-druid's, the common charts' and
 // cert-manager's do; those members advertise their DNS client URL.
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { AppsV1Api, CoreV1Api, type V1Pod, type V1StatefulSet } from '@kubernetes/client-node';
+import { runEtcdctl } from './etcd-processes.ts';
 import type { LocalCluster } from './local-cluster.ts';
 import { createPki } from './pki.ts';
 import { waitFor } from './process.ts';
-import { tool } from './tools.ts';
-
-const execFileAsync = promisify(execFile);
 
 export const ETCD_IMAGE = 'quay.io/coreos/etcd:v3.6.16';
 export const CLUSTER_LABEL = 'etcd.io/cluster';
@@ -235,25 +231,6 @@ export async function deployEtcdFixture(
     authEnabled = true;
   }
   return fixture;
-}
-
-async function runEtcdctl(args: readonly string[], input?: string): Promise<string> {
-  if (input === undefined) {
-    const { stdout } = await execFileAsync(tool('etcdctl'), args, { maxBuffer: 64 * 1024 * 1024 });
-    return stdout;
-  }
-  return new Promise((resolve, reject) => {
-    const child = execFile(tool('etcdctl'), args, { maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) =>
-      err
-        ? reject(
-            new Error(
-              `etcdctl ${args.filter((a) => !a.startsWith('--user')).join(' ')}: ${stderr || err.message}`,
-            ),
-          )
-        : resolve(stdout),
-    );
-    child.stdin?.end(input);
-  });
 }
 
 async function ensureNamespace(core: CoreV1Api, name: string): Promise<void> {

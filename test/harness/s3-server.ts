@@ -3,10 +3,10 @@
 // on a free port of a loopback address the caller owns (its cluster slot's, so parallel test files
 // never meet), and one bucket made through the S3 API, as a client of a real store would find it.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { freePort } from './free-port.ts';
 import { type ManagedProcess, type ProcessExit, startProcess, waitFor } from './process.ts';
 import { tool } from './tools.ts';
 
@@ -44,22 +44,6 @@ export const S3_TEST_CREDENTIALS: S3Credentials = {
 };
 export const S3_TEST_REGION = 'us-east-1';
 const HEALTH_PATH = '/health';
-
-/** A port nobody listens on at `host` right now (the kernel's pick for port 0). */
-async function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address !== null
-          ? resolve(address.port)
-          : reject(new Error(`no port from ${host}`)),
-      );
-    });
-  });
-}
 
 function readTail(file: string): string {
   try {

@@ -4,6 +4,7 @@
 // lanes act only while Valid=True at the current generation, so nothing is created or deleted
 // for a bad spec. A spec error waits for the spec to change; a missing class or target (things
 // outside the spec) is looked for again after RECHECK_MS.
+import { objectKey } from '../../informers/store-types.ts';
 import type { EtcdSnapshotSchedule } from '../../records/etcd-snapshot-schedule.ts';
 import type { ReconcileContext, ReconcileResult } from '../result.ts';
 import { fail, type Phase, proceed, runPhases } from '../step.ts';
@@ -74,7 +75,7 @@ export async function reconcileSchedule(
   }
   await markValid(io, schedule, spec, targets, ctx);
   if (spec.kind === 'VolumeGroupSnapshot') {
-    const current = io.schedule(`${namespace}/${schedule.metadata?.name ?? ''}`) ?? schedule;
+    const current = io.schedule(objectKey(schedule)) ?? schedule;
     return reconcileLane(io, groupLane(io, current, spec, targets), ctx);
   }
   // Next look: the next slot (the fleet summary's refresh), and the class and targets again.

@@ -4,13 +4,13 @@
 // lane goes with the cluster's bucket (as its records do), the schedule key with its own
 // (work-keys.ts). The run informers list only objects labelled with a schedule.
 import type { PersistentVolume, PersistentVolumeClaim } from '../../informers/resources.ts';
-import type { IndexFunc, StoredObject } from '../../informers/store-types.ts';
 import type { JsonRequester } from '../../kube/custom-objects.ts';
 import type { Ownership } from '../../leader/ownership.ts';
 import type { EtcdSnapshotSchedule } from '../../records/etcd-snapshot-schedule.ts';
 import type { Logger } from '../../telemetry/logger.ts';
 import { Controller, type Source } from '../controller.ts';
 import { enqueueMapped } from '../handlers.ts';
+import type { IndexableSource } from '../indexable-source.ts';
 import type { ControllerMetrics } from '../metrics.ts';
 import { kubeScheduleApi } from './kube-api.ts';
 import { INDEX_SCHEDULE_LANE, scheduleLaneIndexer } from './lanes.ts';
@@ -25,10 +25,6 @@ import { clusterLaneKey, scheduleKey, shardKeyOf } from './work-keys.ts';
 
 /** The label selector of the run informers: only objects a schedule made. */
 export const SCHEDULE_RUN_SELECTOR = LABEL_SCHEDULE;
-
-interface IndexableSource<T extends StoredObject> extends Source<T> {
-  addIndexer?(name: string, fn: IndexFunc<T>): unknown;
-}
 
 export interface ScheduleInformers {
   etcdSnapshotSchedules: Source<EtcdSnapshotSchedule>;

@@ -3,9 +3,9 @@
 // error. Deletes treat NotFound as done. Status is written with a JSON merge patch of only the
 // fields this writer owns (a cluster lane its own entry of status.clusters), so replicas writing
 // different lanes of one schedule never conflict.
-import { randomBytes } from 'node:crypto';
 import { isAlreadyExists, isNotFound } from '../../kube/api-errors.ts';
 import type { JsonRequester } from '../../kube/custom-objects.ts';
+import { EventRecorder } from '../../kube/event-recorder.ts';
 import { ETCD_SNAPSHOT_SCHEDULE, type EtcdSnapshotSchedule } from '../../records/etcd-snapshot-schedule.ts';
 import type { Logger } from '../../telemetry/logger.ts';
 import type { RunKind, ScheduleApi } from './ports.ts';
@@ -21,6 +21,10 @@ export interface KubeScheduleApiOptions {
 
 export function kubeScheduleApi(client: JsonRequester, options: KubeScheduleApiOptions): ScheduleApi {
   const groupVersion = `groupsnapshot.storage.k8s.io/${options.groupSnapshotVersion ?? 'v1'}`;
+  const events = new EventRecorder(client, {
+    component: options.component ?? 'etcd-snapshot-driver',
+    onError: (err, event) => options.logger.warn({ err, reason: event.reason }, 'cannot record an Event'),
+  });
   const runsPath = (kind: RunKind, namespace: string) =>
     kind === 'VolumeSnapshot'
       ? `/apis/snapshot.storage.k8s.io/v1/namespaces/${enc(namespace)}/volumesnapshots`
@@ -65,34 +69,18 @@ export function kubeScheduleApi(client: JsonRequester, options: KubeScheduleApiO
       });
     },
     async recordEvent(schedule, event, signal) {
-      const namespace = schedule.metadata?.namespace ?? '';
-      const now = new Date().toISOString();
-      try {
-        await client.request('POST', `/api/v1/namespaces/${enc(namespace)}/events`, {
-          body: {
-            apiVersion: 'v1',
-            kind: 'Event',
-            metadata: { name: `${schedule.metadata?.name}.${randomBytes(6).toString('hex')}`, namespace },
-            involvedObject: {
-              apiVersion: `${ETCD_SNAPSHOT_SCHEDULE.group}/${ETCD_SNAPSHOT_SCHEDULE.version}`,
-              kind: ETCD_SNAPSHOT_SCHEDULE.kind,
-              name: schedule.metadata?.name,
-              namespace,
-              uid: schedule.metadata?.uid,
-            },
-            type: event.type,
-            reason: event.reason,
-            message: event.message.slice(0, 1024),
-            source: { component: options.component ?? 'etcd-snapshot-driver' },
-            firstTimestamp: now,
-            lastTimestamp: now,
-            count: 1,
-          },
-          signal,
-        });
-      } catch (err) {
-        options.logger.warn({ err, reason: event.reason }, 'cannot record an Event');
-      }
+      // Through the one recorder of src/kube: a repeated Event (a skip each slot) is aggregated.
+      await events.record(
+        {
+          apiVersion: `${ETCD_SNAPSHOT_SCHEDULE.group}/${ETCD_SNAPSHOT_SCHEDULE.version}`,
+          kind: ETCD_SNAPSHOT_SCHEDULE.kind,
+          name: schedule.metadata?.name ?? '',
+          namespace: schedule.metadata?.namespace ?? '',
+          ...(schedule.metadata?.uid ? { uid: schedule.metadata.uid } : {}),
+        },
+        event,
+        signal,
+      );
     },
   };
 }

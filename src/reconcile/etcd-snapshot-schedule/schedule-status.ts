@@ -10,7 +10,7 @@ import type {
 import { CONDITION_VALID } from '../../records/etcd-snapshot-schedule.ts';
 import type { ReconcileContext } from '../result.ts';
 import type { StepFailure } from '../step.ts';
-import type { ScheduleIo } from './step-io.ts';
+import { type ScheduleIo, scheduleId } from './step-io.ts';
 import type { ClusterTarget } from './targets.ts';
 import type { ValidSpec } from './validate-spec.ts';
 
@@ -119,6 +119,6 @@ export async function markValid(
     if (changed || summary.nextScheduleTime !== (status.nextScheduleTime ?? null))
       Object.assign(patch, summary);
   }
-  for (const c of stale) io.metrics.forget(`${schedule.metadata?.namespace}/${schedule.metadata?.name}`, c);
+  for (const c of stale) io.metrics.forget(scheduleId(schedule), c);
   if (Object.keys(patch).length > 0) await io.patchStatus(schedule, patch, ctx);
 }

@@ -1,7 +1,7 @@
 // What the schedule flows share: the caches, the API, the options, the metrics and the clock, and
 // the one way they write a schedule's status (a merge patch through a read-your-writes overlay,
 // so the next reconcile sees this replica's last write even before the informer does).
-import type { ReadonlyStore } from '../../informers/store-types.ts';
+import { objectKey, type ReadonlyStore } from '../../informers/store-types.ts';
 import type { EtcdSnapshotSchedule } from '../../records/etcd-snapshot-schedule.ts';
 import { type ReadYourWritesStore, readYourWrites } from '../../records/read-your-writes.ts';
 import type { Logger } from '../../telemetry/logger.ts';
@@ -71,6 +71,7 @@ export function scheduleIo(deps: ScheduleReconcilerDeps): ScheduleIo {
   };
 }
 
+/** `<namespace>/<name>`: the `schedule` label of the metrics. */
 export function scheduleId(schedule: EtcdSnapshotSchedule): string {
-  return `${schedule.metadata?.namespace ?? ''}/${schedule.metadata?.name ?? ''}`;
+  return objectKey(schedule);
 }

@@ -1,14 +1,15 @@
 // The checks of a schedule's spec that need nothing but the spec (the class and the targets are
 // checked by the flow, which reads the API and the caches). Each failure names the field and the
 // value; until every check passes, nothing is created or deleted.
+import type { Reason } from '../../reasons/reasons.ts';
 import type { EtcdSnapshotScheduleSpec, ScheduleRunKind } from '../../records/etcd-snapshot-schedule.ts';
 import { type CronSchedule, parseCron } from './cron.ts';
 import { type RetentionPolicy, resolveRetention } from './retention-policy.ts';
 
-export const REASON_INVALID = 'SCHEDULE_INVALID';
-export const REASON_CLASS_NOT_FOUND = 'SCHEDULE_CLASS_NOT_FOUND';
-export const REASON_NO_TARGETS = 'SCHEDULE_NO_TARGETS';
-export const REASON_RUN_FAILED = 'SCHEDULE_RUN_FAILED';
+export const REASON_INVALID: Reason = 'SCHEDULE_INVALID';
+export const REASON_CLASS_NOT_FOUND: Reason = 'SCHEDULE_CLASS_NOT_FOUND';
+export const REASON_NO_TARGETS: Reason = 'SCHEDULE_NO_TARGETS';
+export const REASON_RUN_FAILED: Reason = 'SCHEDULE_RUN_FAILED';
 
 export interface ValidSpec {
   cron: CronSchedule;
@@ -16,7 +17,7 @@ export interface ValidSpec {
   kind: ScheduleRunKind;
 }
 
-export type SpecCheck = { ok: true; spec: ValidSpec } | { ok: false; reason: string; message: string };
+export type SpecCheck = { ok: true; spec: ValidSpec } | { ok: false; reason: Reason; message: string };
 
 export function checkSpec(spec: EtcdSnapshotScheduleSpec, options: { allowSeconds: boolean }): SpecCheck {
   const invalid = (message: string): SpecCheck => ({ ok: false, reason: REASON_INVALID, message });

@@ -9,13 +9,14 @@
 //                                pipeline's records, so the replica that saves a cluster also
 //                                schedules it and a fleet schedule spreads over the replicas.
 // `@` cannot appear in a Kubernetes name, so the two forms never collide.
+import { namespacedKey } from '../../informers/store-types.ts';
 
 export type WorkKey =
   | { kind: 'schedule'; namespace: string; schedule: string }
   | { kind: 'cluster'; namespace: string; schedule: string; cluster: string };
 
 export function scheduleKey(namespace: string, schedule: string): string {
-  return `${namespace}/${schedule}`;
+  return namespacedKey(namespace, schedule);
 }
 
 export function clusterLaneKey(namespace: string, schedule: string, cluster: string): string {
@@ -37,6 +38,6 @@ export function parseWorkKey(key: string): WorkKey | undefined {
 /** The ownership bucket key of a work key: the cluster's for a cluster lane, else the schedule's. */
 export function shardKeyOf(key: string): string {
   const parsed = parseWorkKey(key);
-  if (parsed?.kind === 'cluster') return `${parsed.namespace}/${parsed.cluster}`;
+  if (parsed?.kind === 'cluster') return namespacedKey(parsed.namespace, parsed.cluster);
   return key;
 }

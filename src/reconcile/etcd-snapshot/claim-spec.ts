@@ -2,7 +2,7 @@
 // per snapshot. It has no owner: it outlives every record (and must, to keep their files).
 import type { PersistentVolumeClaim } from '../../informers/resources.ts';
 import type { EtcdSnapshot } from '../../records/etcd-snapshot.ts';
-import { APP_NAME, LABEL_APP, LABEL_CLUSTER, labelValue } from './names.ts';
+import { APP_NAME, LABEL_APP, LABEL_CLUSTER, labelValue } from '../jobs/labels.ts';
 
 const GI = 1024 ** 3;
 /** Room for about three snapshots of the current size, each with a 20 % margin. */

@@ -5,8 +5,9 @@
 // creationTimestamp then name).
 import type { Job, Pod } from '../../informers/resources.ts';
 import type { EtcdSnapshot } from '../../records/etcd-snapshot.ts';
-import { jobFinished, podActive } from './job-outcome.ts';
-import { LABEL_SNAPSHOT_ID } from './names.ts';
+import { jobFinished } from '../jobs/job-state.ts';
+import { LABEL_SNAPSHOT_ID } from '../snapshot-records/names.ts';
+import { podActive } from './job-outcome.ts';
 
 export interface TurnInput {
   self: EtcdSnapshot;
@@ -20,7 +21,7 @@ export interface TurnInput {
 
 export type Turn = { go: true } | { go: false; waitingFor: string };
 
-export function isTerminal(record: EtcdSnapshot): boolean {
+export function inFinalPhase(record: EtcdSnapshot): boolean {
   return record.status?.phase === 'Ready' || record.status?.phase === 'Failed';
 }
 
@@ -39,7 +40,7 @@ export function saveTurn(input: TurnInput): Turn {
   const jobOf = new Map(input.saveJobs.map((j) => [j.metadata?.labels?.[LABEL_SNAPSHOT_ID] ?? '', j]));
   for (const r of others) {
     const name = r.metadata?.name ?? '';
-    if (!r.status?.saveJob || isTerminal(r) || r.metadata?.deletionTimestamp) continue;
+    if (!r.status?.saveJob || inFinalPhase(r) || r.metadata?.deletionTimestamp) continue;
     // Intent written: its Job exists, is about to, or is not cached yet. Only its end frees the turn.
     const job = jobOf.get(name);
     if (!job || !jobFinished(job)) return { go: false, waitingFor: `the save of ${name}` };
@@ -55,7 +56,7 @@ export function saveTurn(input: TurnInput): Turn {
       return { go: false, waitingFor: `save pod ${pod.metadata?.name}` };
   }
   const older = others
-    .filter((r) => !isTerminal(r) && !r.metadata?.deletionTimestamp && !r.status?.saveJob)
+    .filter((r) => !inFinalPhase(r) && !r.metadata?.deletionTimestamp && !r.status?.saveJob)
     .filter((r) => olderFirst(r, input.self) < 0)
     .sort(olderFirst)[0];
   if (older) return { go: false, waitingFor: `the older snapshot ${older.metadata?.name}` };

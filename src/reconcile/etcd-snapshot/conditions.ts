@@ -2,6 +2,8 @@
 // cluster's turn, a Job the API refuses, a membership change that discarded a save. Each type is
 // set while its cause holds and removed when it ends, so `kubectl get -o yaml` shows only causes
 // that are current; status.reason/message carry the latest one for one-line readers.
+
+import type { Reason } from '../../reasons/reasons.ts';
 import type { EtcdSnapshotStatus } from '../../records/etcd-snapshot.ts';
 
 export type Condition = NonNullable<EtcdSnapshotStatus['conditions']>[number];
@@ -30,7 +32,7 @@ export function conditionOf(status: EtcdSnapshotStatus | undefined, type: string
 export function withBlockingCondition(
   status: EtcdSnapshotStatus,
   type: string,
-  reason: string,
+  reason: Reason,
   message: string,
   now: Date,
 ): EtcdSnapshotStatus {

@@ -7,7 +7,13 @@ import { credentialsFromSecret } from '../../etcd/credentials.ts';
 import { type DruidEtcd, etcdClusterIndexer, INDEX_ETCD_CLUSTER } from '../../etcd/discovery.ts';
 import { checkClusterHealth } from '../../etcd/health.ts';
 import type { Job, PersistentVolumeClaim, Pod, StatefulSet } from '../../informers/resources.ts';
-import type { IndexFunc, ReadonlyStore, StoredObject } from '../../informers/store-types.ts';
+import {
+  type IndexFunc,
+  namespacedKey,
+  objectKey,
+  type ReadonlyStore,
+  type StoredObject,
+} from '../../informers/store-types.ts';
 import type { JsonRequester } from '../../kube/custom-objects.ts';
 import type { Ownership } from '../../leader/ownership.ts';
 import {
@@ -17,28 +23,25 @@ import {
   LABEL_CLUSTER,
 } from '../../records/etcd-snapshot.ts';
 import type { Logger } from '../../telemetry/logger.ts';
-import { Controller, type Source } from '../controller.ts';
+import { Controller } from '../controller.ts';
 import { enqueueMapped } from '../handlers.ts';
+import type { IndexableSource } from '../indexable-source.ts';
+import { APP_NAME, LABEL_APP } from '../jobs/labels.ts';
 import type { ControllerMetrics } from '../metrics.ts';
-import type { SyncingSource } from '../sources-synced.ts';
-import { isTerminal } from './cluster-turn.ts';
 import {
   INDEX_PIPELINE_WORKLOAD,
   INDEX_RECORD_CLUSTER,
   pipelineWorkloadIndexer,
   recordClusterIndexer,
-} from './indexes.ts';
+} from '../snapshot-records/indexes.ts';
+import { LABEL_SNAPSHOT_ID } from '../snapshot-records/names.ts';
+import type { SyncingSource } from '../sources-synced.ts';
+import { inFinalPhase } from './cluster-turn.ts';
 import { kubePipelineApi } from './kube-api.ts';
 import { noopPipelineMetrics, type PipelineMetrics } from './metrics.ts';
-import { APP_NAME, LABEL_APP, LABEL_SNAPSHOT_ID } from './names.ts';
 import { type PipelineOptionsInput, resolvePipelineOptions } from './options.ts';
 import type { CredentialsParser, HealthChecker, PipelineApi } from './ports.ts';
 import { EtcdSnapshotReconciler, type PipelineStores } from './reconciler.ts';
-
-/** An informer as the factory needs it: events, store, and indexes it can add. */
-export interface IndexableSource<T extends StoredObject> extends Source<T> {
-  addIndexer?(name: string, fn: IndexFunc<T>): unknown;
-}
 
 export interface PipelineInformers {
   etcdSnapshots: IndexableSource<EtcdSnapshot>;
@@ -78,7 +81,7 @@ function workloadRecordKeys(obj: Job | Pod): string[] {
   const labels = obj.metadata?.labels;
   const id = labels?.[LABEL_SNAPSHOT_ID];
   if (labels?.[LABEL_APP] !== APP_NAME || !id) return [];
-  return [`${obj.metadata?.namespace ?? ''}/${id}`];
+  return [namespacedKey(obj.metadata?.namespace, id)];
 }
 
 export function createEtcdSnapshotController(deps: EtcdSnapshotControllerDeps): Controller {
@@ -128,14 +131,12 @@ export function createEtcdSnapshotController(deps: EtcdSnapshotControllerDeps): 
   // A record wakes itself; one that ends (terminal or gone) also wakes its cluster's waiting
   // records (their turn may have come) and its group (a failure fans out).
   const recordKeys = (r: EtcdSnapshot): string[] => {
-    const ns = r.metadata?.namespace ?? '';
-    const keys = [`${ns}/${r.metadata?.name ?? ''}`];
-    if (isTerminal(r) || r.metadata?.deletionTimestamp) {
-      const key = (p: EtcdSnapshot) => `${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? ''}`;
+    const keys = [objectKey(r)];
+    if (inFinalPhase(r) || r.metadata?.deletionTimestamp) {
       if (r.spec?.cluster?.key)
-        keys.push(...records.byIndex(INDEX_RECORD_CLUSTER, r.spec.cluster.key).map(key));
+        keys.push(...records.byIndex(INDEX_RECORD_CLUSTER, r.spec.cluster.key).map(objectKey));
       if (r.spec?.groupSnapshotId)
-        keys.push(...records.byIndex(INDEX_GROUP_SNAPSHOT_ID, r.spec.groupSnapshotId).map(key));
+        keys.push(...records.byIndex(INDEX_GROUP_SNAPSHOT_ID, r.spec.groupSnapshotId).map(objectKey));
     }
     return keys;
   };
@@ -144,7 +145,7 @@ export function createEtcdSnapshotController(deps: EtcdSnapshotControllerDeps): 
     if (claim.metadata?.labels?.[LABEL_APP] !== APP_NAME || !cluster) return [];
     return records
       .byIndex(INDEX_RECORD_CLUSTER, `${claim.metadata?.namespace ?? ''}/${cluster}`)
-      .map((r) => `${r.metadata?.namespace ?? ''}/${r.metadata?.name ?? ''}`);
+      .map(objectKey);
   };
   // A deleted Job or pod also frees its cluster's turn: wake the cluster's records.
   const workloadKeys = (obj: Job | Pod): string[] => {
@@ -152,8 +153,7 @@ export function createEtcdSnapshotController(deps: EtcdSnapshotControllerDeps): 
     for (const k of [...keys]) {
       const r = records.get(k);
       if (r?.spec?.cluster?.key)
-        for (const p of records.byIndex(INDEX_RECORD_CLUSTER, r.spec.cluster.key))
-          keys.push(`${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? ''}`);
+        for (const p of records.byIndex(INDEX_RECORD_CLUSTER, r.spec.cluster.key)) keys.push(objectKey(p));
     }
     return keys;
   };

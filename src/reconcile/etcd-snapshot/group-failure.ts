@@ -1,12 +1,13 @@
 // Atomic groups: when a record of a group fails, every other record of the group fails with the
 // same reason and message (so the CSI answers the group's next Create with that final code), and
 // each then removes its files. The failure taken over is the group's first own failure.
+import type { Reason } from '../../reasons/reasons.ts';
 import type { EtcdSnapshot } from '../../records/etcd-snapshot.ts';
 
 export interface GroupFailure {
   /** The record whose own failure this is (never one that took it over). */
   failedWith: string;
-  reason: string;
+  reason: Reason;
   message: string;
 }
 

@@ -2,14 +2,16 @@
 // termination message, else the exit code's catalog reason (src/agent/contract.ts).
 import { type AgentResult, parseAgentResult, REASON_BY_EXIT_CODE } from '../../agent/contract.ts';
 import type { Job, Pod } from '../../informers/resources.ts';
+import type { Reason } from '../../reasons/reasons.ts';
 import type { EtcdSnapshot } from '../../records/etcd-snapshot.ts';
+import { jobCondition } from '../jobs/job-state.ts';
 
 export type JobOutcome =
   | { state: 'running' }
   | { state: 'succeeded'; result: AgentResult | undefined; pod: string | undefined }
   | {
       state: 'failed';
-      reason: string;
+      reason: Reason;
       message: string;
       result: AgentResult | undefined;
       pod: string | undefined;
@@ -24,10 +26,6 @@ const IMAGE_PULL_FAILURES = new Set([
   'InvalidImageName',
   'ErrImageNeverPull',
 ]);
-
-function condition(job: Job, type: string): { reason?: string; message?: string } | undefined {
-  return job.status?.conditions?.find((c) => c.type === type && c.status === 'True');
-}
 
 function terminatedState(pod: Pod) {
   const statuses = pod.status?.containerStatuses ?? [];
@@ -48,9 +46,9 @@ export function jobOutcome(job: Job, pods: readonly Pod[]): JobOutcome {
   const terminated = pod ? terminatedState(pod) : undefined;
   const result = parseAgentResult(terminated?.message);
 
-  if (condition(job, 'Complete')) return { state: 'succeeded', result, pod: podName };
+  if (jobCondition(job, 'Complete')) return { state: 'succeeded', result, pod: podName };
 
-  const failed = condition(job, 'Failed');
+  const failed = jobCondition(job, 'Failed');
   if (failed?.reason === 'DeadlineExceeded') {
     return {
       state: 'failed',
@@ -99,11 +97,6 @@ export function jobOutcome(job: Job, pods: readonly Pod[]): JobOutcome {
         ? `agent exited with code ${exitCode}`
         : `Job ${job.metadata?.name} failed: ${failed.reason ?? ''} ${failed.message ?? ''}`.trim()));
   return { state: 'failed', reason, message, result, pod: podName, timedOut: false };
-}
-
-/** Whether a Job has finished (either way). */
-export function jobFinished(job: Job): boolean {
-  return condition(job, 'Complete') !== undefined || condition(job, 'Failed') !== undefined;
 }
 
 /** Whether a pod may still be running its container (and so writing files). */

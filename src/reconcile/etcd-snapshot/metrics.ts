@@ -1,15 +1,16 @@
 // Metric hooks of the snapshot pipeline. src/telemetry implements them with its prom-client
 // registry (seed §15 names); the pipeline calls them and never imports prom-client itself.
 import type { MemberCounts } from '../../etcd/errors.ts';
+import type { Reason, StorageReason } from '../../reasons/reasons.ts';
 import type { ClusterHealthView } from './ports.ts';
 
 export type { MemberCounts };
 
 export interface PipelineMetrics {
-  /** A save (create) or file removal (delete) ended; status is `success` or a catalog reason. */
+  /** A save (create) or file removal (delete) ended; status is `success` or the failure's reason. */
   operationFinished(o: {
     operation: 'create' | 'delete';
-    status: string;
+    status: 'success' | Reason;
     cluster: string;
     durationSeconds: number;
   }): void;
@@ -24,7 +25,7 @@ export interface PipelineMetrics {
   /** A save Job ran past its deadline. */
   jobTimeout(cluster: string): void;
   /** The snapshot storage failed (claim creation, disk full, write error). */
-  storageError(cluster: string, reason: string): void;
+  storageError(cluster: string, reason: StorageReason): void;
   /** The snapshot claim's filesystem as the last save left it. */
   storageUsage(namespace: string, claimName: string, usedBytes: number, availableBytes: number): void;
 }

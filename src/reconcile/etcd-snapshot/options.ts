@@ -2,25 +2,13 @@
 // Their ranges are checked once, where they are read (src/config): a bad flag stops the driver
 // with the usage before anything starts, so nothing here checks them again.
 import type { DiscoveryOptions } from '../../etcd/discovery.ts';
-import type { JobTracingSettings } from '../../telemetry/agent-telemetry.ts';
+import type { AgentJobOptions } from '../jobs/agent-job.ts';
 import { JOB_CREATE_RETRY_WINDOW_MS } from './job-create-failure.ts';
 
-export interface PipelineOptions {
-  /** The driver image the agent Jobs run (its entrypoint is `etcd-snapshot-driver`). */
-  agentImage: string;
-  /**
-   * The agent container's command, for an image whose entrypoint is not `etcd-snapshot-driver`
-   * (the args stay `agent <operation> …`); unset: the image's entrypoint.
-   */
-  agentCommand?: string[];
-  /** ServiceAccount of the Jobs' pods, in each etcd cluster's namespace; its token is not mounted. */
-  executorServiceAccount: string;
+/** The agent Jobs' options (src/reconcile/jobs/agent-job.ts) and the pipeline's own. */
+export interface PipelineOptions extends AgentJobOptions {
   /** Pod retries of a Job before it fails (Job spec.backoffLimit). */
   jobBackoffLimit: number;
-  /** Upper bound of a Job's run time; a record's snapshotTimeoutSeconds lowers it for its save. */
-  jobActiveDeadlineSeconds: number;
-  /** How long a finished Job stays for inspection before Kubernetes removes it. */
-  jobTtlSecondsAfterFinished: number;
   /** Size of a new snapshot claim (a quantity, e.g. "10Gi"); derived from etcd's db size when unset. */
   snapshotClaimSize?: string;
   /** Storage class of snapshot claims when the record names none. */
@@ -33,14 +21,6 @@ export interface PipelineOptions {
   pollIntervalMs: number;
   /** How long a save Job the API refuses is tried again before the record fails (job-create-failure.ts). */
   jobCreateRetryWindowMs: number;
-  /** Resources of the agent container. */
-  resources: { requests: Record<string, string>; limits: Record<string, string> };
-  /**
-   * Where the agents export their spans (the driver's --trace-exporter / --trace-endpoint): the
-   * Jobs get it as OTEL_* env next to TRACEPARENT, so their spans reach the same collector.
-   * Unset: Jobs get TRACEPARENT alone (the agent then falls back to OTLP's default endpoint).
-   */
-  agentTracing?: JobTracingSettings;
   /** Which discovery methods rediscovery may use (ETCD_DISCOVERY_METHOD); all when unset. */
   discovery?: DiscoveryOptions;
 }

@@ -4,35 +4,24 @@
 
 import type { EtcdCallObserver } from '../../etcd/client/call-observer.ts';
 import type { EtcdCredentials, SecretLike } from '../../etcd/credentials.ts';
-import type { Job, PersistentVolumeClaim, Pod } from '../../informers/resources.ts';
+import type { PersistentVolumeClaim } from '../../informers/resources.ts';
+import type { KubeEvent } from '../../kube/event-recorder.ts';
 import type { EtcdSnapshot } from '../../records/etcd-snapshot.ts';
+import type { JobApi } from '../jobs/job-api.ts';
 
-export interface KubeEvent {
-  type: 'Normal' | 'Warning';
-  reason: string;
-  message: string;
-}
+export type { KubeEvent } from '../../kube/event-recorder.ts';
 
-export interface PipelineApi {
+/** The Job calls (src/reconcile/jobs/job-api.ts) and the pipeline's own. */
+export interface PipelineApi extends JobApi {
   /** The Secret, or undefined when it does not exist. */
   getSecret(namespace: string, name: string, signal: AbortSignal): Promise<SecretLike | undefined>;
   /** Creates the claim; resolves (without error) when one of that name exists already. */
   createClaim(claim: PersistentVolumeClaim, signal: AbortSignal): Promise<void>;
-  /** Creates the Job; resolves when one of that name exists already (the caller checks its owner). */
-  createJob(job: Job, signal: AbortSignal): Promise<void>;
-  /** The Job as the API server has it now (the cache may lag a create), or undefined. */
-  getJob(namespace: string, name: string, signal: AbortSignal): Promise<Job | undefined>;
-  /** Deletes the Job and (in the background) its pods; unknown → no-op. */
-  deleteJob(namespace: string, name: string, signal: AbortSignal): Promise<void>;
-  /** The Job's pods as the API server has them now. */
-  listJobPods(namespace: string, jobName: string, signal: AbortSignal): Promise<Pod[]>;
-  /** The last lines of a pod's log; '' when it cannot be read. */
-  podLogTail(namespace: string, pod: string, lines: number, signal: AbortSignal): Promise<string>;
   /** Replaces the record's status; 409 when its resourceVersion is stale. Returns the new record. */
   putStatus(record: EtcdSnapshot, signal: AbortSignal): Promise<EtcdSnapshot>;
   /** Removes a finalizer, guarded by the record's resourceVersion (409 when stale). */
   removeFinalizer(record: EtcdSnapshot, finalizer: string, signal: AbortSignal): Promise<void>;
-  /** Records a core/v1 Event about the record; failures are logged, never thrown. */
+  /** Records a core/v1 Event about the record (aggregated: src/kube/event-recorder.ts); failures are logged, never thrown. */
   recordEvent(record: EtcdSnapshot, event: KubeEvent, signal: AbortSignal): Promise<void>;
 }
 
@@ -50,8 +39,8 @@ export interface ClusterHealthView {
 }
 
 /**
- * src/etcd/health.ts's checkClusterHealth; throws an error with `.reason` (a catalog name) on
- * failure, a ClusterUnhealthyError (with the member counts) when the cluster itself is unhealthy.
+ * src/etcd/health.ts's checkClusterHealth; throws an EtcdError (its reason from the vocabulary)
+ * on failure, a ClusterUnhealthyError (with the member counts) when the cluster itself is unhealthy.
  */
 export type HealthChecker = (
   endpoints: string[],

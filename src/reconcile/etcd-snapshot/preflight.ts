@@ -2,22 +2,26 @@
 // They hold no state: each runs again in one pass until the save starts, so each only reads
 // the world (or creates the cluster's claim, which is idempotent) and fills in the SaveRun the
 // next one reads. A check that cannot pass says so as a step result.
+
 import type { EtcdCredentials } from '../../etcd/credentials.ts';
 import { discoverEtcdCluster } from '../../etcd/discovery.ts';
-import { ClusterUnhealthyError } from '../../etcd/errors.ts';
+import { ClusterUnhealthyError, EtcdError, type EtcdErrorReason } from '../../etcd/errors.ts';
+import { namespacedKey } from '../../informers/store-types.ts';
 import type { EtcdSnapshot } from '../../records/etcd-snapshot.ts';
 import type { ReconcileContext } from '../result.ts';
 import { fail, proceed, requeueAfter, type StepResult } from '../step.ts';
 import { buildSnapshotClaim, claimSize } from './claim-spec.ts';
 import { memberIdsOf } from './membership-drift.ts';
 import { memberCountsOf } from './metrics.ts';
-import { reasonOf } from './resolve-credentials.ts';
 import { type StepIo, sourceFirst } from './step-io.ts';
 import { reportVersionSkew } from './version-skew.ts';
 
 // Reasons that may clear by themselves (an election, a member restarting): retried until the
 // record's snapshot timeout has passed since it was created, then final.
-const TRANSIENT_REASONS = new Set(['ETCD_NO_LEADER', 'ETCD_ENDPOINTS_UNREACHABLE']);
+const TRANSIENT_REASONS: ReadonlySet<EtcdErrorReason> = new Set([
+  'ETCD_NO_LEADER',
+  'ETCD_ENDPOINTS_UNREACHABLE',
+]);
 
 /** What the checks learn for the save: filled in phase by phase. */
 export interface SaveRun {
@@ -91,14 +95,15 @@ export async function checkHealth(io: StepIo, run: SaveRun): Promise<StepResult>
     ctx.signal.throwIfAborted();
     // An unhealthy cluster is what the quorum gauge exists for; a credential failure is not.
     if (err instanceof ClusterUnhealthyError) metrics.clusterHealth(cluster, err.members, false);
-    const reason = reasonOf(err);
-    if (!reason) throw err;
+    // The health check says why with an EtcdError; anything else is retried with backoff.
+    if (!(err instanceof EtcdError)) throw err;
+    const { reason } = err;
     const age = io.now().getTime() - Date.parse(record.metadata?.creationTimestamp ?? '');
     if (TRANSIENT_REASONS.has(reason) && !(age > record.spec.snapshotTimeoutSeconds * 1000)) {
-      ctx.log.info({ reason, message: (err as Error).message }, 'etcd not healthy yet; checking again');
+      ctx.log.info({ reason, message: err.message }, 'etcd not healthy yet; checking again');
       return requeueAfter(Math.min(5_000, io.options.pollIntervalMs));
     }
-    return fail(reason, (err as Error).message);
+    return fail(reason, err.message);
   }
 }
 
@@ -107,7 +112,7 @@ export async function prepareStorage(io: StepIo, run: SaveRun): Promise<StepResu
   const { record, ctx } = run;
   const { claimName } = record.spec.storage;
   const { namespace } = record.spec.cluster;
-  const existing = io.stores.persistentVolumeClaims.get(`${namespace}/${claimName}`);
+  const existing = io.stores.persistentVolumeClaims.get(namespacedKey(namespace, claimName));
   if (existing) {
     // A claim being deleted takes every file with it; wait for it to go and make a new one.
     if (existing.metadata?.deletionTimestamp) {

@@ -5,11 +5,12 @@
 // released.
 import type { EtcdSnapshot } from '../../records/etcd-snapshot.ts';
 import { FINALIZER_BACKUP_FILE } from '../../records/etcd-snapshot.ts';
+import { jobFinished } from '../jobs/job-state.ts';
 import type { ReconcileContext, ReconcileResult } from '../result.ts';
+import { jobName, snapshotDir } from '../snapshot-records/names.ts';
 import { proceed, requeueAfter, type StepContinue, type StepRequeue } from '../step.ts';
-import { jobFinished, jobOutcome, ownedBy, podActive } from './job-outcome.ts';
+import { jobOutcome, ownedBy, podActive } from './job-outcome.ts';
 import { buildDeleteJob } from './job-spec.ts';
-import { jobName, snapshotDir } from './names.ts';
 import { durationSeconds, logStep } from './status-writes.ts';
 import type { StepIo } from './step-io.ts';
 import { inStepSpan } from './tracing.ts';

@@ -2,6 +2,7 @@
 // name when needed, never copied). Used before the save (CheckHealth needs them) and after it
 // (the member list is read again, membership-drift.ts).
 import { type EtcdCredentials, withCaFromSecret } from '../../etcd/credentials.ts';
+import { EtcdError } from '../../etcd/errors.ts';
 import type { EtcdSnapshot } from '../../records/etcd-snapshot.ts';
 import type { ReconcileContext } from '../result.ts';
 import { fail, proceed, type StepFailure, type StepResult } from '../step.ts';
@@ -40,12 +41,8 @@ export async function resolveCredentials(
     const credentials = io.parseCredentials(secret);
     return { credentials: ca && caSecret ? withCaFromSecret(credentials, ca, caSecret.key) : credentials };
   } catch (err) {
-    return fail(reasonOf(err) ?? 'AUTH_CERT_NOT_FOUND', (err as Error).message);
+    // credentialsFromSecret says what is wrong with an EtcdError and its reason; anything else
+    // it throws is still a Secret it cannot read.
+    return fail(err instanceof EtcdError ? err.reason : 'AUTH_CERT_NOT_FOUND', (err as Error).message);
   }
-}
-
-/** A catalog reason an error carries (EtcdError, AuthError), if any. */
-export function reasonOf(err: unknown): string | undefined {
-  const reason = (err as { reason?: unknown } | null)?.reason;
-  return typeof reason === 'string' && /^[A-Z][A-Z_]+$/.test(reason) ? reason : undefined;
 }

@@ -1,8 +1,9 @@
 // The Verify phase: a save's AgentResult must be complete and consistent before the record is
 // marked Ready — a Ready snapshot without a checksum or revision could not be trusted at restore.
 import type { AgentResult } from '../../agent/contract.ts';
+import type { Reason } from '../../reasons/reasons.ts';
 
-export type ResultCheck = { ok: true; result: AgentResult } | { ok: false; reason: string; message: string };
+export type ResultCheck = { ok: true; result: AgentResult } | { ok: false; reason: Reason; message: string };
 
 const SHA256 = /^[0-9a-f]{64}$/;
 

@@ -5,15 +5,15 @@
 // is never lost; from then on the record is in the await flow (await-save.ts).
 import type { EtcdSnapshot, EtcdSnapshotStatus, EtcdSnapshotStep } from '../../records/etcd-snapshot.ts';
 import type { ReconcileContext, ReconcileResult } from '../result.ts';
+import { clusterWorkloadKey, INDEX_PIPELINE_WORKLOAD } from '../snapshot-records/indexes.ts';
+import { jobName } from '../snapshot-records/names.ts';
 import { type Phase, runPhases, type StepResult } from '../step.ts';
 import { minFreeBytes } from './claim-spec.ts';
 import { saveTurn } from './cluster-turn.ts';
 import { waitingStatus } from './cluster-wait.ts';
 import { withoutBlockingConditions } from './conditions.ts';
-import { clusterWorkloadKey, INDEX_PIPELINE_WORKLOAD } from './indexes.ts';
 import { createSaveJob } from './job-create-failure.ts';
 import { buildSaveJob } from './job-spec.ts';
-import { jobName } from './names.ts';
 import { checkHealth, discover, prepareStorage, type SaveRun } from './preflight.ts';
 import { resolveCredentialsStep } from './resolve-credentials.ts';
 import { failRecord, logStep } from './status-writes.ts';

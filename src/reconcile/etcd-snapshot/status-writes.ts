@@ -2,6 +2,7 @@
 // with its metric and one log line. Flows return a step result; the dispatch and the flows turn
 // a `fail` into failRecord, so every failure is told the same way.
 import type { AgentResult } from '../../agent/contract.ts';
+import type { Reason } from '../../reasons/reasons.ts';
 import type { EtcdSnapshot, EtcdSnapshotStatus, EtcdSnapshotStep } from '../../records/etcd-snapshot.ts';
 import type { Logger } from '../../telemetry/logger.ts';
 import type { ReconcileContext } from '../result.ts';
@@ -11,7 +12,7 @@ import type { StepIo } from './step-io.ts';
 const MAX_MESSAGE = 2048;
 
 export interface RecordFailure {
-  reason: string;
+  reason: Reason;
   step: EtcdSnapshotStep;
   message: string;
   /** A group's record that took over another's failure names that record. */
@@ -106,7 +107,7 @@ export function logStep(
   status: string,
   step: EtcdSnapshotStep,
   seconds: number,
-  reason?: string,
+  reason?: Reason,
 ): void {
   log.info(
     {

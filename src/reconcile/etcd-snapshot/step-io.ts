@@ -5,7 +5,7 @@
 // optimisation: a stale read would cost a 409 and a retry, never a wrong step.
 import type { DiscoveryStores } from '../../etcd/discovery.ts';
 import type { Job, PersistentVolumeClaim, Pod } from '../../informers/resources.ts';
-import type { ReadonlyStore } from '../../informers/store-types.ts';
+import { namespacedKey, objectKey, type ReadonlyStore } from '../../informers/store-types.ts';
 import {
   type EtcdSnapshot,
   type EtcdSnapshotStatus,
@@ -14,7 +14,11 @@ import {
 import { type ReadYourWritesStore, readYourWrites } from '../../records/read-your-writes.ts';
 import type { Logger } from '../../telemetry/logger.ts';
 import type { ReconcileContext } from '../result.ts';
-import { INDEX_PIPELINE_WORKLOAD, INDEX_RECORD_CLUSTER, snapshotWorkloadKey } from './indexes.ts';
+import {
+  INDEX_PIPELINE_WORKLOAD,
+  INDEX_RECORD_CLUSTER,
+  snapshotWorkloadKey,
+} from '../snapshot-records/indexes.ts';
 import type { PipelineMetrics } from './metrics.ts';
 import type { PipelineOptions } from './options.ts';
 import type { CredentialsParser, HealthChecker, PipelineApi } from './ports.ts';
@@ -88,7 +92,8 @@ export function stepIo(deps: PipelineReconcilerDeps): StepIo {
     },
     async currentJob(namespace, name, ctx) {
       return (
-        deps.stores.jobs.get(`${namespace}/${name}`) ?? (await deps.api.getJob(namespace, name, ctx.signal))
+        deps.stores.jobs.get(namespacedKey(namespace, name)) ??
+        (await deps.api.getJob(namespace, name, ctx.signal))
       );
     },
     podsOf: (target, operation) =>
@@ -100,7 +105,7 @@ export function stepIo(deps: PipelineReconcilerDeps): StepIo {
 }
 
 export function keyOf(record: EtcdSnapshot): string {
-  return `${record.metadata?.namespace ?? ''}/${record.metadata?.name ?? ''}`;
+  return objectKey(record);
 }
 
 /** The health check's chosen source first; the agent falls back to the others in order. */

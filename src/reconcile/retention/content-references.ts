@@ -8,7 +8,7 @@ import type { Subscription } from 'rxjs';
 import type { UnstructuredObject } from '../../informers/resources.ts';
 import type { IndexFunc, InformerEvent } from '../../informers/store-types.ts';
 import type { EtcdSnapshot } from '../../records/etcd-snapshot.ts';
-import type { IndexableSource } from '../etcd-snapshot/controller-factory.ts';
+import type { IndexableSource } from '../indexable-source.ts';
 
 export const INDEX_CONTENT_HANDLE = 'retention-content-handle';
 

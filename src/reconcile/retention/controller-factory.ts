@@ -12,12 +12,11 @@ import {
 } from '../../records/etcd-snapshot.ts';
 import type { Logger } from '../../telemetry/logger.ts';
 import { Controller } from '../controller.ts';
-import type { IndexableSource } from '../etcd-snapshot/controller-factory.ts';
-import { INDEX_RECORD_CLUSTER, recordClusterIndexer } from '../etcd-snapshot/indexes.ts';
-import { kubePipelineApi } from '../etcd-snapshot/kube-api.ts';
-import { LABEL_OPERATION } from '../etcd-snapshot/names.ts';
 import { enqueueMapped } from '../handlers.ts';
+import type { IndexableSource } from '../indexable-source.ts';
+import { LABEL_OPERATION } from '../jobs/labels.ts';
 import type { ControllerMetrics } from '../metrics.ts';
+import { INDEX_RECORD_CLUSTER, recordClusterIndexer } from '../snapshot-records/indexes.ts';
 import { ContentReferences, contentHandleIndexer } from './content-references.ts';
 import { kubeRetentionApi, type RetentionApi } from './kube-api.ts';
 import { noopRetentionMetrics, type RetentionMetrics } from './metrics.ts';
@@ -68,7 +67,7 @@ export function createRetentionController(deps: RetentionControllerDeps): Retent
   const contentSources = [informers.volumeSnapshotContents, informers.volumeGroupSnapshotContents];
   const contents = new ContentReferences(contentSources);
   const logger = deps.logger.child({ component: 'etcd-snapshot-retention' });
-  const api = deps.api ?? kubeRetentionApi(deps.client, kubePipelineApi(deps.client, { logger }), logger);
+  const api = deps.api ?? kubeRetentionApi(deps.client, logger);
   const reconciler = new RetentionReconciler({
     stores: { etcdSnapshots: records, persistentVolumeClaims: informers.persistentVolumeClaims.store },
     contents,

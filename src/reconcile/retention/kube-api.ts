@@ -1,31 +1,34 @@
-// The retention controller's API calls. Jobs and Events about records go through the pipeline's
-// PipelineApi (kube-api.ts there); besides those it deletes records (the request to delete their
-// files) and reports on claims.
-import { randomBytes } from 'node:crypto';
+// The retention controller's API calls: the Job calls of src/reconcile/jobs, Events about records
+// and claims through the one recorder of src/kube, and deleting records (the request to delete
+// their files).
 import type { PersistentVolumeClaim } from '../../informers/resources.ts';
 import { isNotFound } from '../../kube/api-errors.ts';
 import type { JsonRequester } from '../../kube/custom-objects.ts';
+import { EventRecorder, type KubeEvent } from '../../kube/event-recorder.ts';
 import { ETCD_SNAPSHOT, type EtcdSnapshot } from '../../records/etcd-snapshot.ts';
 import type { Logger } from '../../telemetry/logger.ts';
-import type { KubeEvent, PipelineApi } from '../etcd-snapshot/ports.ts';
+import { type JobApi, kubeJobApi } from '../jobs/job-api.ts';
+import { APP_NAME } from '../jobs/labels.ts';
+import { recordReference } from '../snapshot-records/references.ts';
 
-export interface RetentionApi
-  extends Pick<PipelineApi, 'createJob' | 'getJob' | 'deleteJob' | 'listJobPods' | 'recordEvent'> {
+export interface RetentionApi extends Pick<JobApi, 'createJob' | 'getJob' | 'deleteJob' | 'listJobPods'> {
   /** Deletes the record, only the one read (uid precondition); gone already → no-op. */
   deleteRecord(record: EtcdSnapshot, signal: AbortSignal): Promise<void>;
+  /** An Event on a record; failures are logged, never thrown. */
+  recordEvent(record: EtcdSnapshot, event: KubeEvent, signal: AbortSignal): Promise<void>;
   /** An Event on a snapshot claim; failures are logged, never thrown. */
   claimEvent(claim: PersistentVolumeClaim, event: KubeEvent, signal: AbortSignal): Promise<void>;
 }
 
 const enc = encodeURIComponent;
 
-export function kubeRetentionApi(client: JsonRequester, pipeline: PipelineApi, logger: Logger): RetentionApi {
+export function kubeRetentionApi(client: JsonRequester, logger: Logger): RetentionApi {
+  const events = new EventRecorder(client, {
+    component: APP_NAME,
+    onError: (err, event) => logger.warn({ err, reason: event.reason }, 'cannot record an Event'),
+  });
   return {
-    createJob: (job, signal) => pipeline.createJob(job, signal),
-    getJob: (ns, name, signal) => pipeline.getJob(ns, name, signal),
-    deleteJob: (ns, name, signal) => pipeline.deleteJob(ns, name, signal),
-    listJobPods: (ns, name, signal) => pipeline.listJobPods(ns, name, signal),
-    recordEvent: (record, event, signal) => pipeline.recordEvent(record, event, signal),
+    ...kubeJobApi(client, { logger }),
     async deleteRecord(record, signal) {
       const path = `/apis/${ETCD_SNAPSHOT.group}/${ETCD_SNAPSHOT.version}/namespaces/${enc(record.metadata?.namespace ?? '')}/${ETCD_SNAPSHOT.plural}/${enc(record.metadata?.name ?? '')}`;
       try {
@@ -42,35 +45,18 @@ export function kubeRetentionApi(client: JsonRequester, pipeline: PipelineApi, l
         if (!isNotFound(err)) throw err;
       }
     },
-    async claimEvent(claim, event, signal) {
-      const namespace = claim.metadata?.namespace ?? '';
-      const now = new Date().toISOString();
-      try {
-        await client.request('POST', `/api/v1/namespaces/${enc(namespace)}/events`, {
-          body: {
-            apiVersion: 'v1',
-            kind: 'Event',
-            metadata: { name: `${claim.metadata?.name}.${randomBytes(6).toString('hex')}`, namespace },
-            involvedObject: {
-              apiVersion: 'v1',
-              kind: 'PersistentVolumeClaim',
-              name: claim.metadata?.name,
-              namespace,
-              uid: claim.metadata?.uid,
-            },
-            type: event.type,
-            reason: event.reason,
-            message: event.message.slice(0, 1024),
-            source: { component: 'etcd-snapshot-driver' },
-            firstTimestamp: now,
-            lastTimestamp: now,
-            count: 1,
-          },
-          signal,
-        });
-      } catch (err) {
-        logger.warn({ err, reason: event.reason }, 'cannot record an Event');
-      }
-    },
+    recordEvent: (record, event, signal) => events.record(recordReference(record), event, signal),
+    claimEvent: (claim, event, signal) =>
+      events.record(
+        {
+          apiVersion: 'v1',
+          kind: 'PersistentVolumeClaim',
+          name: claim.metadata?.name ?? '',
+          namespace: claim.metadata?.namespace ?? '',
+          ...(claim.metadata?.uid ? { uid: claim.metadata.uid } : {}),
+        },
+        event,
+        signal,
+      ),
   };
 }

@@ -1,6 +1,6 @@
 // Options of the retention controller (orphaned records, retention-days, the orphan file sweep)
 // with their defaults. Their ranges are checked once, where they are read (src/config).
-import type { PipelineOptions } from '../etcd-snapshot/options.ts';
+import type { AgentJobOptions } from '../jobs/agent-job.ts';
 
 export interface RetentionOptions {
   /** Only records with this spec.driverName are judged (another driver's records are not ours). */
@@ -27,7 +27,7 @@ export interface RetentionOptions {
   pollIntervalMs: number;
   /** The sweep Job's image, account, deadline, TTL and resources: the pipeline's. */
   job: Pick<
-    PipelineOptions,
+    AgentJobOptions,
     | 'agentImage'
     | 'agentCommand'
     | 'executorServiceAccount'

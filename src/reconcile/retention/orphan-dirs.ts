@@ -3,7 +3,7 @@
 // deletes it): one sweep reports, and a record the cache was late to show has a full interval to
 // appear. Pure.
 import type { EtcdSnapshot } from '../../records/etcd-snapshot.ts';
-import { snapshotDir } from '../etcd-snapshot/names.ts';
+import { snapshotDir } from '../snapshot-records/names.ts';
 
 /** The directory names (relative to the claim) the records of a claim own. */
 export function ownedDirs(records: readonly EtcdSnapshot[], claimName: string): string[] {

@@ -5,12 +5,13 @@
 // restart a claim is simply swept again, and a directory needs two sweeps to be deleted.
 import { parseAgentResult } from '../../agent/contract.ts';
 import type { Job, PersistentVolumeClaim } from '../../informers/resources.ts';
-import type { ReadonlyStore } from '../../informers/store-types.ts';
+import { objectKey, type ReadonlyStore } from '../../informers/store-types.ts';
 import type { EtcdSnapshot } from '../../records/etcd-snapshot.ts';
 import type { Logger } from '../../telemetry/logger.ts';
-import { INDEX_RECORD_CLUSTER } from '../etcd-snapshot/indexes.ts';
-import { APP_NAME, LABEL_APP, LABEL_CLUSTER, labelValue } from '../etcd-snapshot/names.ts';
+import { jobFinished } from '../jobs/job-state.ts';
+import { APP_NAME, LABEL_APP, LABEL_CLUSTER, labelValue } from '../jobs/labels.ts';
 import type { ReconcileContext, ReconcileResult, Reconciler } from '../result.ts';
+import { INDEX_RECORD_CLUSTER } from '../snapshot-records/indexes.ts';
 import type { ContentReferences } from './content-references.ts';
 import type { RetentionApi } from './kube-api.ts';
 import type { RetentionMetrics } from './metrics.ts';
@@ -41,12 +42,6 @@ const REPORT_EVENT: Record<ReportReason, 'Normal' | 'Warning'> = {
   RetentionExpiredReferenced: 'Warning',
 };
 
-function jobFinished(job: Job): boolean {
-  return (job.status?.conditions ?? []).some(
-    (c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
-  );
-}
-
 /** Snapshot claims by `<namespace>/<cluster label>`: the pipeline labels them app and cluster. */
 export const INDEX_SNAPSHOT_CLAIM_CLUSTER = 'snapshot-claim-cluster';
 export function snapshotClaimClusterIndexer(claim: PersistentVolumeClaim | Job): string[] {
@@ -68,7 +63,7 @@ export function clusterClaims(
 }
 
 export class RetentionReconciler implements Reconciler {
-  readonly #d: RetentionReconcilerDeps;
+  readonly #deps: RetentionReconcilerDeps;
   readonly #now: () => number;
   /** Per claim (`ns/name`): when its last sweep was read. */
   readonly #lastSweep = new Map<string, number>();
@@ -80,7 +75,7 @@ export class RetentionReconciler implements Reconciler {
   readonly #reported = new Map<string, string>();
 
   constructor(deps: RetentionReconcilerDeps) {
-    this.#d = deps;
+    this.#deps = deps;
     this.#now = deps.now ?? Date.now;
   }
 
@@ -91,12 +86,12 @@ export class RetentionReconciler implements Reconciler {
 
   async reconcile(key: string, ctx: ReconcileContext): Promise<ReconcileResult> {
     const nextRecords = await this.#judgeRecords(key, ctx);
-    const nextSweep = this.#d.options.sweepIntervalMs > 0 ? await this.#sweep(key, ctx) : Infinity;
-    return { requeueAfter: Math.max(1_000, Math.min(nextRecords, nextSweep, this.#d.options.resyncMs)) };
+    const nextSweep = this.#deps.options.sweepIntervalMs > 0 ? await this.#sweep(key, ctx) : Infinity;
+    return { requeueAfter: Math.max(1_000, Math.min(nextRecords, nextSweep, this.#deps.options.resyncMs)) };
   }
 
   async #judgeRecords(clusterKey: string, ctx: ReconcileContext): Promise<number> {
-    const { options, api, metrics } = this.#d;
+    const { options, api, metrics } = this.#deps;
     const now = this.#now();
     let next = options.resyncMs;
     const counts: Record<ReportReason, number> = {
@@ -105,10 +100,10 @@ export class RetentionReconciler implements Reconciler {
       RetentionExpiredReferenced: 0,
     };
     // Contents not listed yet: every verdict is "keep" for now; look again soon, not at the resync.
-    if (!this.#d.contents.synced) next = Math.min(next, options.pollIntervalMs);
-    for (const record of this.#d.stores.etcdSnapshots.byIndex(INDEX_RECORD_CLUSTER, clusterKey)) {
+    if (!this.#deps.contents.synced) next = Math.min(next, options.pollIntervalMs);
+    for (const record of this.#deps.stores.etcdSnapshots.byIndex(INDEX_RECORD_CLUSTER, clusterKey)) {
       const uid = record.metadata?.uid ?? '';
-      const verdict = judgeRecord(record, this.#d.contents.stateOf(record), now, options);
+      const verdict = judgeRecord(record, this.#deps.contents.stateOf(record), now, options);
       if (verdict.action === 'keep') {
         this.#reported.delete(uid);
         // Look again when the grace or the retention runs out, not only at the next resync.
@@ -148,7 +143,7 @@ export class RetentionReconciler implements Reconciler {
   }
 
   async #sweep(clusterKey: string, ctx: ReconcileContext): Promise<number> {
-    const { options, api, stores } = this.#d;
+    const { options, api, stores } = this.#deps;
     let next = Infinity;
     const records = stores.etcdSnapshots.byIndex(INDEX_RECORD_CLUSTER, clusterKey);
     const clusterName = clusterKey.slice(clusterKey.indexOf('/') + 1);
@@ -156,7 +151,7 @@ export class RetentionReconciler implements Reconciler {
       if (claim.metadata?.deletionTimestamp || claim.status?.phase !== 'Bound') continue;
       const namespace = claim.metadata?.namespace ?? '';
       const claimName = claim.metadata?.name ?? '';
-      const claimKey = `${namespace}/${claimName}`;
+      const claimKey = objectKey(claim);
       const name = sweepJobName(claimName);
       const job = await api.getJob(namespace, name, ctx.signal);
       if (job && this.#readJobs.has(job.metadata?.uid ?? '')) {
@@ -202,10 +197,10 @@ export class RetentionReconciler implements Reconciler {
     records: EtcdSnapshot[],
     ctx: ReconcileContext,
   ): Promise<void> {
-    const { api, metrics, options } = this.#d;
+    const { api, metrics, options } = this.#deps;
     const namespace = claim.metadata?.namespace ?? '';
     const claimName = claim.metadata?.name ?? '';
-    const claimKey = `${namespace}/${claimName}`;
+    const claimKey = objectKey(claim);
     const pods = await api.listJobPods(namespace, job.metadata?.name ?? '', ctx.signal);
     const message = pods
       .flatMap((p) => p.status?.containerStatuses ?? [])

@@ -16,8 +16,16 @@
 import type { EtcdSnapshot } from '../../records/etcd-snapshot.ts';
 import type { ContentState } from './content-references.ts';
 
-export type DeleteReason = 'OrphanDeletePolicy' | 'OrphanUnknownPolicy' | 'RetentionExpired';
-export type ReportReason = 'OrphanRetained' | 'OrphanPolicyUnknown' | 'RetentionExpiredReferenced';
+// Event reasons (Kubernetes' CamelCase, not the reason vocabulary of src/reasons: none is a
+// failure) and the `reason` label values of the retention families (docs/observability.md).
+export const DELETE_REASONS = ['OrphanDeletePolicy', 'OrphanUnknownPolicy', 'RetentionExpired'] as const;
+export const REPORT_REASONS = [
+  'OrphanRetained',
+  'OrphanPolicyUnknown',
+  'RetentionExpiredReferenced',
+] as const;
+export type DeleteReason = (typeof DELETE_REASONS)[number];
+export type ReportReason = (typeof REPORT_REASONS)[number];
 
 export type RecordVerdict =
   | { action: 'keep' }

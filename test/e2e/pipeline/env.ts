@@ -6,7 +6,6 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -24,6 +23,7 @@ import type { PipelineOptionsInput } from '../../../src/reconcile/etcd-snapshot/
 import { type EtcdSnapshot, etcdSnapshotResource } from '../../../src/records/etcd-snapshot.ts';
 import { createLogger, type Logger } from '../../../src/telemetry/logger.ts';
 import type { EtcdFixture } from '../../harness/etcd-fixture.ts';
+import { freePort } from '../../harness/free-port.ts';
 import type { LocalCluster } from '../../harness/local-cluster.ts';
 import { startProcess, waitFor } from '../../harness/process.ts';
 import { tool } from '../../harness/tools.ts';
@@ -178,18 +178,6 @@ export async function pipelineJobs(env: DriverEnv, namespace: string): Promise<s
 
 export function sha256File(file: string): string {
   return createHash('sha256').update(readFileSync(file)).digest('hex');
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const address = s.address();
-      s.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
 }
 
 /**

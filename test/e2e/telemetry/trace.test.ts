@@ -43,7 +43,7 @@ const PHASE_SPANS = [
   'Verify',
 ].map((p) => `etcd-snapshot.${p}`);
 /** The agent's operation span and its steps (src/agent/save.ts). */
-const AGENT_SPANS = ['agent.save', 'health', 'stream', 'hash', 'fsync', 'check'];
+const AGENT_SPANS = ['agent.save', 'health', 'stream', 'check', 'fsync', 'rename'];
 
 const log = pipelineLogger();
 let cluster: LocalCluster;

@@ -16,10 +16,12 @@ import { KubeClient } from '../../../src/informers/kube-client.ts';
 import { podOfIdentity } from '../../../src/leader/identity.ts';
 import type { LeaseObject } from '../../../src/leader/lease-api.ts';
 import { createLogger } from '../../../src/telemetry/logger.ts';
+import { freePort } from '../../harness/free-port.ts';
 import { type LocalCluster, startLocalCluster } from '../../harness/local-cluster.ts';
 import { PROJECT_ROOT } from '../../harness/tools.ts';
 import { installCrds } from '../csi/driver-env.ts';
 import { startTcpProxy } from '../informers/tcp-proxy.ts';
+import { until } from './driver-child.ts';
 
 const NS = 'etcd-snapshot-driver';
 const BUCKETS = 2;
@@ -40,14 +42,6 @@ afterAll(async () => {
   await cluster?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
-
-async function until(what: string, fn: () => Promise<boolean> | boolean, ms = 60_000): Promise<void> {
-  const started = Date.now();
-  while (!(await fn())) {
-    if (Date.now() - started > ms) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function leases(): Promise<LeaseObject[]> {
   const list = await client.request<{ items: LeaseObject[] }>(
@@ -101,7 +95,7 @@ describe('runDriver aborted during start-up', () => {
       const pod = `abort-${target}`;
       const identity = `${pod}_00000000`;
       const socket = join(dir, `${target}.sock`);
-      const metricsPort = 19_100 + i;
+      const metricsPort = await freePort(cluster.hostIP);
       const config = loadConfig(driverArgs(socket, metricsPort), {});
       const log = createLogger({ level: 'error', format: 'json' });
       const abort = new AbortController();
@@ -128,6 +122,34 @@ describe('runDriver aborted during start-up', () => {
   });
 });
 
+describe('runDriver with a controller whose start throws', () => {
+  it('rejects with that error and stops the controllers that had started, and everything before them', async () => {
+    const socket = join(dir, 'failed-controller.sock');
+    const metricsPort = await freePort(cluster.hostIP);
+    const config = loadConfig(driverArgs(socket, metricsPort), {});
+    const log = createLogger({ level: 'error', format: 'json' });
+    const events: string[] = [];
+    const controller = (name: string, fails = false) => ({
+      start() {
+        events.push(`start ${name}`);
+        if (fails) throw new Error(`${name} could not start`);
+      },
+      async stop() {
+        events.push(`stop ${name}`);
+        return { drained: true };
+      },
+    });
+    const started = runDriver(config, log, {
+      identity: 'failed-controller_00000000',
+      controllers: () => [controller('first'), controller('second', true)],
+    });
+    await expect(started).rejects.toThrow('second could not start');
+    expect(events).toEqual(['start first', 'start second', 'stop first', 'stop second']);
+    expect(await taken('failed-controller')).toEqual({ buckets: 0, member: false });
+    expect(await accepts({ host: cluster.hostIP, port: metricsPort })).toBe(false);
+  });
+});
+
 describe('etcd-snapshot-driver process signalled during start-up', () => {
   it('exits 0 by itself, and starts nothing once the apiserver answers again', async () => {
     const url = new URL(cluster.apiserverUrl);
@@ -139,7 +161,7 @@ describe('etcd-snapshot-driver process signalled during start-up', () => {
     );
     const pod = 'process-abort';
     const socket = join(dir, 'process.sock');
-    const metricsPort = 19_199;
+    const metricsPort = await freePort(cluster.hostIP);
     proxy.pause();
     let child: ChildProcess | undefined;
     try {

@@ -80,11 +80,11 @@ export class FakeStore<T extends StoredObject> implements ReadonlyStore<T> {
 export class FakeApiError extends Error {
   override name = 'ApiError';
   readonly statusCode: number;
-  readonly reason: string;
-  constructor(statusCode: number, reason: string, message: string) {
-    super(`${statusCode} ${reason}: ${message}`);
+  readonly statusReason: string;
+  constructor(statusCode: number, statusReason: string, message: string) {
+    super(`${statusCode} ${statusReason}: ${message}`);
     this.statusCode = statusCode;
-    this.reason = reason;
+    this.statusReason = statusReason;
   }
 }
 

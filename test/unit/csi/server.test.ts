@@ -5,7 +5,7 @@ import { createServer, type Server as NetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { status } from '@grpc/grpc-js';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type CsiClient, createCsiClient } from '../../../src/csi/csi-client.ts';
 import { CsiError } from '../../../src/csi/errors.ts';
 import type { CallContext } from '../../../src/csi/handler.ts';
@@ -227,8 +227,7 @@ describe('calls', () => {
     expect(err.code).toBe(status.DEADLINE_EXCEEDED);
     expect(Date.now() - started).toBeLessThan(2000);
     expect(seen?.deadline).toBeInstanceOf(Date);
-    await new Promise((r) => setTimeout(r, 100));
-    expect(seen?.signal.aborted).toBe(true);
+    await vi.waitFor(() => expect(seen?.signal.aborted).toBe(true));
   });
 
   it('aborts the handler’s signal when the client cancels', async () => {
@@ -243,11 +242,10 @@ describe('calls', () => {
     });
     const cancel = new AbortController();
     const pending = grpcError(client.Controller.ListSnapshots!({}, { signal: cancel.signal }));
-    await new Promise((r) => setTimeout(r, 200));
+    await vi.waitFor(() => expect(signal).toBeDefined());
     cancel.abort();
     expect((await pending).code).toBe(status.CANCELLED);
-    await new Promise((r) => setTimeout(r, 200));
-    expect(signal?.aborted).toBe(true);
+    await vi.waitFor(() => expect(signal?.aborted).toBe(true));
     expect((signal?.reason as CsiError | undefined)?.reason).toBe('CANCELLED');
   });
 
@@ -290,14 +288,18 @@ describe('calls', () => {
 
 describe('shutdown', () => {
   it('drains: in-flight calls finish, new calls are refused, the socket is removed', async () => {
+    let arrived = false;
     const { server, client, socket } = await serve({
       Controller: {
-        ListSnapshots: () =>
-          new Promise((res) => setTimeout(() => res({ entries: [], next_token: 'done' }), 400)),
+        ListSnapshots: () => {
+          arrived = true;
+          // Still working when the drain begins.
+          return new Promise((res) => setTimeout(() => res({ entries: [], next_token: 'done' }), 400));
+        },
       },
     });
     const inFlight = client.Controller.ListSnapshots!({});
-    await new Promise((r) => setTimeout(r, 100));
+    await vi.waitFor(() => expect(arrived).toBe(true));
     const stopped = server.stop(5_000);
     expect((await inFlight).next_token).toBe('done');
     await stopped;
@@ -321,7 +323,7 @@ describe('shutdown', () => {
       },
     });
     const pending = grpcError(client.Controller.ListSnapshots!({}));
-    await new Promise((r) => setTimeout(r, 100));
+    await vi.waitFor(() => expect(signal).toBeDefined());
     const started = Date.now();
     await server.stop(300);
     expect(Date.now() - started).toBeLessThan(2000);

@@ -140,7 +140,9 @@ describe('Controller', () => {
       ...ownedBy('s3', 1, false),
       metadata: { ...ownedBy('s3', 1, false).metadata, name: 'job-2' },
     });
-    await new Promise((r) => setTimeout(r, 20));
+    // A sentinel owned through the same source, queued after: once it is reconciled, s3 would be too.
+    jobs.add({ ...ownedBy('sentinel', 1), metadata: { ...ownedBy('sentinel', 1).metadata, name: 'job-3' } });
+    await vi.waitFor(() => expect(seen).toContain('ns/sentinel'));
     expect(seen).not.toContain('ns/s3');
   });
 
@@ -171,7 +173,12 @@ describe('Controller', () => {
 
   it('does not requeue a TerminalError (also when wrapped as a cause) and counts it', async () => {
     let calls = 0;
+    let sentinelDone = false;
     const { controller, metrics } = makeController(async (key) => {
+      if (key === 'ns/sentinel') {
+        sentinelDone = true;
+        return {};
+      }
       calls++;
       if (key === 'ns/wrapped') throw new Error('outer', { cause: new TerminalError('bad spec') });
       throw new TerminalError('bad spec');
@@ -180,8 +187,12 @@ describe('Controller', () => {
     controller.enqueue('ns/a');
     controller.enqueue('ns/wrapped');
     await vi.waitFor(() => expect(calls).toBe(2));
-    await new Promise((r) => setTimeout(r, 50));
+    // One worker, in order: once the sentinel ran, both failures were handled (a requeue, even a
+    // delayed one, would show in queue.has).
+    controller.enqueue('ns/sentinel');
+    await vi.waitFor(() => expect(sentinelDone).toBe(true));
     expect(calls).toBe(2);
+    expect(controller.queue.has('ns/wrapped')).toBe(false);
     expect(metrics.value('controller_runtime_terminal_reconcile_errors_total', { controller: 'test' })).toBe(
       2,
     );
@@ -292,6 +303,7 @@ describe('Controller with sharded ownership', () => {
     const { controller, metrics } = makeController(
       async (key, ctx) => {
         started.push(key);
+        if (key.endsWith('/sentinel')) return {};
         const gate = deferred();
         blockers.set(key, gate);
         await new Promise<void>((resolve) => {
@@ -322,9 +334,10 @@ describe('Controller with sharded ownership', () => {
     await released;
     expect(ended).toBe(true);
     blockers.get('s2/x')!.resolve();
-    await vi.waitFor(() => expect(controller.queue.processing).toBe(0));
-    await new Promise((r) => setTimeout(r, 20));
-    expect(started).toEqual(['s1/a', 's2/x']); // s1/b was dropped, not started
+    // Queued behind s1/b, in a shard still owned: once it started, s1/b would have.
+    controller.enqueue('s2/sentinel');
+    await vi.waitFor(() => expect(started).toContain('s2/sentinel'));
+    expect(started).toEqual(['s1/a', 's2/x', 's2/sentinel']); // s1/b was dropped, not started
     // An abort for lost ownership is neither an error nor a retry.
     expect(metrics.value('controller_runtime_reconcile_errors_total', { controller: 'test' })).toBe(0);
     expect(controller.queue.has('s1/a')).toBe(false);
@@ -336,8 +349,10 @@ describe('Controller with sharded ownership', () => {
     let thrown: unknown;
     let signalAborted = false;
     const gate = deferred();
+    let began = false;
     const { controller } = makeController(
       async (_key, ctx) => {
+        began = true;
         await gate.promise;
         try {
           ctx.assertOwner();
@@ -352,7 +367,7 @@ describe('Controller with sharded ownership', () => {
     );
     controller.start();
     controller.enqueue('s/a');
-    await new Promise((r) => setTimeout(r, 5));
+    await vi.waitFor(() => expect(began).toBe(true));
     ownership.owned.delete('s'); // e.g. renew deadline passed; the timer has not fired yet
     gate.resolve();
     await vi.waitFor(() => expect(thrown).toBeInstanceOf(OwnershipLostError));
@@ -362,6 +377,7 @@ describe('Controller with sharded ownership', () => {
   it('skips a key whose shard was lost while it waited', async () => {
     const ownership = new FakeOwnership();
     ownership.owned.add('s');
+    ownership.owned.add('kept');
     const seen: string[] = [];
     const { controller } = makeController(
       async (key) => {
@@ -371,10 +387,11 @@ describe('Controller with sharded ownership', () => {
       { ownership, shardKey: (k) => k.split('/')[0]! },
     );
     controller.queue.add('s/a'); // queued before start, as by a source
+    controller.queue.add('kept/sentinel'); // behind it, in a shard still owned
     ownership.owned.delete('s');
     controller.start();
-    await new Promise((r) => setTimeout(r, 20));
-    expect(seen).toEqual([]);
+    await vi.waitFor(() => expect(seen).toContain('kept/sentinel'));
+    expect(seen).toEqual(['kept/sentinel']);
   });
 });
 
@@ -399,9 +416,11 @@ describe('Controller shutdown', () => {
 
   it('aborts work past the deadline with ShutdownError and reports whether it ended', async () => {
     const reasons: unknown[] = [];
+    const begun: string[] = [];
     const { controller: polite } = makeController(
       (_key, ctx) =>
         new Promise((_, reject) => {
+          begun.push('polite');
           ctx.signal.addEventListener('abort', () => {
             reasons.push(ctx.signal.reason);
             reject(ctx.signal.reason);
@@ -410,14 +429,17 @@ describe('Controller shutdown', () => {
     );
     polite.start();
     polite.enqueue('ns/a');
-    await new Promise((r) => setTimeout(r, 5));
+    await vi.waitFor(() => expect(begun).toEqual(['polite']));
     expect(await polite.stop({ deadlineMs: 20, abortGraceMs: 100 })).toEqual({ drained: true });
     expect(reasons[0]).toBeInstanceOf(ShutdownError);
 
-    const { controller: stubborn } = makeController(() => new Promise(() => {}));
+    const { controller: stubborn } = makeController(() => {
+      begun.push('stubborn');
+      return new Promise(() => {});
+    });
     stubborn.start();
     stubborn.enqueue('ns/a');
-    await new Promise((r) => setTimeout(r, 5));
+    await vi.waitFor(() => expect(begun).toEqual(['polite', 'stubborn']));
     expect(await stubborn.stop({ deadlineMs: 20, abortGraceMs: 20 })).toEqual({ drained: false });
   });
 });

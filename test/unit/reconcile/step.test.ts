@@ -38,7 +38,7 @@ describe('runPhases', () => {
   it('stops at the first failure with its reason and message', async () => {
     const { ran, phases } = recorder({
       a: fail('ETCD_QUORUM_LOST', 'no quorum'),
-      b: fail('OTHER', 'never reached'),
+      b: fail('SNAPSHOT_FAILED', 'never reached'),
     });
     expect(await runPhases(phases)).toEqual({
       result: { kind: 'fail', reason: 'ETCD_QUORUM_LOST', message: 'no quorum' },

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   type HealthServer,
   parseBindAddress,
@@ -54,8 +54,10 @@ describe('metrics and health server', () => {
     expect(body.status).toBe('unresponsive');
     expect(body.event_loop_delay_ms).toBeGreaterThan(300);
     // It recovers once a full window passes without blocking.
-    await new Promise((r) => setTimeout(r, 600));
-    expect((await fetch(url('/healthz'))).status).toBe(200);
+    await vi.waitFor(async () => expect((await fetch(url('/healthz'))).status).toBe(200), {
+      timeout: 10_000,
+      interval: 50,
+    });
   });
 
   it('/ready names each check: 200 when all pass, 503 with the failing one and its error', async () => {

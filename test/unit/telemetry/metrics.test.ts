@@ -1,6 +1,7 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import type { LeaderMetrics } from '../../../src/leader/metrics.ts';
+import type { StorageReason } from '../../../src/reasons/reasons.ts';
 import type { PipelineMetrics } from '../../../src/reconcile/etcd-snapshot/metrics.ts';
 import type { ControllerMetrics } from '../../../src/reconcile/metrics.ts';
 import { BoundedLabel } from '../../../src/telemetry/bounded-label.ts';
@@ -79,7 +80,7 @@ describe('pipeline families (seed §15)', () => {
     m.clusterHealth('db/etcd-a', { up: 2, down: 1 }, true);
     m.clusterHealth('db/etcd-b', 1, false);
     m.jobTimeout('db/etcd-a');
-    m.storageError('db/etcd-a', 'no_space');
+    m.storageError('db/etcd-a', 'STORAGE_QUOTA_EXCEEDED');
     m.storageUsage('db', 'etcd-snapshots', 100, 900);
     m.etcdRequest('db/etcd-a', 'status', 0.02, false);
     m.setSnapshotCountSource(() => [
@@ -105,7 +106,10 @@ describe('pipeline families (seed §15)', () => {
     expect(sample(text, 'etcd_cluster_has_quorum{cluster="db/etcd-b"}')).toBe(0);
     expect(sample(text, 'etcd_snapshot_job_timeout_total{cluster="db/etcd-a"}')).toBe(1);
     expect(
-      sample(text, 'etcd_snapshot_storage_errors_total{cluster="db/etcd-a",error_type="no_space"}'),
+      sample(
+        text,
+        'etcd_snapshot_storage_errors_total{cluster="db/etcd-a",error_type="STORAGE_QUOTA_EXCEEDED"}',
+      ),
     ).toBe(1);
     expect(sample(text, 'etcd_snapshot_pvc_usage_bytes{namespace="db",pvc_name="etcd-snapshots"}')).toBe(100);
     expect(sample(text, 'etcd_snapshot_pvc_available_bytes{namespace="db",pvc_name="etcd-snapshots"}')).toBe(
@@ -122,7 +126,7 @@ describe('pipeline families (seed §15)', () => {
     m.operationFinished({ operation: 'create', status: 'success', cluster: 'c', durationSeconds: 1 });
     m.operationFinished({
       operation: 'create',
-      status: 'CLUSTER_NO_QUORUM',
+      status: 'ETCD_QUORUM_LOST',
       cluster: 'c',
       durationSeconds: 1,
     });
@@ -153,7 +157,8 @@ describe('pipeline families (seed §15)', () => {
   it('bounds cardinality: past the limit a label value reads "other"', async () => {
     const registry = new Registry();
     const m = new PromPipelineMetrics(registry);
-    for (let i = 0; i < LABEL_LIMITS.reasons + 10; i++) m.storageError('c', `reason_${i}`);
+    // Values outside the type, as an untyped caller could send them: the guard still holds.
+    for (let i = 0; i < LABEL_LIMITS.reasons + 10; i++) m.storageError('c', `reason_${i}` as StorageReason);
     const text = await registry.metrics();
     const series = text.split('\n').filter((l) => l.startsWith('etcd_snapshot_storage_errors_total{'));
     expect(series).toHaveLength(LABEL_LIMITS.reasons + 1);

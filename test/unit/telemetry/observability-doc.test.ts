@@ -1,10 +1,14 @@
 // docs/observability.md's metric tables stay true to the registry: every family the driver
 // exports is documented with its type and exactly its labels, and nothing documented is missing
 // from /metrics. (The controller-runtime, leader and Node process families are listed in prose.)
+// The values it lists for error and reason labels are the ones the code sends and exports.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { ERROR_CATALOG } from '../../../src/csi/errors.ts';
+import { isReason, STORAGE_REASONS } from '../../../src/reasons/reasons.ts';
+import { DELETE_REASONS, REPORT_REASONS } from '../../../src/reconcile/retention/record-verdict.ts';
+import { PromPipelineMetrics } from '../../../src/telemetry/driver-metrics.ts';
 import { createDriverMetrics } from '../../../src/telemetry/metrics.ts';
 import { PromRetentionMetrics } from '../../../src/telemetry/retention-metrics.ts';
 import { PROJECT_ROOT } from '../../harness/tools.ts';
@@ -38,11 +42,23 @@ async function exported(): Promise<Map<string, Family>> {
   return families;
 }
 
-/** The values a row gives a label in parentheses, as backticked words. */
+/** The values a row gives a label in parentheses: `a`, `b` or a, b. */
 function documentedValues(family: string, label: string): string[] {
   const row = section.split('\n').find((l) => l.startsWith(`| \`${family}\` |`)) ?? '';
   const inParens = row.match(new RegExp(`\`${label}\` \\(([^)]*)\\)`))?.[1] ?? '';
-  return [...inParens.matchAll(/`([A-Z_]+)`/g)].map((v) => v[1]!).sort();
+  const list = inParens.includes(':') ? inParens.slice(inParens.indexOf(':') + 1) : inParens;
+  return list
+    .split(',')
+    .map((v) => v.trim().replace(/`/g, ''))
+    .filter((v) => v !== '')
+    .sort();
+}
+
+/** The values a family exports for a label, read back from the registry. */
+async function exportedValues(registry: Registry, family: string, label: string): Promise<string[]> {
+  const found = (await registry.getMetricsAsJSON()).find((f) => f.name === family);
+  const values = (found?.values ?? []).map((v) => String(v.labels[label]));
+  return [...new Set(values)].sort();
 }
 
 const IN_PROSE = /^(workqueue_|controller_runtime_|leader_election_)/;
@@ -72,11 +88,28 @@ describe('docs/observability.md metric tables', () => {
     expect(documented().size).toBeGreaterThan(15);
   });
 
-  it('gives the storage error_type values in the words of the catalog (what the pipeline sends)', () => {
-    const storageReasons = Object.keys(ERROR_CATALOG)
-      .filter((r) => r.startsWith('STORAGE_'))
-      .sort();
-    expect(storageReasons.length).toBeGreaterThan(0);
-    expect(documentedValues('etcd_snapshot_storage_errors_total', 'error_type')).toEqual(storageReasons);
+  it('gives the storage error_type values exactly as the code sends and exports them', async () => {
+    const registry = new Registry();
+    const metrics = new PromPipelineMetrics(registry);
+    for (const reason of STORAGE_REASONS) metrics.storageError('c', reason);
+    const documented = documentedValues('etcd_snapshot_storage_errors_total', 'error_type');
+    expect(documented).toEqual([...STORAGE_REASONS].sort());
+    expect(await exportedValues(registry, 'etcd_snapshot_storage_errors_total', 'error_type')).toEqual(
+      documented,
+    );
+    expect(STORAGE_REASONS.every(isReason)).toBe(true);
+  });
+
+  it('gives the retention reason values exactly as the code exports them', async () => {
+    const registry = new Registry();
+    const metrics = new PromRetentionMetrics(registry);
+    metrics.reportedRecords('c', Object.fromEntries(REPORT_REASONS.map((r) => [r, 1])));
+    for (const reason of DELETE_REASONS) metrics.recordDeleted('c', reason);
+    const reported = documentedValues('etcd_snapshot_records_reported', 'reason');
+    const deleted = documentedValues('etcd_snapshot_records_deleted_total', 'reason');
+    expect(reported).toEqual([...REPORT_REASONS].sort());
+    expect(deleted).toEqual([...DELETE_REASONS].sort());
+    expect(await exportedValues(registry, 'etcd_snapshot_records_reported', 'reason')).toEqual(reported);
+    expect(await exportedValues(registry, 'etcd_snapshot_records_deleted_total', 'reason')).toEqual(deleted);
   });
 });

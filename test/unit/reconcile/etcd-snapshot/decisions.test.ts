@@ -65,6 +65,24 @@ describe('job outcome', () => {
     });
   });
 
+  it('a reason the driver does not know is SNAPSHOT_FAILED with the agent word kept in the message', () => {
+    const failed = job([{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded' }]);
+    const result = (error: unknown) =>
+      pod({ exitCode: 13, message: JSON.stringify({ operation: 'save', ok: false, error }) });
+    expect(
+      jobOutcome(failed, [result({ reason: 'FROM_A_NEWER_AGENT', message: 'what went wrong' })]),
+    ).toMatchObject({
+      state: 'failed',
+      reason: 'SNAPSHOT_FAILED',
+      message: 'FROM_A_NEWER_AGENT: what went wrong',
+    });
+    // Without a reason, the exit code tells it (13: disk full).
+    expect(jobOutcome(failed, [result({ message: 'no reason given' })])).toMatchObject({
+      state: 'failed',
+      reason: 'STORAGE_QUOTA_EXCEEDED',
+    });
+  });
+
   it('a deadline is JOB_TIMEOUT; an image that cannot be pulled fails before the deadline', () => {
     expect(
       jobOutcome(job([{ type: 'Failed', status: 'True', reason: 'DeadlineExceeded' }]), []),
@@ -176,13 +194,18 @@ describe('atomic group failure', () => {
     const me = w.addRecord('me', { group: 'g' });
     const ownLate = {
       ...w.addRecord('x', { group: 'g' }),
-      status: { phase: 'Failed' as const, reason: 'ETCD_QUORUM_LOST', message: 'q', finishedAt: at(5) },
+      status: {
+        phase: 'Failed' as const,
+        reason: 'ETCD_QUORUM_LOST' as const,
+        message: 'q',
+        finishedAt: at(5),
+      },
     };
     const takenEarly = {
       ...w.addRecord('y', { group: 'g' }),
       status: {
         phase: 'Failed' as const,
-        reason: 'ETCD_QUORUM_LOST',
+        reason: 'ETCD_QUORUM_LOST' as const,
         message: 'q',
         finishedAt: at(1),
         failedWith: 'x',

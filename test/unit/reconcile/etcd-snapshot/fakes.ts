@@ -8,12 +8,6 @@ import { etcdClusterIndexer, INDEX_ETCD_CLUSTER } from '../../../../src/etcd/dis
 import { IndexedStore } from '../../../../src/informers/indexed-store.ts';
 import type { Job, PersistentVolumeClaim, Pod, StatefulSet } from '../../../../src/informers/resources.ts';
 import { objectKey } from '../../../../src/informers/store-types.ts';
-import {
-  INDEX_PIPELINE_WORKLOAD,
-  INDEX_RECORD_CLUSTER,
-  pipelineWorkloadIndexer,
-  recordClusterIndexer,
-} from '../../../../src/reconcile/etcd-snapshot/indexes.ts';
 import { RecordingPipelineMetrics } from '../../../../src/reconcile/etcd-snapshot/metrics.ts';
 import { resolvePipelineOptions } from '../../../../src/reconcile/etcd-snapshot/options.ts';
 import type {
@@ -25,6 +19,12 @@ import type {
 import { EtcdSnapshotReconciler } from '../../../../src/reconcile/etcd-snapshot/reconciler.ts';
 import type { ReconcileContext } from '../../../../src/reconcile/result.ts';
 import {
+  INDEX_PIPELINE_WORKLOAD,
+  INDEX_RECORD_CLUSTER,
+  pipelineWorkloadIndexer,
+  recordClusterIndexer,
+} from '../../../../src/reconcile/snapshot-records/indexes.ts';
+import {
   type EtcdSnapshot,
   etcdSnapshotIndexers,
   FINALIZER_BACKUP_FILE,
@@ -34,17 +34,17 @@ import { createLogger } from '../../../../src/telemetry/logger.ts';
 
 class ConflictError extends Error {
   statusCode = 409;
-  reason = 'Conflict';
+  statusReason = 'Conflict';
 }
 
 /** An API answer as the informers' KubeClient throws it: HTTP status, Status reason, message. */
 export class FakeApiError extends Error {
   readonly statusCode: number;
-  readonly reason: string;
-  constructor(statusCode: number, reason: string, message: string) {
-    super(`POST /apis/batch/v1/namespaces/etcd/jobs: ${statusCode} ${reason}: ${message}`);
+  readonly statusReason: string;
+  constructor(statusCode: number, statusReason: string, message: string) {
+    super(`POST /apis/batch/v1/namespaces/etcd/jobs: ${statusCode} ${statusReason}: ${message}`);
     this.statusCode = statusCode;
-    this.reason = reason;
+    this.statusReason = statusReason;
   }
 }
 

@@ -9,11 +9,7 @@ import type {
   UnstructuredObject,
 } from '../../../../src/informers/resources.ts';
 import type { InformerEvent } from '../../../../src/informers/store-types.ts';
-import {
-  INDEX_RECORD_CLUSTER,
-  recordClusterIndexer,
-} from '../../../../src/reconcile/etcd-snapshot/indexes.ts';
-import type { KubeEvent } from '../../../../src/reconcile/etcd-snapshot/ports.ts';
+import type { KubeEvent } from '../../../../src/kube/event-recorder.ts';
 import type { ReconcileContext } from '../../../../src/reconcile/result.ts';
 import { ContentReferences } from '../../../../src/reconcile/retention/content-references.ts';
 import type { RetentionApi } from '../../../../src/reconcile/retention/kube-api.ts';
@@ -27,6 +23,10 @@ import {
   RetentionReconciler,
   snapshotClaimClusterIndexer,
 } from '../../../../src/reconcile/retention/reconciler.ts';
+import {
+  INDEX_RECORD_CLUSTER,
+  recordClusterIndexer,
+} from '../../../../src/reconcile/snapshot-records/indexes.ts';
 import { type EtcdSnapshot, etcdSnapshotIndexers } from '../../../../src/records/etcd-snapshot.ts';
 import { createLogger } from '../../../../src/telemetry/logger.ts';
 

@@ -1,9 +1,11 @@
-// Informer indexes the pipeline reads, registered by the controller factory on the shared
-// informers: records by etcd cluster (one save per cluster), and the pipeline's Jobs and pods
-// by record and by cluster (what a record's save is doing, whether any save of a cluster runs).
+// Informer indexes of snapshot records and their Jobs, registered on the shared informers by the
+// controller factories and read by etcd-snapshot/ and retention/: records by etcd cluster (one
+// save per cluster), and the pipeline's Jobs and pods by record and by cluster (what a record's
+// save is doing, whether any save of a cluster runs).
 import type { Job, Pod } from '../../informers/resources.ts';
 import type { EtcdSnapshot } from '../../records/etcd-snapshot.ts';
-import { APP_NAME, LABEL_APP, LABEL_CLUSTER, LABEL_OPERATION, LABEL_SNAPSHOT_ID } from './names.ts';
+import { APP_NAME, LABEL_APP, LABEL_CLUSTER, LABEL_OPERATION } from '../jobs/labels.ts';
+import { LABEL_SNAPSHOT_ID } from './names.ts';
 
 /** Records by `spec.cluster.key`. */
 export const INDEX_RECORD_CLUSTER = 'pipeline-cluster-key';
