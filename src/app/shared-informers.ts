@@ -3,7 +3,11 @@
 // consumers (InformerFactory shares them); the indexes each consumer needs are registered here so
 // that the whole set is visible in one place.
 import { etcdClusterIndexer, INDEX_ETCD_CLUSTER } from '../etcd/discovery.ts';
-import { discoverServedVersion, discoverVolumeGroupSnapshotContents } from '../informers/discovery.ts';
+import {
+  discoverServedVersion,
+  discoverVolumeGroupSnapshotContents,
+  servesResource,
+} from '../informers/discovery.ts';
 import type { Informer } from '../informers/informer.ts';
 import type { InformerFactory } from '../informers/informer-factory.ts';
 import type { KubeClient } from '../informers/kube-client.ts';
@@ -97,7 +101,7 @@ export async function createSharedInformers(
   const etcdSourceVolumes = factory.informerFor(etcdSourceVolumeResource);
   for (const [name, fn] of Object.entries(etcdSourceVolumeIndexers)) etcdSourceVolumes.addIndexer(name, fn);
 
-  const [druid, vgscResource, vscVersion, scheduleVersion] = await Promise.all([
+  const [druid, vgscResource, vscVersion, schedulesServed] = await Promise.all([
     druidEtcds(factory, client, {
       log: options.log,
       ...(options.druidCrdPollMs ? { pollMs: options.druidCrdPollMs } : {}),
@@ -105,7 +109,13 @@ export async function createSharedInformers(
     }),
     discoverVolumeGroupSnapshotContents(client, signal),
     discoverServedVersion(client, volumeSnapshotContents.group, [volumeSnapshotContents.version], signal),
-    discoverServedVersion(client, ETCD_SNAPSHOT_SCHEDULE.group, [ETCD_SNAPSHOT_SCHEDULE.version], signal),
+    servesResource(
+      client,
+      ETCD_SNAPSHOT_SCHEDULE.group,
+      ETCD_SNAPSHOT_SCHEDULE.version,
+      ETCD_SNAPSHOT_SCHEDULE.plural,
+      signal,
+    ),
   ]);
 
   const informers: SharedInformers = {
@@ -121,9 +131,9 @@ export async function createSharedInformers(
   };
   if (vscVersion) informers.volumeSnapshotContents = factory.informerFor(volumeSnapshotContents);
   if (vgscResource) informers.volumeGroupSnapshotContents = factory.informerFor(vgscResource);
-  // The group serves the schedule CRD too (same group as the records); it may be absent on a
-  // cluster upgraded without the new CRD: no schedules then, until a restart.
-  if (scheduleVersion && vscVersion) {
+  // The schedule CRD may be absent (a cluster upgraded without it, tests that install only the
+  // record CRDs): no schedules then, until a restart — never an informer that cannot sync.
+  if (schedulesServed && vscVersion) {
     const byLabel = { labelSelector: SCHEDULE_RUN_SELECTOR };
     informers.schedules = {
       etcdSnapshotSchedules: factory.informerFor(etcdSnapshotScheduleResource),

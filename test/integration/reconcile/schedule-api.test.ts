@@ -3,6 +3,7 @@
 // of one schedule's status (merge patches of status.clusters) never overwrite each other.
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { discoverServedVersion, servesResource } from '../../../src/informers/discovery.ts';
 import { KubeClient } from '../../../src/informers/kube-client.ts';
 import { kubeScheduleApi } from '../../../src/reconcile/etcd-snapshot-schedule/kube-api.ts';
 import type { EtcdSnapshotSchedule } from '../../../src/records/etcd-snapshot-schedule.ts';
@@ -95,6 +96,15 @@ describe('the EtcdSnapshotSchedule CRD', () => {
       snapshot: { kind: 'VolumeSnapshot' },
       retention: { keepLast: 3, failedLimit: 1 },
     });
+  });
+
+  it('is found by resource, not by group: the group serves v1alpha1 whichever of its CRDs exist', async () => {
+    // Only the schedule CRD is installed here: the group version is served, the records are not.
+    const group = 'snapshot.etcd-snapshot-driver.io';
+    expect(await discoverServedVersion(client, group, ['v1alpha1'])).toBe('v1alpha1');
+    expect(await servesResource(client, group, 'v1alpha1', 'etcdsnapshotschedules')).toBe(true);
+    expect(await servesResource(client, group, 'v1alpha1', 'etcdsnapshots')).toBe(false);
+    expect(await servesResource(client, 'no.such.group', 'v1', 'things')).toBe(false);
   });
 
   it('two writers of different clusters’ entries keep both; null removes a field', async () => {
