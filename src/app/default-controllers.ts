@@ -7,12 +7,13 @@ import { ClusterTurns } from '../reconcile/cluster-turns.ts';
 import { createEtcdRestoreController } from '../reconcile/etcd-restore/controller-factory.ts';
 import { createEtcdSnapshotController } from '../reconcile/etcd-snapshot/controller-factory.ts';
 import { DEFAULT_PIPELINE_OPTIONS } from '../reconcile/etcd-snapshot/options.ts';
+import { createScheduleController } from '../reconcile/etcd-snapshot-schedule/controller-factory.ts';
 import { createRetentionController } from '../reconcile/retention/controller-factory.ts';
 import { PromRetentionMetrics } from '../telemetry/retention-metrics.ts';
 import type { DriverParts } from './run-driver.ts';
 import type { RunnableController } from './start-controllers.ts';
 
-/** The driver's reconcilers: the snapshot pipeline, and orphans and retention. */
+/** The driver's reconcilers: the snapshot pipeline, orphans and retention, and schedules. */
 export function defaultControllers(parts: DriverParts): RunnableController[] {
   const { config, informers } = parts;
   // One operation per etcd cluster between the pipeline's saves and the restores.
@@ -89,6 +90,44 @@ export function defaultControllers(parts: DriverParts): RunnableController[] {
           jobTtlSecondsAfterFinished: config.jobTtlSecondsAfterFinished,
           resources: DEFAULT_PIPELINE_OPTIONS.resources,
         },
+      },
+    }),
+    ...scheduleControllers(parts),
+  ];
+}
+
+/** EtcdSnapshotSchedules (docs/schedules.md), when their CRD and the snapshot API are served. */
+function scheduleControllers(parts: DriverParts): RunnableController[] {
+  const { config, informers } = parts;
+  const schedules = informers.schedules;
+  if (!schedules) {
+    parts.log.info('the EtcdSnapshotSchedule CRD or the VolumeSnapshot API is not served: no schedules');
+    return [];
+  }
+  // The run informers hold VolumeSnapshots / VolumeGroupSnapshots, read as runs.
+  const asRuns = <T>(informer: T) =>
+    informer as unknown as Parameters<typeof createScheduleController>[0]['informers']['volumeSnapshots'];
+  return [
+    createScheduleController({
+      client: parts.client,
+      informers: {
+        etcdSnapshotSchedules: schedules.etcdSnapshotSchedules,
+        volumeSnapshots: asRuns(schedules.volumeSnapshots),
+        ...(schedules.volumeGroupSnapshots
+          ? { volumeGroupSnapshots: asRuns(schedules.volumeGroupSnapshots) }
+          : {}),
+        persistentVolumeClaims: informers.persistentVolumeClaims,
+        persistentVolumes: informers.persistentVolumes,
+      },
+      ...(schedules.groupSnapshotVersion ? { groupSnapshotVersion: schedules.groupSnapshotVersion } : {}),
+      ownership: parts.ownership,
+      logger: parts.log,
+      metrics: parts.metrics.schedule,
+      controllerMetrics: parts.metrics.controller,
+      options: {
+        driverName: config.driverName,
+        allowSeconds: config.scheduleSecondsForTests,
+        retentionBatchSize: config.scheduleRetentionBatch,
       },
     }),
   ];

@@ -3,7 +3,11 @@
 // consumers (InformerFactory shares them); the indexes each consumer needs are registered here so
 // that the whole set is visible in one place.
 import { etcdClusterIndexer, INDEX_ETCD_CLUSTER } from '../etcd/discovery.ts';
-import { discoverServedVersion, discoverVolumeGroupSnapshotContents } from '../informers/discovery.ts';
+import {
+  discoverServedVersion,
+  discoverVolumeGroupSnapshotContents,
+  servesResource,
+} from '../informers/discovery.ts';
 import type { Informer } from '../informers/informer.ts';
 import type { InformerFactory } from '../informers/informer-factory.ts';
 import type { KubeClient } from '../informers/kube-client.ts';
@@ -16,11 +20,14 @@ import {
   persistentVolumeClaims,
   persistentVolumes,
   pods,
+  type ResourceDefinition,
   type StatefulSet,
   statefulSets,
   type UnstructuredObject,
+  VOLUME_GROUP_SNAPSHOT_GROUP,
   volumeSnapshotContents,
 } from '../informers/resources.ts';
+import { SCHEDULE_RUN_SELECTOR } from '../reconcile/etcd-snapshot-schedule/controller-factory.ts';
 import { AGENT_JOB_SELECTOR } from '../reconcile/jobs/labels.ts';
 import {
   type EtcdRestore,
@@ -30,12 +37,35 @@ import {
 } from '../records/etcd-restore.ts';
 import { type EtcdSnapshot, etcdSnapshotIndexers, etcdSnapshotResource } from '../records/etcd-snapshot.ts';
 import {
+  ETCD_SNAPSHOT_SCHEDULE,
+  type EtcdSnapshotSchedule,
+  etcdSnapshotScheduleResource,
+} from '../records/etcd-snapshot-schedule.ts';
+import {
   type EtcdSourceVolume,
   etcdSourceVolumeIndexers,
   etcdSourceVolumeResource,
 } from '../records/etcd-source-volume.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import { type DruidEtcds, druidEtcds } from './druid-etcds.ts';
+
+const volumeSnapshots: ResourceDefinition<UnstructuredObject> = {
+  group: 'snapshot.storage.k8s.io',
+  version: 'v1',
+  plural: 'volumesnapshots',
+  kind: 'VolumeSnapshot',
+  namespaced: true,
+};
+
+function volumeGroupSnapshots(version: string): ResourceDefinition<UnstructuredObject> {
+  return {
+    group: VOLUME_GROUP_SNAPSHOT_GROUP,
+    version,
+    plural: 'volumegroupsnapshots',
+    kind: 'VolumeGroupSnapshot',
+    namespaced: true,
+  };
+}
 
 export interface SharedInformers {
   etcdSnapshots: Informer<EtcdSnapshot>;
@@ -52,6 +82,15 @@ export interface SharedInformers {
   volumeGroupSnapshotContents?: Informer<UnstructuredObject>;
   /** etcd-druid's Etcds: empty while the CRD is not installed, filled once it is (no restart). */
   druidEtcds: DruidEtcds;
+  /** Absent when the EtcdSnapshotSchedule CRD or the VolumeSnapshot API is not served at start. */
+  schedules?: {
+    etcdSnapshotSchedules: Informer<EtcdSnapshotSchedule>;
+    /** Only schedule-labelled ones (SCHEDULE_RUN_SELECTOR). */
+    volumeSnapshots: Informer<UnstructuredObject>;
+    volumeGroupSnapshots?: Informer<UnstructuredObject>;
+    /** The groupsnapshot.storage.k8s.io version served, if any. */
+    groupSnapshotVersion?: string;
+  };
 }
 
 /**
@@ -70,7 +109,7 @@ export async function createSharedInformers(
   const etcdSourceVolumes = factory.informerFor(etcdSourceVolumeResource);
   for (const [name, fn] of Object.entries(etcdSourceVolumeIndexers)) etcdSourceVolumes.addIndexer(name, fn);
 
-  const [druid, vgscResource, vscVersion] = await Promise.all([
+  const [druid, vgscResource, vscVersion, schedulesServed] = await Promise.all([
     druidEtcds(factory, client, {
       log: options.log,
       ...(options.druidCrdPollMs ? { pollMs: options.druidCrdPollMs } : {}),
@@ -78,6 +117,13 @@ export async function createSharedInformers(
     }),
     discoverVolumeGroupSnapshotContents(client, signal),
     discoverServedVersion(client, volumeSnapshotContents.group, [volumeSnapshotContents.version], signal),
+    servesResource(
+      client,
+      ETCD_SNAPSHOT_SCHEDULE.group,
+      ETCD_SNAPSHOT_SCHEDULE.version,
+      ETCD_SNAPSHOT_SCHEDULE.plural,
+      signal,
+    ),
   ]);
 
   const informers: SharedInformers = {
@@ -96,5 +142,20 @@ export async function createSharedInformers(
   };
   if (vscVersion) informers.volumeSnapshotContents = factory.informerFor(volumeSnapshotContents);
   if (vgscResource) informers.volumeGroupSnapshotContents = factory.informerFor(vgscResource);
+  // The schedule CRD may be absent (a cluster upgraded without it, tests that install only the
+  // record CRDs): no schedules then, until a restart — never an informer that cannot sync.
+  if (schedulesServed && vscVersion) {
+    const byLabel = { labelSelector: SCHEDULE_RUN_SELECTOR };
+    informers.schedules = {
+      etcdSnapshotSchedules: factory.informerFor(etcdSnapshotScheduleResource),
+      volumeSnapshots: factory.informerFor(volumeSnapshots, byLabel),
+      ...(vgscResource
+        ? {
+            volumeGroupSnapshots: factory.informerFor(volumeGroupSnapshots(vgscResource.version), byLabel),
+            groupSnapshotVersion: vgscResource.version,
+          }
+        : {}),
+    };
+  }
   return informers;
 }

@@ -56,6 +56,10 @@ export interface DriverConfig {
   orphanFileMinAgeMs: number;
   /** Delete records whose snapshot content is gone and whose deletion policy is unknown. */
   deleteOrphanRecords: boolean;
+  /** Accept 6-field (seconds) cron expressions in schedules: for tests only. */
+  scheduleSecondsForTests: boolean;
+  /** Runs a schedule deletes per cluster per reconcile. */
+  scheduleRetentionBatch: number;
 }
 
 /** A setting that cannot be used: main.ts prints it with the usage and exits 2. */

@@ -126,4 +126,18 @@ export const PIPELINE_ROWS = {
     default: false,
     help: 'Delete records (and files) whose snapshot content is gone when its deletion policy is unknown (otherwise they are only reported)',
   },
+  scheduleSecondsForTests: {
+    flag: 'schedule-seconds-for-tests',
+    env: 'SCHEDULE_SECONDS_FOR_TESTS',
+    parse: boolean,
+    default: false,
+    help: 'FOR TESTS ONLY: accept 6-field cron expressions (seconds) in EtcdSnapshotSchedules, so e2e runs come quickly',
+  },
+  scheduleRetentionBatch: {
+    flag: 'schedule-retention-batch',
+    env: 'SCHEDULE_RETENTION_BATCH',
+    parse: integer(1, 1000),
+    default: 10,
+    help: 'At most this many runs a schedule deletes per cluster per reconcile (the rest follow a second later)',
+  },
 } satisfies Partial<OptionRows<ConfigKey>>;

@@ -42,3 +42,29 @@ export async function discoverVolumeGroupSnapshotContents(
   );
   return version === undefined ? undefined : volumeGroupSnapshotContents(version);
 }
+
+/**
+ * Whether the server serves `plural` in group/version: a group being served says nothing about a
+ * CRD added to it later (EtcdSnapshotSchedule shares its group with the records).
+ */
+export async function servesResource(
+  client: KubeClient,
+  group: string,
+  version: string,
+  plural: string,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  try {
+    const list = await client.request<{ resources?: { name?: string }[] }>(
+      'GET',
+      `/apis/${group}/${version}`,
+      {
+        signal,
+      },
+    );
+    return (list.resources ?? []).some((r) => r.name === plural);
+  } catch (err) {
+    if (err instanceof ApiError && err.isNotFound) return false;
+    throw err;
+  }
+}

@@ -124,6 +124,13 @@ export const REASONS = {
     'CreateVolume from a snapshot while its EtcdRestore has not completed (csi-provisioner retries)',
   VOLUME_RESTORE_FAILED:
     'the EtcdRestore of a CreateVolume ended Failed or RolledBack with a reason this catalog does not know (a known reason answers its own code)',
+  // --- schedules ---
+  // An EtcdSnapshotSchedule's Valid condition and lastFailure (docs/schedules.md).
+  SCHEDULE_INVALID:
+    'a schedule’s cron expression, time zone, target or retention is invalid (or keeps nothing)',
+  SCHEDULE_CLASS_NOT_FOUND: 'a schedule’s snapshot class does not exist',
+  SCHEDULE_NO_TARGETS: 'a schedule’s target matches no Bound source claim of the driver in its namespace',
+  SCHEDULE_RUN_FAILED: 'a scheduled snapshot failed without a catalogued reason in its error',
   // --- the driver's own Kubernetes API calls and its state ---
   KUBE_FORBIDDEN: 'the API server refused the driver (RBAC, 401/403)',
   KUBE_UNAVAILABLE: 'the API server is unreachable, overloaded (429) or failing (5xx)',

@@ -9,6 +9,7 @@ import { PromControllerMetrics, PromLeaderMetrics } from './controller-metrics.t
 import { CsiCallTelemetry } from './csi-call-hooks.ts';
 import { PromPipelineMetrics } from './driver-metrics.ts';
 import { PromRestoreMetrics } from './restore-metrics.ts';
+import { PromScheduleMetrics } from './schedule-metrics.ts';
 
 export interface DriverMetrics {
   readonly registry: Registry;
@@ -17,6 +18,8 @@ export interface DriverMetrics {
   readonly pipeline: PromPipelineMetrics;
   readonly restore: PromRestoreMetrics;
   readonly csi: CsiCallTelemetry;
+  /** EtcdSnapshotSchedules (etcd_snapshot_schedule_*): registered even when no schedule runs, so alerts find the families. */
+  readonly schedule: PromScheduleMetrics;
 }
 
 export interface DriverMetricsOptions {
@@ -36,5 +39,6 @@ export function createDriverMetrics(options: DriverMetricsOptions = {}): DriverM
     // A finished restore counts in the pipeline's operation families (operation="restore").
     restore: new PromRestoreMetrics(registry, pipeline),
     csi: new CsiCallTelemetry(registry),
+    schedule: new PromScheduleMetrics(registry),
   };
 }

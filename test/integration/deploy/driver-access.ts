@@ -136,10 +136,25 @@ export const NEEDED_CLUSTER_GRANTS: NeededGrant[] = [
   { group: RECORDS, resource: 'etcdrestores/status', verbs: ['get', 'update', 'patch'], who: ['driver'] },
   { group: RECORDS, resource: 'etcdrestores/finalizers', verbs: ['update'], who: ['driver'] },
   { group: 'apps', resource: 'statefulsets/scale', verbs: ['get', 'patch'], who: ['driver'] },
-  { group: SNAPSHOT, resource: 'volumesnapshots', verbs: ['get'], who: ['driver'] },
-  { group: GROUP_SNAPSHOT, resource: 'volumegroupsnapshots', verbs: ['get'], who: ['driver'] },
   // A restore's restartPods (docs/rbac.md says why this one is granted).
   { group: '', resource: 'pods', verbs: ['delete'], who: ['driver'] },
+  // Schedules (docs/schedules.md).
+  { group: RECORDS, resource: 'etcdsnapshotschedules', verbs: ['get', 'list', 'watch'], who: ['driver'] },
+  { group: RECORDS, resource: 'etcdsnapshotschedules/status', verbs: ['get', 'patch'], who: ['driver'] },
+  {
+    group: SNAPSHOT,
+    resource: 'volumesnapshots',
+    verbs: ['get', 'list', 'watch', 'create', 'delete'],
+    who: ['driver'],
+  },
+  {
+    group: GROUP_SNAPSHOT,
+    resource: 'volumegroupsnapshots',
+    verbs: ['get', 'list', 'watch', 'create', 'delete'],
+    who: ['driver'],
+  },
+  { group: SNAPSHOT, resource: 'volumesnapshotclasses', verbs: ['get'], who: ['driver'] },
+  { group: GROUP_SNAPSHOT, resource: 'volumegroupsnapshotclasses', verbs: ['get'], who: ['driver'] },
 ];
 
 /** Granted only in the driver's own namespace (role-leases.yaml): bucket and leader Leases. */
@@ -330,19 +345,14 @@ export function forbiddenChecks(
       resource: 'volumegroupsnapshotcontents',
       why: 'drop group contents',
     },
+    // Schedules create and delete VolumeSnapshots (schedule-runs-policy.yaml limits both to
+    // objects carrying a schedule label); csi-provisioner's role holds update; patch is nobody's.
     {
-      verb: 'create',
+      verb: 'patch',
       group: SNAPSHOT,
       resource: 'volumesnapshots',
       namespace: etcdNamespace,
-      why: 'take snapshots on its own',
-    },
-    {
-      verb: 'delete',
-      group: SNAPSHOT,
-      resource: 'volumesnapshots',
-      namespace: etcdNamespace,
-      why: "delete users' snapshots",
+      why: "rewrite users' snapshots",
     },
     {
       verb: 'update',

@@ -68,6 +68,7 @@ describe('rendering', () => {
         'CustomResourceDefinition/etcdsourcevolumes.snapshot.etcd-snapshot-driver.io',
         'CustomResourceDefinition/etcdsnapshotnames.snapshot.etcd-snapshot-driver.io',
         'CustomResourceDefinition/etcdrestores.snapshot.etcd-snapshot-driver.io',
+        'CustomResourceDefinition/etcdsnapshotschedules.snapshot.etcd-snapshot-driver.io',
         'CSIDriver/etcd-snapshot-driver',
         'StorageClass/etcd-source',
         'VolumeSnapshotClass/etcd-snapshot',
@@ -331,6 +332,55 @@ describe('job policy (ValidatingAdmissionPolicy)', () => {
       cluster.kubectl(['create', '--dry-run=server', '-f', '-'], {
         input: job({ ...snapshotJob, hostNetwork: true }),
       }),
+    ).resolves.toBeDefined();
+  });
+});
+
+describe('schedule runs policy (ValidatingAdmissionPolicy)', () => {
+  const driverUser = [
+    '--as=system:serviceaccount:etcd-snapshot-driver:etcd-snapshot-driver',
+    '--as-group=system:serviceaccounts',
+  ];
+  const snapshot = (name: string, labels: Record<string, string>) =>
+    JSON.stringify({
+      apiVersion: 'snapshot.storage.k8s.io/v1',
+      kind: 'VolumeSnapshot',
+      metadata: { name, namespace: 'etcd-c', labels },
+      spec: {
+        volumeSnapshotClassName: 'etcd-snapshot',
+        source: { persistentVolumeClaimName: 'main-source' },
+      },
+    });
+  const scheduled = { 'snapshot.etcd-snapshot-driver.io/schedule': 'hourly' };
+
+  it("lets the driver's account create and delete only schedule-labelled snapshots", async () => {
+    await cluster.kubectl(['create', 'namespace', 'etcd-c']);
+    const createAsDriver = (name: string, labels: Record<string, string>) =>
+      cluster.kubectl(['create', '--dry-run=server', ...driverUser, '-f', '-'], {
+        input: snapshot(name, labels),
+      });
+    // The policy reaches admission through an informer: wait until an unlabelled create is refused.
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const refused = await createAsDriver('by-driver', {}).then(
+        () => false,
+        (err: Error) => /creates only snapshots labelled with their schedule/.test(err.message),
+      );
+      if (refused) break;
+      if (Date.now() > deadline) throw new Error('the schedule runs policy never refused a VolumeSnapshot');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    await expect(createAsDriver('scheduled', scheduled)).resolves.toBeDefined();
+    // A hand-made snapshot (the admin's) and a scheduled one exist; the driver may delete only the latter.
+    await cluster.kubectl(['create', '-f', '-'], { input: snapshot('by-hand', {}) });
+    await cluster.kubectl(['create', '-f', '-'], { input: snapshot('hourly-run', scheduled) });
+    const deleteAsDriver = (name: string) =>
+      cluster.kubectl(['delete', '--dry-run=server', ...driverUser, 'volumesnapshot', name, '-n', 'etcd-c']);
+    await expect(deleteAsDriver('by-hand')).rejects.toThrow(/deletes only snapshots a schedule made/);
+    await expect(deleteAsDriver('hourly-run')).resolves.toBeDefined();
+    // Anyone else is not bound by it.
+    await expect(
+      cluster.kubectl(['delete', '--dry-run=server', 'volumesnapshot', 'by-hand', '-n', 'etcd-c']),
     ).resolves.toBeDefined();
   });
 });

@@ -84,13 +84,13 @@ describe('deploy/monitoring', () => {
   it('promtool checks the alert rules and passes their unit tests', async () => {
     writeFileSync(join(dir, 'rules.yaml'), stringify(ruleSpec()));
     const check = await promtool('check', 'rules', 'rules.yaml');
-    expect(check).toMatch(/SUCCESS: 7 rules found/);
+    expect(check).toMatch(/SUCCESS: 9 rules found/);
     copyFileSync(join(import.meta.dirname, 'alerts.promtool.yaml'), join(dir, 'alerts.promtool.yaml'));
     const test = await promtool('test', 'rules', 'alerts.promtool.yaml');
     expect(test).toMatch(/SUCCESS/);
   });
 
-  it('has every alert of the seed, and the restore engine’s', () => {
+  it('has every alert of the seed, the restore engine’s and the schedule freshness alert', () => {
     const alerts = ruleSpec().groups.flatMap((g) => g.rules.map((r) => r.alert));
     expect(alerts.sort()).toEqual([
       'ETCDClusterLargeSnapshot',
@@ -100,11 +100,12 @@ describe('deploy/monitoring', () => {
       'SnapshotJobHighErrorRate',
       'SnapshotJobTimeout',
       'SnapshotPVCFull',
+      'SnapshotScheduleStale',
       'SnapshotSlowCreation',
     ]);
   });
 
-  it('has the seed dashboard rows, and promtool accepts every panel query', async () => {
+  it('has the seed dashboard rows and the Schedules row, and promtool accepts every panel query', async () => {
     const rows = dashboard()
       .panels.filter((p) => p.type === 'row')
       .map((p) => p.title);
@@ -114,6 +115,7 @@ describe('deploy/monitoring', () => {
       'ETCD Cluster Health',
       'Kubernetes Resources',
       'Alerts and Events',
+      'Schedules',
     ]);
     const queries = concreteQueries();
     expect(queries.length).toBeGreaterThan(20);

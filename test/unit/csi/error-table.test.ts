@@ -246,6 +246,11 @@ const SCENARIOS: Record<ErrorReason, () => Promise<unknown>> = {
   RESTORE_ETCD_VERSION_TOO_OLD: () => failedWith('RESTORE_ETCD_VERSION_TOO_OLD'),
   RESTORE_QUIESCE_TIMEOUT: () => failedWith('RESTORE_QUIESCE_TIMEOUT'),
   RESTORE_VERIFICATION_FAILED: () => failedWith('RESTORE_VERIFICATION_FAILED'),
+  // A schedule's status reasons; a record failed with one answers with its code like any other.
+  SCHEDULE_INVALID: () => failedWith('SCHEDULE_INVALID'),
+  SCHEDULE_CLASS_NOT_FOUND: () => failedWith('SCHEDULE_CLASS_NOT_FOUND'),
+  SCHEDULE_NO_TARGETS: () => failedWith('SCHEDULE_NO_TARGETS'),
+  SCHEDULE_RUN_FAILED: () => failedWith('SCHEDULE_RUN_FAILED'),
   SNAPSHOT_FAILED: () => failedWith('A_REASON_NOT_IN_THE_CATALOG'),
   OBJECT_STORE_CONFIG_INVALID: () => failedWith('OBJECT_STORE_CONFIG_INVALID'),
   OBJECT_STORE_KEY_INVALID: () => failedWith('OBJECT_STORE_KEY_INVALID'),

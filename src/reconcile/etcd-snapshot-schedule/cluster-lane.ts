@@ -1,0 +1,27 @@
+// A cluster lane's flow (key `<ns>/<schedule>@<cluster>`, owned with the cluster's bucket): only
+// while the schedule is Valid at its generation, of kind VolumeSnapshot, and the cluster still one
+// of its targets; otherwise nothing (the schedule-level flow reports why).
+import type { EtcdSnapshotSchedule } from '../../records/etcd-snapshot-schedule.ts';
+import type { ReconcileContext, ReconcileResult } from '../result.ts';
+import { clusterLane } from './lanes.ts';
+import { reconcileLane } from './run-lane.ts';
+import { isValidNow } from './schedule-status.ts';
+import type { ScheduleIo } from './step-io.ts';
+import { scheduleTargets } from './targets.ts';
+import { checkSpec } from './validate-spec.ts';
+
+export async function reconcileClusterLane(
+  io: ScheduleIo,
+  schedule: EtcdSnapshotSchedule,
+  cluster: string,
+  ctx: ReconcileContext,
+): Promise<ReconcileResult> {
+  if (!isValidNow(schedule)) return {};
+  const check = checkSpec(schedule.spec, io.options);
+  if (!check.ok || check.spec.kind !== 'VolumeSnapshot') return {};
+  const target = scheduleTargets(schedule, io.stores, io.options.driverName).find(
+    (t) => t.cluster === cluster,
+  );
+  if (!target) return {};
+  return reconcileLane(io, clusterLane(io, schedule, check.spec, target), ctx);
+}
