@@ -105,7 +105,7 @@ describe('deploy/monitoring', () => {
     ]);
   });
 
-  it('has the seed dashboard rows and the Schedules row, and promtool accepts every panel query', async () => {
+  it('has the seed dashboard rows, the Schedules and Restores rows, and promtool accepts every panel query', async () => {
     const rows = dashboard()
       .panels.filter((p) => p.type === 'row')
       .map((p) => p.title);
@@ -116,6 +116,7 @@ describe('deploy/monitoring', () => {
       'Kubernetes Resources',
       'Alerts and Events',
       'Schedules',
+      'Restores',
     ]);
     const queries = concreteQueries();
     expect(queries.length).toBeGreaterThan(20);
