@@ -1,6 +1,7 @@
 // The snapshot pipeline end to end on the local cluster: records made through the CSI server,
 // the reconciler in-process, agent Jobs running the driver image under PodSecurity `restricted`,
-// files on the local-path PV, restores with etcdutl. Cases run in order on one cluster.
+// files on the local-path PV, restores with etcdutl. Cases share one cluster; each sets up what
+// it needs, so any case runs alone or in any order.
 
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
