@@ -123,3 +123,12 @@ export async function waitFor<T>(
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
+
+/** waitFor for a yes/no condition: resolves once `condition` holds (no value to hand back). */
+export async function waitUntil(
+  what: string,
+  condition: () => Promise<boolean> | boolean,
+  options: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<void> {
+  await waitFor(what, async () => ((await condition()) ? true : undefined), options);
+}

@@ -1,6 +1,7 @@
 // The snapshot pipeline end to end on the local cluster: records made through the CSI server,
 // the reconciler in-process, agent Jobs running the driver image under PodSecurity `restricted`,
-// files on the local-path PV, restores with etcdutl. Cases run in order on one cluster.
+// files on the local-path PV, restores with etcdutl. Cases share one cluster; each sets up what
+// it needs, so any case runs alone or in any order.
 
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -36,6 +37,8 @@ let main: EtcdFixture;
 let second: EtcdFixture;
 let secure: EtcdFixture;
 let basic: EtcdFixture;
+/** Only (e) touches it: it loses quorum there, so no other case finds `main` without it. */
+let lossy: EtcdFixture;
 let env: DriverEnv;
 let pipeline: Controller;
 const log = pipelineLogger();
@@ -47,7 +50,7 @@ beforeAll(async () => {
   // enforces it only the pipeline's Jobs need to be admitted there.
   // (main first: the fixture's ensureNamespace is not safe to run concurrently.)
   main = await deployEtcdFixture(cluster, { name: 'main', namespace: NS, replicas: 3 });
-  [second, secure, basic] = await Promise.all([
+  [second, secure, basic, lossy] = await Promise.all([
     deployEtcdFixture(cluster, { name: 'second', namespace: NS, replicas: 1 }),
     // Serving certificates with DNS names only, as etcd-druid and the common charts issue them.
     deployEtcdFixture(cluster, {
@@ -58,8 +61,9 @@ beforeAll(async () => {
       serverNames: 'dns',
     }),
     deployEtcdFixture(cluster, { name: 'basic', namespace: NS, replicas: 1, auth: 'basic' }),
+    deployEtcdFixture(cluster, { name: 'lossy', namespace: NS, replicas: 3 }),
   ]);
-  for (const f of [main, second, secure, basic]) await f.waitHealthy(120_000);
+  for (const f of [main, second, secure, basic, lossy]) await f.waitHealthy(120_000);
   await restrictNamespace(cluster, NS);
   env = await startDriver(cluster, { etcdNamespace: NS, log });
   pipeline = startPipeline(cluster, env, log);
@@ -532,17 +536,17 @@ describe.skipIf(
   });
 
   it('(e) 2 of 3 members down → ETCD_QUORUM_LOST', async () => {
-    await cluster.kubectl(['scale', 'statefulset', '-n', NS, 'main', '--replicas=1']);
+    await cluster.kubectl(['scale', 'statefulset', '-n', NS, 'lossy', '--replicas=1']);
     await waitFor(
       'two members to be gone',
-      async () => ((await main.pods()).length === 1 ? true : undefined),
+      async () => ((await lossy.pods()).length === 1 ? true : undefined),
       {
         timeoutMs: 90_000,
         intervalMs: 500,
       },
     );
-    // Last on purpose: main is left without quorum (scaling it back is not waited for here).
-    const { error } = await groupSnapshotUntilDone(env, 'group-no-quorum', [await mainVolume()], 120_000);
+    const volume = await createVolume(env, 'lossy-data', 'lossy', NS);
+    const { error } = await groupSnapshotUntilDone(env, 'group-no-quorum', [volume], 120_000);
     expect(error?.details).toMatch(/^ETCD_QUORUM_LOST:/);
   });
 });

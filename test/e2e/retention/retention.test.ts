@@ -1,7 +1,8 @@
 // Orphans and retention on the local cluster: the pipeline and the retention controller in-process
 // over real informers, sweep Jobs running the driver image through the process kubelet, the
 // snapshot CRDs installed (VolumeSnapshotContents made by hand stand in for the CO's).
-// Cases run in order on one cluster.
+// Cases share one cluster but not their state: each makes the volume (idempotent CreateVolume),
+// snapshots and retention mode it needs, so any one runs alone or in any order.
 
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -41,6 +42,7 @@ let cluster: LocalCluster;
 let env: DriverEnv;
 let pipeline: Controller;
 let retention: RetentionController | undefined;
+let deletingOrphanFiles = false;
 const log = pipelineLogger();
 const orphanCounts: number[] = [];
 const metrics: RetentionMetrics = {
@@ -82,7 +84,20 @@ function startRetention(deleteOrphanFiles: boolean): RetentionController {
     },
   });
   controller.start();
+  deletingOrphanFiles = deleteOrphanFiles;
   return controller;
+}
+
+/** Restarts the retention controller only if it runs with the other --delete-orphan-files. */
+async function retentionDeletingOrphanFiles(deleteOrphanFiles: boolean): Promise<void> {
+  if (retention && deletingOrphanFiles === deleteOrphanFiles) return;
+  await retention?.stop({ deadlineMs: 5_000 });
+  retention = startRetention(deleteOrphanFiles);
+}
+
+/** The volume of the `main` cluster: CreateVolume is idempotent, so every case asks for it. */
+function mainVolume(): Promise<string> {
+  return createVolume(env, 'main-data', 'main', NS);
 }
 let vgscDefinition: Awaited<ReturnType<typeof discoverVolumeGroupSnapshotContents>>;
 
@@ -163,20 +178,26 @@ describe.skipIf(
     'runs the pipeline in this process and plants and reads files on the host path of the snapshot claim',
   ),
 )('orphans and retention', () => {
-  let volume = '';
-  let dir = '';
-
   it('a record whose content went with deletionPolicy Delete is deleted, and its file with it', async () => {
-    volume = await createVolume(env, 'main-data', 'main', NS);
+    const volume = await mainVolume();
     const record = await snapshot('orphan-delete', volume);
     const name = record.metadata!.name!;
-    dir = await claimDir(env, NS, record.spec.storage.claimName);
+    const dir = await claimDir(env, NS, record.spec.storage.claimName);
     const file = join(dir, record.status!.backupPath!);
     expect(existsSync(file)).toBe(true);
     await createContent('content-orphan-delete', record, 'Delete');
-    // Referenced: kept well past the grace.
-    await new Promise((r) => setTimeout(r, 6_000));
+    // Referenced: kept past the grace. A sentinel of the same cluster, made later and never
+    // referenced, is reported only by a pass that judges every record of the cluster after the
+    // sentinel's grace, so after the referenced record's grace too.
+    const sentinel = await snapshot('grace-sentinel', volume);
+    await waitFor(
+      'the sentinel to be reported after its grace',
+      async () =>
+        (await eventReasons(sentinel.metadata!.name!)).includes('OrphanPolicyUnknown') ? true : undefined,
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
     expect(await recordExists(name)).toBe(true);
+    expect(await eventReasons(name)).not.toContain('OrphanPolicyUnknown');
     await deleteContent('content-orphan-delete');
     await waitFor(
       'the orphaned record to be gone',
@@ -191,8 +212,9 @@ describe.skipIf(
   });
 
   it('unknown policy → kept and reported; expired while referenced → reported; expired unreferenced → deleted', async () => {
-    const record = await snapshot('expiring', volume);
+    const record = await snapshot('expiring', await mainVolume());
     const name = record.metadata!.name!;
+    const dir = await claimDir(env, NS, record.spec.storage.claimName);
     const recordDir = join(dir, record.status!.backupPath!, '..');
     await waitFor(
       'the never-referenced record to be reported',
@@ -237,7 +259,9 @@ describe.skipIf(
   });
 
   it('a planted directory no record owns is reported, survives sweeps without the flag, and is deleted with it', async () => {
-    const kept = await snapshot('kept', volume);
+    await retentionDeletingOrphanFiles(false);
+    const kept = await snapshot('kept', await mainVolume());
+    const dir = await claimDir(env, NS, kept.spec.storage.claimName);
     const keptDir = join(dir, kept.status!.backupPath!, '..');
     const planted = join(dir, 'planted-orphan');
     // Writable by the agent's user (65532), as the claim's fsGroup makes the pipeline's own files.
@@ -253,8 +277,7 @@ describe.skipIf(
     expect(await eventReasons(CLAIM)).toContain('OrphanedSnapshotFiles');
     expect(existsSync(planted)).toBe(true);
 
-    await retention!.stop({ deadlineMs: 5_000 });
-    retention = startRetention(true);
+    await retentionDeletingOrphanFiles(true);
     await waitFor(
       'the planted directory to be deleted',
       async () => (existsSync(planted) ? undefined : true),

@@ -3,6 +3,8 @@
 // another snapshot, whose health check finds no quorum. The driver's real /metrics must then read
 // has_quorum 0, members up 1 / down 2, and the scraped series, as promtool input, must make the
 // real ETCDClusterUnhealthy rule fire. The etcd request families are fed along the way.
+// The degraded case loses quorum in an etcd cluster of its own (`degraded`): `main` stays
+// healthy, so either case runs alone or first.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,15 +33,20 @@ import { type Sample, type Scrape, scrapeMetrics } from './scrape.ts';
 
 const run = promisify(execFile);
 const NS = 'etcd';
-const CLUSTER = { cluster: `${NS}/main` };
+const DEGRADED = 'degraded';
 const log = pipelineLogger();
 let cluster: LocalCluster;
 let main: EtcdFixture;
+/** Only the degraded case touches it: it loses quorum there, and `main` stays healthy. */
+let degraded: EtcdFixture;
 let driver: RunningDriver;
 let client: CsiClient;
 let env: DriverEnv;
 let dir: string;
 let volume: string;
+/** The driver's metric labels of an etcd cluster in NS. */
+const labelsOf = (etcdName: string) => ({ cluster: `${NS}/${etcdName}` });
+const CLUSTER = labelsOf('main');
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'esd-etcd-health-'));
@@ -48,8 +55,11 @@ beforeAll(async () => {
     // 'prometheus' is the build.sh component of promtool (hack/tools/prometheus).
     ensureTools(['prometheus' as ToolComponent]),
     installCrds(cluster).then(async () => {
+      // Before the namespace is restricted (the fixture's pods do not pass `restricted`), and one
+      // after the other (the fixture's ensureNamespace is not safe to run concurrently).
       main = await deployEtcdFixture(cluster, { name: 'main', namespace: NS, replicas: 3 });
-      await main.waitHealthy(120_000);
+      degraded = await deployEtcdFixture(cluster, { name: DEGRADED, namespace: NS, replicas: 3 });
+      await Promise.all([main.waitHealthy(120_000), degraded.waitHealthy(120_000)]);
     }),
   ]);
   await restrictNamespace(cluster, NS);
@@ -81,15 +91,16 @@ afterAll(async () => {
 });
 
 const scrape = () => scrapeMetrics(driver.http!.address);
-const value = (m: Scrape, name: string, labels: Record<string, string> = {}) =>
-  m.get(name, { ...CLUSTER, ...labels })[0]?.value;
+const value = (m: Scrape, name: string, labels: Record<string, string> = {}, etcdName = 'main') =>
+  m.get(name, { ...labelsOf(etcdName), ...labels })[0]?.value;
 
-/** The three health series of the cluster in one scrape. */
-function healthSeries(m: Scrape): Sample[] {
+/** The three health series of an etcd cluster in one scrape. */
+function healthSeries(m: Scrape, etcdName: string): Sample[] {
+  const cluster = labelsOf(etcdName);
   return [
-    ...m.get('etcd_cluster_has_quorum', CLUSTER),
-    ...m.get('etcd_cluster_members', { ...CLUSTER, state: 'up' }),
-    ...m.get('etcd_cluster_members', { ...CLUSTER, state: 'down' }),
+    ...m.get('etcd_cluster_has_quorum', cluster),
+    ...m.get('etcd_cluster_members', { ...cluster, state: 'up' }),
+    ...m.get('etcd_cluster_members', { ...cluster, state: 'down' }),
   ];
 }
 
@@ -100,8 +111,6 @@ function ruleGroups(): unknown {
   return docs.map((d) => d.toJS()).find((o) => o?.kind === 'PrometheusRule').spec;
 }
 
-let healthy: Scrape;
-
 describe.skipIf(
   localClusterOnly(
     'test/e2e/telemetry/etcd-health.test.ts',
@@ -111,7 +120,7 @@ describe.skipIf(
   it('healthy: a snapshot becomes ready; quorum 1, 3 members up, 0 down; the etcd requests are timed', async () => {
     const { error } = await groupSnapshotUntilDone(env, 'while-healthy', [volume], 120_000);
     expect(error).toBeUndefined();
-    healthy = await scrape();
+    const healthy = await scrape();
     expect(value(healthy, 'etcd_cluster_has_quorum')).toBe(1);
     expect(value(healthy, 'etcd_cluster_members', { state: 'up' })).toBe(3);
     expect(value(healthy, 'etcd_cluster_members', { state: 'down' })).toBe(0);
@@ -126,28 +135,42 @@ describe.skipIf(
   });
 
   it('2 of 3 members down: /metrics reads quorum 0, 1 up, 2 down; promtool fires ETCDClusterUnhealthy on those series', async () => {
-    await cluster.kubectl(['scale', 'statefulset', 'main', '-n', NS, '--replicas=1']);
+    // Its own cluster, scraped while healthy for the first minute of the promtool input.
+    const degradedVolume = await createVolume(env, `${DEGRADED}-data`, DEGRADED, NS);
+    const whileHealthy = await groupSnapshotUntilDone(
+      env,
+      'degraded-while-healthy',
+      [degradedVolume],
+      120_000,
+    );
+    expect(whileHealthy.error).toBeUndefined();
+    const healthy = await scrape();
+    expect(value(healthy, 'etcd_cluster_has_quorum', {}, DEGRADED)).toBe(1);
+
+    await cluster.kubectl(['scale', 'statefulset', DEGRADED, '-n', NS, '--replicas=1']);
     // The members are stopped when their pods are gone; the driver's cache must see that too.
     await waitFor(
       'members 1 and 2 to be gone (API and the driver cache)',
       async () => {
         const inCache = driver.parts.informers.pods.store
           .list()
-          .filter((p) => p.metadata?.namespace === NS && p.metadata?.labels?.['etcd.io/cluster'] === 'main');
-        return (await main.pods()).length === 1 && inCache.length === 1 ? true : undefined;
+          .filter(
+            (p) => p.metadata?.namespace === NS && p.metadata?.labels?.['etcd.io/cluster'] === DEGRADED,
+          );
+        return (await degraded.pods()).length === 1 && inCache.length === 1 ? true : undefined;
       },
       { timeoutMs: 90_000, intervalMs: 500 },
     );
 
     const started = performance.now();
-    const flow = groupSnapshotUntilDone(env, 'after-loss', [volume], 120_000);
+    const flow = groupSnapshotUntilDone(env, 'after-loss', [degradedVolume], 120_000);
     const lost = await waitFor(
       'the scrape to read quorum 0, 1 up, 2 down',
       async () => {
         const m = await scrape();
-        return value(m, 'etcd_cluster_has_quorum') === 0 &&
-          value(m, 'etcd_cluster_members', { state: 'up' }) === 1 &&
-          value(m, 'etcd_cluster_members', { state: 'down' }) === 2
+        return value(m, 'etcd_cluster_has_quorum', {}, DEGRADED) === 0 &&
+          value(m, 'etcd_cluster_members', { state: 'up' }, DEGRADED) === 1 &&
+          value(m, 'etcd_cluster_members', { state: 'down' }, DEGRADED) === 2
           ? m
           : undefined;
       },
@@ -157,27 +180,27 @@ describe.skipIf(
     const { error } = await flow;
     expect(error?.details).toMatch(/ETCD_QUORUM_LOST/);
     // The stopped members' Status requests failed and were counted for this cluster.
-    expect(value(lost, 'etcd_operation_errors_total', { operation: 'status' })).toBeGreaterThan(0);
+    expect(value(lost, 'etcd_operation_errors_total', { operation: 'status' }, DEGRADED)).toBeGreaterThan(0);
 
     // promtool on the real series: one minute of the healthy scrape, then the scrape without quorum.
-    const before = new Map(healthSeries(healthy).map((s) => [s.series, s.value]));
-    const inputSeries = healthSeries(lost).map((s) => ({
+    const before = new Map(healthSeries(healthy, DEGRADED).map((s) => [s.series, s.value]));
+    const inputSeries = healthSeries(lost, DEGRADED).map((s) => ({
       series: s.series,
       values: `${before.get(s.series) ?? s.value} ${s.value}x6`,
     }));
     expect(inputSeries.map((s) => s.series).sort()).toEqual(
       [
-        `etcd_cluster_has_quorum{cluster="${NS}/main"}`,
-        `etcd_cluster_members{cluster="${NS}/main",state="down"}`,
-        `etcd_cluster_members{cluster="${NS}/main",state="up"}`,
+        `etcd_cluster_has_quorum{cluster="${NS}/${DEGRADED}"}`,
+        `etcd_cluster_members{cluster="${NS}/${DEGRADED}",state="down"}`,
+        `etcd_cluster_members{cluster="${NS}/${DEGRADED}",state="up"}`,
       ].sort(),
     );
     writeFileSync(join(dir, 'rules.yaml'), stringify(ruleGroups()));
     const fired = {
-      exp_labels: { severity: 'critical', cluster: `${NS}/main` },
+      exp_labels: { severity: 'critical', cluster: `${NS}/${DEGRADED}` },
       exp_annotations: {
-        summary: `ETCD cluster ${NS}/main lost quorum`,
-        description: `The driver's health check found no quorum in ${NS}/main for 2 minutes; snapshots of it are refused until it recovers.`,
+        summary: `ETCD cluster ${NS}/${DEGRADED} lost quorum`,
+        description: `The driver's health check found no quorum in ${NS}/${DEGRADED} for 2 minutes; snapshots of it are refused until it recovers.`,
       },
     };
     const unitTest = {
@@ -202,5 +225,6 @@ describe.skipIf(
       },
     );
     expect(out.stdout + out.stderr).toMatch(/SUCCESS/);
-  });
+    // Two snapshots and the loss take longer than one case's default.
+  }, 420_000);
 });

@@ -197,8 +197,14 @@ describe('Informer against kube-apiserver', () => {
     await createConfigMap(ns, 'before');
     const { informer } = startInformer(clientVia(p), ns, { inactivityTimeoutMs: 3_000 });
     await informer.waitForSync();
-    await vi.waitFor(() => expect(informer.stats.watches).toBe(1));
-    await new Promise((r) => setTimeout(r, 200));
+    // The watch counts as started before its request is sent; an event heard on it proves its
+    // connection exists, so the blackhole below catches that connection and not a later one.
+    await createConfigMap(ns, 'watch-open');
+    await vi.waitFor(() => expect(informer.store.get(`${ns}/watch-open`)).toBeDefined(), {
+      timeout: 30_000,
+      interval: 50,
+    });
+    expect(informer.stats.watches).toBe(1);
     p.blackholeExisting(); // the watch's connection is now half-open
     const changedAt = performance.now();
     await createConfigMap(ns, 'during-silence');

@@ -25,6 +25,7 @@ import {
 } from '../../../src/reconcile/retention/controller-factory.ts';
 import { type EtcdSnapshot, etcdSnapshotResource } from '../../../src/records/etcd-snapshot.ts';
 import { type LocalCluster, startLocalCluster } from '../../harness/local-cluster.ts';
+import { waitUntil } from '../../harness/process.ts';
 import { installSnapshotCrds } from '../../harness/snapshot-stack.ts';
 import { installCrds } from '../csi/driver-env.ts';
 
@@ -135,13 +136,8 @@ function heldList(inner: ListWatchSource<UnstructuredObject>) {
   return { source, release, lists: () => lists };
 }
 
-async function until(what: string, fn: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> {
-  const started = Date.now();
-  while (!(await fn())) {
-    if (Date.now() - started > ms) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = (what: string, condition: () => Promise<boolean> | boolean) =>
+  waitUntil(what, condition, { intervalMs: 50 });
 
 describe('retention at start-up', () => {
   it('deletes nothing a content references while the content informer has not synced, then judges on the synced view', async () => {

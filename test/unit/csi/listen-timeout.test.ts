@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createCsiClient } from '../../../src/csi/csi-client.ts';
 import { identityService } from '../../../src/csi/identity-service.ts';
 import { type CsiServer, startCsiServer } from '../../../src/csi/server.ts';
+import { waitUntil } from '../../harness/process.ts';
 import { BUILD, memoryLogger } from './fakes.ts';
 
 let dir: string;
@@ -27,13 +28,8 @@ function hold(listen: (s: NetServer, ready: () => void) => void): Promise<NetSer
 }
 const release = (holder: NetServer) => new Promise<void>((resolve) => holder.close(() => resolve()));
 
-async function until(what: string, condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within 20 s`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const until = (what: string, condition: () => boolean) =>
+  waitUntil(what, condition, { timeoutMs: 20_000, intervalMs: 20 });
 
 const services = {
   Identity: identityService({
