@@ -32,6 +32,9 @@ export async function restoreMembers(
     const run = await runJob(io, current, ctx, () => buildMemberJob(io.options, current, 'restore', member));
     runs.push({ member: member.name, run });
   }
+  // Judged only once every member's Job has ended: a rollback started while a sibling still runs
+  // would put old data back under a member that swaps new data in afterwards.
+  if (runs.some((r) => r.run.state === 'running')) return { requeueAfter: io.options.pollIntervalMs };
   const failed = runs.filter((r) => r.run.state === 'failed');
   if (failed.length > 0) {
     const message = failed
@@ -41,7 +44,6 @@ export async function restoreMembers(
     await failPhase(io, current, ctx, { reason, message });
     return { requeueAfter: 0 };
   }
-  if (runs.some((r) => r.run.state === 'running')) return { requeueAfter: io.options.pollIntervalMs };
   await transition(
     io,
     current,

@@ -5,6 +5,7 @@
 // stopped (never a half-old, half-new cluster) and the restore Failed, saying so.
 import type { EtcdRestore } from '../../records/etcd-restore.ts';
 import { restoreClusterKey } from '../../records/etcd-restore.ts';
+import { jobFinished } from '../jobs/job-state.ts';
 import type { ReconcileContext, ReconcileResult } from '../result.ts';
 import { runJob } from './job-run.ts';
 import { buildMemberJob, memberJobName } from './jobs.ts';
@@ -32,6 +33,17 @@ export async function rollBack(
   }
   const name = current.metadata?.name ?? '';
   const members = current.status?.members ?? [];
+  // A member's restore Job that has not ended (a pod in ImagePullBackOff is judged failed while its
+  // Job lives on) could still swap new data in after the rollback put the old data back: wait until
+  // every one has ended; its activeDeadlineSeconds bounds the wait.
+  const namespace = current.metadata?.namespace ?? '';
+  for (const m of members) {
+    const job = m.job ? await io.currentJob(namespace, m.job, ctx) : undefined;
+    if (job && !jobFinished(job)) {
+      await waiting(io, current, ctx, 'RestoreJobsRunning', `rolling back: waiting for Job ${m.job} to end`);
+      return { requeueAfter: io.options.pollIntervalMs };
+    }
+  }
   if (members.some((m) => !m.rollbackJob))
     current = await io.putStatus(
       current,

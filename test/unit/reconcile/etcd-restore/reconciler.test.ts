@@ -191,6 +191,12 @@ describe('EtcdRestore reconciler', () => {
         message: 'etcdutl snapshot restore: Error: open /snapshots/x: permission denied',
       },
     });
+    // main-2 still runs: no rollback may start under it (it could swap new data in afterwards).
+    await run();
+    await run();
+    expect(w.restore().status?.phase).toBe('Restoring');
+    expect(w.jobNames().filter((n) => n.includes('rollback'))).toEqual([]);
+    w.finishJob(memberJobName('restore', 'r1', 'main-2'), true, restoreOk);
     await until(w, run, 'RollingBack');
     expect(w.restore().status?.message).toContain('member main-1: RESTORE_FAILED');
     expect(w.restore().status?.message).toContain('permission denied');
