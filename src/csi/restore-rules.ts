@@ -14,7 +14,7 @@ import { referenceFromAnnotations } from '../etcd/discovery.ts';
 import type { PersistentVolumeClaim } from '../informers/resources.ts';
 import type { EtcdRestore } from '../records/etcd-restore.ts';
 import type { EtcdSnapshot } from '../records/etcd-snapshot.ts';
-import { type ErrorReason, isErrorReason } from './errors.ts';
+import { ERROR_CATALOG, type ErrorReason, type GrpcCodeName, isErrorReason } from './errors.ts';
 import { isDnsSubdomain } from './ids.ts';
 import { echo } from './limits.ts';
 
@@ -84,6 +84,14 @@ export type RestoreVerdict =
 
 const MAX_DETAIL = 512;
 
+/** The codes csi-provisioner retries as a provisioning still under way, not as a final answer. */
+const IN_BACKGROUND_CODES: ReadonlySet<GrpcCodeName> = new Set([
+  'ABORTED',
+  'UNAVAILABLE',
+  'DEADLINE_EXCEEDED',
+  'CANCELLED',
+]);
+
 function bounded(text: string): string {
   return text.length > MAX_DETAIL ? `${text.slice(0, MAX_DETAIL)}…` : text;
 }
@@ -99,7 +107,12 @@ export function restoreVerdict(restore: EtcdRestore): RestoreVerdict {
   const phase = status.phase ?? 'Pending';
   if (phase === 'Completed') return { kind: 'completed' };
   if (phase === 'Failed' || phase === 'RolledBack') {
-    const reason = status.reason && isErrorReason(status.reason) ? status.reason : 'VOLUME_RESTORE_FAILED';
+    // An ended restore must answer a final code: csi-provisioner takes ABORTED, UNAVAILABLE,
+    // DEADLINE_EXCEEDED and CANCELLED as "still in background" (docs/csi.md) and would keep the
+    // claim in progress forever. A reason with such a code answers VOLUME_RESTORE_FAILED, named.
+    const known = status.reason && isErrorReason(status.reason) ? status.reason : undefined;
+    const reason =
+      known && !IN_BACKGROUND_CODES.has(ERROR_CATALOG[known].code) ? known : 'VOLUME_RESTORE_FAILED';
     const own = status.reason && reason !== status.reason ? `${status.reason}: ` : '';
     return {
       kind: 'ended',

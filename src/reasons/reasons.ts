@@ -123,7 +123,7 @@ export const REASONS = {
   VOLUME_RESTORE_IN_PROGRESS:
     'CreateVolume from a snapshot while its EtcdRestore has not completed (csi-provisioner retries)',
   VOLUME_RESTORE_FAILED:
-    'the EtcdRestore of a CreateVolume ended Failed or RolledBack with a reason this catalog does not know (a known reason answers its own code)',
+    'the EtcdRestore of a CreateVolume ended Failed or RolledBack with a reason this catalog does not know, or whose code csi-provisioner retries as in progress (ABORTED, UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED); another known reason answers its own code',
   // --- schedules ---
   // An EtcdSnapshotSchedule's Valid condition and lastFailure (docs/schedules.md).
   SCHEDULE_INVALID:

@@ -182,6 +182,12 @@ describe('CreateVolume from a snapshot (the restore door)', () => {
     expect(rolledBack.message).toContain('runs on its previous data');
     expect(restores(w)).toHaveLength(1);
     expect(w.volumesApi.writes).toBe(0);
+
+    // A reason whose own code csi-provisioner would retry as still in progress answers a final one.
+    setStatus(w, { phase: 'RolledBack', reason: 'RESTORE_QUIESCE_TIMEOUT', message: 'pods did not go' });
+    const timedOut = await failure(createVolume(w, fromSnapshot(snapshotId)));
+    expect(timedOut).toMatchObject({ reason: 'VOLUME_RESTORE_FAILED', code: 'INTERNAL' });
+    expect(timedOut.message).toContain('RESTORE_QUIESCE_TIMEOUT: pods did not go');
   });
 
   it('refuses a data-mover-style claim in another namespace, and claims that name no cluster, writing nothing', async () => {
