@@ -7,7 +7,7 @@ import type { EtcdSnapshotSchedule, ScheduleLaneStatus } from '../../records/etc
 import type { RunPlan } from './next-run.ts';
 import type { Lane } from './run-lane.ts';
 import { LABEL_SCHEDULE, LABEL_SCHEDULE_CLUSTER, nameLabel, runObjectName } from './run-names.ts';
-import { groupSnapshotRun, type RunObject, volumeSnapshotRun } from './run-objects.ts';
+import { groupSnapshotRun, laneRuns, type RunObject, volumeSnapshotRun } from './run-objects.ts';
 import type { ScheduleIo } from './step-io.ts';
 import type { ClusterTarget } from './targets.ts';
 import type { ValidSpec } from './validate-spec.ts';
@@ -54,7 +54,13 @@ export function clusterLane(
     clusters: [cluster],
     label: `cluster ${cluster}`,
     stored: schedule.status?.clusters?.[cluster] ?? {},
-    runs: io.stores.volumeSnapshots.byIndex(INDEX_SCHEDULE_LANE, laneIndexKey(schedule, cluster)),
+    // Not the index's answer as it is: runs being deleted (retention would pick them again every
+    // pass while finalizers hold them) and objects without a slot are not runs of the lane.
+    runs: laneRuns(
+      io.stores.volumeSnapshots.byIndex(INDEX_SCHEDULE_LANE, laneIndexKey(schedule, cluster)),
+      schedule,
+      cluster,
+    ),
     nameFor: (slot) => runObjectName(name, cluster, slot),
     build: (runName, slot) => volumeSnapshotRun(schedule, cluster, target.claim, runName, slot),
     write: (patch, next, plan, ctx) =>
@@ -81,8 +87,11 @@ export function groupLane(
     clusters,
     label: 'the group',
     stored: schedule.status?.group ?? {},
-    runs:
+    runs: laneRuns(
       io.stores.volumeGroupSnapshots?.byIndex(INDEX_SCHEDULE_LANE, laneIndexKey(schedule, undefined)) ?? [],
+      schedule,
+      undefined,
+    ),
     nameFor: (slot) => runObjectName(name, undefined, slot),
     build: (runName, slot) => groupSnapshotRun(schedule, runName, slot),
     write: (patch, next, plan, ctx) => {

@@ -3,6 +3,7 @@ import {
   LABEL_SCHEDULE,
   LABEL_SCHEDULE_CLUSTER,
 } from '../../../../src/reconcile/etcd-snapshot-schedule/run-names.ts';
+import type { RunObject } from '../../../../src/reconcile/etcd-snapshot-schedule/run-objects.ts';
 import { NS, ScheduleWorld } from './fakes.ts';
 
 const HOUR = 3_600_000;
@@ -291,6 +292,33 @@ describe('retention', () => {
     await w.reconcileLane('hourly');
     await w.reconcileLane('hourly');
     expect(w.runNames()).toEqual(['hourly-main-20260302t150000z']);
+  });
+  it('never deletes a run again while finalizers hold it: each batch takes the next oldest', async () => {
+    const w = new ScheduleWorld({ retentionBatchSize: 2 });
+    w.addSource('main-source', 'main');
+    w.addSchedule('hourly', {}, '2026-03-02T09:59:00Z');
+    await ranFor(w, 6);
+    const s = w.schedule('hourly');
+    w.schedules.upsert({
+      ...s,
+      spec: { ...s.spec, retention: { keepLast: 1 } },
+      metadata: { ...s.metadata, generation: 2 },
+    });
+    // As snapshot-controller's finalizers do: a deleted run stays, with a deletionTimestamp.
+    w.deleteRun = async (_kind, namespace, name) => {
+      w.writes.push(`delete ${name}`);
+      const run = w.volumeSnapshots.get(`${namespace}/${name}`) as RunObject;
+      w.volumeSnapshots.upsert({
+        ...run,
+        metadata: { ...run.metadata, deletionTimestamp: w.now.toISOString() },
+      });
+    };
+    await w.reconcileSchedule('hourly');
+    for (let pass = 0; pass < 4; pass++) await w.reconcileLane('hourly');
+    const deletes = w.writes.filter((x) => x.startsWith('delete'));
+    expect(deletes).toHaveLength(5);
+    expect(new Set(deletes).size).toBe(5);
+    expect(deletes).not.toContain('delete hourly-main-20260302t150000z');
   });
 });
 
