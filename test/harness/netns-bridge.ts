@@ -10,6 +10,7 @@
 import { rmSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { pipeBoth } from './pipe-sockets.ts';
 import { PROJECT_ROOT } from './tools.ts';
 
 export interface HostAddress {
@@ -25,19 +26,6 @@ export interface NetworkBridge {
 }
 
 const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
-
-function pipeBoth(a: Socket, b: Socket): void {
-  const end = () => {
-    a.destroy();
-    b.destroy();
-  };
-  for (const s of [a, b]) {
-    s.on('error', end);
-    s.on('close', end);
-  }
-  a.pipe(b);
-  b.pipe(a);
-}
 
 /** Listens on `<dir>/bridge-<n>.sock` for each address; `dir`'s path must be short (Unix sockets: 108 bytes). */
 export async function bridgeNetwork(dir: string, addresses: readonly HostAddress[]): Promise<NetworkBridge> {

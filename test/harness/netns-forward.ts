@@ -5,20 +5,8 @@
 //
 //   node netns-forward.ts <ready file> <host>:<port>=<socket path> …
 import { writeFileSync } from 'node:fs';
-import { connect, createServer, type Socket } from 'node:net';
-
-function pipeBoth(a: Socket, b: Socket): void {
-  const end = () => {
-    a.destroy();
-    b.destroy();
-  };
-  for (const s of [a, b]) {
-    s.on('error', end);
-    s.on('close', end);
-  }
-  a.pipe(b);
-  b.pipe(a);
-}
+import { connect, createServer } from 'node:net';
+import { pipeBoth } from './pipe-sockets.ts';
 
 function listen(route: string): Promise<void> {
   const eq = route.indexOf('=');

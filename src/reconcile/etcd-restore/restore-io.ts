@@ -14,6 +14,7 @@ import {
 import type { EtcdSnapshot } from '../../records/etcd-snapshot.ts';
 import { type ReadYourWritesStore, readYourWrites } from '../../records/read-your-writes.ts';
 import type { ClusterTurns } from '../cluster-turns.ts';
+import { currentJob } from '../jobs/job-api.ts';
 import type { ReconcileContext } from '../result.ts';
 import type { RestoreMetrics } from './metrics.ts';
 import type { RestoreOptions } from './options.ts';
@@ -73,11 +74,7 @@ export function restoreIo(deps: RestoreReconcilerDeps): RestoreIo {
       written.wrote(result);
       return result;
     },
-    async currentJob(namespace, name, ctx) {
-      return (
-        deps.stores.jobs.get(`${namespace}/${name}`) ?? (await deps.api.getJob(namespace, name, ctx.signal))
-      );
-    },
+    currentJob: (namespace, name, ctx) => currentJob(deps.stores.jobs, deps.api, namespace, name, ctx.signal),
   };
 }
 

@@ -5,7 +5,7 @@
 // optimisation: a stale read would cost a 409 and a retry, never a wrong step.
 import type { DiscoveryStores } from '../../etcd/discovery.ts';
 import type { Job, PersistentVolumeClaim, Pod } from '../../informers/resources.ts';
-import { namespacedKey, objectKey, type ReadonlyStore } from '../../informers/store-types.ts';
+import { objectKey, type ReadonlyStore } from '../../informers/store-types.ts';
 import type { EtcdRestore } from '../../records/etcd-restore.ts';
 import {
   type EtcdSnapshot,
@@ -15,6 +15,7 @@ import {
 import { type ReadYourWritesStore, readYourWrites } from '../../records/read-your-writes.ts';
 import type { Logger } from '../../telemetry/logger.ts';
 import { ClusterTurns } from '../cluster-turns.ts';
+import { currentJob } from '../jobs/job-api.ts';
 import type { ReconcileContext } from '../result.ts';
 import {
   INDEX_PIPELINE_WORKLOAD,
@@ -98,12 +99,7 @@ export function stepIo(deps: PipelineReconcilerDeps): StepIo {
       written.wrote(result);
       return result;
     },
-    async currentJob(namespace, name, ctx) {
-      return (
-        deps.stores.jobs.get(namespacedKey(namespace, name)) ??
-        (await deps.api.getJob(namespace, name, ctx.signal))
-      );
-    },
+    currentJob: (namespace, name, ctx) => currentJob(deps.stores.jobs, deps.api, namespace, name, ctx.signal),
     podsOf: (target, operation) =>
       deps.stores.pods.byIndex(
         INDEX_PIPELINE_WORKLOAD,

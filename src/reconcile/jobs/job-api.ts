@@ -5,6 +5,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { CoreV1Api } from '@kubernetes/client-node';
 import type { Job, Pod } from '../../informers/resources.ts';
+import { namespacedKey } from '../../informers/store-types.ts';
 import { isAlreadyExists, isNotFound } from '../../kube/api-errors.ts';
 import type { JsonRequester } from '../../kube/custom-objects.ts';
 import type { Logger } from '../../telemetry/logger.ts';
@@ -81,4 +82,18 @@ export function kubeJobApi(client: JsonRequester, options: KubeJobApiOptions): J
       }
     },
   };
+}
+
+/**
+ * A Job by name from the cache, else from the API: a Job this replica just created may not be in
+ * its cache yet, and creating it again would only meet AlreadyExists.
+ */
+export async function currentJob(
+  jobs: { get(key: string): Job | undefined },
+  api: Pick<JobApi, 'getJob'>,
+  namespace: string,
+  name: string,
+  signal: AbortSignal,
+): Promise<Job | undefined> {
+  return jobs.get(namespacedKey(namespace, name)) ?? (await api.getJob(namespace, name, signal));
 }
