@@ -102,12 +102,24 @@ export async function restrictNamespace(cluster: LocalCluster, namespace: string
   });
 }
 
+/**
+ * Waits until Probe says ready, as csi-provisioner and csi-snapshotter do before their first call:
+ * until then the driver answers UNAVAILABLE NOT_READY (informers made after start, such as the
+ * pipeline's, may still be listing).
+ */
+export async function driverReady(env: DriverEnv): Promise<void> {
+  await waitFor('the driver to report ready on Probe', async () =>
+    (await env.client.Identity.Probe!({})).ready?.value === true ? true : undefined,
+  );
+}
+
 export async function createVolume(
   env: DriverEnv,
   name: string,
   clusterName: string,
   namespace: string,
 ): Promise<string> {
+  await driverReady(env);
   const res = (await env.client.Controller.CreateVolume!({
     name,
     capacity_range: { required_bytes: 1 << 20 },
