@@ -14,7 +14,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOOLS_DIR=${ETCD_SNAPSHOT_DRIVER_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/etcd-snapshot-driver/tools}
-ALL_COMPONENTS=(etcd kubernetes snapshotter provisioner csi-test jaeger prometheus versitygw velero velero-plugin-aws)
+ALL_COMPONENTS=(etcd kubernetes snapshotter provisioner csi-test jaeger prometheus versitygw velero)
 # Bump when what a build produces changes (flags, extras), to rebuild every cached component.
 RECIPE=1
 
@@ -84,11 +84,9 @@ recipe() {
       ;;
     velero)
       version=$(module_version "$here/velero" github.com/vmware-tanzu/velero)
-      binaries="velero=github.com/vmware-tanzu/velero/cmd/velero"
-      ;;
-    velero-plugin-aws)
-      version=$(module_version "$here/velero-plugin-aws" github.com/vmware-tanzu/velero-plugin-for-aws)
-      binaries="velero-plugin-for-aws=github.com/vmware-tanzu/velero-plugin-for-aws/velero-plugin-for-aws"
+      # The AWS object-store plugin is pinned in the same module: one dependency graph, so the
+      # packages both link (client-go, the AWS SDK, Velero's plugin framework) compile once.
+      binaries="velero=github.com/vmware-tanzu/velero/cmd/velero velero-plugin-for-aws=github.com/vmware-tanzu/velero-plugin-for-aws/velero-plugin-for-aws"
       ;;
     *) die "unknown component '$1' (known: ${ALL_COMPONENTS[*]})" ;;
   esac

@@ -13,6 +13,5 @@ export default async function setup(): Promise<void> {
     'prometheus',
     'versitygw',
     'velero',
-    'velero-plugin-aws',
   ]);
 }

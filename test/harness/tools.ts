@@ -15,8 +15,7 @@ export type ToolComponent =
   | 'jaeger'
   | 'prometheus'
   | 'versitygw'
-  | 'velero'
-  | 'velero-plugin-aws';
+  | 'velero';
 
 /** The cache root, as build.sh computes it. */
 export function toolsDir(): string {

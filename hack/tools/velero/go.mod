@@ -1,5 +1,7 @@
 // Pins Velero, whose one binary is both the server the harness runs as a process against the local
-// cluster and the CLI the tests drive (hack/tools/build.sh; test/harness/velero.ts), for issue 15.
+// cluster and the CLI the tests drive (hack/tools/build.sh; test/harness/velero.ts), for issue 15,
+// and velero-plugin-for-aws, the object-store plugin that server loads: one module, so the packages
+// both binaries link are resolved to one version each and compiled once.
 module etcd-snapshot-driver/hack/tools/velero
 
 go 1.26.0
@@ -33,12 +35,13 @@ require (
 	github.com/aws/aws-sdk-go-v2/credentials v1.19.16 // indirect
 	github.com/aws/aws-sdk-go-v2/feature/ec2/imds v1.18.23 // indirect
 	github.com/aws/aws-sdk-go-v2/feature/s3/manager v1.22.18 // indirect
-	github.com/aws/aws-sdk-go-v2/internal/configsources v1.4.23 // indirect
-	github.com/aws/aws-sdk-go-v2/internal/endpoints/v2 v2.7.23 // indirect
+	github.com/aws/aws-sdk-go-v2/internal/configsources v1.4.28 // indirect
+	github.com/aws/aws-sdk-go-v2/internal/endpoints/v2 v2.7.28 // indirect
 	github.com/aws/aws-sdk-go-v2/internal/v4a v1.4.24 // indirect
-	github.com/aws/aws-sdk-go-v2/service/internal/accept-encoding v1.13.9 // indirect
+	github.com/aws/aws-sdk-go-v2/service/ec2 v1.305.2 // indirect
+	github.com/aws/aws-sdk-go-v2/service/internal/accept-encoding v1.13.12 // indirect
 	github.com/aws/aws-sdk-go-v2/service/internal/checksum v1.9.15 // indirect
-	github.com/aws/aws-sdk-go-v2/service/internal/presigned-url v1.13.23 // indirect
+	github.com/aws/aws-sdk-go-v2/service/internal/presigned-url v1.13.28 // indirect
 	github.com/aws/aws-sdk-go-v2/service/internal/s3shared v1.19.23 // indirect
 	github.com/aws/aws-sdk-go-v2/service/s3 v1.101.0 // indirect
 	github.com/aws/aws-sdk-go-v2/service/signin v1.0.11 // indirect
@@ -146,6 +149,7 @@ require (
 	github.com/vladimirvivien/gexe v0.4.0 // indirect
 	github.com/vmware-tanzu/crash-diagnostics v0.4.3 // indirect
 	github.com/vmware-tanzu/velero v1.18.3 // indirect
+	github.com/vmware-tanzu/velero-plugin-for-aws v1.14.3 // indirect
 	github.com/x448/float16 v0.8.4 // indirect
 	github.com/zeebo/blake3 v0.2.4 // indirect
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
@@ -198,4 +202,7 @@ require (
 	sigs.k8s.io/yaml v1.4.0 // indirect
 )
 
-tool github.com/vmware-tanzu/velero/cmd/velero
+tool (
+	github.com/vmware-tanzu/velero-plugin-for-aws/velero-plugin-for-aws
+	github.com/vmware-tanzu/velero/cmd/velero
+)

@@ -32,8 +32,8 @@ describe('the tools cache', () => {
     expect(await versionOf(binary, args)).toContain(expected);
   });
 
-  it('has the Velero AWS plugin of the pinned module (a plugin binary has no version command)', () => {
-    expect(realpathSync(tool('velero-plugin-for-aws'))).toContain('/velero-plugin-aws-v1.14.3-');
+  it('has the Velero AWS plugin, built in the Velero module (a plugin binary has no version command)', () => {
+    expect(realpathSync(tool('velero-plugin-for-aws'))).toContain('/velero-v1.18.3-');
   });
 
   it('has csi-sanity, the upstream csi.proto and the snapshot CRDs of the pinned client module', async () => {
