@@ -50,14 +50,20 @@ export async function runRemoteDelete(
     }
   };
 
+  // S3's DeleteObject of a missing key succeeds; a store that answers NoSuchKey instead means
+  // the same: the object is gone.
+  const deleteObject = (key: string) =>
+    send(`delete of ${s3Url(bucket, key)}`, () =>
+      client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }), options),
+    ).catch((err: unknown) => {
+      if ((err as { reason?: string }).reason !== 'OBJECT_STORE_NOT_FOUND') throw err;
+    });
+
   const report = await tracing.span('agent.delete', { 'object.url': location }, async () => {
     try {
       const manifestKey = `${prefix}${MANIFEST_OBJECT_NAME}`;
       const before = await listKeys(client, bucket, prefix, options, send);
-      // S3's DeleteObject of a missing key succeeds: a copy already gone is no error.
-      await send(`delete of ${s3Url(bucket, manifestKey)}`, () =>
-        client.send(new DeleteObjectCommand({ Bucket: bucket, Key: manifestKey }), options),
-      );
+      await deleteObject(manifestKey);
       let uploadsAborted = 0;
       const uploads = await send(`listing of the multipart uploads under ${location}`, () =>
         listOpenUploads(client, bucket, prefix),
@@ -78,11 +84,7 @@ export async function runRemoteDelete(
       }
       // Listed again: an upload that completed while its multipart upload was being aborted.
       const rest = await listKeys(client, bucket, prefix, options, send);
-      for (const key of rest) {
-        await send(`delete of ${s3Url(bucket, key)}`, () =>
-          client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }), options),
-        );
-      }
+      for (const key of rest) await deleteObject(key);
       const objectsDeleted = new Set([...before, ...rest]).size;
       const manifestFound = before.includes(manifestKey);
       log.info(
