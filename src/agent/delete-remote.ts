@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import { MANIFEST_OBJECT_NAME, s3Url, snapshotPrefix } from '../objectstore/layout.ts';
 import { s3ClientConfig } from '../objectstore/s3-options.ts';
 import type { AgentResult, RemoteDeleteArguments } from './contract.ts';
-import { runDelete } from './delete.ts';
+import { deletableDir, runDelete } from './delete.ts';
 import { listOpenUploads } from './multipart-cleanup.ts';
 import { storeFailure } from './store-failure.ts';
 import { readStoreConfig } from './store-files.ts';
@@ -36,6 +36,8 @@ export async function runRemoteDelete(
   deps: RemoteDeleteDeps,
 ): Promise<AgentResult> {
   const { log, tracing, signal } = deps;
+  // Every check before the first delete: a --dir the local delete would refuse stops it all.
+  if (args.dir !== undefined) deletableDir(args.dir, deps.protectedRoots);
   const config = await readStoreConfig(args.storeConfigDir);
   const bucket = config.bucket;
   const prefix = snapshotPrefix(config.prefix, args);

@@ -2,7 +2,8 @@
 // manifest, data objects of any attempt and open multipart uploads all go; a re-run and a copy
 // that never existed are success; the manifest goes first, so a delete that stops halfway leaves
 // a copy that no longer claims to be complete (verify: not found; the listing: incomplete), and a
-// re-run finishes it; --dir removes the local directory too; wrong credentials are refused.
+// re-run finishes it; --dir removes the local directory too (a --dir it would refuse stops the
+// delete before it starts); wrong credentials are refused.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateMultipartUploadCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -187,5 +188,12 @@ describe('agent delete --remote against versitygw', () => {
     expect(run.result).toMatchObject({ ok: false, file: dir, error: { reason: 'OBJECT_STORE_AUTH_FAILED' } });
     expect(await env.listed('prod/main/kept/')).toHaveLength(2);
     expect(existsSync(dir)).toBe(true);
+  });
+
+  it('refuses a --dir that is no snapshot directory before deleting anything remote', async () => {
+    const run = await env.agent(deleteRemoteCommand({ ...place('kept'), dir: '/snapshots' }));
+    expect(run.code).toBe(AGENT_EXIT_CODES.USAGE);
+    expect(run.result?.error?.message).toContain("is not a snapshot's own directory");
+    expect(await env.listed('prod/main/kept/')).toHaveLength(2);
   });
 });
