@@ -5,6 +5,7 @@ import { parseEndpoint } from '../etcd/client/endpoint.ts';
 import {
   type AgentOperation,
   type DeleteArguments,
+  type RemoteDeleteArguments,
   type RemoteVerifyArguments,
   type RestoreArguments,
   type SaveArguments,
@@ -16,6 +17,8 @@ import {
 } from './contract.ts';
 import { UsageError } from './failure.ts';
 import {
+  DELETE_REMOTE_FLAGS,
+  parseRemoteDeleteFlags,
   parseRemoteVerifyFlags,
   parseUploadFlags,
   UPLOAD_FLAGS,
@@ -29,6 +32,7 @@ export type AgentCommand =
   | { operation: 'verify-remote'; args: RemoteVerifyArguments; terminationLog: string }
   | { operation: 'upload'; args: UploadArguments; terminationLog: string }
   | { operation: 'delete'; args: DeleteArguments; terminationLog: string }
+  | { operation: 'delete-remote'; args: RemoteDeleteArguments; terminationLog: string }
   | { operation: 'sweep'; args: SweepArguments; terminationLog: string }
   | { operation: 'restore'; args: RestoreArguments; terminationLog: string };
 
@@ -51,7 +55,7 @@ const FLAGS: Record<AgentOperation, readonly string[]> = {
     'termination-log',
   ],
   verify: ['file', 'termination-log', ...VERIFY_REMOTE_FLAGS],
-  delete: ['dir', 'termination-log'],
+  delete: ['dir', 'termination-log', ...DELETE_REMOTE_FLAGS],
   sweep: ['root', 'keep', 'delete', 'min-age-seconds', 'termination-log'],
   restore: RESTORE_FLAGS,
   upload: UPLOAD_FLAGS,
@@ -61,6 +65,7 @@ const FLAGS: Record<AgentOperation, readonly string[]> = {
 const SWITCHES: Partial<Record<AgentOperation, ReadonlySet<string>>> = {
   restore: RESTORE_SWITCHES,
   verify: new Set(['remote']),
+  delete: new Set(['remote']),
 };
 
 export const AGENT_USAGE = `usage:
@@ -76,6 +81,8 @@ export const AGENT_USAGE = `usage:
                                     [--compression=none|zstd|gzip [--compression-level=N]]
                                     [--members=NAME=PEER_URL,…]
   etcd-snapshot-driver agent delete --dir=PATH
+  etcd-snapshot-driver agent delete --remote --store-config-dir=DIR --namespace=NS --cluster=NAME
+                                    --snapshot=NAME [--dir=PATH]
   etcd-snapshot-driver agent sweep --root=PATH [--keep=DIR,…] [--delete=DIR,…] [--min-age-seconds=N]
   etcd-snapshot-driver agent restore --file=PATH --sha256=HEX --data-dir=PATH --uid=UID --name=MEMBER
                                      --initial-cluster=NAME=URL,… --initial-cluster-token=TOKEN
@@ -133,7 +140,15 @@ export function parseAgentArgs(argv: readonly string[]): AgentCommand {
     if (extra) throw new UsageError(`--${extra} needs --remote`);
     return { operation: op, args: { file: absolute('file') }, terminationLog };
   }
-  if (op === 'delete') return { operation: op, args: { dir: absolute('dir') }, terminationLog };
+  if (op === 'delete' && flags.has('remote')) {
+    if (flags.get('remote') !== 'true') throw new UsageError('--remote takes no value');
+    return { operation: 'delete-remote', args: parseRemoteDeleteFlags(flags), terminationLog };
+  }
+  if (op === 'delete') {
+    const extra = DELETE_REMOTE_FLAGS.find((f) => flags.has(f));
+    if (extra) throw new UsageError(`--${extra} needs --remote`);
+    return { operation: op, args: { dir: absolute('dir') }, terminationLog };
+  }
   if (op === 'sweep') {
     // Bare names only: a path (`../x`, `a/b`) could reach outside the claim or into a snapshot.
     const names = (name: string) => {

@@ -36,6 +36,26 @@ export interface UploadArguments extends RemoteArguments {
 /** `agent verify --remote`: the remote copy downloaded and checked against its manifest. */
 export type RemoteVerifyArguments = RemoteArguments;
 
+/**
+ * `agent delete --remote`: the snapshot's remote objects removed, manifest first (a half-deleted
+ * copy never looks complete), then open multipart uploads and every object under its prefix.
+ * With `dir`, the record's local directory goes too, after the remote objects.
+ */
+export interface RemoteDeleteArguments extends Omit<RemoteArguments, 'encryptionKeyFile'> {
+  dir?: string;
+}
+
+/** What `agent delete --remote` removed (all zero for a copy that was already gone). */
+export interface RemoteDeleteReport {
+  /** `s3://<bucket>/<prefix>/<namespace>/<cluster>/<snapshot>/`. */
+  location: string;
+  /** Whether a manifest was there: false means no complete copy existed. */
+  manifestFound: boolean;
+  /** Objects deleted under the prefix, the manifest included. */
+  objectsDeleted: number;
+  uploadsAborted: number;
+}
+
 /** A remote copy as a result reports it. */
 export interface RemoteCopy {
   /** `s3://<bucket>/<prefix>/<namespace>/<cluster>/<snapshot>/`. */
@@ -75,4 +95,8 @@ export function uploadCommand(args: UploadArguments): string[] {
 
 export function verifyRemoteCommand(args: RemoteVerifyArguments): string[] {
   return ['agent', 'verify', '--remote', ...remoteFlags(args)];
+}
+
+export function deleteRemoteCommand(args: RemoteDeleteArguments): string[] {
+  return ['agent', 'delete', '--remote', ...remoteFlags(args), ...(args.dir ? [`--dir=${args.dir}`] : [])];
 }

@@ -4,7 +4,7 @@
 // Both sides import this file, so a change here is a change to both.
 import { isReason, type Reason } from '../reasons/reasons.ts';
 
-import type { RemoteCopy } from './contract-remote.ts';
+import type { RemoteCopy, RemoteDeleteReport } from './contract-remote.ts';
 
 /** Where the Job mounts the etcd cluster's snapshot claim. */
 export const SNAPSHOT_MOUNT_PATH = '/snapshots';
@@ -22,10 +22,13 @@ export const META_FILE_NAME = 'snapshot.meta.json';
 export const DATA_MOUNT_PATH = '/var/lib/etcd-member';
 
 export {
+  deleteRemoteCommand,
   ENCRYPTION_KEY_FILE_NAME,
   ENCRYPTION_KEY_MOUNT_PATH,
   type RemoteArguments,
   type RemoteCopy,
+  type RemoteDeleteArguments,
+  type RemoteDeleteReport,
   type RemoteVerifyArguments,
   STORE_CONFIG_MOUNT_PATH,
   type UploadArguments,
@@ -174,6 +177,8 @@ export interface AgentResult {
   restore?: RestoreReport;
   /** `upload` and `verify --remote`: the remote copy written or checked. */
   remote?: RemoteCopy;
+  /** `delete --remote`: what was removed from the store. */
+  remoteDelete?: RemoteDeleteReport;
 }
 
 /**

@@ -8,14 +8,20 @@ import { type AgentResult, type DeleteArguments, SNAPSHOT_MOUNT_PATH } from './c
 import { UsageError } from './failure.ts';
 import type { AgentTracing } from './tracing.ts';
 
+/** The directory to delete, resolved; a UsageError when it is not a snapshot's own. */
+export function deletableDir(dir: string, protectedRoots: readonly string[] = []): string {
+  const resolved = resolve(dir);
+  const roots = ['/', SNAPSHOT_MOUNT_PATH, ...protectedRoots].map((r) => resolve(r));
+  if (roots.includes(resolved))
+    throw new UsageError(`--dir="${dir}" is not a snapshot's own directory; refusing to delete it`);
+  return resolved;
+}
+
 export async function runDelete(
   args: DeleteArguments,
   deps: { log: Logger; tracing: AgentTracing; protectedRoots?: string[] },
 ): Promise<AgentResult> {
-  const dir = resolve(args.dir);
-  const roots = ['/', SNAPSHOT_MOUNT_PATH, ...(deps.protectedRoots ?? [])].map((r) => resolve(r));
-  if (roots.includes(dir))
-    throw new UsageError(`--dir="${args.dir}" is not a snapshot's own directory; refusing to delete it`);
+  const dir = deletableDir(args.dir, deps.protectedRoots);
   return deps.tracing.span('agent.delete', { 'snapshot.dir': dir }, async () => {
     const existed = await stat(dir).then(
       () => true,

@@ -8,6 +8,7 @@ import { createLogger } from '../telemetry/logger.ts';
 import { AGENT_USAGE, type AgentCommand, isAgentOperation, parseAgentArgs } from './args.ts';
 import { AGENT_EXIT_CODES, type AgentOperation, type AgentResult } from './contract.ts';
 import { runDelete } from './delete.ts';
+import { runRemoteDelete } from './delete-remote.ts';
 import { classifyFailure, UsageError } from './failure.ts';
 import { runRestore } from './restore.ts';
 import { writeTerminationMessage } from './result-output.ts';
@@ -74,6 +75,9 @@ export async function runAgent(
       case 'delete':
         result = await runDelete(command.args, deps);
         break;
+      case 'delete-remote':
+        result = await runRemoteDelete(command.args, deps);
+        break;
       case 'sweep':
         result = await runSweep(command.args, deps);
         break;
@@ -92,13 +96,15 @@ export async function runAgent(
       result.file = command.args.file;
     } else if (command.operation === 'verify') {
       result.file = command.args.file;
+    } else if (command.operation === 'delete-remote' && command.args.dir) {
+      result.file = command.args.dir;
     } else if (command.operation === 'restore') {
       if (command.args.mode === 'restore') result.file = command.args.file;
       result.restore = { state: 'failed', dataDir: command.args.dataDir };
     }
     opLog.error(
       { reason: failure.reason, exit_code: exitCode, error: failure.message },
-      `agent ${resultOperation(command)}${command.operation === 'verify-remote' ? ' --remote' : ''} failed`,
+      `agent ${resultOperation(command)}${command.operation.endsWith('-remote') ? ' --remote' : ''} failed`,
     );
   } finally {
     await tracing.shutdown();
@@ -108,9 +114,10 @@ export async function runAgent(
   return exitCode;
 }
 
-/** `verify --remote` reports as a verify. */
+/** `verify --remote` reports as a verify, `delete --remote` as a delete. */
 function resultOperation(command: AgentCommand): AgentOperation {
-  return command.operation === 'verify-remote' ? 'verify' : command.operation;
+  if (command.operation === 'verify-remote') return 'verify';
+  return command.operation === 'delete-remote' ? 'delete' : command.operation;
 }
 
 function failed(operation: AgentOperation, reason: Reason, message: string): AgentResult {

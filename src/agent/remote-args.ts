@@ -1,11 +1,16 @@
-// The flags of `agent upload` and `agent verify --remote` (args.ts reads the command line): paths
+// The flags of `agent upload`, `agent verify --remote` and `agent delete --remote` (args.ts reads the command line): paths
 // absolute, names Kubernetes object names, compression and level checked, so a bad Job spec fails
 // before the store is contacted.
 import { isAbsolute } from 'node:path';
 import { compressionLevel, isCompression } from '../objectstore/codec.ts';
 import { checkLocation, LocationError } from '../objectstore/layout.ts';
 import { ManifestError, parseMembers } from '../objectstore/manifest.ts';
-import type { RemoteArguments, RemoteVerifyArguments, UploadArguments } from './contract.ts';
+import type {
+  RemoteArguments,
+  RemoteDeleteArguments,
+  RemoteVerifyArguments,
+  UploadArguments,
+} from './contract.ts';
 import { UsageError } from './failure.ts';
 
 const REMOTE_FLAGS = ['store-config-dir', 'namespace', 'cluster', 'snapshot', 'encryption-key-file'] as const;
@@ -19,6 +24,14 @@ export const UPLOAD_FLAGS = [
 ] as const;
 /** `verify` takes these besides its own; `--remote` selects them. */
 export const VERIFY_REMOTE_FLAGS = ['remote', ...REMOTE_FLAGS] as const;
+/** `delete` takes these besides its own `--dir` (no key: deleting reads nothing encrypted). */
+export const DELETE_REMOTE_FLAGS = [
+  'remote',
+  'store-config-dir',
+  'namespace',
+  'cluster',
+  'snapshot',
+] as const;
 
 const shown = (v: string) => JSON.stringify(v.length > 200 ? `${v.slice(0, 200)}…` : v);
 
@@ -86,4 +99,12 @@ export function parseUploadFlags(flags: ReadonlyMap<string, string>): UploadArgu
 export function parseRemoteVerifyFlags(flags: ReadonlyMap<string, string>): RemoteVerifyArguments {
   if (flags.has('file')) throw new UsageError('agent verify takes --file or --remote, not both');
   return remoteArguments(flags, 'verify --remote');
+}
+
+export function parseRemoteDeleteFlags(flags: ReadonlyMap<string, string>): RemoteDeleteArguments {
+  const { encryptionKeyFile: _none, ...args }: RemoteArguments = remoteArguments(flags, 'delete --remote');
+  const dir = flags.get('dir');
+  if (dir === undefined) return args;
+  if (!isAbsolute(dir)) throw new UsageError(`--dir=${shown(dir)} must be an absolute path`);
+  return { ...args, dir };
 }

@@ -1,9 +1,15 @@
 // `agent upload`: a verified backup file into the object store, in one streaming pass:
 //   file → SHA-256 + etcd's trailer (the plain db) → zstd|gzip → chunked AES-256-GCM
 //        → SHA-256 + size (the stored bytes) → lib-storage Upload (multipart, parts × queue bounded)
-// then manifest.json, written last: its presence means the copy is complete. The plain SHA-256
-// must equal the one the save recorded in the meta file (the file changed since it was verified
-// otherwise); a failure leaves no multipart upload open and no manifest.
+// then manifest.json, written last. "A manifest means the copy is complete and verified" holds
+// for every attempt: a copy already complete (a manifest of the same saved bytes) is kept as it
+// is and reported, one of other bytes is refused (OBJECT_STORE_COPY_CONFLICT); the data goes to
+// a key of this attempt's own (layout.ts), so nothing a manifest points at is ever overwritten
+// or deleted. The plain SHA-256 must equal the one the save recorded in the meta file (the file
+// changed since it was verified otherwise). Failed or not, no multipart upload under the
+// snapshot's prefix stays open (an earlier attempt's too), and a failure leaves no manifest.
+
+import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -13,14 +19,14 @@ import { Upload } from '@aws-sdk/lib-storage';
 import type { Logger } from 'pino';
 import { compressionLevel, compressor, HashTap } from '../objectstore/codec.ts';
 import { DEFAULT_CHUNK_BYTES, EncryptStream, keyId } from '../objectstore/encryption.ts';
-import { s3Url, snapshotKeys } from '../objectstore/layout.ts';
+import { newAttemptId, s3Url, snapshotKeys } from '../objectstore/layout.ts';
 import {
   ENCRYPTION_FORMAT,
   type Manifest,
   parseMembers,
   serializeManifest,
 } from '../objectstore/manifest.ts';
-import { s3ClientConfig, writeParams } from '../objectstore/s3-options.ts';
+import { customerKeyParams, s3ClientConfig, writeParams } from '../objectstore/s3-options.ts';
 import {
   AGENT_EXIT_CODES,
   type AgentResult,
@@ -30,7 +36,8 @@ import {
 } from './contract.ts';
 import { driverVersion } from './driver-version.ts';
 import { AgentFailure } from './failure.ts';
-import { abortLeftoverUpload } from './multipart-cleanup.ts';
+import { abortOpenUploads } from './multipart-cleanup.ts';
+import { fetchManifestText, type ManifestPlace, matchingCopy, uploadResult } from './remote-manifest.ts';
 import { storeFailure } from './store-failure.ts';
 import { readEncryptionKey, readStoreConfig } from './store-files.ts';
 import type { AgentTracing } from './tracing.ts';
@@ -66,16 +73,40 @@ export async function runUpload(args: UploadArguments, deps: UploadDeps): Promis
   const key = args.encryptionKeyFile ? await readEncryptionKey(args.encryptionKeyFile) : undefined;
   const meta = await savedResult(args.file);
   const level = compressionLevel(args.compression, args.compressionLevel);
-  const keys = snapshotKeys(config.prefix, args, args.compression, key !== undefined);
+  const now = new Date();
+  const attempt = newAttemptId(now, randomBytes(4).toString('hex'));
+  const keys = snapshotKeys(config.prefix, args, args.compression, key !== undefined, attempt);
   const objectUrl = s3Url(config.bucket, keys.data);
   const client = deps.client ?? new S3Client(s3ClientConfig(config));
-  const now = new Date();
+  const place: ManifestPlace = { bucket: config.bucket, key: keys.manifest, ssec: customerKeyParams(config) };
+  const options = signal ? { abortSignal: signal } : {};
+  const manifestUrl = s3Url(config.bucket, keys.manifest);
+  /** The copy in place when there is one (throws OBJECT_STORE_COPY_CONFLICT when it holds other bytes). */
+  const existing = async () => {
+    const text = await fetchManifestText(client, place, options, `read of ${manifestUrl}`);
+    return text === undefined ? undefined : matchingCopy(text, place, args, meta);
+  };
+  const finish = async (manifest: Manifest, message: string) => {
+    await abortOpenUploads(client, config.bucket, keys.prefix, undefined, log);
+    const seconds = (performance.now() - started) / 1000;
+    const result: AgentResult = {
+      ...uploadResult(manifest, config.bucket, keys.prefix, args.file),
+      durationSeconds: Math.round(seconds * 1000) / 1000,
+      bytesPerSecond: Math.round(manifest.db.sizeBytes / Math.max(seconds, 1e-3)),
+    };
+    const { operation: _operation, ...fields } = result;
+    log.info(fields, message);
+    return result;
+  };
 
   return tracing.span(
     'agent.upload',
     { 'snapshot.file': args.file, 'object.url': objectUrl },
     async (root) => {
       try {
+        const found = await tracing.span('existing', {}, existing);
+        if (found) return await finish(found, 'remote copy already complete: kept as it is');
+
         const plain = new TrailerHasher();
         // etcd's trailer hasher gives the plain SHA-256 too: one hash pass for the plain bytes.
         const plainTap = new HashTap({ hash: false, onChunk: (chunk) => plain.update(chunk) });
@@ -125,7 +156,8 @@ export async function runUpload(args: UploadArguments, deps: UploadDeps): Promis
           // A store that never answered holds no upload of ours; asking it again would only wait
           // out more connection timeouts.
           if (upload.uploadId !== undefined || failure.reason !== 'OBJECT_STORE_UNREACHABLE') {
-            await abortLeftoverUpload(client, config.bucket, keys.data, upload.uploadId, log);
+            const own = upload.uploadId ? { key: keys.data, uploadId: upload.uploadId } : undefined;
+            await abortOpenUploads(client, config.bucket, keys.prefix, own, log);
           }
           throw failure;
         } finally {
@@ -136,11 +168,15 @@ export async function runUpload(args: UploadArguments, deps: UploadDeps): Promis
         const stored = storedTap
           ? { sha256: storedTap.digest(), sizeBytes: storedTap.bytes }
           : { sha256: db.sha256, sizeBytes: plain.totalBytes };
-        if (db.sha256 !== meta.sha256 || plain.totalBytes !== meta.sizeBytes || !db.ok) {
-          // Not a copy of what was verified: it must not stay where a restore could find it.
-          await client
+        // This attempt's own object, which no manifest points at: deleting it never loses a copy.
+        const dropOwn = () =>
+          client
             .send(new DeleteObjectCommand({ Bucket: config.bucket, Key: keys.data }))
             .catch(() => undefined);
+        if (db.sha256 !== meta.sha256 || plain.totalBytes !== meta.sizeBytes || !db.ok) {
+          // Not a copy of what was verified: it must not stay where a restore could find it.
+          await dropOwn();
+          await abortOpenUploads(client, config.bucket, keys.prefix, undefined, log);
           throw new AgentFailure(
             AGENT_EXIT_CODES.CORRUPT_STREAM,
             'CHECKSUM_MISMATCH',
@@ -165,6 +201,15 @@ export async function runUpload(args: UploadArguments, deps: UploadDeps): Promis
           uploadedAt: new Date().toISOString(),
           driverVersion: driverVersion(),
         };
+        // Another attempt may have completed meanwhile: its copy stands, this one is surplus.
+        const raced = await existing().catch(async (err: unknown) => {
+          await dropOwn();
+          throw err;
+        });
+        if (raced) {
+          await dropOwn();
+          return await finish(raced, 'remote copy completed by another attempt: kept as it is');
+        }
         await tracing.span('manifest', {}, () =>
           client
             .send(
@@ -175,40 +220,18 @@ export async function runUpload(args: UploadArguments, deps: UploadDeps): Promis
                 ContentType: 'application/json',
                 ...writeParams(config, now),
               }),
-              signal ? { abortSignal: signal } : {},
+              options,
             )
             .catch((err: unknown) => {
-              throw storeFailure(err, `write of ${s3Url(config.bucket, keys.manifest)}`);
+              throw storeFailure(err, `write of ${manifestUrl}`);
             }),
         );
 
-        const seconds = (performance.now() - started) / 1000;
-        const result: AgentResult = {
-          operation: 'upload',
-          ok: true,
-          file: args.file,
-          ...(meta.snapshotId ? { snapshotId: meta.snapshotId } : {}),
-          sha256: db.sha256,
-          sizeBytes: plain.totalBytes,
-          ...(meta.revision !== undefined ? { revision: meta.revision } : {}),
-          remote: {
-            location: s3Url(config.bucket, keys.prefix),
-            object: objectUrl,
-            manifest: s3Url(config.bucket, keys.manifest),
-            ...stored,
-            compression: args.compression,
-            ...(key ? { keyId: keyId(key) } : {}),
-          },
-          durationSeconds: Math.round(seconds * 1000) / 1000,
-          bytesPerSecond: Math.round(plain.totalBytes / Math.max(seconds, 1e-3)),
-        };
         root.setAttributes({
           'object.size_bytes': stored.sizeBytes,
           'snapshot.size_bytes': plain.totalBytes,
         });
-        const { operation: _operation, ...fields } = result;
-        log.info(fields, 'snapshot uploaded');
-        return result;
+        return await finish(manifest, 'snapshot uploaded');
       } finally {
         if (!deps.client) client.destroy();
       }

@@ -71,6 +71,15 @@ export async function runRemoteVerify(
           `${manifestUrl}: the copy is encrypted with key id ${manifest.encryption.algorithm === 'none' ? '' : manifest.encryption.keyId}; no --encryption-key-file was given`,
         );
       }
+      // A key given says the copy must be encrypted: a plain copy in its place (an attacker's, or
+      // an upload that lost its key mount) is not the copy asked for.
+      if (!encrypted && args.encryptionKeyFile) {
+        throw new AgentFailure(
+          AGENT_EXIT_CODES.USAGE,
+          'OBJECT_STORE_KEY_INVALID',
+          `${manifestUrl}: the copy is not encrypted, but --encryption-key-file was given: refusing a plain copy where an encrypted one is expected`,
+        );
+      }
       const key =
         encrypted && args.encryptionKeyFile ? await readEncryptionKey(args.encryptionKeyFile) : undefined;
       const objectUrl = s3Url(config.bucket, manifest.object.key);

@@ -1,7 +1,9 @@
 // Where a snapshot's copy lives in the bucket: `<prefix>/<namespace>/<cluster>/<snapshot>/`
 // holding the data object and `manifest.json`. The data object's name says how it was stored
 // (`snapshot.db`, then `.zst` or `.gz`, then `.enc`), so a listing alone tells an operator what a
-// copy needs to be read; the manifest says it precisely. Pure: names in, keys out.
+// copy needs to be read; the manifest says it precisely. An upload names its data object by its
+// attempt too (`snapshot-<attempt>.db…`): no attempt can overwrite an object another attempt's
+// manifest points at. Pure: names in, keys out.
 
 export type Compression = 'none' | 'zstd' | 'gzip';
 
@@ -41,9 +43,28 @@ export function snapshotPrefix(prefix: string, location: SnapshotLocation): stri
   return `${prefix === '' ? '' : `${prefix}/`}${namespace}/${cluster}/${snapshot}/`;
 }
 
-export function dataObjectName(compression: Compression, encrypted: boolean): string {
+/** An upload attempt's id: letters and digits, so it is one segment of an object name. */
+const ATTEMPT = /^[a-z0-9]{1,40}$/;
+
+export function dataObjectName(compression: Compression, encrypted: boolean, attempt?: string): string {
+  if (attempt !== undefined && !ATTEMPT.test(attempt)) {
+    throw new LocationError(`upload attempt ${JSON.stringify(attempt.slice(0, 50))} is not [a-z0-9]{1,40}`);
+  }
   const ext = compression === 'zstd' ? '.zst' : compression === 'gzip' ? '.gz' : '';
-  return `snapshot.db${ext}${encrypted ? '.enc' : ''}`;
+  return `snapshot${attempt ? `-${attempt}` : ''}.db${ext}${encrypted ? '.enc' : ''}`;
+}
+
+/** A fresh attempt id: UTC time to the second (listings sort by it), then random. */
+export function newAttemptId(now: Date, random: string): string {
+  return `${now
+    .toISOString()
+    .replace(/[-:]|\.\d+/g, '')
+    .toLowerCase()}${random}`.replace(/[^a-z0-9]/g, '');
+}
+
+/** `<prefix>/<namespace>/<cluster>/`: every snapshot of one etcd cluster (the remote listing's scope). */
+export function clusterPrefix(prefix: string, namespace: string, cluster: string): string {
+  return snapshotPrefix(prefix, { namespace, cluster, snapshot: 'x' }).slice(0, -'x/'.length);
 }
 
 export interface SnapshotKeys {
@@ -57,11 +78,12 @@ export function snapshotKeys(
   location: SnapshotLocation,
   compression: Compression,
   encrypted: boolean,
+  attempt?: string,
 ): SnapshotKeys {
   const dir = snapshotPrefix(prefix, location);
   return {
     prefix: dir,
-    data: `${dir}${dataObjectName(compression, encrypted)}`,
+    data: `${dir}${dataObjectName(compression, encrypted, attempt)}`,
     manifest: `${dir}${MANIFEST_OBJECT_NAME}`,
   };
 }

@@ -96,6 +96,8 @@ export const REASONS = {
   OBJECT_STORE_NOT_FOUND: 'a remote copy’s manifest or data object does not exist',
   OBJECT_STORE_REQUEST_FAILED:
     'the object store refused or failed a request otherwise (its S3 error code in the message)',
+  OBJECT_STORE_COPY_CONFLICT:
+    'a remote copy of the snapshot already exists with other bytes (or an unreadable manifest); it is not overwritten',
   // --- restore --- (an EtcdRestore's status.reason, written by the restore engine, docs/restore.md)
   RESTORE_INVALID_SPEC:
     'an EtcdRestore spec the CRD admits but the engine cannot do (source count, markCompacted without a bump)',

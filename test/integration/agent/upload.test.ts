@@ -54,10 +54,13 @@ describe('agent upload against versitygw', () => {
       const result = run.result as AgentResult;
       const db = readFileSync(env.file);
       const prefix = `backups/etcd/prod/main/${name}/`;
-      const dataKey = `${prefix}snapshot.db${compression === 'zstd' ? '.zst' : compression === 'gzip' ? '.gz' : ''}${encrypted ? '.enc' : ''}`;
+      const manifest = parseManifest((await env.getBytes(`${prefix}manifest.json`)).toString('utf8'));
+      // The attempt's own data object: named by how it is stored, and by the attempt.
+      const dataKey = manifest.object.key;
+      const ext = `${compression === 'zstd' ? '.zst' : compression === 'gzip' ? '.gz' : ''}${encrypted ? '.enc' : ''}`;
+      expect(dataKey).toMatch(new RegExp(`^${prefix}snapshot-[a-z0-9]+\\.db${ext.replaceAll('.', '\\.')}$`));
       expect(await env.listed(prefix)).toEqual([`${prefix}manifest.json`, dataKey].sort());
 
-      const manifest = parseManifest((await env.getBytes(`${prefix}manifest.json`)).toString('utf8'));
       const stored = await env.getBytes(dataKey);
       expect(manifest).toMatchObject({
         location: { namespace: 'prod', cluster: 'main', snapshot: name },

@@ -1,7 +1,8 @@
 // `agent verify --remote` against a real S3 server (versitygw): copies uploaded by `agent upload`
 // (object-store-env.ts), then damaged behind the server's back in its posix backend: a flipped
 // byte in a plain, zstd, gzip or encrypted object, an encrypted object cut after a chunk or
-// inside one, a missing manifest, another key. Each is refused with its reason.
+// inside one, a missing manifest, another key, no key for an encrypted copy and a key for a
+// plain one. Each is refused with its reason.
 import { randomBytes } from 'node:crypto';
 import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
@@ -66,6 +67,17 @@ describe('agent verify --remote finds damage', () => {
     expect(wrong.result?.error?.message).toContain(keyId(key));
     expect(wrong.result?.error?.message).toContain(keyId(otherKey));
     expect((await verify('encrypted')).result?.error?.reason).toBe('OBJECT_STORE_KEY_INVALID');
+  });
+
+  it('refuses a plain copy when a key is given: an encrypted one was expected', async () => {
+    for (const name of ['plain', 'zstd']) {
+      const run = await verify(name, key);
+      expect(run.code, run.stderr).toBe(AGENT_EXIT_CODES.USAGE);
+      expect(run.result?.error).toMatchObject({
+        reason: 'OBJECT_STORE_KEY_INVALID',
+        message: expect.stringContaining('the copy is not encrypted, but --encryption-key-file was given'),
+      });
+    }
   });
 
   it.each(['plain', 'zstd', 'gzip', 'zstd-encrypted'])(

@@ -632,6 +632,7 @@ describe('error table against the real apiserver', () => {
     OBJECT_STORE_BUCKET_NOT_FOUND: () => failedWith('OBJECT_STORE_BUCKET_NOT_FOUND'),
     OBJECT_STORE_NOT_FOUND: () => failedWith('OBJECT_STORE_NOT_FOUND'),
     OBJECT_STORE_REQUEST_FAILED: () => failedWith('OBJECT_STORE_REQUEST_FAILED'),
+    OBJECT_STORE_COPY_CONFLICT: () => failedWith('OBJECT_STORE_COPY_CONFLICT'),
     KUBE_FORBIDDEN: () => withMode('forbidden', () => createGroup(special, unique('g'), [claims.a])),
     KUBE_UNAVAILABLE: () => withMode('unreachable', () => createGroup(special, unique('g'), [claims.a])),
     KUBE_REJECTED: () => withMode('reject', () => createGroup(special, unique('g'), [claims.a])),

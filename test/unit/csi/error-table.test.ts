@@ -259,6 +259,7 @@ const SCENARIOS: Record<ErrorReason, () => Promise<unknown>> = {
   OBJECT_STORE_BUCKET_NOT_FOUND: () => failedWith('OBJECT_STORE_BUCKET_NOT_FOUND'),
   OBJECT_STORE_NOT_FOUND: () => failedWith('OBJECT_STORE_NOT_FOUND'),
   OBJECT_STORE_REQUEST_FAILED: () => failedWith('OBJECT_STORE_REQUEST_FAILED'),
+  OBJECT_STORE_COPY_CONFLICT: () => failedWith('OBJECT_STORE_COPY_CONFLICT'),
   KUBE_FORBIDDEN: async () => {
     const { w, client } = await served();
     w.snapshotsApi.failWith = new FakeApiError(403, 'Forbidden', 'cannot create etcdsnapshots');

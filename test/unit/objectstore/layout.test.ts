@@ -2,8 +2,10 @@
 // keys out; a manifest round-trips and a damaged one is refused naming the field.
 import { describe, expect, it } from 'vitest';
 import {
+  clusterPrefix,
   dataObjectName,
   LocationError,
+  newAttemptId,
   s3Url,
   snapshotKeys,
   snapshotPrefix,
@@ -29,6 +31,15 @@ describe('layout', () => {
     expect(dataObjectName('zstd', false)).toBe('snapshot.db.zst');
     expect(dataObjectName('gzip', true)).toBe('snapshot.db.gz.enc');
     expect(dataObjectName('none', true)).toBe('snapshot.db.enc');
+  });
+
+  it("names an upload attempt's own data object, the attempt checked", () => {
+    expect(dataObjectName('zstd', true, '20261202t194727z0a1b')).toBe(
+      'snapshot-20261202t194727z0a1b.db.zst.enc',
+    );
+    expect(newAttemptId(new Date('2026-12-02T19:47:27.123Z'), '0a1b2c3d')).toBe('20261202t194727z0a1b2c3d');
+    expect(() => dataObjectName('none', false, '../x')).toThrow(LocationError);
+    expect(clusterPrefix('backups', 'prod', 'main')).toBe('backups/prod/main/');
   });
 
   it('gives the data and manifest keys side by side', () => {
