@@ -33,14 +33,18 @@ function dnsLabel(text: string): string {
 }
 
 /**
- * `<schedule>-<cluster>-<stamp>` (a group's: `<schedule>-<stamp>`). Past 63 characters the
- * schedule and cluster parts are cut and a hash of the full parts keeps names distinct.
+ * A cluster's run: `<schedule>-<cluster>-<hash>-<stamp>`, the hash of the two parts apart, so
+ * schedule `backup` over cluster `etcd-main` and `backup-etcd` over `main` never share a name
+ * (a shared name would be AlreadyExists, taken for "this slot was run": a silent skip). A
+ * group's: `<schedule>-<stamp>` (one schedule name per namespace; a hash once cut). Past 63
+ * characters the readable head is cut; the hash keeps names distinct.
  */
 export function runObjectName(schedule: string, cluster: string | undefined, slot: Date): string {
   const stamp = slotStamp(slot);
   const parts = cluster === undefined ? [schedule] : [schedule, cluster];
   const plain = dnsLabel([...parts, stamp].join('-'));
-  if (plain.length <= MAX_NAME && plain === [...parts, stamp].join('-')) return plain;
+  if (cluster === undefined && plain.length <= MAX_NAME && plain === [...parts, stamp].join('-'))
+    return plain;
   const hash = createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, HASH_LENGTH);
   const room = MAX_NAME - stamp.length - hash.length - 2;
   const head = dnsLabel(parts.join('-')).slice(0, room).replace(/-+$/, '');

@@ -18,7 +18,8 @@ describe('run object names', () => {
   const slot = at('2026-03-02T14:00:00Z');
 
   it('are derived from schedule, cluster and slot: the same on every replica', () => {
-    expect(runObjectName('hourly', 'main', slot)).toBe('hourly-main-20260302t140000z');
+    // A cluster's run carries a hash of schedule and cluster apart (see the collision case below).
+    expect(runObjectName('hourly', 'main', slot)).toMatch(/^hourly-main-[0-9a-f]{10}-20260302t140000z$/);
     expect(runObjectName('hourly', undefined, slot)).toBe('hourly-20260302t140000z');
     expect(runObjectName('hourly', 'main', slot)).toBe(runObjectName('hourly', 'main', new Date(slot)));
   });
@@ -33,6 +34,15 @@ describe('run object names', () => {
       runObjectName('a-b', 'c', slot),
     ]);
     expect(names.size).toBe(6);
+  });
+
+  it('never collide where the dash between schedule and cluster could fall elsewhere', () => {
+    // Schedule `backup` over cluster `etcd-main`, and `backup-etcd` over `main`, in one namespace.
+    const a = runObjectName('backup', 'etcd-main', slot);
+    const b = runObjectName('backup-etcd', 'main', slot);
+    expect(a).not.toBe(b);
+    for (const n of [a, b]) expect(n).toMatch(DNS_LABEL);
+    expect(a.startsWith('backup-etcd-main-')).toBe(true);
   });
 
   it('long parts are cut to a DNS-1123 label of at most 63 and stay distinct by hash', () => {
