@@ -18,10 +18,10 @@ import { noopScheduleMetrics, type ScheduleMetrics } from './metrics.ts';
 import { resolveScheduleOptions, type ScheduleOptionsInput } from './options.ts';
 import type { ScheduleApi } from './ports.ts';
 import { EtcdSnapshotScheduleReconciler } from './reconciler.ts';
-import { LABEL_SCHEDULE, LABEL_SCHEDULE_CLUSTER } from './run-names.ts';
+import { LABEL_SCHEDULE } from './run-names.ts';
 import type { RunObject } from './run-objects.ts';
 import { scheduleTargets } from './targets.ts';
-import { clusterLaneKey, scheduleKey, shardKeyOf } from './work-keys.ts';
+import { clusterLaneKey, runWorkKeys, scheduleKey, shardKeyOf } from './work-keys.ts';
 
 /** The label selector of the run informers: only objects a schedule made. */
 export const SCHEDULE_RUN_SELECTOR = LABEL_SCHEDULE;
@@ -98,14 +98,6 @@ export function createScheduleController(deps: ScheduleControllerDeps): Controll
         keys.push(clusterLaneKey(ns, name, t.cluster));
     return keys;
   };
-  const runKeys = (run: RunObject): string[] => {
-    const labels = run.metadata?.labels ?? {};
-    const schedule = labels[LABEL_SCHEDULE];
-    if (!schedule) return [];
-    const ns = run.metadata?.namespace ?? '';
-    const cluster = labels[LABEL_SCHEDULE_CLUSTER];
-    return [cluster ? clusterLaneKey(ns, schedule, cluster) : scheduleKey(ns, schedule)];
-  };
   const claimKeys = (claim: PersistentVolumeClaim): string[] =>
     stores.schedules
       .list()
@@ -114,9 +106,9 @@ export function createScheduleController(deps: ScheduleControllerDeps): Controll
 
   controller
     .watch(informers.etcdSnapshotSchedules, enqueueMapped(scheduleKeys))
-    .watch(informers.volumeSnapshots, enqueueMapped(runKeys))
+    .watch(informers.volumeSnapshots, enqueueMapped(runWorkKeys))
     .watch(informers.persistentVolumeClaims, enqueueMapped(claimKeys));
   if (informers.volumeGroupSnapshots)
-    controller.watch(informers.volumeGroupSnapshots, enqueueMapped(runKeys));
+    controller.watch(informers.volumeGroupSnapshots, enqueueMapped(runWorkKeys));
   return controller;
 }

@@ -10,6 +10,12 @@ import { SNAPSHOT_GROUP } from '../../records/etcd-snapshot.ts';
 export const LABEL_SCHEDULE = `${SNAPSHOT_GROUP}/schedule`;
 /** The etcd cluster a scheduled VolumeSnapshot is of; absent on a group's. */
 export const LABEL_SCHEDULE_CLUSTER = `${SNAPSHOT_GROUP}/schedule-cluster`;
+/**
+ * The schedule's and the cluster's names in full. Labels are cut and hashed past 63 characters
+ * (nameLabel), so they select a lane's runs but cannot name its work key; these can.
+ */
+export const ANNOTATION_SCHEDULE_NAME = `${SNAPSHOT_GROUP}/schedule-name`;
+export const ANNOTATION_SCHEDULE_CLUSTER_NAME = `${SNAPSHOT_GROUP}/schedule-cluster-name`;
 /** The slot a run is for (RFC 3339, UTC); retention ages a run by it, not by creation. */
 export const ANNOTATION_SCHEDULED_TIME = `${SNAPSHOT_GROUP}/scheduled-time`;
 
@@ -68,6 +74,13 @@ export function runMetadata(
   slot: Date,
 ): { labels: Record<string, string>; annotations: Record<string, string> } {
   const labels: Record<string, string> = { [LABEL_SCHEDULE]: nameLabel(schedule) };
-  if (cluster !== undefined) labels[LABEL_SCHEDULE_CLUSTER] = nameLabel(cluster);
-  return { labels, annotations: { [ANNOTATION_SCHEDULED_TIME]: slot.toISOString() } };
+  const annotations: Record<string, string> = {
+    [ANNOTATION_SCHEDULED_TIME]: slot.toISOString(),
+    [ANNOTATION_SCHEDULE_NAME]: schedule,
+  };
+  if (cluster !== undefined) {
+    labels[LABEL_SCHEDULE_CLUSTER] = nameLabel(cluster);
+    annotations[ANNOTATION_SCHEDULE_CLUSTER_NAME] = cluster;
+  }
+  return { labels, annotations };
 }

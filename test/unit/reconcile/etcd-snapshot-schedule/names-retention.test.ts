@@ -9,6 +9,16 @@ import {
   selectForDeletion,
 } from '../../../../src/reconcile/etcd-snapshot-schedule/retention-select.ts';
 import { nameLabel, runObjectName } from '../../../../src/reconcile/etcd-snapshot-schedule/run-names.ts';
+import {
+  groupSnapshotRun,
+  volumeSnapshotRun,
+} from '../../../../src/reconcile/etcd-snapshot-schedule/run-objects.ts';
+import {
+  clusterLaneKey,
+  runWorkKeys,
+  scheduleKey,
+} from '../../../../src/reconcile/etcd-snapshot-schedule/work-keys.ts';
+import type { EtcdSnapshotSchedule } from '../../../../src/records/etcd-snapshot-schedule.ts';
 
 const at = (iso: string) => new Date(iso);
 const HOUR = 3_600_000;
@@ -55,6 +65,27 @@ describe('run object names', () => {
     }
     expect(a).not.toBe(b);
     expect(nameLabel('x'.repeat(80)).length).toBeLessThanOrEqual(63);
+  });
+});
+
+describe("a run's work key", () => {
+  const slot = at('2026-03-02T14:00:00Z');
+  const schedule = (name: string): EtcdSnapshotSchedule => ({
+    metadata: { name, namespace: 'etcd' },
+    spec: { schedule: '0 * * * *', target: { cluster: 'x' }, snapshot: { className: 'c' } },
+  });
+
+  it('names the lane in full even when the labels had to be cut and hashed (long names)', () => {
+    const name = `nightly-${'s'.repeat(70)}`;
+    const cluster = `cluster-${'c'.repeat(70)}`;
+    const run = volumeSnapshotRun(schedule(name), cluster, 'claim', runObjectName(name, cluster, slot), slot);
+    expect(runWorkKeys(run)).toEqual([clusterLaneKey('etcd', name, cluster)]);
+    const group = groupSnapshotRun(schedule(name), runObjectName(name, undefined, slot), slot);
+    expect(runWorkKeys(group)).toEqual([scheduleKey('etcd', name)]);
+  });
+
+  it('objects without the schedule label wake nothing', () => {
+    expect(runWorkKeys({ metadata: { name: 'hand-made', namespace: 'etcd' } })).toEqual([]);
   });
 });
 
