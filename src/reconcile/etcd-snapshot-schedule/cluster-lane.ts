@@ -1,6 +1,8 @@
 // A cluster lane's flow (key `<ns>/<schedule>@<cluster>`, owned with the cluster's bucket): only
 // while the schedule is Valid at its generation, of kind VolumeSnapshot, and the cluster still one
-// of its targets; otherwise nothing (the schedule-level flow reports why).
+// of its targets; otherwise nothing (the schedule-level flow reports why). A cluster the schedule
+// key has not yet given an entry (its firstSeenTime) waits: its lane would not know since when
+// slots are owed. The schedule key's write wakes it; the requeue is the fallback.
 import type { EtcdSnapshotSchedule } from '../../records/etcd-snapshot-schedule.ts';
 import type { ReconcileContext, ReconcileResult } from '../result.ts';
 import { clusterLane } from './lanes.ts';
@@ -9,6 +11,9 @@ import { isValidNow } from './schedule-status.ts';
 import type { ScheduleIo } from './step-io.ts';
 import { scheduleTargets } from './targets.ts';
 import { checkSpec } from './validate-spec.ts';
+
+/** How soon a cluster lane without its status entry looks again. */
+export const AWAIT_ENTRY_MS = 5_000;
 
 export async function reconcileClusterLane(
   io: ScheduleIo,
@@ -23,5 +28,6 @@ export async function reconcileClusterLane(
     (t) => t.cluster === cluster,
   );
   if (!target) return {};
+  if (schedule.status?.clusters?.[cluster] === undefined) return { requeueAfter: AWAIT_ENTRY_MS };
   return reconcileLane(io, clusterLane(io, schedule, check.spec, target), ctx);
 }

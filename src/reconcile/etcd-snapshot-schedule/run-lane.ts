@@ -64,7 +64,11 @@ export async function reconcileLane(
   const { schedule } = lane;
   const id = scheduleId(schedule);
   const now = io.now();
-  const since = new Date(schedule.metadata?.creationTimestamp ?? now.toISOString());
+  // A cluster owes slots from when the schedule first had it (schedule-status.ts), else (a
+  // group, or an entry written before firstSeenTime existed) from the schedule's creation.
+  const since = new Date(
+    lane.stored.firstSeenTime ?? schedule.metadata?.creationTimestamp ?? now.toISOString(),
+  );
   let next: ScheduleLaneStatus = lane.stored;
   let plan!: RunPlan;
   let toDelete: string[] = [];
