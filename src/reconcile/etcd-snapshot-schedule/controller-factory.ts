@@ -88,14 +88,19 @@ export function createScheduleController(deps: ScheduleControllerDeps): Controll
     ...(deps.controllerMetrics ? { metrics: deps.controllerMetrics } : {}),
   });
 
-  // A schedule wakes itself and, for VolumeSnapshot runs, one key per cluster it targets now.
+  // A schedule wakes itself and, for VolumeSnapshot runs, one key per cluster it targets now or has an entry of.
   const scheduleKeys = (s: EtcdSnapshotSchedule): string[] => {
     const ns = s.metadata?.namespace ?? '';
     const name = s.metadata?.name ?? '';
     const keys = [scheduleKey(ns, name)];
     if ((s.spec?.snapshot?.kind ?? 'VolumeSnapshot') === 'VolumeSnapshot' && s.spec?.target)
-      for (const t of scheduleTargets(s, stores, options.driverName))
-        keys.push(clusterLaneKey(ns, name, t.cluster));
+      // Its targets, and the clusters it has entries of (a cluster no longer a target: its
+      // owner removes the entry).
+      for (const cluster of new Set([
+        ...scheduleTargets(s, stores, options.driverName).map((t) => t.cluster),
+        ...Object.keys(s.status?.clusters ?? {}),
+      ]))
+        keys.push(clusterLaneKey(ns, name, cluster));
     return keys;
   };
   const claimKeys = (claim: PersistentVolumeClaim): string[] =>
