@@ -186,21 +186,6 @@ describe('runs', () => {
     });
   });
 
-  it('metrics and Events follow the status write: a failed write retried counts a skip once', async () => {
-    const w = hourly();
-    at(w, '2026-03-02T10:00:05Z');
-    await w.reconcileAll('hourly');
-    at(w, '2026-03-02T11:00:05Z'); // RUN_10 still in progress: the 11:00 slot is skipped
-    w.failPatches = 1;
-    await expect(w.reconcileLane('hourly')).rejects.toThrow(/injected/);
-    expect(w.metrics.count('skipped', `${NS}/hourly`, 'main')).toBe(0);
-    expect(w.events.filter((e) => e.reason === 'SkippedRun')).toEqual([]);
-    await w.reconcileLane('hourly'); // the controller's retry decides the slot again
-    expect(w.schedule('hourly').status?.clusters?.main?.skippedRuns).toBe(1);
-    expect(w.metrics.count('skipped', `${NS}/hourly`, 'main')).toBe(1);
-    expect(w.events.filter((e) => e.reason === 'SkippedRun')).toHaveLength(1);
-  });
-
   it('a suspended schedule creates nothing, and makes nothing up when resumed', async () => {
     const w = hourly({ suspend: true });
     for (const t of ['2026-03-02T10:00:05Z', '2026-03-02T11:00:05Z', '2026-03-02T12:00:05Z']) {

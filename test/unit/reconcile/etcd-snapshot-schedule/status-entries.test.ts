@@ -1,8 +1,9 @@
 // status.clusters is merged per cluster: each entry is written, and removed, only by the replica
 // owning the cluster (its lane), never by the schedule key's replica from its own claim cache,
-// which may not yet hold the claim that made a cluster a target.
+// which may not yet hold the claim that made a cluster a target. And what a write keeps is
+// counted and announced only once it is written.
 import { describe, expect, it } from 'vitest';
-import { ScheduleWorld } from './fakes.ts';
+import { NS, ScheduleWorld } from './fakes.ts';
 
 const GOLD = { target: { selector: { matchLabels: { tier: 'gold' } } } };
 
@@ -39,5 +40,24 @@ describe("a cluster's status entry", () => {
     const writes = w.writes.length;
     await w.reconcileLane('gold', 'b');
     expect(w.writes.length).toBe(writes);
+  });
+});
+
+describe('status writes', () => {
+  it('metrics and Events follow the status write: a failed write retried counts a skip once', async () => {
+    const w = new ScheduleWorld();
+    w.addSource('main-source', 'main');
+    w.addSchedule('hourly', {}, '2026-03-02T09:59:00Z');
+    w.now = new Date('2026-03-02T10:00:05Z');
+    await w.reconcileAll('hourly');
+    w.now = new Date('2026-03-02T11:00:05Z'); // RUN_10 still in progress: the 11:00 slot is skipped
+    w.failPatches = 1;
+    await expect(w.reconcileLane('hourly')).rejects.toThrow(/injected/);
+    expect(w.metrics.count('skipped', `${NS}/hourly`, 'main')).toBe(0);
+    expect(w.events.filter((e) => e.reason === 'SkippedRun')).toEqual([]);
+    await w.reconcileLane('hourly'); // the controller's retry decides the slot again
+    expect(w.schedule('hourly').status?.clusters?.main?.skippedRuns).toBe(1);
+    expect(w.metrics.count('skipped', `${NS}/hourly`, 'main')).toBe(1);
+    expect(w.events.filter((e) => e.reason === 'SkippedRun')).toHaveLength(1);
   });
 });
