@@ -1,11 +1,10 @@
 // The schedule-level status: the Valid condition (with an Event when it changes), the number of
 // clusters, and — for a fleet schedule, whose clusters' owners each write only their own entry —
 // the summary, refreshed once per slot (status.clusters holds each cluster's exact state).
-// A cluster newly selected gets
-// an entry with its firstSeenTime, from which its lane owes slots (not from the schedule's
-// creation: a cluster labelled later is not late for the slots before it). Entries of clusters no
-// longer selected are removed by each cluster's owner (cluster-lane.ts), a group's here (the
-// schedule key writes the group's entries).
+// A cluster newly selected gets an entry with its firstSeenTime, from which its lane owes slots
+// (not from the schedule's creation: a cluster labelled later is not late for the slots before
+// it). Entries of clusters no longer selected are removed by each cluster's owner
+// (cluster-lane.ts); a group's here (the schedule key writes the group's entries).
 import type {
   EtcdSnapshotSchedule,
   ScheduleCondition,
