@@ -2,16 +2,21 @@
 // cluster, the snapshot stack as a platform team installs it (the snapshot CRDs and
 // snapshot-controller, the driver with csi-snapshotter and csi-provisioner from
 // deploy/overlays/local under its own RBAC), and a first VolumeGroupSnapshot of the etcd cluster,
-// whose ready status, size, revision and file it prints. Runs until Ctrl-C (or SIGTERM), then
-// tears everything down.
+// whose ready status, size, revision and file it prints; then an hourly EtcdSnapshotSchedule of
+// the cluster, once the driver finds it valid (its first run comes at the next full hour: waiting
+// for it would keep local-up up to an hour). Runs until Ctrl-C (or SIGTERM), then tears
+// everything down.
 //
 //   npm run local-up
+import type { EtcdSnapshotSchedule } from '../src/records/etcd-snapshot-schedule.ts';
 import { deployEtcdFixture } from '../test/harness/etcd-fixture.ts';
 import { startLocalCluster } from '../test/harness/local-cluster.ts';
+import { waitFor } from '../test/harness/process.ts';
 import {
   GROUP_SNAPSHOT_CLASS,
   type SnapshotStack,
   startSnapshotStack,
+  VOLUME_SNAPSHOT_CLASS,
 } from '../test/harness/snapshot-stack.ts';
 import { ensureTools } from '../test/harness/tools.ts';
 
@@ -77,6 +82,37 @@ try {
   record:     etcdsnapshot ${NAMESPACE}/${record.metadata?.name}
   file:       ${status.backupPath} in claim ${NAMESPACE}/${record.spec.storage.claimName}
   on host:    ${await stack.recordFile(record)}`);
+  say('[local-up] applying EtcdSnapshotSchedule demo-hourly (every hour, keep the last 24) …');
+  await stack.apply([
+    {
+      apiVersion: 'snapshot.etcd-snapshot-driver.io/v1alpha1',
+      kind: 'EtcdSnapshotSchedule',
+      metadata: { name: 'demo-hourly', namespace: NAMESPACE },
+      spec: {
+        schedule: '0 * * * *',
+        target: { cluster: 'demo' },
+        snapshot: { className: VOLUME_SNAPSHOT_CLASS },
+        retention: { keepLast: 24 },
+      },
+    },
+  ]);
+  const valid = await waitFor(
+    'EtcdSnapshotSchedule demo-hourly to be judged valid',
+    async () => {
+      const s = await stack?.getJson<EtcdSnapshotSchedule>([
+        'etcdsnapshotschedules.snapshot.etcd-snapshot-driver.io',
+        'demo-hourly',
+        '-n',
+        NAMESPACE,
+      ]);
+      const c = s?.status?.conditions?.find((x) => x.type === 'Valid');
+      if (c?.status === 'False') throw new Error(`demo-hourly is not valid: ${c.reason}: ${c.message}`);
+      return c?.status === 'True' ? c : undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 500 },
+  );
+  say(`[local-up] EtcdSnapshotSchedule ${NAMESPACE}/demo-hourly is valid (${valid.message}); its first
+  run, a VolumeSnapshot demo-hourly-demo-<hash>-<yyyymmdd>t<hh>0000z, comes at the next full hour`);
   say(`
 The cluster is up. In another shell:
 
@@ -84,6 +120,7 @@ The cluster is up. In another shell:
   export PATH=${cluster.toolsBinDir}:$PATH
   kubectl get nodes,pods -A -o wide
   kubectl -n ${NAMESPACE} get volumegroupsnapshots,volumesnapshots,etcdsnapshots
+  kubectl -n ${NAMESPACE} describe etcdsnapshotschedule demo-hourly
   kubectl -n ${NAMESPACE} logs demo-0
   etcdctl --endpoints=${(await etcd.endpoints()).join(',')} get /demo/hello
 

@@ -63,6 +63,11 @@ export interface ScheduleLaneStatus {
   lastSuccessfulTime?: string;
   /** The newest slot run, skipped, missed or passed while suspended: each slot is decided once. */
   lastDecidedSlot?: string;
+  /**
+   * When the schedule first had this cluster as a target (status.clusters only): no slot before
+   * it is owed, and the freshness metric counts from it until the first success.
+   */
+  firstSeenTime?: string;
   /** The run not yet finished (Forbid looks at it). */
   active?: string;
   missedRuns?: number;

@@ -78,6 +78,8 @@ describe.skipIf(
       expect(/sha256: +([0-9a-f]{64})/.exec(output)?.[1]).toBeDefined();
       expect(output).toMatch(/file: +\S+ in claim etcd-demo\/etcd-snapshots-demo/);
       const hostFile = /on host: +(\S+)/.exec(output)?.[1];
+      // The schedule local-up shows, valid as the driver judged it.
+      expect(output).toMatch(/EtcdSnapshotSchedule etcd-demo\/demo-hourly is valid \(1 cluster\(s\): demo\)/);
       expect(hostFile && existsSync(hostFile)).toBe(true);
       expect(statSync(hostFile!).size).toBe(size);
       const ready = await execFileAsync(tool('kubectl'), [

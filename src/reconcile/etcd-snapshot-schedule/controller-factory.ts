@@ -18,10 +18,10 @@ import { noopScheduleMetrics, type ScheduleMetrics } from './metrics.ts';
 import { resolveScheduleOptions, type ScheduleOptionsInput } from './options.ts';
 import type { ScheduleApi } from './ports.ts';
 import { EtcdSnapshotScheduleReconciler } from './reconciler.ts';
-import { LABEL_SCHEDULE, LABEL_SCHEDULE_CLUSTER } from './run-names.ts';
+import { LABEL_SCHEDULE } from './run-names.ts';
 import type { RunObject } from './run-objects.ts';
 import { scheduleTargets } from './targets.ts';
-import { clusterLaneKey, scheduleKey, shardKeyOf } from './work-keys.ts';
+import { clusterLaneKey, runWorkKeys, scheduleKey, shardKeyOf } from './work-keys.ts';
 
 /** The label selector of the run informers: only objects a schedule made. */
 export const SCHEDULE_RUN_SELECTOR = LABEL_SCHEDULE;
@@ -88,23 +88,20 @@ export function createScheduleController(deps: ScheduleControllerDeps): Controll
     ...(deps.controllerMetrics ? { metrics: deps.controllerMetrics } : {}),
   });
 
-  // A schedule wakes itself and, for VolumeSnapshot runs, one key per cluster it targets now.
+  // A schedule wakes itself and, for VolumeSnapshot runs, one key per cluster it targets now or has an entry of.
   const scheduleKeys = (s: EtcdSnapshotSchedule): string[] => {
     const ns = s.metadata?.namespace ?? '';
     const name = s.metadata?.name ?? '';
     const keys = [scheduleKey(ns, name)];
     if ((s.spec?.snapshot?.kind ?? 'VolumeSnapshot') === 'VolumeSnapshot' && s.spec?.target)
-      for (const t of scheduleTargets(s, stores, options.driverName))
-        keys.push(clusterLaneKey(ns, name, t.cluster));
+      // Its targets, and the clusters it has entries of (a cluster no longer a target: its
+      // owner removes the entry).
+      for (const cluster of new Set([
+        ...scheduleTargets(s, stores, options.driverName).map((t) => t.cluster),
+        ...Object.keys(s.status?.clusters ?? {}),
+      ]))
+        keys.push(clusterLaneKey(ns, name, cluster));
     return keys;
-  };
-  const runKeys = (run: RunObject): string[] => {
-    const labels = run.metadata?.labels ?? {};
-    const schedule = labels[LABEL_SCHEDULE];
-    if (!schedule) return [];
-    const ns = run.metadata?.namespace ?? '';
-    const cluster = labels[LABEL_SCHEDULE_CLUSTER];
-    return [cluster ? clusterLaneKey(ns, schedule, cluster) : scheduleKey(ns, schedule)];
   };
   const claimKeys = (claim: PersistentVolumeClaim): string[] =>
     stores.schedules
@@ -114,9 +111,9 @@ export function createScheduleController(deps: ScheduleControllerDeps): Controll
 
   controller
     .watch(informers.etcdSnapshotSchedules, enqueueMapped(scheduleKeys))
-    .watch(informers.volumeSnapshots, enqueueMapped(runKeys))
+    .watch(informers.volumeSnapshots, enqueueMapped(runWorkKeys))
     .watch(informers.persistentVolumeClaims, enqueueMapped(claimKeys));
   if (informers.volumeGroupSnapshots)
-    controller.watch(informers.volumeGroupSnapshots, enqueueMapped(runKeys));
+    controller.watch(informers.volumeGroupSnapshots, enqueueMapped(runWorkKeys));
   return controller;
 }

@@ -7,6 +7,8 @@
 //   Retain    selectForDeletion (retention-select.ts): a bounded batch of the lane's runs
 //   Record    one merge patch of the lane's status when only status can keep the change, and
 //             always before a deletion (so a deleted run's slot stays decided)
+//   Emit      the metrics and Events of what Schedule decided, only now: a failed write is
+//             retried by deciding the slot again, which must not count or announce it twice
 //   Prune     delete that batch (the upstream path removes contents, records and files)
 // Level-based: nothing is remembered between reconciles but status and the objects; the result's
 // requeueAfter (the next slot, or soon when deletions wait) is the only timer.
@@ -43,7 +45,7 @@ export interface Lane {
   ): Promise<void>;
 }
 
-type LanePhase = 'Observe' | 'Schedule' | 'Retain' | 'Record' | 'Prune';
+type LanePhase = 'Observe' | 'Schedule' | 'Retain' | 'Record' | 'Emit' | 'Prune';
 
 const iso = (d: Date) => d.toISOString();
 
@@ -62,15 +64,21 @@ export async function reconcileLane(
   const { schedule } = lane;
   const id = scheduleId(schedule);
   const now = io.now();
-  const since = new Date(schedule.metadata?.creationTimestamp ?? now.toISOString());
+  // A cluster owes slots from when the schedule first had it (schedule-status.ts), else (a
+  // group, or an entry written before firstSeenTime existed) from the schedule's creation.
+  const since = new Date(
+    lane.stored.firstSeenTime ?? schedule.metadata?.creationTimestamp ?? now.toISOString(),
+  );
   let next: ScheduleLaneStatus = lane.stored;
   let plan!: RunPlan;
   let toDelete: string[] = [];
   let deferred = 0;
   let decidedWithoutObject = false;
   let deleteFailed = false;
+  /** Metrics and Events of the decision, emitted once Record has kept it (phase Emit). */
+  const effects: (() => Promise<void> | void)[] = [];
   const warn = (reason: string, message: string) =>
-    io.event(schedule, { type: 'Warning', reason, message }, ctx);
+    effects.push(() => io.event(schedule, { type: 'Warning', reason, message }, ctx));
 
   const phases: Phase<LanePhase>[] = [
     {
@@ -102,12 +110,16 @@ export async function reconcileLane(
         const missed = missedBefore + (action.kind === 'late' ? 1 : 0);
         if (missed > 0) {
           next.missedRuns = (next.missedRuns ?? 0) + missed;
-          for (const c of lane.clusters) io.metrics.runsMissed(id, c, missed);
+          effects.push(() => {
+            for (const c of lane.clusters) io.metrics.runsMissed(id, c, missed);
+          });
         }
         if (action.kind === 'run') {
           const name = lane.nameFor(action.slot);
           ctx.assertOwner();
           if (await io.api.createRun(lane.build(name, action.slot), ctx.signal)) {
+            // Counted at once: the object is its own record, and a retry's create of the same
+            // name is AlreadyExists (false), so a failed status write cannot count it twice.
             for (const c of lane.clusters) io.metrics.runCreated(id, c);
             ctx.log.info(
               { run: name, slot: iso(action.slot), missed: missedBefore },
@@ -116,19 +128,21 @@ export async function reconcileLane(
           }
           next = { ...next, lastScheduleTime: iso(action.slot), active: name };
           if (missedBefore > 0)
-            await warn(
+            warn(
               'MissedRuns',
               `${lane.label}: ${missedBefore} slot(s) before ${iso(action.slot)} were missed; made up one run, ${name}`,
             );
         } else if (action.kind === 'skip') {
           next.skippedRuns = (next.skippedRuns ?? 0) + 1;
-          for (const c of lane.clusters) io.metrics.runSkipped(id, c);
-          await warn(
+          effects.push(() => {
+            for (const c of lane.clusters) io.metrics.runSkipped(id, c);
+          });
+          warn(
             'SkippedRun',
             `${lane.label}: slot ${iso(action.slot)} skipped: run ${next.active} is not finished (concurrencyPolicy Forbid)`,
           );
         } else if (action.kind === 'late') {
-          await warn(
+          warn(
             'MissedRun',
             `${lane.label}: slot ${iso(action.slot)} is more than startingDeadlineSeconds ${schedule.spec.startingDeadlineSeconds} old; not run`,
           );
@@ -157,6 +171,13 @@ export async function reconcileLane(
         const needed = mustWrite(lane.stored, next) || decidedWithoutObject;
         if (needed || (toDelete.length > 0 && !sameLane(lane.stored, next)))
           await lane.write(lanePatch(lane.stored, next), next, plan, ctx);
+        return proceed;
+      },
+    },
+    {
+      name: 'Emit',
+      run: async () => {
+        for (const effect of effects) await effect();
         return proceed;
       },
     },

@@ -10,6 +10,12 @@ import { SNAPSHOT_GROUP } from '../../records/etcd-snapshot.ts';
 export const LABEL_SCHEDULE = `${SNAPSHOT_GROUP}/schedule`;
 /** The etcd cluster a scheduled VolumeSnapshot is of; absent on a group's. */
 export const LABEL_SCHEDULE_CLUSTER = `${SNAPSHOT_GROUP}/schedule-cluster`;
+/**
+ * The schedule's and the cluster's names in full. Labels are cut and hashed past 63 characters
+ * (nameLabel), so they select a lane's runs but cannot name its work key; these can.
+ */
+export const ANNOTATION_SCHEDULE_NAME = `${SNAPSHOT_GROUP}/schedule-name`;
+export const ANNOTATION_SCHEDULE_CLUSTER_NAME = `${SNAPSHOT_GROUP}/schedule-cluster-name`;
 /** The slot a run is for (RFC 3339, UTC); retention ages a run by it, not by creation. */
 export const ANNOTATION_SCHEDULED_TIME = `${SNAPSHOT_GROUP}/scheduled-time`;
 
@@ -33,14 +39,18 @@ function dnsLabel(text: string): string {
 }
 
 /**
- * `<schedule>-<cluster>-<stamp>` (a group's: `<schedule>-<stamp>`). Past 63 characters the
- * schedule and cluster parts are cut and a hash of the full parts keeps names distinct.
+ * A cluster's run: `<schedule>-<cluster>-<hash>-<stamp>`, the hash of the two parts apart, so
+ * schedule `backup` over cluster `etcd-main` and `backup-etcd` over `main` never share a name
+ * (a shared name would be AlreadyExists, taken for "this slot was run": a silent skip). A
+ * group's: `<schedule>-<stamp>` (one schedule name per namespace; a hash once cut). Past 63
+ * characters the readable head is cut; the hash keeps names distinct.
  */
 export function runObjectName(schedule: string, cluster: string | undefined, slot: Date): string {
   const stamp = slotStamp(slot);
   const parts = cluster === undefined ? [schedule] : [schedule, cluster];
   const plain = dnsLabel([...parts, stamp].join('-'));
-  if (plain.length <= MAX_NAME && plain === [...parts, stamp].join('-')) return plain;
+  if (cluster === undefined && plain.length <= MAX_NAME && plain === [...parts, stamp].join('-'))
+    return plain;
   const hash = createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, HASH_LENGTH);
   const room = MAX_NAME - stamp.length - hash.length - 2;
   const head = dnsLabel(parts.join('-')).slice(0, room).replace(/-+$/, '');
@@ -64,6 +74,13 @@ export function runMetadata(
   slot: Date,
 ): { labels: Record<string, string>; annotations: Record<string, string> } {
   const labels: Record<string, string> = { [LABEL_SCHEDULE]: nameLabel(schedule) };
-  if (cluster !== undefined) labels[LABEL_SCHEDULE_CLUSTER] = nameLabel(cluster);
-  return { labels, annotations: { [ANNOTATION_SCHEDULED_TIME]: slot.toISOString() } };
+  const annotations: Record<string, string> = {
+    [ANNOTATION_SCHEDULED_TIME]: slot.toISOString(),
+    [ANNOTATION_SCHEDULE_NAME]: schedule,
+  };
+  if (cluster !== undefined) {
+    labels[LABEL_SCHEDULE_CLUSTER] = nameLabel(cluster);
+    annotations[ANNOTATION_SCHEDULE_CLUSTER_NAME] = cluster;
+  }
+  return { labels, annotations };
 }

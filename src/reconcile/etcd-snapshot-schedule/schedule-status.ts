@@ -1,7 +1,10 @@
 // The schedule-level status: the Valid condition (with an Event when it changes), the number of
 // clusters, and — for a fleet schedule, whose clusters' owners each write only their own entry —
 // the summary, refreshed once per slot (status.clusters holds each cluster's exact state).
-// Entries of clusters the target no longer selects are removed.
+// A cluster newly selected gets an entry with its firstSeenTime, from which its lane owes slots
+// (not from the schedule's creation: a cluster labelled later is not late for the slots before
+// it). Entries of clusters no longer selected are removed by each cluster's owner
+// (cluster-lane.ts); a group's here (the schedule key writes the group's entries).
 import type {
   EtcdSnapshotSchedule,
   ScheduleCondition,
@@ -93,7 +96,7 @@ function fleetSummary(
   };
 }
 
-/** Valid=True, clusterCount, stale cluster entries removed, a fleet's summary once per slot. */
+/** Valid=True, clusterCount, new clusters' entries (a group's stale ones removed), a fleet's summary once per slot. */
 export async function markValid(
   io: ScheduleIo,
   schedule: EtcdSnapshotSchedule,
@@ -111,8 +114,22 @@ export async function markValid(
   if (changed) Object.assign(patch, { observedGeneration: schedule.metadata?.generation ?? 0, conditions });
   if (status.clusterCount !== targets.length) patch.clusterCount = targets.length;
   const selected = new Set(targets.map((t) => t.cluster));
-  const stale = Object.keys(status.clusters ?? {}).filter((c) => !selected.has(c));
-  if (stale.length > 0) patch.clusters = Object.fromEntries(stale.map((c) => [c, null]));
+  const stale =
+    spec.kind === 'VolumeGroupSnapshot'
+      ? Object.keys(status.clusters ?? {}).filter((c) => !selected.has(c))
+      : [];
+  // The first look ever at the schedule: its clusters were there from its creation (slots since
+  // then are owed, as CronJob owes them). Later: from now.
+  const firstLook = (status.conditions ?? []).length === 0;
+  const seen = firstLook
+    ? (schedule.metadata?.creationTimestamp ?? io.now().toISOString())
+    : io.now().toISOString();
+  // (A group's lane is one, since the schedule's creation: its clusters need no entry for it.)
+  const joined =
+    spec.kind === 'VolumeSnapshot' ? [...selected].filter((c) => status.clusters?.[c] === undefined) : [];
+  const entries: Record<string, unknown> = Object.fromEntries(stale.map((c) => [c, null]));
+  for (const c of joined) entries[c] = { firstSeenTime: seen };
+  if (stale.length + joined.length > 0) patch.clusters = entries;
   const fleet = spec.kind === 'VolumeSnapshot' && schedule.spec.target.selector !== undefined;
   if (fleet) {
     const summary = fleetSummary(io, schedule, spec, targets);

@@ -9,7 +9,15 @@
 //                                pipeline's records, so the replica that saves a cluster also
 //                                schedules it and a fleet schedule spreads over the replicas.
 // `@` cannot appear in a Kubernetes name, so the two forms never collide.
+import type { V1ObjectMeta } from '@kubernetes/client-node';
 import { namespacedKey } from '../../informers/store-types.ts';
+import type { Wire } from '../../informers/wire.ts';
+import {
+  ANNOTATION_SCHEDULE_CLUSTER_NAME,
+  ANNOTATION_SCHEDULE_NAME,
+  LABEL_SCHEDULE,
+  LABEL_SCHEDULE_CLUSTER,
+} from './run-names.ts';
 
 export type WorkKey =
   | { kind: 'schedule'; namespace: string; schedule: string }
@@ -40,4 +48,19 @@ export function shardKeyOf(key: string): string {
   const parsed = parseWorkKey(key);
   if (parsed?.kind === 'cluster') return namespacedKey(parsed.namespace, parsed.cluster);
   return key;
+}
+
+/**
+ * The work key a run's change wakes: its cluster's lane, or a group's schedule. The names come
+ * from the run's annotations (in full); the labels, which are cut and hashed when long, only for
+ * runs made before the annotations existed.
+ */
+export function runWorkKeys(run: { metadata?: Wire<V1ObjectMeta> }): string[] {
+  const labels = run.metadata?.labels ?? {};
+  const annotations = run.metadata?.annotations ?? {};
+  const schedule = annotations[ANNOTATION_SCHEDULE_NAME] ?? labels[LABEL_SCHEDULE];
+  if (!schedule || !labels[LABEL_SCHEDULE]) return [];
+  const ns = run.metadata?.namespace ?? '';
+  const cluster = annotations[ANNOTATION_SCHEDULE_CLUSTER_NAME] ?? labels[LABEL_SCHEDULE_CLUSTER];
+  return [cluster ? clusterLaneKey(ns, schedule, cluster) : scheduleKey(ns, schedule)];
 }

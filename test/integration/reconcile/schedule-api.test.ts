@@ -121,12 +121,21 @@ describe('the EtcdSnapshotSchedule CRD', () => {
         { clusters: { c1: { lastSuccessfulTime: '2026-03-02T10:00:05Z', active: 'x' } } },
         signal,
       ),
-      b.patchStatus(fleet, { clusters: { c2: { lastSuccessfulTime: '2026-03-02T10:00:06Z' } } }, signal),
+      b.patchStatus(
+        fleet,
+        // firstSeenTime too: the schema keeps it (a field it did not list would be pruned).
+        {
+          clusters: {
+            c2: { lastSuccessfulTime: '2026-03-02T10:00:06Z', firstSeenTime: '2026-03-02T09:30:00Z' },
+          },
+        },
+        signal,
+      ),
     ]);
     const after = await a.patchStatus(fleet, { clusters: { c1: { active: null } } }, signal);
     expect(after.status?.clusters).toEqual({
       c1: { lastSuccessfulTime: '2026-03-02T10:00:05Z' },
-      c2: { lastSuccessfulTime: '2026-03-02T10:00:06Z' },
+      c2: { lastSuccessfulTime: '2026-03-02T10:00:06Z', firstSeenTime: '2026-03-02T09:30:00Z' },
     });
     // The spec is not touched by a status patch.
     expect(after.spec.target.selector).toEqual({ matchLabels: { fleet: 'yes' } });

@@ -87,6 +87,8 @@ export class ScheduleWorld implements ScheduleApi {
   /** Every API write: "create <name>", "delete <name>", "patch", "event <reason>". */
   readonly writes: string[] = [];
   readonly metrics = new RecordingScheduleMetrics();
+  /** How many status patches from now on fail (an API error) before they work again. */
+  failPatches = 0;
   readonly reconciler: EtcdSnapshotScheduleReconciler;
 
   constructor(options: { retentionBatchSize?: number } = {}) {
@@ -223,6 +225,10 @@ export class ScheduleWorld implements ScheduleApi {
     schedule: EtcdSnapshotSchedule,
     status: Record<string, unknown>,
   ): Promise<EtcdSnapshotSchedule> {
+    if (this.failPatches > 0) {
+      this.failPatches--;
+      throw new Error('injected: the status patch failed');
+    }
     this.writes.push('patch');
     const key = `${schedule.metadata?.namespace}/${schedule.metadata?.name}`;
     const current = this.schedules.get(key) as EtcdSnapshotSchedule;

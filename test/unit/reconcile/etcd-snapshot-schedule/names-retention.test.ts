@@ -9,6 +9,16 @@ import {
   selectForDeletion,
 } from '../../../../src/reconcile/etcd-snapshot-schedule/retention-select.ts';
 import { nameLabel, runObjectName } from '../../../../src/reconcile/etcd-snapshot-schedule/run-names.ts';
+import {
+  groupSnapshotRun,
+  volumeSnapshotRun,
+} from '../../../../src/reconcile/etcd-snapshot-schedule/run-objects.ts';
+import {
+  clusterLaneKey,
+  runWorkKeys,
+  scheduleKey,
+} from '../../../../src/reconcile/etcd-snapshot-schedule/work-keys.ts';
+import type { EtcdSnapshotSchedule } from '../../../../src/records/etcd-snapshot-schedule.ts';
 
 const at = (iso: string) => new Date(iso);
 const HOUR = 3_600_000;
@@ -18,7 +28,8 @@ describe('run object names', () => {
   const slot = at('2026-03-02T14:00:00Z');
 
   it('are derived from schedule, cluster and slot: the same on every replica', () => {
-    expect(runObjectName('hourly', 'main', slot)).toBe('hourly-main-20260302t140000z');
+    // A cluster's run carries a hash of schedule and cluster apart (see the collision case below).
+    expect(runObjectName('hourly', 'main', slot)).toMatch(/^hourly-main-[0-9a-f]{10}-20260302t140000z$/);
     expect(runObjectName('hourly', undefined, slot)).toBe('hourly-20260302t140000z');
     expect(runObjectName('hourly', 'main', slot)).toBe(runObjectName('hourly', 'main', new Date(slot)));
   });
@@ -35,6 +46,15 @@ describe('run object names', () => {
     expect(names.size).toBe(6);
   });
 
+  it('never collide where the dash between schedule and cluster could fall elsewhere', () => {
+    // Schedule `backup` over cluster `etcd-main`, and `backup-etcd` over `main`, in one namespace.
+    const a = runObjectName('backup', 'etcd-main', slot);
+    const b = runObjectName('backup-etcd', 'main', slot);
+    expect(a).not.toBe(b);
+    for (const n of [a, b]) expect(n).toMatch(DNS_LABEL);
+    expect(a.startsWith('backup-etcd-main-')).toBe(true);
+  });
+
   it('long parts are cut to a DNS-1123 label of at most 63 and stay distinct by hash', () => {
     const a = runObjectName('s'.repeat(60), 'cluster-a', slot);
     const b = runObjectName('s'.repeat(60), 'cluster-b', slot);
@@ -45,6 +65,27 @@ describe('run object names', () => {
     }
     expect(a).not.toBe(b);
     expect(nameLabel('x'.repeat(80)).length).toBeLessThanOrEqual(63);
+  });
+});
+
+describe("a run's work key", () => {
+  const slot = at('2026-03-02T14:00:00Z');
+  const schedule = (name: string): EtcdSnapshotSchedule => ({
+    metadata: { name, namespace: 'etcd' },
+    spec: { schedule: '0 * * * *', target: { cluster: 'x' }, snapshot: { className: 'c' } },
+  });
+
+  it('names the lane in full even when the labels had to be cut and hashed (long names)', () => {
+    const name = `nightly-${'s'.repeat(70)}`;
+    const cluster = `cluster-${'c'.repeat(70)}`;
+    const run = volumeSnapshotRun(schedule(name), cluster, 'claim', runObjectName(name, cluster, slot), slot);
+    expect(runWorkKeys(run)).toEqual([clusterLaneKey('etcd', name, cluster)]);
+    const group = groupSnapshotRun(schedule(name), runObjectName(name, undefined, slot), slot);
+    expect(runWorkKeys(group)).toEqual([scheduleKey('etcd', name)]);
+  });
+
+  it('objects without the schedule label wake nothing', () => {
+    expect(runWorkKeys({ metadata: { name: 'hand-made', namespace: 'etcd' } })).toEqual([]);
   });
 });
 

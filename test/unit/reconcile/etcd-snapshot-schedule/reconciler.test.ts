@@ -2,13 +2,16 @@ import { describe, expect, it } from 'vitest';
 import {
   LABEL_SCHEDULE,
   LABEL_SCHEDULE_CLUSTER,
+  runObjectName,
 } from '../../../../src/reconcile/etcd-snapshot-schedule/run-names.ts';
 import type { RunObject } from '../../../../src/reconcile/etcd-snapshot-schedule/run-objects.ts';
 import { NS, ScheduleWorld } from './fakes.ts';
 
 const HOUR = 3_600_000;
-const RUN_10 = 'hourly-main-20260302t100000z';
-const RUN_11 = 'hourly-main-20260302t110000z';
+/** The hourly schedule's run of cluster main at `hh`:00 on 2026-03-02 (names carry a hash). */
+const run = (hh: string) => runObjectName('hourly', 'main', new Date(`2026-03-02T${hh}:00:00Z`));
+const RUN_10 = run('10');
+const RUN_11 = run('11');
 
 function at(w: ScheduleWorld, iso: string) {
   w.now = new Date(iso);
@@ -149,7 +152,7 @@ describe('runs', () => {
     at(w, '2026-03-02T15:10:00Z'); // 11:00 … 15:00 passed while the driver was down
     await w.reconcileAll('hourly');
     await w.reconcileAll('hourly');
-    expect(w.runNames()).toEqual([RUN_10, 'hourly-main-20260302t150000z']);
+    expect(w.runNames()).toEqual([RUN_10, run('15')]);
     expect(w.schedule('hourly').status?.clusters?.main?.missedRuns).toBe(4);
     expect(w.metrics.count('missed', `${NS}/hourly`, 'main')).toBe(4);
     expect(w.events.map((e) => e.reason)).toContain('MissedRuns');
@@ -177,7 +180,7 @@ describe('runs', () => {
     w.failRun(RUN_10, 'ETCD_QUORUM_LOST: 1 of 3 members answered');
     at(w, '2026-03-02T12:00:05Z');
     await w.reconcileAll('hourly');
-    expect(w.runNames()).toContain('hourly-main-20260302t120000z');
+    expect(w.runNames()).toContain(run('12'));
     expect(w.schedule('hourly').status?.clusters?.main?.lastFailure).toMatchObject({
       reason: 'ETCD_QUORUM_LOST',
     });
@@ -201,7 +204,7 @@ describe('runs', () => {
     expect(w.runNames()).toEqual([]);
     at(w, '2026-03-02T13:00:01Z');
     await w.reconcileAll('hourly');
-    expect(w.runNames()).toEqual(['hourly-main-20260302t130000z']);
+    expect(w.runNames()).toEqual([run('13')]);
   });
 });
 
@@ -225,12 +228,7 @@ describe('retention', () => {
     });
     await ranFor(w, 6);
     await w.reconcileAll('hourly');
-    expect(w.runNames()).toEqual([
-      'by-hand',
-      'hourly-main-20260302t130000z',
-      'hourly-main-20260302t140000z',
-      'hourly-main-20260302t150000z',
-    ]);
+    expect(w.runNames()).toEqual(['by-hand', run('13'), run('14'), run('15')]);
     expect(w.metrics.count('deleted-ready', `${NS}/hourly`, 'main')).toBe(3);
   });
 
@@ -240,10 +238,10 @@ describe('retention', () => {
     for (const h of [12, 13, 14]) {
       w.now = new Date(`2026-03-02T${h}:00:05Z`);
       await w.reconcileAll('hourly');
-      w.failRun(`hourly-main-20260302t${h}0000z`, 'JOB_TIMEOUT: the Job exceeded its deadline');
+      w.failRun(run(String(h)), 'JOB_TIMEOUT: the Job exceeded its deadline');
     }
     await w.reconcileAll('hourly');
-    expect(w.runNames()).toEqual([RUN_10, RUN_11, 'hourly-main-20260302t140000z']);
+    expect(w.runNames()).toEqual([RUN_10, RUN_11, run('14')]);
     expect(w.metrics.count('deleted-failed', `${NS}/hourly`, 'main')).toBe(2);
   });
 
@@ -261,17 +259,17 @@ describe('retention', () => {
     w.now = new Date('2026-03-02T12:00:05Z');
     await w.reconcileSchedule('hourly');
     await w.reconcileLane('hourly');
-    w.ready('hourly-main-20260302t120000z');
+    w.ready(run('12'));
     w.now = new Date('2026-03-02T12:10:00Z');
     const result = await w.reconcileLane('hourly');
     expect(result.requeueAfter).toBe(30_000);
     w.now = new Date('2026-03-02T13:00:05Z');
     await w.reconcileLane('hourly');
-    expect(w.runNames()).toEqual([RUN_11, 'hourly-main-20260302t120000z', 'hourly-main-20260302t130000z']);
+    expect(w.runNames()).toEqual([RUN_11, run('12'), run('13')]);
     failing = false;
-    w.ready('hourly-main-20260302t130000z');
+    w.ready(run('13'));
     await w.reconcileLane('hourly');
-    expect(w.runNames()).toEqual(['hourly-main-20260302t130000z']);
+    expect(w.runNames()).toEqual([run('13')]);
   });
 
   it('deletes in bounded batches and comes back soon for the rest', async () => {
@@ -291,7 +289,7 @@ describe('retention', () => {
     expect(first.requeueAfter).toBe(1_000);
     await w.reconcileLane('hourly');
     await w.reconcileLane('hourly');
-    expect(w.runNames()).toEqual(['hourly-main-20260302t150000z']);
+    expect(w.runNames()).toEqual([run('15')]);
   });
   it('never deletes a run again while finalizers hold it: each batch takes the next oldest', async () => {
     const w = new ScheduleWorld({ retentionBatchSize: 2 });
@@ -318,7 +316,7 @@ describe('retention', () => {
     const deletes = w.writes.filter((x) => x.startsWith('delete'));
     expect(deletes).toHaveLength(5);
     expect(new Set(deletes).size).toBe(5);
-    expect(deletes).not.toContain('delete hourly-main-20260302t150000z');
+    expect(deletes).not.toContain(`delete ${run('15')}`);
   });
 });
 
