@@ -21,8 +21,18 @@ const failedUpload = JSON.stringify({
   error: { reason: 'OBJECT_STORE_AUTH_FAILED', message: 'the store refused the credentials' },
 });
 
-async function savedRecord(store: Partial<ObjectStoreRef> = {}) {
+const b64 = (text: string) => Buffer.from(text).toString('base64');
+const STORE_DATA = {
+  bucket: b64('backups'),
+  endpoint: b64('http://127.0.0.1:9000'),
+  forcePathStyle: b64('true'),
+};
+const KEY_DATA = { key: b64(Buffer.alloc(32, 7).toString('base64')) };
+
+function worldWithStore(store: Partial<ObjectStoreRef> = {}, data: Record<string, string> = STORE_DATA) {
   const w = new FakeWorld();
+  w.secrets.set('etcd/store', { data });
+  w.secrets.set('etcd/key', { data: KEY_DATA });
   const r = w.addRecord('r1');
   r.spec.objectStore = {
     secretName: 'store',
@@ -33,6 +43,11 @@ async function savedRecord(store: Partial<ObjectStoreRef> = {}) {
     ...store,
   };
   w.records.upsert(r);
+  return w;
+}
+
+async function savedRecord(store: Partial<ObjectStoreRef> = {}) {
+  const w = worldWithStore(store);
   const reconciler = makeReconciler(w, async () => healthy);
   await reconciler.run('r1');
   w.finishJob('snapshot-save-r1', { complete: true, message: okSave('r1') });
@@ -158,6 +173,56 @@ describe('pipeline reconciler: upload to the object store', () => {
     w.calls.length = 0;
     await run('r1');
     expect(w.calls).toContain('deleteJob snapshot-upload-r1');
+  });
+
+  it.each([
+    [
+      'a missing store Secret',
+      { secretName: 'nope' },
+      STORE_DATA,
+      'OBJECT_STORE_CONFIG_INVALID',
+      /etcd\/nope does not exist/,
+    ],
+    [
+      'a store Secret with a bad key',
+      {},
+      { ...STORE_DATA, partSizeMiB: b64('1') },
+      'OBJECT_STORE_CONFIG_INVALID',
+      /"partSizeMiB" = "1"/,
+    ],
+    [
+      'a store Secret without a bucket',
+      {},
+      { endpoint: STORE_DATA.endpoint },
+      'OBJECT_STORE_CONFIG_INVALID',
+      /"bucket" is required/,
+    ],
+    [
+      'a missing key Secret',
+      { encryptionKeySecret: 'nokey' },
+      STORE_DATA,
+      'OBJECT_STORE_KEY_INVALID',
+      /etcd\/nokey does not exist/,
+    ],
+  ])(
+    '%s fails the record at ResolveCredentials, before any save Job',
+    async (_what, store, data, reason, message) => {
+      const w = worldWithStore(store, data);
+      const { run } = makeReconciler(w, async () => healthy);
+      await run('r1');
+      expect(w.record('r1').status).toMatchObject({ phase: 'Failed', step: 'ResolveCredentials', reason });
+      expect(w.record('r1').status?.message).toMatch(message);
+      expect(w.jobs.get('etcd/snapshot-save-r1')).toBeUndefined();
+    },
+  );
+
+  it('a malformed encryption key is refused without being quoted', async () => {
+    const w = worldWithStore();
+    w.secrets.set('etcd/key', { data: { key: b64('c2VjcmV0LWJ1dC10b28tc2hvcnQ=') } });
+    const { run } = makeReconciler(w, async () => healthy);
+    await run('r1');
+    expect(w.record('r1').status).toMatchObject({ phase: 'Failed', reason: 'OBJECT_STORE_KEY_INVALID' });
+    expect(w.record('r1').status?.message).not.toContain('c2VjcmV0');
   });
 
   it('a record without a store is Ready from the save, with no upload', async () => {
