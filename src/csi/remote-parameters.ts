@@ -50,7 +50,7 @@ export const REMOTE_RULES: Record<string, (value: string, key: string) => Remote
   },
 };
 
-/** Without a store a copy is not made: zstd, the smallest copy at a speed close to a plain one. */
+/** The compression of a copy whose class names none: zstd, far smaller at a speed close to a plain copy (docs/object-store.md, "Figures"). */
 const DEFAULT_COMPRESSION = 'zstd';
 
 /**
