@@ -102,6 +102,7 @@ export async function startCsi(
       etcdNamespace: config.etcdNamespace,
       storageClass: config.storageClass,
       snapshotTimeoutSeconds: config.snapshotTimeoutSeconds,
+      ...(config.objectStoreSecret ? { objectStoreSecret: config.objectStoreSecret } : {}),
     },
     stores: {
       etcdSnapshots: informers.etcdSnapshots.store,

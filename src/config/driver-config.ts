@@ -22,6 +22,8 @@ export interface DriverConfig {
   kubeconfig: string | undefined;
   snapshotTimeoutSeconds: number;
   storageClass: string;
+  /** Default store Secret of off-cluster copies (docs/object-store.md); unset: none. */
+  objectStoreSecret: string | undefined;
   etcdNamespace: string;
   /** The discovery methods allowed, in no particular order. */
   discoveryMethods: readonly DiscoveryMethodName[];

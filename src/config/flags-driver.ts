@@ -78,6 +78,13 @@ export const DRIVER_ROWS = {
     default: 'standard',
     help: 'Default storage class for snapshot PVCs',
   },
+  objectStoreSecret: {
+    flag: 'object-store-secret',
+    env: 'OBJECT_STORE_SECRET',
+    parse: dnsSubdomain,
+    default: undefined,
+    help: "Secret (in each etcd cluster's namespace) naming the object store snapshots are copied to when their class names none; unset: no copies",
+  },
   etcdNamespace: {
     flag: 'etcd-namespace',
     env: 'ETCD_NAMESPACE',

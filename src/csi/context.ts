@@ -18,6 +18,8 @@ export interface CsiDefaults {
   storageClass: string;
   snapshotTimeoutSeconds: number;
   retentionDays: number;
+  /** The store Secret of snapshots whose class names none (--object-store-secret); unset: no copies. */
+  objectStoreSecret?: string;
 }
 
 export interface DriverContext {

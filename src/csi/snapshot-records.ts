@@ -15,6 +15,7 @@ import type { DriverContext } from './context.ts';
 import { CsiError, fromApiError, isErrorReason } from './errors.ts';
 import { hashId, snapshotRecordName } from './ids.ts';
 import type { Snapshot, StringMap, Timestamp, VolumeGroupSnapshot } from './messages.ts';
+import { remoteSpec } from './remote-parameters.ts';
 import { type ParsedParameters, sameStringMap } from './validation.ts';
 
 export interface PlannedMember {
@@ -94,6 +95,9 @@ export function recordBody(ctx: DriverContext, plan: RecordPlan): EtcdSnapshot {
   if (plan.groupSnapshotId) record.spec.groupSnapshotId = plan.groupSnapshotId;
   if (values.snapshotLabel) record.spec.snapshotLabel = values.snapshotLabel;
   if (plan.snapshotPrefix) record.spec.snapshotPrefix = plan.snapshotPrefix;
+  // Throws INVALID_PARAMETER before anything is written: callers build bodies before the claim.
+  const objectStore = remoteSpec(values, plan.parameters.own, ctx.defaults.objectStoreSecret);
+  if (objectStore) record.spec.objectStore = objectStore;
   return record;
 }
 

@@ -5,6 +5,7 @@ import { CsiError } from './errors.ts';
 import { isDnsLabel, isDnsSubdomain } from './ids.ts';
 import { echo } from './limits.ts';
 import type { CapacityRange, StringMap, VolumeCapability } from './messages.ts';
+import { REMOTE_RULES, type RemoteParameters } from './remote-parameters.ts';
 
 /** CSI's size limit for names and IDs (csi-sanity creates names of exactly this length). */
 export const MAX_NAME_BYTES = 128;
@@ -19,7 +20,7 @@ export const CSI_METADATA_PREFIX = 'csi.storage.k8s.io/';
 export const DEFAULT_RETENTION_DAYS = 30;
 
 /** The parameter schema of StorageClasses, VolumeSnapshotClasses and VolumeGroupSnapshotClasses. */
-export interface DriverParameters {
+export interface DriverParameters extends RemoteParameters {
   etcdNamespace?: string;
   etcdClusterName?: string;
   snapshotTimeoutSeconds?: number;
@@ -106,6 +107,7 @@ const RULES: Record<string, ParameterRule> = {
     return { snapshotLabel: value };
   },
   'retention-days': integer(1, 3650, 'retentionDays'),
+  ...REMOTE_RULES,
 };
 
 export const PARAMETER_KEYS: readonly string[] = Object.keys(RULES);

@@ -61,6 +61,21 @@ export interface EtcdSnapshotMember {
   deletionRequested?: boolean;
 }
 
+/**
+ * The off-cluster copy a record asks for (docs/object-store.md): Secrets by NAME only, in the
+ * record's namespace, where the Jobs that mount them run — never their content.
+ */
+export interface ObjectStoreRef {
+  /** Secret holding the store's configuration (endpoint, bucket, credentials …). */
+  secretName: string;
+  compression: 'none' | 'zstd' | 'gzip';
+  compressionLevel?: number;
+  /** Secret whose key `key` encrypts the copy client-side; absent: not encrypted by the driver. */
+  encryptionKeySecret?: string;
+  /** required: Ready only with the copy; best-effort: Ready without it, with a RemoteCopyFailed condition. */
+  mode: 'required' | 'best-effort';
+}
+
 export interface EtcdSnapshotSpec {
   driverName: string;
   /** `snapshot` for Controller.CreateSnapshot, `group` for CreateVolumeGroupSnapshot. */
@@ -90,6 +105,8 @@ export interface EtcdSnapshotSpec {
   };
   snapshotLabel?: string;
   snapshotPrefix?: string;
+  /** Set: the verified file is also copied to this object store (an upload Job after the save). */
+  objectStore?: ObjectStoreRef;
   createdBy: string;
 }
 
@@ -103,6 +120,7 @@ export type EtcdSnapshotStep =
   | 'RunJob'
   | 'AwaitJob'
   | 'Verify'
+  | 'Upload'
   | 'Ready'
   | 'Cleanup'
   | 'Failed';
@@ -133,6 +151,13 @@ export interface EtcdSnapshotStatus {
   step?: EtcdSnapshotStep;
   /** The save Job's name, written BEFORE the Job is created: set means a file may exist. */
   saveJob?: string;
+  /**
+   * The upload Job's name, written BEFORE it is created and together with the save's results
+   * (checksum, size, revision …): set means the save is judged and a remote copy may exist.
+   */
+  uploadJob?: string;
+  /** The remote copy the upload Job reported (absent until it succeeded). */
+  remote?: RemoteCopyStatus;
   /** Client URLs the save uses, the preferred source first (rediscovered at Discover). */
   endpoints?: string[];
   /** etcd's database size at CheckHealth: sizes the claim and the agent's free-space check. */
@@ -154,6 +179,19 @@ export interface EtcdSnapshotStatus {
     message?: string;
     lastTransitionTime?: string;
   }[];
+}
+
+export interface RemoteCopyStatus {
+  /** `s3://<bucket>/<prefix>/<namespace>/<cluster>/<snapshot>/`. */
+  location: string;
+  /** `s3://…` of the data object. */
+  object: string;
+  /** SHA-256 (hex) and size of the stored bytes (after compression and encryption). */
+  sha256: string;
+  sizeBytes: number;
+  compression: 'none' | 'zstd' | 'gzip';
+  /** Id of the client-side encryption key (never the key). */
+  keyId?: string;
 }
 
 /** As the API server's JSON has it (timestamps are RFC 3339 strings). */

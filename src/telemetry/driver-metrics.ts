@@ -10,7 +10,7 @@
 // label also goes through a BoundedLabel, so an unexpected input ends in `other`, not in a new
 // series per value.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { StorageReason } from '../reasons/reasons.ts';
+import type { Reason, StorageReason } from '../reasons/reasons.ts';
 import { BoundedLabel } from './bounded-label.ts';
 
 export interface OperationOutcome {
@@ -56,6 +56,7 @@ export class PromPipelineMetrics {
   readonly #quorum: Gauge<'cluster'>;
   readonly #versions: Gauge<'cluster'>;
   readonly #jobTimeouts: Counter<'cluster'>;
+  readonly #remoteCopies: Counter<'cluster' | 'status'>;
   readonly #storageErrors: Counter<'cluster' | 'error_type'>;
   readonly #pvcUsage: Gauge<'namespace' | 'pvc_name'>;
   readonly #pvcAvailable: Gauge<'namespace' | 'pvc_name'>;
@@ -131,6 +132,12 @@ export class PromPipelineMetrics {
       labelNames: ['cluster'],
       registers,
     });
+    this.#remoteCopies = new Counter({
+      name: 'etcd_snapshot_remote_copies_total',
+      help: 'Uploads of snapshots to the object store that ended, by outcome',
+      labelNames: ['cluster', 'status'],
+      registers,
+    });
     this.#storageErrors = new Counter({
       name: 'etcd_snapshot_storage_errors_total',
       help: 'Errors writing or reading snapshot storage, by error type',
@@ -202,6 +209,14 @@ export class PromPipelineMetrics {
 
   jobTimeout(cluster: string): void {
     this.#jobTimeouts.inc({ cluster: this.#cluster.map(cluster) });
+  }
+
+  remoteCopy(cluster: string, status: 'success' | Reason): void {
+    // The reason is on the record's condition or status and its Event; here only the outcome.
+    this.#remoteCopies.inc({
+      cluster: this.#cluster.map(cluster),
+      status: status === 'success' ? 'success' : 'failure',
+    });
   }
 
   storageError(cluster: string, reason: StorageReason): void {

@@ -1,5 +1,6 @@
 // The flow of a record whose save has started (status.saveJob is set):
-//   RunJob (again, if its Job is missing) → AwaitJob → Verify → (membership unchanged) → Ready
+//   RunJob (again, if its Job is missing) → AwaitJob → Verify → (membership unchanged) → Ready,
+//   or, for a record naming an object store, → Upload (await-upload.ts)
 // AwaitJob outlives one reconcile: it is a requeue until the Job ends, and its span is recorded
 // once, from the Job's start to its judged end (tracing.ts recordEndedPhase).
 import { type AgentResult, SNAPSHOT_MOUNT_PATH } from '../../agent/contract.ts';
@@ -11,6 +12,7 @@ import {
 } from '../../records/etcd-snapshot.ts';
 import type { ReconcileContext, ReconcileResult } from '../result.ts';
 import { fail, type Phase, proceed, requeueAfter, runPhases, type StepResult } from '../step.ts';
+import { startUpload } from './await-upload.ts';
 import { minFreeBytes } from './claim-spec.ts';
 import { createSaveJob } from './job-create-failure.ts';
 import { type JobOutcome, jobOutcome, ownedBy } from './job-outcome.ts';
@@ -162,6 +164,10 @@ function verify(run: AwaitRun): StepResult {
 
 async function ready(io: StepIo, run: AwaitRun): Promise<StepResult> {
   // Set by verify, which stops the flow when the result does not check out.
-  await markReady(io, run.record, run.result as AgentResult, run.ctx, run.liveRevision);
+  const result = run.result as AgentResult;
+  // A record naming a store is Ready only with its copy (or, best-effort, its failure): the
+  // upload flow (await-upload.ts) takes over from the save's results written now.
+  if (run.record.spec.objectStore) return startUpload(io, run.record, result, run.ctx, run.liveRevision);
+  await markReady(io, run.record, result, run.ctx, run.liveRevision);
   return proceed;
 }

@@ -1,17 +1,22 @@
 // The pipeline's agent Jobs (seed §6, corrected) on the shared template (src/reconcile/jobs):
-// the cluster's snapshot claim and, for a save, its credentials Secret mounted, owned by the
-// record so deleting the record deletes its Jobs.
+// the cluster's snapshot claim and, for a save, its credentials Secret mounted, for an upload the
+// store's Secrets, owned by the record so deleting the record deletes its Jobs.
 
 import {
   CREDENTIALS_MOUNT_PATH,
   deleteCommand,
+  ENCRYPTION_KEY_FILE_NAME,
+  ENCRYPTION_KEY_MOUNT_PATH,
   SNAPSHOT_MOUNT_PATH,
+  STORE_CONFIG_MOUNT_PATH,
   saveCommand,
+  uploadCommand,
 } from '../../agent/contract.ts';
 import type { Job } from '../../informers/resources.ts';
 import { ETCD_SNAPSHOT, type EtcdSnapshot } from '../../records/etcd-snapshot.ts';
+import type { AgentMount } from '../jobs/agent-job.ts';
 import { buildAgentJob } from '../jobs/agent-job.ts';
-import { claimMount, credentialsMount } from '../jobs/mounts.ts';
+import { claimMount, credentialsMount, secretMount } from '../jobs/mounts.ts';
 import { type JobOperation, jobLabels, jobName, snapshotDir } from '../snapshot-records/names.ts';
 import type { PipelineOptions } from './options.ts';
 
@@ -47,12 +52,43 @@ export function buildSaveJob(options: PipelineOptions, input: SaveJobInput): Job
     options.jobActiveDeadlineSeconds,
     Math.max(1, record.spec.snapshotTimeoutSeconds),
   );
-  return buildJob(options, record, 'save', args, deadline, input.traceparent);
+  const secretMounts =
+    secret !== undefined && secret !== ''
+      ? [credentialsMount('credentials', secret, ca, CREDENTIALS_MOUNT_PATH)]
+      : [];
+  return buildJob(options, record, 'save', args, deadline, input.traceparent, secretMounts);
+}
+
+/**
+ * The upload of a verified save (docs/object-store.md): a Job of its own rather than a second
+ * step of the save Job, so that each Job is one step whose result the record keeps — the save's
+ * result is in status before the upload starts, and an upload that failed or was lost is judged
+ * or run again without saving again. The record must name a store (spec.objectStore).
+ */
+export function buildUploadJob(options: PipelineOptions, record: EtcdSnapshot, traceparent?: string): Job {
+  const store = record.spec.objectStore;
+  if (!store) throw new Error(`record ${record.metadata?.name} names no object store`);
+  const args = uploadCommand({
+    file: `${SNAPSHOT_MOUNT_PATH}/${record.spec.storage.path}`,
+    storeConfigDir: STORE_CONFIG_MOUNT_PATH,
+    namespace: record.metadata?.namespace ?? '',
+    cluster: record.spec.cluster.name,
+    snapshot: record.metadata?.name ?? '',
+    compression: store.compression,
+    ...(store.compressionLevel !== undefined ? { compressionLevel: store.compressionLevel } : {}),
+    ...(store.encryptionKeySecret
+      ? { encryptionKeyFile: `${ENCRYPTION_KEY_MOUNT_PATH}/${ENCRYPTION_KEY_FILE_NAME}` }
+      : {}),
+  });
+  const mounts = [secretMount('object-store', store.secretName, STORE_CONFIG_MOUNT_PATH)];
+  if (store.encryptionKeySecret)
+    mounts.push(secretMount('encryption-key', store.encryptionKeySecret, ENCRYPTION_KEY_MOUNT_PATH));
+  return buildJob(options, record, 'upload', args, options.jobActiveDeadlineSeconds, traceparent, mounts);
 }
 
 export function buildDeleteJob(options: PipelineOptions, record: EtcdSnapshot, traceparent?: string): Job {
   const args = deleteCommand({ dir: `${SNAPSHOT_MOUNT_PATH}/${snapshotDir(record.spec.storage.path)}` });
-  return buildJob(options, record, 'delete', args, options.jobActiveDeadlineSeconds, traceparent);
+  return buildJob(options, record, 'delete', args, options.jobActiveDeadlineSeconds, traceparent, []);
 }
 
 function buildJob(
@@ -62,12 +98,11 @@ function buildJob(
   args: string[],
   activeDeadlineSeconds: number,
   traceparent: string | undefined,
+  // Only the save talks to etcd and only the upload to the store; the delete needs the claim alone.
+  secretMounts: AgentMount[],
 ): Job {
   const name = record.metadata?.name ?? '';
-  const secret = record.spec.cluster.credentialsSecret;
   const snapshots = claimMount('snapshots', record.spec.storage.claimName, SNAPSHOT_MOUNT_PATH);
-  // Only the save talks to etcd; the delete needs the claim alone.
-  const mountSecret = operation === 'save' && secret !== undefined && secret !== '';
   return buildAgentJob(options, {
     name: jobName(operation, name),
     namespace: record.metadata?.namespace ?? '',
@@ -80,12 +115,7 @@ function buildJob(
       controller: true,
     },
     args,
-    mounts: mountSecret
-      ? [
-          snapshots,
-          credentialsMount('credentials', secret, record.spec.cluster.caSecret, CREDENTIALS_MOUNT_PATH),
-        ]
-      : [snapshots],
+    mounts: [snapshots, ...secretMounts],
     activeDeadlineSeconds,
     ...(traceparent ? { traceparent } : {}),
   });

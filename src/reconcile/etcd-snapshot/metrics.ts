@@ -28,6 +28,8 @@ export interface PipelineMetrics {
   storageError(cluster: string, reason: StorageReason): void;
   /** The snapshot claim's filesystem as the last save left it. */
   storageUsage(namespace: string, claimName: string, usedBytes: number, availableBytes: number): void;
+  /** An upload to the object store ended: `success` or the failure's reason. */
+  remoteCopy(cluster: string, status: 'success' | Reason): void;
 }
 
 /** The counts a successful check returned; a view without them counts every member as up. */
@@ -45,6 +47,7 @@ export const noopPipelineMetrics: PipelineMetrics = {
   jobTimeout() {},
   storageError() {},
   storageUsage() {},
+  remoteCopy() {},
 };
 
 /** Records every call in memory, for tests. */
@@ -73,5 +76,8 @@ export class RecordingPipelineMetrics implements PipelineMetrics {
   }
   storageUsage(...args: Parameters<PipelineMetrics['storageUsage']>): void {
     this.calls.push({ name: 'storageUsage', args });
+  }
+  remoteCopy(...args: Parameters<PipelineMetrics['remoteCopy']>): void {
+    this.calls.push({ name: 'remoteCopy', args });
   }
 }

@@ -2,6 +2,7 @@
 //
 //   Discover → ResolveCredentials → CheckHealth → PrepareStorage → RunJob   start-save.ts
 //   → AwaitJob → Verify → Ready                                             await-save.ts
+//   → Upload → Ready (a record naming an object store)                      await-upload.ts
 //   ↘ Failed → Cleanup;  deletionTimestamp → Delete                        remove-files.ts
 //
 // This file only picks the flow for the record as it is now. The state that matters lives in
@@ -12,6 +13,7 @@
 import { INDEX_GROUP_SNAPSHOT_ID, isBeingDeleted } from '../../records/etcd-snapshot.ts';
 import type { ReconcileContext, ReconcileResult, Reconciler } from '../result.ts';
 import { awaitSave } from './await-save.ts';
+import { awaitUpload } from './await-upload.ts';
 import { groupFailure } from './group-failure.ts';
 import { cleanupFailed, deletion } from './remove-files.ts';
 import { SaveStarter } from './start-save.ts';
@@ -51,6 +53,8 @@ export class EtcdSnapshotReconciler implements Reconciler {
       }
     }
     if (record.status?.phase === 'Ready') return {};
+    // uploadJob is written with the judged save: that record is past awaitSave for good.
+    if (record.status?.uploadJob) return awaitUpload(io, record, ctx);
     if (record.status?.saveJob) return awaitSave(io, record, ctx);
     return this.#starter.start(record, ctx);
   }

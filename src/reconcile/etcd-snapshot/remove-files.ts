@@ -62,7 +62,7 @@ export async function deletion(
 }
 
 /**
- * Stops the record's save and removes its directory: the save Job is deleted and its pods must
+ * Stops the record's save and upload and removes its directory: their Jobs are deleted and pods must
  * have stopped (a pod still writing would leave a file behind), then the delete Job runs to
  * success. Reads the API, not the caches, for the save: a Job created a moment ago must not be
  * missed. Done at once when no save ever started (no file can exist). Never fails (its type
@@ -80,14 +80,19 @@ async function removeFiles(
   const saveName = record.status?.saveJob ?? jobName('save', recordName);
   const wait = requeueAfter(Math.min(2_000, options.pollIntervalMs));
 
-  const save = await api.getJob(namespace, saveName, ctx.signal);
-  if (save && ownedBy(save, record) && !jobFinished(save) && !save.metadata?.deletionTimestamp) {
-    ctx.assertOwner();
-    await api.deleteJob(namespace, saveName, ctx.signal);
-    ctx.log.info({ job: saveName }, 'stopped the save Job');
+  // The upload too: one still running would read a file being removed, or copy a snapshot
+  // whose deletion was asked for.
+  const uploadName = record.status?.uploadJob;
+  for (const name of uploadName ? [saveName, uploadName] : [saveName]) {
+    const job = await api.getJob(namespace, name, ctx.signal);
+    if (job && ownedBy(job, record) && !jobFinished(job) && !job.metadata?.deletionTimestamp) {
+      ctx.assertOwner();
+      await api.deleteJob(namespace, name, ctx.signal);
+      ctx.log.info({ job: name }, 'stopped the Job');
+    }
+    const pods = await api.listJobPods(namespace, name, ctx.signal);
+    if (pods.some(podActive)) return wait;
   }
-  const savePods = await api.listJobPods(namespace, saveName, ctx.signal);
-  if (savePods.some(podActive)) return wait;
 
   // The delete Job removes a whole directory: only ever one that is this record's own (a path
   // of another layout could name a directory other snapshots share).

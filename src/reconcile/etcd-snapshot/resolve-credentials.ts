@@ -5,8 +5,9 @@ import { type EtcdCredentials, withCaFromSecret } from '../../etcd/credentials.t
 import { EtcdError } from '../../etcd/errors.ts';
 import type { EtcdSnapshot } from '../../records/etcd-snapshot.ts';
 import type { ReconcileContext } from '../result.ts';
-import { fail, proceed, type StepFailure, type StepResult } from '../step.ts';
+import { fail, type StepFailure, type StepResult } from '../step.ts';
 import type { StepIo } from './step-io.ts';
+import { checkStoreSecrets } from './store-secrets.ts';
 
 /** The phase: fills in the run's credentials, or fails. */
 export async function resolveCredentialsStep(
@@ -16,7 +17,8 @@ export async function resolveCredentialsStep(
   const resolved = await resolveCredentials(io, run.record, run.ctx);
   if (!('credentials' in resolved)) return resolved;
   run.credentials = resolved.credentials;
-  return proceed;
+  // The store's Secrets too: a copy that cannot be made fails before the save, not after it.
+  return checkStoreSecrets(io, run.record, run.ctx);
 }
 
 /** The record's etcd credentials, or why they cannot be had. API errors are thrown. */

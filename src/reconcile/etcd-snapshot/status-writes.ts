@@ -67,23 +67,20 @@ export function lastRevisionSeen(snapshotRevision: number, liveRevision: number 
   return Math.max(snapshotRevision, live);
 }
 
-/** Makes the record Ready with what the save reported; its metrics and log line. */
-export async function markReady(
-  io: StepIo,
+/**
+ * The record's status with what the save reported (checksum, size, revision …) and without the
+ * waits' conditions: what Ready shows, and what an upload starts from.
+ */
+export function savedStatus(
   record: EtcdSnapshot,
   result: AgentResult,
-  ctx: ReconcileContext,
+  now: Date,
   liveRevision?: number,
-): Promise<void> {
-  const now = io.now();
+): EtcdSnapshotStatus {
   const status: EtcdSnapshotStatus = {
     ...record.status,
-    phase: 'Ready',
-    readyToUse: true,
-    step: 'Ready',
     creationTime: result.createdAt ?? now.toISOString(),
     backupPath: record.spec.storage.path,
-    finishedAt: now.toISOString(),
   };
   delete status.reason;
   delete status.message;
@@ -97,20 +94,50 @@ export async function markReady(
   if (result.etcdVersion !== undefined) status.etcdVersion = result.etcdVersion;
   if (result.member !== undefined) status.sourceMember = result.member;
   if (result.totalKeys !== undefined) status.totalKeys = result.totalKeys;
-  await io.putStatus(record, status, ctx);
+  return status;
+}
+
+/** The claim's usage the save saw: a gauge of the claim, written when the save is judged. */
+export function reportStorage(io: StepIo, record: EtcdSnapshot, result: AgentResult): void {
+  if (result.storage === undefined) return;
+  const { usedBytes, availableBytes } = result.storage;
+  io.metrics.storageUsage(
+    record.spec.cluster.namespace,
+    record.spec.storage.claimName,
+    usedBytes,
+    availableBytes,
+  );
+}
+
+/** Makes the record Ready with what the save reported; its metrics and log line. */
+export async function markReady(
+  io: StepIo,
+  record: EtcdSnapshot,
+  result: AgentResult,
+  ctx: ReconcileContext,
+  liveRevision?: number,
+): Promise<void> {
+  await putReady(io, record, savedStatus(record, result, io.now(), liveRevision), ctx);
+  reportStorage(io, record, result);
+}
+
+/** Writes `status` as Ready (phase, readyToUse, step, finishedAt), with the metrics and log line. */
+export async function putReady(
+  io: StepIo,
+  record: EtcdSnapshot,
+  status: EtcdSnapshotStatus,
+  ctx: ReconcileContext,
+): Promise<void> {
+  const now = io.now();
+  await io.putStatus(
+    record,
+    { ...status, phase: 'Ready', readyToUse: true, step: 'Ready', finishedAt: now.toISOString() },
+    ctx,
+  );
   const cluster = record.spec.cluster.key;
   const seconds = durationSeconds(record, now);
   io.metrics.operationFinished({ operation: 'create', status: 'success', cluster, durationSeconds: seconds });
-  if (result.sizeBytes !== undefined) io.metrics.snapshotSize(cluster, result.sizeBytes);
-  if (result.storage !== undefined) {
-    const { usedBytes, availableBytes } = result.storage;
-    io.metrics.storageUsage(
-      record.spec.cluster.namespace,
-      record.spec.storage.claimName,
-      usedBytes,
-      availableBytes,
-    );
-  }
+  if (status.sizeBytes !== undefined) io.metrics.snapshotSize(cluster, status.sizeBytes);
   logStep(ctx.log, record, 'Ready', 'Ready', seconds);
 }
 

@@ -22,6 +22,7 @@ import {
   INDEX_RECORD_CLUSTER,
   snapshotWorkloadKey,
 } from '../snapshot-records/indexes.ts';
+import type { JobOperation } from '../snapshot-records/names.ts';
 import type { PipelineMetrics } from './metrics.ts';
 import type { PipelineOptions } from './options.ts';
 import type { CredentialsParser, HealthChecker, PipelineApi } from './ports.ts';
@@ -69,8 +70,8 @@ export interface StepIo {
   putStatus(record: EtcdSnapshot, status: EtcdSnapshotStatus, ctx: ReconcileContext): Promise<EtcdSnapshot>;
   /** The Job from the cache, else from the API. */
   currentJob(namespace: string, name: string, ctx: ReconcileContext): Promise<Job | undefined>;
-  /** The cached pods of the record's save or delete Job. */
-  podsOf(record: EtcdSnapshot, operation: 'save' | 'delete'): Pod[];
+  /** The cached pods of the record's save, upload or delete Job. */
+  podsOf(record: EtcdSnapshot, operation: JobOperation): Pod[];
 }
 
 export function stepIo(deps: PipelineReconcilerDeps): StepIo {

@@ -138,12 +138,13 @@ export async function groupSnapshotUntilDone(
   name: string,
   volumeIds: string[],
   timeoutMs = 170_000,
+  parameters: Record<string, string> = {},
 ): Promise<{ group?: VolumeGroupSnapshot; error?: { code: number; details: string } }> {
   const call = () =>
     env.client.GroupController.CreateVolumeGroupSnapshot!({
       name,
       source_volume_ids: volumeIds,
-      parameters: { 'storage-class': 'local-path' },
+      parameters: { 'storage-class': 'local-path', ...parameters },
     }) as Promise<CreateVolumeGroupSnapshotResponse>;
   return waitFor(
     `group snapshot ${name} to be ready or failed`,
