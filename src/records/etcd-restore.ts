@@ -19,6 +19,11 @@ export const ETCD_RESTORE: CustomResourceType = {
 
 /** On restores the CSI door created: the CreateVolume request name (the PV name) they answer. */
 export const LABEL_RESTORE_VOLUME_NAME = `${SNAPSHOT_GROUP}/restore-volume-name`;
+/**
+ * The condition a restore carries (status True) while a phase waits, its message saying for what;
+ * the reconciler writes it and the CSI door repeats its message in "restore in progress".
+ */
+export const CONDITION_RESTORE_WAITING = 'Waiting';
 /** W3C trace context of the request that created the restore, for the reconciler's spans. */
 export { ANNOTATION_TRACEPARENT } from './etcd-snapshot.ts';
 

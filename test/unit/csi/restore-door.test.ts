@@ -7,6 +7,9 @@ import { CsiError } from '../../../src/csi/errors.ts';
 import type { CreateSnapshotResponse, CreateVolumeResponse } from '../../../src/csi/messages.ts';
 import { restoreNameOf } from '../../../src/csi/restore-door.ts';
 import { decideRestoreTarget, restoreVerdict } from '../../../src/csi/restore-rules.ts';
+import type { RestoreIo } from '../../../src/reconcile/etcd-restore/restore-io.ts';
+import { waiting } from '../../../src/reconcile/etcd-restore/status-writes.ts';
+import type { ReconcileContext } from '../../../src/reconcile/result.ts';
 import type { EtcdRestore, EtcdRestoreStatus } from '../../../src/records/etcd-restore.ts';
 import type { EtcdSnapshot } from '../../../src/records/etcd-snapshot.ts';
 import { addClaim, addEtcdCluster, MOUNT_CAPABILITY, type World, world } from './fakes.ts';
@@ -61,6 +64,25 @@ function restores(w: World): EtcdRestore[] {
   return [...w.restoresApi.objects.values()];
 }
 
+/** The status the restore engine's own `waiting` write gives a restore in `phase`. */
+async function engineWaiting(
+  restore: EtcdRestore,
+  phase: EtcdRestoreStatus['phase'],
+  reason: string,
+  message: string,
+): Promise<EtcdRestoreStatus> {
+  let written: EtcdRestoreStatus = {};
+  const io = {
+    now: () => new Date(),
+    putStatus: async (r: EtcdRestore, status: EtcdRestoreStatus) => {
+      written = status;
+      return { ...r, status };
+    },
+  } as unknown as RestoreIo;
+  await waiting(io, { ...restore, status: { phase } }, {} as ReconcileContext, reason, message);
+  return written;
+}
+
 function setStatus(w: World, status: EtcdRestoreStatus): void {
   const [restore] = restores(w);
   w.restoresApi.put({ ...restore!, status });
@@ -94,13 +116,19 @@ describe('CreateVolume from a snapshot (the restore door)', () => {
     });
     expect(w.volumesApi.writes).toBe(0);
 
-    // A condition of what the restore waits for is told to the caller.
-    setStatus(w, {
-      phase: 'Quiescing',
-      conditions: [{ type: 'Quiesced', status: 'False', message: 'waiting for pod main-2 to go' }],
-    });
+    // What the restore waits for, as the engine itself writes it (its Waiting condition), is told
+    // to the caller.
+    setStatus(
+      w,
+      await engineWaiting(
+        restore!,
+        'Validating',
+        'TargetNotFound',
+        'waiting up to 600s for the StatefulSet main',
+      ),
+    );
     expect((await failure(createVolume(w, fromSnapshot(snapshotId)))).message).toContain(
-      'is Quiescing (waiting for pod main-2 to go)',
+      'is Validating (waiting up to 600s for the StatefulSet main); retry',
     );
 
     setStatus(w, { phase: 'Completed' });
