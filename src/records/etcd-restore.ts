@@ -138,6 +138,11 @@ export interface EtcdRestoreStatus {
   clusterToken?: string;
   /** Set once any member's data was swapped: from here a failure rolls back. */
   swapStarted?: boolean;
+  /**
+   * RollingBack: set once every member's rollback Job succeeded, before the StatefulSet is scaled
+   * back up; a rollback resumed after it only scales up and ends (never stops the cluster again).
+   */
+  previousDataBack?: boolean;
   /** What VerifyResult saw. */
   result?: { revision?: number; totalKeys?: number; leader?: string };
   /** A catalog reason (src/csi/errors.ts) when phase is Failed or RolledBack. */

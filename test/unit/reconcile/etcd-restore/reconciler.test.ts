@@ -156,6 +156,35 @@ describe('EtcdRestore reconciler', () => {
     expect(metrics.finished).toEqual([expect.objectContaining({ status: 'RESTORE_VERIFICATION_FAILED' })]);
   });
 
+  it('a rollback killed between its scale-up and its last status write ends RolledBack without stopping the cluster again', async () => {
+    const w = world();
+    const fresh = () => reconcilerFor(w).run();
+    await until(w, fresh, 'VerifyingFile');
+    await fresh();
+    w.finishJob(verifyJobName('r1'), true, okResult('verify', { sha256: SHA }));
+    await until(w, fresh, 'Restoring');
+    await fresh();
+    w.finishJob(memberJobName('restore', 'r1', 'main-0'), false, okResult('restore', {}));
+    for (const m of members.slice(1)) w.finishJob(memberJobName('restore', 'r1', m), true, restoreOk);
+    await until(w, fresh, 'RollingBack');
+    await fresh();
+    for (const m of members)
+      w.finishJob(
+        memberJobName('rollback', 'r1', m),
+        true,
+        okResult('restore', { restore: { state: 'rolled-back' } }),
+      );
+    w.crashBefore = (s) => s?.phase === 'RolledBack';
+    await expect(fresh()).rejects.toThrow('killed before the status write');
+    expect(w.statefulSets.get('etcd/main')?.spec?.replicas).toBe(3);
+    const before = w.calls.length;
+    await until(w, fresh, 'RolledBack');
+    const after = w.calls.slice(before);
+    expect(after.filter((c) => c.startsWith('scale'))).toEqual(['scale main 3']);
+    expect(after.filter((c) => c.startsWith('createJob'))).toEqual([]);
+    expect(w.restore().status?.members?.every((m) => m.state === 'RolledBack')).toBe(true);
+  });
+
   it('pods that do not go after the scale-down fail the restore, untouched, and the StatefulSet is scaled back', async () => {
     const w = world();
     let now = new Date('2026-01-01T00:00:00Z');
