@@ -112,6 +112,8 @@ export interface EtcdRestoreStatus {
     revision?: number;
     checksumSha256?: string;
     sizeBytes?: number;
+    /** The record's keyCount: the keys the cluster held at the snapshot's revision. */
+    keyCount?: number;
     etcdVersion?: string;
     /** The claim and path of the backup file. */
     claimName?: string;

@@ -97,6 +97,7 @@ export async function markReady(
   if (result.etcdVersion !== undefined) status.etcdVersion = result.etcdVersion;
   if (result.member !== undefined) status.sourceMember = result.member;
   if (result.totalKeys !== undefined) status.totalKeys = result.totalKeys;
+  if (result.keyCount !== undefined) status.keyCount = result.keyCount;
   await io.putStatus(record, status, ctx);
   const cluster = record.spec.cluster.key;
   const seconds = durationSeconds(record, now);

@@ -1,26 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { memberJobName, verifyJobName } from '../../../../src/reconcile/etcd-restore/jobs.ts';
 import { okResult, RestoreWorld, reconcilerFor, SHA, UID } from './fakes.ts';
-
-const restoreOk = okResult('restore', {
-  restore: { state: 'restored', dataDir: '/var/lib/etcd-member/data' },
-});
-const members = ['main-0', 'main-1', 'main-2'];
-
-/** A world with a running 3-member cluster, a Ready snapshot record and a restore of it. */
-function world(): RestoreWorld {
-  const w = new RestoreWorld();
-  w.addCluster();
-  w.addRecord();
-  w.addRestore();
-  return w;
-}
-
-/** Reconciles until the restore is in `phase` (at most 30 passes). */
-async function until(w: RestoreWorld, run: () => Promise<unknown>, phase: string): Promise<void> {
-  for (let i = 0; i < 30 && w.restore().status?.phase !== phase; i++) await run();
-  expect(w.restore().status?.phase).toBe(phase);
-}
+import { members, restoreOk, until, world } from './steps.ts';
 
 describe('EtcdRestore reconciler', () => {
   it('restores in place: verify, quiesce, one Job per member, start, verify the result, complete', async () => {
@@ -154,35 +135,6 @@ describe('EtcdRestore reconciler', () => {
       expect.objectContaining({ type: 'Succeeded', status: 'False', reason: 'RESTORE_VERIFICATION_FAILED' }),
     ]);
     expect(metrics.finished).toEqual([expect.objectContaining({ status: 'RESTORE_VERIFICATION_FAILED' })]);
-  });
-
-  it('a rollback killed between its scale-up and its last status write ends RolledBack without stopping the cluster again', async () => {
-    const w = world();
-    const fresh = () => reconcilerFor(w).run();
-    await until(w, fresh, 'VerifyingFile');
-    await fresh();
-    w.finishJob(verifyJobName('r1'), true, okResult('verify', { sha256: SHA }));
-    await until(w, fresh, 'Restoring');
-    await fresh();
-    w.finishJob(memberJobName('restore', 'r1', 'main-0'), false, okResult('restore', {}));
-    for (const m of members.slice(1)) w.finishJob(memberJobName('restore', 'r1', m), true, restoreOk);
-    await until(w, fresh, 'RollingBack');
-    await fresh();
-    for (const m of members)
-      w.finishJob(
-        memberJobName('rollback', 'r1', m),
-        true,
-        okResult('restore', { restore: { state: 'rolled-back' } }),
-      );
-    w.crashBefore = (s) => s?.phase === 'RolledBack';
-    await expect(fresh()).rejects.toThrow('killed before the status write');
-    expect(w.statefulSets.get('etcd/main')?.spec?.replicas).toBe(3);
-    const before = w.calls.length;
-    await until(w, fresh, 'RolledBack');
-    const after = w.calls.slice(before);
-    expect(after.filter((c) => c.startsWith('scale'))).toEqual(['scale main 3']);
-    expect(after.filter((c) => c.startsWith('createJob'))).toEqual([]);
-    expect(w.restore().status?.members?.every((m) => m.state === 'RolledBack')).toBe(true);
   });
 
   it('pods that do not go after the scale-down fail the restore, untouched, and the StatefulSet is scaled back', async () => {
