@@ -161,7 +161,10 @@ export interface AgentResult {
   /** SHA-256 of the whole file, hex. */
   sha256?: string;
   sizeBytes?: number;
+  /** etcdutl's TotalKey: the key revisions the file holds (overwrites and deletions too, until compacted). */
   totalKeys?: number;
+  /** `save`: the keys the cluster held at `revision` (a count-only range); a restore expects as many. */
+  keyCount?: number;
   etcdVersion?: string;
   /** The member the stream came from (its client URL). */
   member?: string;

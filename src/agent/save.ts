@@ -16,6 +16,7 @@ import { AGENT_EXIT_CODES, type AgentResult, META_FILE_NAME, type SaveArguments 
 import { findOnPath, snapshotStatus } from './etcdutl.ts';
 import { AgentFailure } from './failure.ts';
 import { writeFileDurably } from './result-output.ts';
+import { keyCountAt } from './save-key-count.ts';
 import { type StreamedPart, streamToPart } from './save-stream.ts';
 import type { AgentTracing } from './tracing.ts';
 
@@ -141,6 +142,13 @@ export async function runSave(args: SaveArguments, deps: SaveDeps): Promise<Agen
         ...(health.etcdVersion ? { etcdVersion: health.etcdVersion } : {}),
       };
       await checkAndPlaceFile(run, streamed.fh, result);
+      if (result.revision !== undefined)
+        result.keyCount = await keyCountAt(
+          streamed.source,
+          result.revision,
+          { ...run, signal: deps.signal },
+          deps.log,
+        );
       const seconds = (performance.now() - started) / 1000;
       result.durationSeconds = Math.round(seconds * 1000) / 1000;
       result.bytesPerSecond = Math.round(streamed.sizeBytes / Math.max(streamed.streamSeconds, 1e-3));

@@ -6,6 +6,10 @@
 // retries and replicas find the one restore) and answers ABORTED until the restore reconciler has
 // completed it; then the caller makes the volume.
 // A claim that names no restorable target is refused before anything is written.
+// A completed restore is remembered until its volume is handed out: the door's restore carries a
+// finalizer per volume, removed only once the volume record exists, so a restore deleted between
+// Completed and the claim's binding stays (Terminating) and the next retry binds instead of
+// restoring the cluster again (docs/restore.md, "The CSI door").
 import {
   ANNOTATION_TRACEPARENT,
   ETCD_RESTORE,
@@ -23,6 +27,7 @@ import { CsiError, fromApiError } from './errors.ts';
 import type { CallContext } from './handler.ts';
 import { hashId } from './ids.ts';
 import { echo } from './limits.ts';
+import { holdRestore, labelValueOf, releaseFinalizer, restoreFinalizerOf } from './restore-hold.ts';
 import { decideRestoreTarget, type RestoreTarget, restoreVerdict } from './restore-rules.ts';
 import type { ParsedParameters } from './validation.ts';
 
@@ -56,13 +61,6 @@ export function restoreNameOf(
     ? ['velero-restore', shared.veleroRestore, shared.record, shared.target.namespace, shared.target.cluster]
     : ['restore-volume', volumeName];
   return `restore-${hashId(parts, 20)}`;
-}
-
-/** A label value may hold the volume name as it is (csi-provisioner's `pvc-<uid>`), else its hash. */
-function labelValueOf(volumeName: string): string {
-  return /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/.test(volumeName)
-    ? volumeName
-    : hashId(['restore-volume', volumeName], 20);
 }
 
 /**
@@ -105,7 +103,20 @@ export async function openRestoreDoor(
   const restore = await ensureRestore(ctx, body, call);
   requireSameRestore(restore, body, req.volumeName);
   const verdict = restoreVerdict(restore);
+  const finalizer = restoreFinalizerOf(req.volumeName);
+  // Completed, even while being deleted: the caller records the volume, then releases it.
   if (verdict.kind === 'completed') return { snapshotId: req.snapshotId, restore: body.metadata?.name ?? '' };
+  if (restore.metadata?.deletionTimestamp) {
+    // Deleted before it completed (a failed one, to retry): nothing to remember; let it go.
+    await releaseFinalizer(ctx, restore, finalizer, call.signal);
+    throw new CsiError(
+      'VOLUME_RESTORE_IN_PROGRESS',
+      `EtcdRestore ${body.metadata?.namespace}/${body.metadata?.name} is being deleted before it completed (${restore.status?.phase ?? 'Pending'}); the next retry starts a new restore`,
+    );
+  }
+  // The claims of one Velero restore share it: each holds it with its own finalizer.
+  if (!restore.metadata?.finalizers?.includes(finalizer))
+    await holdRestore(ctx, restore, finalizer, call.signal);
   throw new CsiError(verdict.reason, verdict.message);
 }
 
@@ -155,6 +166,7 @@ function restoreBody(
       name,
       namespace: target.namespace,
       labels: { [LABEL_DRIVER]: ctx.driverName, [LABEL_RESTORE_VOLUME_NAME]: labelValueOf(req.volumeName) },
+      finalizers: [restoreFinalizerOf(req.volumeName)],
       ...(traceparent ? { annotations: { [ANNOTATION_TRACEPARENT]: traceparent } } : {}),
     },
     spec: {

@@ -12,7 +12,7 @@
 // The named cluster need not run yet: the reconciler waits for it (spec.target.waitForTargetSeconds).
 import { referenceFromAnnotations } from '../etcd/discovery.ts';
 import type { PersistentVolumeClaim } from '../informers/resources.ts';
-import type { EtcdRestore } from '../records/etcd-restore.ts';
+import { CONDITION_RESTORE_WAITING, type EtcdRestore } from '../records/etcd-restore.ts';
 import type { EtcdSnapshot } from '../records/etcd-snapshot.ts';
 import { ERROR_CATALOG, type ErrorReason, type GrpcCodeName, isErrorReason } from './errors.ts';
 import { isDnsSubdomain } from './ids.ts';
@@ -124,7 +124,10 @@ export function restoreVerdict(restore: EtcdRestore): RestoreVerdict {
       ),
     };
   }
-  const waiting = status.conditions?.find((c) => c.status !== 'True' && c.message)?.message;
+  // The reconciler's Waiting condition (status True while the phase waits) says what for.
+  const waiting = status.conditions?.find(
+    (c) => c.type === CONDITION_RESTORE_WAITING && c.status === 'True' && c.message,
+  )?.message;
   return {
     kind: 'in-progress',
     reason: 'VOLUME_RESTORE_IN_PROGRESS',

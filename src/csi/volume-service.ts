@@ -27,6 +27,7 @@ import type {
   ValidateVolumeCapabilitiesResponse,
 } from './messages.ts';
 import { openRestoreDoor } from './restore-door.ts';
+import { releaseRestore } from './restore-hold.ts';
 import {
   type Capacity,
   capacityFits,
@@ -65,7 +66,13 @@ export async function createVolume(
   const existing = ctx.volumes.store
     .byIndex(INDEX_VOLUME_NAME, name)
     .find((v) => v.spec.driverName === ctx.driverName);
-  if (existing) return answerVolume(existing, name, capacity, parameters, snapshotId);
+  if (existing) {
+    const answer = answerVolume(existing, name, capacity, parameters, snapshotId);
+    // A call after a crash between the record and the release releases it now.
+    const from = existing.spec.contentSource;
+    if (from?.restore) await releaseRestore(ctx, existing.metadata?.namespace ?? '', name, from, signal);
+    return answer;
+  }
 
   // With --extra-create-metadata the provisioner names the claim: the volume ID is the claim's key
   // and the claim's annotations name the cluster. Without it, the parameters must.
@@ -90,15 +97,19 @@ export async function createVolume(
   }
   const held = ctx.volumes.store.get(formatVolumeId(key));
   if (held && held.spec.volumeName !== name) throw heldBy(key, held);
-  // From a snapshot: the restore first (ABORTED while it runs, its final code when it failed),
-  // before discovery — the target of a restore may not run yet (Velero restores claims first).
+  // From a snapshot: the restore (ABORTED while it runs, its final code when it failed). No check
+  // of the claim may refuse it after that — it would have restored the cluster for nothing and
+  // never bind: the door accepts only a claim naming its cluster (etcd.io/cluster), which is what
+  // completes the reference below, and a restored volume is not discovered: its target may not
+  // run yet (Velero restores claims first), and the restore's Validate finds it before anything
+  // is touched.
   const contentSource =
     snapshotId === undefined
       ? undefined
       : await openRestoreDoor(ctx, { volumeName: name, snapshotId, parameters }, call);
   const what = `volume ${echo(name)}`;
   const cluster = completeReference(ctx, reference, parameters.values, what);
-  discoverCluster(ctx, cluster, what); // refuse volumes that stand for no cluster
+  if (snapshotId === undefined) discoverCluster(ctx, cluster, what); // an empty volume stands for a running cluster
 
   const spec: EtcdSourceVolumeSpec = {
     driverName: ctx.driverName,
@@ -124,7 +135,9 @@ export async function createVolume(
     throw fromApiError(err, `create EtcdSourceVolume ${formatVolumeId(key)}`);
   }
   if (record.spec.volumeName !== name) throw heldBy(key, record);
-  return answerVolume(record, name, capacity, parameters, snapshotId);
+  const answer = answerVolume(record, name, capacity, parameters, snapshotId);
+  if (contentSource) await releaseRestore(ctx, key.namespace, name, contentSource, signal);
+  return answer;
 }
 
 /**

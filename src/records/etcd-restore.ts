@@ -19,6 +19,11 @@ export const ETCD_RESTORE: CustomResourceType = {
 
 /** On restores the CSI door created: the CreateVolume request name (the PV name) they answer. */
 export const LABEL_RESTORE_VOLUME_NAME = `${SNAPSHOT_GROUP}/restore-volume-name`;
+/**
+ * The condition a restore carries (status True) while a phase waits, its message saying for what;
+ * the reconciler writes it and the CSI door repeats its message in "restore in progress".
+ */
+export const CONDITION_RESTORE_WAITING = 'Waiting';
 /** W3C trace context of the request that created the restore, for the reconciler's spans. */
 export { ANNOTATION_TRACEPARENT } from './etcd-snapshot.ts';
 
@@ -107,6 +112,8 @@ export interface EtcdRestoreStatus {
     revision?: number;
     checksumSha256?: string;
     sizeBytes?: number;
+    /** The record's keyCount: the keys the cluster held at the snapshot's revision. */
+    keyCount?: number;
     etcdVersion?: string;
     /** The claim and path of the backup file. */
     claimName?: string;
@@ -133,6 +140,11 @@ export interface EtcdRestoreStatus {
   clusterToken?: string;
   /** Set once any member's data was swapped: from here a failure rolls back. */
   swapStarted?: boolean;
+  /**
+   * RollingBack: set once every member's rollback Job succeeded, before the StatefulSet is scaled
+   * back up; a rollback resumed after it only scales up and ends (never stops the cluster again).
+   */
+  previousDataBack?: boolean;
   /** What VerifyResult saw. */
   result?: { revision?: number; totalKeys?: number; leader?: string };
   /** A catalog reason (src/csi/errors.ts) when phase is Failed or RolledBack. */

@@ -162,7 +162,10 @@ export interface EtcdSnapshotStatus {
   endpoints?: string[];
   /** etcd's database size at CheckHealth: sizes the claim and the agent's free-space check. */
   dbSizeBytes?: number;
+  /** etcdutl's TotalKey of the file: its key revisions (overwrites and deletions too, until compacted). */
   totalKeys?: number;
+  /** The keys the cluster held at `revision` (the save's count-only range): what a restore must hold. */
+  keyCount?: number;
   /** When the save Job was started, and when the record became Ready or Failed (RFC 3339). */
   startedAt?: string;
   finishedAt?: string;

@@ -78,7 +78,10 @@ export function recordWriter<T extends RecordObject>(
         ? [{ op: 'replace', path: '/metadata/resourceVersion', value: resourceVersion }, ...ops]
         : [...ops];
       const updated = await api.jsonPatch(namespace, name, guarded, signal);
-      store.wrote(updated);
+      // Its last finalizer removed, an object being deleted is gone: the answer is its last state.
+      if (updated.metadata?.deletionTimestamp && !updated.metadata.finalizers?.length)
+        store.deleted(objectKey(updated), updated.metadata.resourceVersion);
+      else store.wrote(updated);
       return updated;
     },
     async delete(record, signal) {

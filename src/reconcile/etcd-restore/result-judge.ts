@@ -1,6 +1,8 @@
 // What VerifyResult concludes from one look at the started cluster, pure: not yet (members still
-// starting, no leader), the restore is good, or it failed (what differed). Fail closed: a key
-// count of 0 from a snapshot that had a revision beyond the first is a failure, not a success.
+// starting, no leader), the restore is good, or it failed (what differed). Every member must hold
+// the snapshot's own key count (the record's keyCount, counted at save time at the snapshot's
+// revision). Fail closed: 0 keys from a snapshot that held some — or, for a record without a
+// keyCount (saved before it was recorded), from one beyond the first revision — is a failure.
 import type { EtcdRestoreMemberStatus } from '../../records/etcd-restore.ts';
 import { fail, type StepFailure } from '../step.ts';
 import type { LiveClusterView } from './ports.ts';
@@ -17,6 +19,7 @@ export function judgeResult(
   intended: readonly EtcdRestoreMemberStatus[],
   snapshotRevision: number,
   bump: number,
+  snapshotKeys?: number,
 ): Judgement {
   const want = intended
     .map((m) => `${m.name}=${m.peerUrl}`)
@@ -52,7 +55,13 @@ export function judgeResult(
       `members hold different key counts at revision ${minRevision}: ${counts.map((c) => `${c.member}=${c.count}`).join(', ')}`,
     );
   const keys = distinct[0] ?? 0;
-  if (keys === 0 && snapshotRevision > 1)
+  if (snapshotKeys !== undefined && keys !== snapshotKeys)
+    return failed(
+      keys === 0
+        ? `the restored cluster holds no keys at revision ${minRevision}, but the snapshot held ${snapshotKeys}`
+        : `the restored members hold ${keys} keys at revision ${minRevision}; the snapshot held ${snapshotKeys} at revision ${snapshotRevision}`,
+    );
+  if (keys === 0 && snapshotRevision > 1 && snapshotKeys === undefined)
     return failed(
       `the restored cluster holds no keys at revision ${minRevision}, but the snapshot is at revision ${snapshotRevision} (not an empty cluster's)`,
     );

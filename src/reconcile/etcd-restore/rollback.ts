@@ -19,6 +19,9 @@ export async function rollBack(
   restore: EtcdRestore,
   ctx: ReconcileContext,
 ): Promise<ReconcileResult> {
+  // Every member's old data is back (written before the scale-up): a crash after it only scales
+  // up again and writes the end, never stopping the cluster running on its old data a second time.
+  if (restore.status?.previousDataBack) return startAsItWas(io, restore, ctx);
   let current = restore;
   const left = await scaleDown(io, current, ctx);
   if (left.length > 0) {
@@ -82,20 +85,38 @@ export async function rollBack(
       'RollbackFailed',
     );
   }
-  const replicas = s.recordedReplicas ?? members.length;
-  await io.api.scaleStatefulSet(current.metadata?.namespace ?? '', s.statefulSet ?? '', replicas, ctx.signal);
+  current = await io.putStatus(
+    current,
+    {
+      ...s,
+      previousDataBack: true,
+      members: (s.members ?? []).map((m) => ({ ...m, state: 'RolledBack' as const })),
+    },
+    ctx,
+  );
+  return startAsItWas(io, current, ctx);
+}
+
+/** The StatefulSet back to its recorded replicas (idempotent), then RolledBack. */
+async function startAsItWas(
+  io: RestoreIo,
+  restore: EtcdRestore,
+  ctx: ReconcileContext,
+): Promise<ReconcileResult> {
+  const s = restore.status ?? {};
+  const replicas = s.recordedReplicas ?? s.members?.length ?? 1;
+  await io.api.scaleStatefulSet(restore.metadata?.namespace ?? '', s.statefulSet ?? '', replicas, ctx.signal);
   return end(
     io,
-    current,
+    restore,
     ctx,
     {
       ...s,
       phase: 'RolledBack',
-      members: (s.members ?? []).map((m) => ({ ...m, state: 'RolledBack' as const })),
       message: bounded(
         `${s.message ?? ''} — rolled back: the old data is back and the StatefulSet runs ${replicas} replicas again`,
       ),
-      finishedAt: now,
+      finishedAt: io.now().toISOString(),
     },
     'RestoreRolledBack',
   );

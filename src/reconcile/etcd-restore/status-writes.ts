@@ -2,13 +2,13 @@
 // phase gauge) and the end of a failed phase (Failed, or RollingBack once any data was swapped,
 // with a Warning Event). Every flow moves a restore the same way.
 import type { EtcdRestore, EtcdRestorePhase, EtcdRestoreStatus } from '../../records/etcd-restore.ts';
-import { restoreClusterKey } from '../../records/etcd-restore.ts';
+import { CONDITION_RESTORE_WAITING, restoreClusterKey } from '../../records/etcd-restore.ts';
 import type { ReconcileContext } from '../result.ts';
 import type { RestoreIo } from './restore-io.ts';
 import { recordPhaseSpan } from './tracing.ts';
 
 const MAX_MESSAGE = 2048;
-export const CONDITION_WAITING = 'Waiting';
+export const CONDITION_WAITING = CONDITION_RESTORE_WAITING;
 export const CONDITION_SUCCEEDED = 'Succeeded';
 
 export const bounded = (text: string, max = MAX_MESSAGE) =>

@@ -154,6 +154,7 @@ async function check(
       claimName: record.spec.storage.claimName,
       path: record.spec.storage.path,
       ...(record.status?.sizeBytes !== undefined ? { sizeBytes: record.status.sizeBytes } : {}),
+      ...(record.status?.keyCount !== undefined ? { keyCount: record.status.keyCount } : {}),
       ...(record.status?.etcdVersion ? { etcdVersion: record.status.etcdVersion } : {}),
     };
     await transition(

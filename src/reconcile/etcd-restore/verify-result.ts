@@ -1,6 +1,6 @@
 // VerifyResult, then Complete: the started cluster must reach quorum with one leader, list
 // exactly the intended members, be at a revision ≥ the snapshot's + the bump, and every member
-// must hold the same non-empty key count at the restored revision. Waiting for it is a requeue,
+// must hold the snapshot's key count at the restored revision (fail closed on an empty result). Waiting for it is a requeue,
 // bounded; a failure rolls back. Once verified (status.result), Complete restarts the selected
 // consumer pods (once) and, with keepPreviousData=false, drops the kept old data.
 import type { EtcdRestore } from '../../records/etcd-restore.ts';
@@ -72,6 +72,7 @@ async function lookAt(io: RestoreIo, restore: EtcdRestore, ctx: ReconcileContext
       restore.status?.members ?? [],
       restore.status?.snapshot?.revision ?? 0,
       restore.status?.revisionBump ?? 0,
+      restore.status?.snapshot?.keyCount,
     );
   } catch (err) {
     ctx.signal.throwIfAborted();

@@ -94,6 +94,7 @@ export function savedStatus(
   if (result.etcdVersion !== undefined) status.etcdVersion = result.etcdVersion;
   if (result.member !== undefined) status.sourceMember = result.member;
   if (result.totalKeys !== undefined) status.totalKeys = result.totalKeys;
+  if (result.keyCount !== undefined) status.keyCount = result.keyCount;
   return status;
 }
 

@@ -113,6 +113,11 @@ describe.skipIf(
     expect(made).toHaveLength(1);
     expect(made[0]!.spec.target.cluster).toBe('main');
     expect(made[0]!.status?.phase).toBe('Completed');
+    // Held by the door until the volume was recorded, released with it (no CreateVolume follows).
+    expect(made[0]!.metadata?.finalizers ?? []).toEqual([]);
+    // The members were checked against the keys the snapshot held, counted when it was saved.
+    expect(made[0]!.status?.snapshot?.keyCount).toBeGreaterThanOrEqual(2);
+    expect(made[0]!.status?.result?.totalKeys).toBe(made[0]!.status?.snapshot?.keyCount);
     await etcd.waitHealthy(120_000);
     expect(await keys('/door')).toEqual(['/door/a', '/door/b']);
     const pv = await stack.getJson<{ spec: { csi: { volumeHandle: string } } }>([

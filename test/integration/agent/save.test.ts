@@ -72,6 +72,8 @@ describe('agent on a 3-member cluster', () => {
     );
     expect(result?.sizeBytes).toBe(readFileSync(file()).length);
     expect(result?.totalKeys).toBe(300);
+    // The keys at the snapshot's revision, counted on the source: what a restore must hold.
+    expect(result?.keyCount).toBe(300);
     expect(result?.revision).toBeGreaterThanOrEqual(301);
     expect(typeof result?.etcdHash).toBe('number');
     expect(result?.member).toBe(cluster.endpoints[0]);

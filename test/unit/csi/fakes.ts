@@ -214,7 +214,9 @@ export class FakeApi<T extends Obj> implements NamespacedCustomObjects<T> {
     this.writes++;
     const stored = next as unknown as T;
     stored.metadata = { ...stored.metadata, resourceVersion: String(++resourceVersion) };
-    this.objects.set(key, stored);
+    // As the API server does: an object being deleted goes with its last finalizer.
+    if (stored.metadata.deletionTimestamp && !stored.metadata.finalizers?.length) this.objects.delete(key);
+    else this.objects.set(key, stored);
     this.#publish(key);
     return structuredClone(stored);
   }

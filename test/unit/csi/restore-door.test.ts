@@ -3,68 +3,21 @@
 // content source); a restore that failed answers its final code; a claim that names no
 // restorable target is refused with nothing written.
 import { describe, expect, it } from 'vitest';
-import { CsiError } from '../../../src/csi/errors.ts';
-import type { CreateSnapshotResponse, CreateVolumeResponse } from '../../../src/csi/messages.ts';
 import { restoreNameOf } from '../../../src/csi/restore-door.ts';
+import { restoreFinalizerOf } from '../../../src/csi/restore-hold.ts';
 import { decideRestoreTarget, restoreVerdict } from '../../../src/csi/restore-rules.ts';
 import type { EtcdRestore, EtcdRestoreStatus } from '../../../src/records/etcd-restore.ts';
 import type { EtcdSnapshot } from '../../../src/records/etcd-snapshot.ts';
-import { addClaim, addEtcdCluster, MOUNT_CAPABILITY, type World, world } from './fakes.ts';
-
-async function failure(
-  promise: Promise<unknown>,
-): Promise<{ reason: string; code: string; message: string }> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof CsiError) return { reason: err.reason, code: err.code, message: err.message };
-    throw err;
-  }
-  throw new Error('expected the call to fail');
-}
-
-/** Cluster main in `default` with a Ready snapshot of its claim; returns the snapshot ID. */
-async function readySnapshot(w: World, ready = true): Promise<string> {
-  addEtcdCluster(w, 'main');
-  addClaim(w, 'data', { cluster: 'main' });
-  const { snapshot } = await w.call<CreateSnapshotResponse>('Controller', 'CreateSnapshot', {
-    name: 'snapcontent-1',
-    source_volume_id: 'default/data',
-  });
-  const [record] = [...w.snapshotsApi.objects.values()];
-  if (ready) {
-    w.snapshotsApi.put({
-      ...record!,
-      status: { phase: 'Ready', readyToUse: true, checksumSha256: 'a'.repeat(64), revision: 42 },
-    });
-  }
-  return snapshot.snapshot_id;
-}
-
-const fromSnapshot = (snapshotId: string, claim = 'restored', namespace = 'default', extra = {}) => ({
-  name: 'pvc-0b5e3c1a',
-  capacity_range: { required_bytes: 1024 ** 2, limit_bytes: 0 },
-  volume_capabilities: [MOUNT_CAPABILITY],
-  parameters: {
-    'csi.storage.k8s.io/pvc/name': claim,
-    'csi.storage.k8s.io/pvc/namespace': namespace,
-    'csi.storage.k8s.io/pv/name': 'pvc-0b5e3c1a',
-    ...extra,
-  },
-  volume_content_source: { snapshot: { snapshot_id: snapshotId }, type: 'snapshot' },
-});
-
-const createVolume = (w: World, req: unknown) =>
-  w.call<CreateVolumeResponse>('Controller', 'CreateVolume', req);
-
-function restores(w: World): EtcdRestore[] {
-  return [...w.restoresApi.objects.values()];
-}
-
-function setStatus(w: World, status: EtcdRestoreStatus): void {
-  const [restore] = restores(w);
-  w.restoresApi.put({ ...restore!, status });
-}
+import { addClaim, world } from './fakes.ts';
+import {
+  createVolume,
+  engineWaiting,
+  failure,
+  fromSnapshot,
+  readySnapshot,
+  restores,
+  setStatus,
+} from './restore-fixtures.ts';
 
 describe('CreateVolume from a snapshot (the restore door)', () => {
   it('creates one EtcdRestore across retries, ABORTED until Completed, then the volume with its content source', async () => {
@@ -86,6 +39,7 @@ describe('CreateVolume from a snapshot (the restore door)', () => {
       name: restoreNameOf('pvc-0b5e3c1a'),
       namespace: 'default',
       labels: { 'snapshot.etcd-snapshot-driver.io/restore-volume-name': 'pvc-0b5e3c1a' },
+      finalizers: [restoreFinalizerOf('pvc-0b5e3c1a')],
       annotations: { 'snapshot.etcd-snapshot-driver.io/traceparent': expect.stringMatching(/^00-/) },
     });
     expect(restore!.spec).toEqual({
@@ -94,13 +48,19 @@ describe('CreateVolume from a snapshot (the restore door)', () => {
     });
     expect(w.volumesApi.writes).toBe(0);
 
-    // A condition of what the restore waits for is told to the caller.
-    setStatus(w, {
-      phase: 'Quiescing',
-      conditions: [{ type: 'Quiesced', status: 'False', message: 'waiting for pod main-2 to go' }],
-    });
+    // What the restore waits for, as the engine itself writes it (its Waiting condition), is told
+    // to the caller.
+    setStatus(
+      w,
+      await engineWaiting(
+        restore!,
+        'Validating',
+        'TargetNotFound',
+        'waiting up to 600s for the StatefulSet main',
+      ),
+    );
     expect((await failure(createVolume(w, fromSnapshot(snapshotId)))).message).toContain(
-      'is Quiescing (waiting for pod main-2 to go)',
+      'is Validating (waiting up to 600s for the StatefulSet main); retry',
     );
 
     setStatus(w, { phase: 'Completed' });
@@ -113,6 +73,8 @@ describe('CreateVolume from a snapshot (the restore door)', () => {
     });
     const [made] = [...w.volumesApi.objects.values()];
     expect(made!.spec.contentSource).toEqual({ snapshotId, restore: restore!.metadata!.name });
+    // The volume is recorded: the restore need not be remembered for it any more.
+    expect(restores(w)[0]!.metadata?.finalizers).toEqual([]);
 
     // Repeated: the same answer from the volume record, no write, no second restore.
     const writes = w.restoresApi.writes + w.volumesApi.writes;

@@ -122,6 +122,20 @@ describe('result judgement', () => {
       message: expect.stringContaining('no keys'),
     });
   });
+  it('compares the members with the snapshot’s key count, not only with each other', () => {
+    // Every member agrees on 4 keys, but the snapshot held 5: a restore that lost one is a failure.
+    expect(judgeResult(view(), intended, 100, 1e9, 5)).toMatchObject({
+      reason: 'RESTORE_VERIFICATION_FAILED',
+      message: expect.stringContaining('hold 4 keys at revision 1000000100; the snapshot held 5'),
+    });
+    expect(judgeResult(view(), intended, 100, 1e9, 4)).toMatchObject({ verdict: 'good', keys: 4 });
+    const empty = view({ keyCounts: intended.map((m) => ({ member: m.name, count: 0 })) });
+    expect(judgeResult(empty, intended, 100, 1e9, 4)).toMatchObject({
+      message: expect.stringContaining('holds no keys at revision 1000000100, but the snapshot held 4'),
+    });
+    // A snapshot that held no keys (all deleted before it): an empty result is the right one.
+    expect(judgeResult(empty, intended, 100, 1e9, 0)).toMatchObject({ verdict: 'good', keys: 0 });
+  });
   it('fails members that hold different key counts, naming them', () => {
     const uneven = view({
       keyCounts: [

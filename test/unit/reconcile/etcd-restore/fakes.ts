@@ -137,7 +137,14 @@ export class RestoreWorld implements RestoreApi {
   async podLogTail() {
     return '';
   }
+  /** The next status write it matches fails, as a driver killed just before it would. */
+  crashBefore: ((status: EtcdRestore['status']) => boolean) | undefined;
+
   async putStatus(restore: EtcdRestore) {
+    if (this.crashBefore?.(restore.status)) {
+      this.crashBefore = undefined;
+      throw new Error('killed before the status write');
+    }
     const key = objectKey(restore);
     const current = this.restores.get(key);
     if (!current || current.metadata?.resourceVersion !== restore.metadata?.resourceVersion)

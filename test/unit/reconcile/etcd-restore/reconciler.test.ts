@@ -1,26 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { memberJobName, verifyJobName } from '../../../../src/reconcile/etcd-restore/jobs.ts';
 import { okResult, RestoreWorld, reconcilerFor, SHA, UID } from './fakes.ts';
-
-const restoreOk = okResult('restore', {
-  restore: { state: 'restored', dataDir: '/var/lib/etcd-member/data' },
-});
-const members = ['main-0', 'main-1', 'main-2'];
-
-/** A world with a running 3-member cluster, a Ready snapshot record and a restore of it. */
-function world(): RestoreWorld {
-  const w = new RestoreWorld();
-  w.addCluster();
-  w.addRecord();
-  w.addRestore();
-  return w;
-}
-
-/** Reconciles until the restore is in `phase` (at most 30 passes). */
-async function until(w: RestoreWorld, run: () => Promise<unknown>, phase: string): Promise<void> {
-  for (let i = 0; i < 30 && w.restore().status?.phase !== phase; i++) await run();
-  expect(w.restore().status?.phase).toBe(phase);
-}
+import { members, restoreOk, until, world } from './steps.ts';
 
 describe('EtcdRestore reconciler', () => {
   it('restores in place: verify, quiesce, one Job per member, start, verify the result, complete', async () => {
