@@ -17,8 +17,6 @@ import {
   type PersistentVolume,
   type PersistentVolumeClaim,
   type Pod,
-  persistentVolumeClaims,
-  persistentVolumes,
   pods,
   type ResourceDefinition,
   type StatefulSet,
@@ -27,6 +25,7 @@ import {
   VOLUME_GROUP_SNAPSHOT_GROUP,
   volumeSnapshotContents,
 } from '../informers/resources.ts';
+import { type InformerView, UnionInformer } from '../informers/union-informer.ts';
 import { SCHEDULE_RUN_SELECTOR } from '../reconcile/etcd-snapshot-schedule/controller-factory.ts';
 import { AGENT_JOB_SELECTOR } from '../reconcile/jobs/labels.ts';
 import {
@@ -48,6 +47,7 @@ import {
 } from '../records/etcd-source-volume.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import { type DruidEtcds, druidEtcds } from './druid-etcds.ts';
+import { managedStorageResources, POD_SELECTORS, STATEFUL_SET_SELECTORS } from './managed-objects.ts';
 
 const volumeSnapshots: ResourceDefinition<UnstructuredObject> = {
   group: 'snapshot.storage.k8s.io',
@@ -72,10 +72,12 @@ export interface SharedInformers {
   /** EtcdRestores: the restore engine's objects; the snapshot pipeline reads them for the cluster turn. */
   etcdRestores: Informer<EtcdRestore>;
   etcdSourceVolumes: Informer<EtcdSourceVolume>;
+  /** Only the claims and volumes the driver manages (managed-objects.ts). */
   persistentVolumeClaims: Informer<PersistentVolumeClaim>;
   persistentVolumes: Informer<PersistentVolume>;
-  pods: Informer<Pod>;
-  statefulSets: Informer<StatefulSet>;
+  /** etcd members (discovery label or etcd-druid's) and the driver's Job pods, one informer each. */
+  pods: InformerView<Pod>;
+  statefulSets: InformerView<StatefulSet>;
   jobs: Informer<Job>;
   /** Absent when the external-snapshotter CRDs are not installed. */
   volumeSnapshotContents?: Informer<UnstructuredObject>;
@@ -102,7 +104,7 @@ export async function createSharedInformers(
   factory: InformerFactory,
   client: KubeClient,
   signal: AbortSignal | undefined,
-  options: { log: Logger; druidCrdPollMs?: number },
+  options: { log: Logger; driverName: string; druidCrdPollMs?: number },
 ): Promise<SharedInformers> {
   const etcdSnapshots = factory.informerFor(etcdSnapshotResource);
   for (const [name, fn] of Object.entries(etcdSnapshotIndexers)) etcdSnapshots.addIndexer(name, fn);
@@ -126,16 +128,24 @@ export async function createSharedInformers(
     ),
   ]);
 
+  const storage = managedStorageResources(options.driverName);
+  const bySelector = <T extends Pod | StatefulSet>(
+    resource: ResourceDefinition<T>,
+    selectors: readonly string[],
+  ) => new UnionInformer(selectors.map((labelSelector) => factory.informerFor(resource, { labelSelector })));
   const informers: SharedInformers = {
     etcdSnapshots,
     etcdRestores: factory
       .informerFor(etcdRestoreResource)
       .addIndexer(INDEX_RESTORE_CLUSTER, etcdRestoreIndexers[INDEX_RESTORE_CLUSTER]),
     etcdSourceVolumes,
-    persistentVolumeClaims: factory.informerFor(persistentVolumeClaims),
-    persistentVolumes: factory.informerFor(persistentVolumes),
-    pods: factory.informerFor(pods).addIndexer(INDEX_ETCD_CLUSTER, etcdClusterIndexer),
-    statefulSets: factory.informerFor(statefulSets).addIndexer(INDEX_ETCD_CLUSTER, etcdClusterIndexer),
+    persistentVolumeClaims: factory.informerFor(storage.claims),
+    persistentVolumes: factory.informerFor(storage.volumes),
+    pods: bySelector(pods, POD_SELECTORS).addIndexer(INDEX_ETCD_CLUSTER, etcdClusterIndexer),
+    statefulSets: bySelector(statefulSets, STATEFUL_SET_SELECTORS).addIndexer(
+      INDEX_ETCD_CLUSTER,
+      etcdClusterIndexer,
+    ),
     // Only the driver's own Jobs: the cluster's other Jobs are none of its business (or memory).
     jobs: factory.informerFor(jobs, { labelSelector: AGENT_JOB_SELECTOR }),
     druidEtcds: druid,

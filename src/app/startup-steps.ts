@@ -41,7 +41,11 @@ export async function startInformers(
     factory,
     client,
     signal ? AbortSignal.any([signal, discovery]) : discovery,
-    { log, ...(options.druidCrdPollMs ? { druidCrdPollMs: options.druidCrdPollMs } : {}) },
+    {
+      log,
+      driverName: config.driverName,
+      ...(options.druidCrdPollMs ? { druidCrdPollMs: options.druidCrdPollMs } : {}),
+    },
   );
   stack.push('etcd-druid informer', () => informers.druidEtcds.stop());
   signal?.throwIfAborted();

@@ -37,9 +37,9 @@ export class InformerFactory {
     const key = informerKey(resource, selectors);
     const existing = this.#informers.get(key) as Informer<T> | undefined;
     if (existing !== undefined) {
-      if (existing.resource.transform !== resource.transform) {
+      if (existing.resource.transform !== resource.transform || existing.resource.keep !== resource.keep) {
         throw new InformerConflictError(
-          `${key}: already informed with a different transform; share one resource definition`,
+          `${key}: already informed with a different transform or keep filter; share one resource definition`,
         );
       }
       return existing;

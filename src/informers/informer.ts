@@ -50,6 +50,7 @@ export class Informer<T extends StoredObject> {
       source,
       store: this.#store,
       transform: composeTransform(resource.transform),
+      ...(resource.keep ? { keep: resource.keep } : {}),
       emit: (event) => this.#live.next(event),
       onSynced: () => this.#synced.next(true),
       options: options.reflector,

@@ -83,6 +83,7 @@ export class Reflector<T extends StoredObject> {
   readonly #source: ListWatchSource<T>;
   readonly #store: IndexedStore<T>;
   readonly #transform: (obj: T) => T;
+  readonly #keep: (obj: T) => boolean;
   readonly #emit: (event: InformerEvent<T>) => void;
   readonly #onSynced: () => void;
   readonly #options: ReflectorOptions;
@@ -111,6 +112,8 @@ export class Reflector<T extends StoredObject> {
     source: ListWatchSource<T>;
     store: IndexedStore<T>;
     transform: (obj: T) => T;
+    /** Objects that fail it are not cached (see ResourceDefinition.keep); all kept when unset. */
+    keep?: (obj: T) => boolean;
     emit: (event: InformerEvent<T>) => void;
     onSynced: () => void;
     options?: Partial<ReflectorOptions>;
@@ -120,6 +123,7 @@ export class Reflector<T extends StoredObject> {
     this.#source = args.source;
     this.#store = args.store;
     this.#transform = args.transform;
+    this.#keep = args.keep ?? (() => true);
     this.#emit = args.emit;
     this.#onSynced = args.onSynced;
     this.#options = { ...DEFAULT_REFLECTOR_OPTIONS, ...args.options };
@@ -205,7 +209,10 @@ export class Reflector<T extends StoredObject> {
         }
         throw err;
       }
-      for (const item of page.items) items.push(this.#transform(item));
+      for (const item of page.items) {
+        const obj = this.#transform(item);
+        if (this.#keep(obj)) items.push(obj);
+      }
       resourceVersion = page.resourceVersion;
       next = page.continue || undefined;
       if (next === undefined) break;
@@ -295,7 +302,8 @@ export class Reflector<T extends StoredObject> {
     }
     this.stats.events++;
     const obj = this.#transform(raw);
-    if (event.type === 'DELETED') {
+    // An object that stops qualifying (a label removed) leaves the cache as if deleted.
+    if (event.type === 'DELETED' || !this.#keep(obj)) {
       const old = this.#store.remove(objectKey(obj));
       if (old !== undefined) this.#emit({ type: 'deleted', object: obj });
     } else {

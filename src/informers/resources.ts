@@ -26,6 +26,13 @@ export interface ResourceDefinition<T extends StoredObject = StoredObject> {
    * modify in place.
    */
   transform?: (obj: T) => T;
+  /**
+   * Which objects the cache holds at all, judged after the transform: one that fails is treated
+   * as absent (dropped from the store, a `deleted` event if it was cached). For collections no
+   * single label selector can narrow to what the driver manages (the user's claims); objects are
+   * still listed and watched, but memory follows what is kept.
+   */
+  keep?: (obj: T) => boolean;
   /** Brands the type parameter; never set. */
   readonly __type?: T;
 }
