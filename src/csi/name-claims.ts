@@ -7,7 +7,7 @@
 // ALREADY_EXISTS and writes nothing. A crash between the claim and the records converges: the
 // winner's re-call finds its claim and writes the records still missing.
 import { apiErrorKind } from '../kube/api-errors.ts';
-import { LABEL_DRIVER } from '../records/etcd-snapshot.ts';
+import { LABEL_DRIVER, VELERO_EXCLUDED } from '../records/etcd-snapshot.ts';
 import { ETCD_SNAPSHOT_NAME, type EtcdSnapshotName } from '../records/etcd-snapshot-name.ts';
 import type { DriverContext } from './context.ts';
 import { CsiError, fromApiError } from './errors.ts';
@@ -42,7 +42,7 @@ export function claimBody(
   return {
     apiVersion: `${ETCD_SNAPSHOT_NAME.group}/${ETCD_SNAPSHOT_NAME.version}`,
     kind: ETCD_SNAPSHOT_NAME.kind,
-    metadata: { name: id, labels: { [LABEL_DRIVER]: ctx.driverName } },
+    metadata: { name: id, labels: { [LABEL_DRIVER]: ctx.driverName, ...VELERO_EXCLUDED } },
     spec: {
       driverName: ctx.driverName,
       requestKind: kind,

@@ -21,6 +21,7 @@ import {
   INDEX_SNAPSHOT_ID,
   isBeingDeleted,
   LABEL_DRIVER,
+  VELERO_EXCLUDED,
 } from '../records/etcd-snapshot.ts';
 import type { DriverContext } from './context.ts';
 import { CsiError, fromApiError } from './errors.ts';
@@ -165,7 +166,11 @@ function restoreBody(
     metadata: {
       name,
       namespace: target.namespace,
-      labels: { [LABEL_DRIVER]: ctx.driverName, [LABEL_RESTORE_VOLUME_NAME]: labelValueOf(req.volumeName) },
+      labels: {
+        [LABEL_DRIVER]: ctx.driverName,
+        [LABEL_RESTORE_VOLUME_NAME]: labelValueOf(req.volumeName),
+        ...VELERO_EXCLUDED,
+      },
       finalizers: [restoreFinalizerOf(req.volumeName)],
       ...(traceparent ? { annotations: { [ANNOTATION_TRACEPARENT]: traceparent } } : {}),
     },

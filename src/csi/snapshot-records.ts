@@ -10,6 +10,7 @@ import {
   LABEL_DRIVER,
   LABEL_GROUP_SNAPSHOT_ID,
   LABEL_SNAPSHOT_ID,
+  VELERO_EXCLUDED,
 } from '../records/etcd-snapshot.ts';
 import type { DriverContext } from './context.ts';
 import { CsiError, fromApiError, isErrorReason } from './errors.ts';
@@ -42,7 +43,7 @@ const labelValue = (v: string): string | undefined => (v.length <= 63 && LABEL_V
 
 export function recordBody(ctx: DriverContext, plan: RecordPlan): EtcdSnapshot {
   const name = snapshotRecordName(plan.kind, plan.requestName, plan.cluster.key);
-  const labels: StringMap = {};
+  const labels: StringMap = { ...VELERO_EXCLUDED };
   if (plan.groupSnapshotId) labels[LABEL_GROUP_SNAPSHOT_ID] = plan.groupSnapshotId;
   else if (plan.kind === 'snapshot' && plan.members[0])
     labels[LABEL_SNAPSHOT_ID] = plan.members[0].snapshotId;

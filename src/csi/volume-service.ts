@@ -4,7 +4,7 @@
 // asked for has completed. Handlers validate, write records and answer from caches; they never wait.
 import { referenceFromAnnotations } from '../etcd/discovery.ts';
 import { apiErrorKind } from '../kube/api-errors.ts';
-import { LABEL_DRIVER } from '../records/etcd-snapshot.ts';
+import { LABEL_DRIVER, VELERO_EXCLUDED } from '../records/etcd-snapshot.ts';
 import {
   ETCD_SOURCE_VOLUME,
   type EtcdClusterReference,
@@ -125,7 +125,11 @@ export async function createVolume(
   const body: EtcdSourceVolume = {
     apiVersion: `${ETCD_SOURCE_VOLUME.group}/${ETCD_SOURCE_VOLUME.version}`,
     kind: ETCD_SOURCE_VOLUME.kind,
-    metadata: { name: key.name, namespace: key.namespace, labels: { [LABEL_DRIVER]: ctx.driverName } },
+    metadata: {
+      name: key.name,
+      namespace: key.namespace,
+      labels: { [LABEL_DRIVER]: ctx.driverName, ...VELERO_EXCLUDED },
+    },
     spec,
   };
   let record: EtcdSourceVolume;

@@ -23,6 +23,14 @@ export const ETCD_SNAPSHOT: CustomResourceType = {
 export const LABEL_GROUP_SNAPSHOT_ID = `${SNAPSHOT_GROUP}/group-snapshot-id`;
 export const LABEL_CLUSTER = `${SNAPSHOT_GROUP}/cluster`;
 export const LABEL_DRIVER = `${SNAPSHOT_GROUP}/driver`;
+/**
+ * On every record the driver writes (and on EtcdRestores it takes): Velero skips items with this
+ * label. A record restored by Velero would point at volumes and files of another life (a source
+ * volume record holding a new claim's volume ID, a restore with no status running again); the
+ * way back after a disaster is the off-cluster copies, never these records.
+ */
+export const LABEL_VELERO_EXCLUDE = 'velero.io/exclude-from-backup';
+export const VELERO_EXCLUDED: Readonly<Record<string, string>> = { [LABEL_VELERO_EXCLUDE]: 'true' };
 /** On single-snapshot records: the snapshot ID, so a replica whose cache lags finds the record. */
 export const LABEL_SNAPSHOT_ID = `${SNAPSHOT_GROUP}/snapshot-id`;
 /** W3C trace context of the request that created the record, for the pipeline's spans. */

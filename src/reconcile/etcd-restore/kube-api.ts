@@ -9,6 +9,7 @@ import { isNotFound } from '../../kube/api-errors.ts';
 import type { JsonRequester } from '../../kube/custom-objects.ts';
 import { EventRecorder, type InvolvedObject } from '../../kube/event-recorder.ts';
 import { ETCD_RESTORE, type EtcdRestore } from '../../records/etcd-restore.ts';
+import { VELERO_EXCLUDED } from '../../records/etcd-snapshot.ts';
 import type { Logger } from '../../telemetry/logger.ts';
 import { kubeJobApi } from '../jobs/job-api.ts';
 import { APP_NAME } from '../jobs/labels.ts';
@@ -105,6 +106,12 @@ export function kubeRestoreApi(
     },
     putStatus: (restore, signal) =>
       client.request<EtcdRestore>('PUT', `${restorePath(restore)}/status`, { body: restore, signal }),
+    excludeFromVelero: (restore, signal) =>
+      client.request<EtcdRestore>('PATCH', restorePath(restore), {
+        body: { metadata: { labels: VELERO_EXCLUDED } },
+        contentType: 'application/merge-patch+json',
+        signal,
+      }),
     async deleteRestore(restore, signal) {
       await client
         .request('DELETE', restorePath(restore), {

@@ -51,6 +51,8 @@ export interface RestoreApi {
   podLogTail(namespace: string, pod: string, lines: number, signal: AbortSignal): Promise<string>;
   /** Replaces the restore's status; 409 when its resourceVersion is stale. */
   putStatus(restore: EtcdRestore, signal: AbortSignal): Promise<EtcdRestore>;
+  /** Labels the restore for Velero to skip (one merge patch of metadata.labels); the restore as written. */
+  excludeFromVelero(restore: EtcdRestore, signal: AbortSignal): Promise<EtcdRestore>;
   /** Deletes the restore (its TTL after finishing passed). */
   deleteRestore(restore: EtcdRestore, signal: AbortSignal): Promise<void>;
   /** Records a core/v1 Event about the restore; failures are logged, never thrown. */

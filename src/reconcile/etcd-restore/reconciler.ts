@@ -29,10 +29,12 @@ export class EtcdRestoreReconciler implements Reconciler {
 
   async reconcile(key: string, ctx: ReconcileContext): Promise<ReconcileResult> {
     const io = this.#io;
-    const restore = io.restore(key);
-    if (!restore) return {};
+    const seen = io.restore(key);
+    if (!seen) return {};
     // A restore deleted mid-way is left as it is: its Jobs go with it (owner references).
-    if (restore.metadata?.deletionTimestamp && !restoreFinished(restore)) return {};
+    if (seen.metadata?.deletionTimestamp && !restoreFinished(seen)) return {};
+    // Velero's exclude label first (restore-io.ts says why); the flows go on from the restore written.
+    const restore = await io.excludeFromVelero(seen, ctx);
     switch (flowOf(restore)) {
       case 'validate':
         return validate(io, restore, ctx);

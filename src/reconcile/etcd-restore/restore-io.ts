@@ -11,7 +11,7 @@ import {
   etcdRestoreIndexers,
   INDEX_RESTORE_CLUSTER,
 } from '../../records/etcd-restore.ts';
-import type { EtcdSnapshot } from '../../records/etcd-snapshot.ts';
+import { type EtcdSnapshot, LABEL_VELERO_EXCLUDE } from '../../records/etcd-snapshot.ts';
 import { type ReadYourWritesStore, readYourWrites } from '../../records/read-your-writes.ts';
 import type { ClusterTurns } from '../cluster-turns.ts';
 import { currentJob } from '../jobs/job-api.ts';
@@ -51,6 +51,12 @@ export interface RestoreIo extends Omit<RestoreReconcilerDeps, 'now'> {
   clusterRestores(clusterKey: string): EtcdRestore[];
   /** Writes the status (resourceVersion-guarded); returns the restore written. */
   putStatus(restore: EtcdRestore, status: EtcdRestoreStatus, ctx: ReconcileContext): Promise<EtcdRestore>;
+  /**
+   * The restore with Velero's exclude label, patched on once when it lacks it (a user's restore
+   * the first time it is taken): Velero restores spec without status, so a restore brought back
+   * from a backup would run again. A restore being deleted is returned as it is.
+   */
+  excludeFromVelero(restore: EtcdRestore, ctx: ReconcileContext): Promise<EtcdRestore>;
   /** The Job from the cache, else from the API. */
   currentJob(namespace: string, name: string, ctx: ReconcileContext): Promise<Job | undefined>;
 }
@@ -71,6 +77,14 @@ export function restoreIo(deps: RestoreReconcilerDeps): RestoreIo {
     async putStatus(target, status, ctx) {
       ctx.assertOwner();
       const result = await deps.api.putStatus({ ...target, status }, ctx.signal);
+      written.wrote(result);
+      return result;
+    },
+    async excludeFromVelero(target, ctx) {
+      if (target.metadata?.deletionTimestamp) return target;
+      if (target.metadata?.labels?.[LABEL_VELERO_EXCLUDE] === 'true') return target;
+      ctx.assertOwner();
+      const result = await deps.api.excludeFromVelero(target, ctx.signal);
       written.wrote(result);
       return result;
     },

@@ -30,7 +30,11 @@ import {
   type EtcdRestoreSpec,
   etcdRestoreIndexers,
 } from '../../../../src/records/etcd-restore.ts';
-import { type EtcdSnapshot, etcdSnapshotIndexers } from '../../../../src/records/etcd-snapshot.ts';
+import {
+  type EtcdSnapshot,
+  etcdSnapshotIndexers,
+  VELERO_EXCLUDED,
+} from '../../../../src/records/etcd-snapshot.ts';
 import { createLogger } from '../../../../src/telemetry/logger.ts';
 
 export const NS = 'etcd';
@@ -158,6 +162,15 @@ export class RestoreWorld implements RestoreApi {
       status: restore.status,
       metadata: { ...current.metadata, resourceVersion: this.next() },
     };
+    this.restores.upsert(updated);
+    return updated;
+  }
+  async excludeFromVelero(restore: EtcdRestore) {
+    const current = this.restores.get(objectKey(restore));
+    if (!current) throw new Error(`no restore ${restore.metadata?.name}`);
+    this.calls.push(`exclude-from-velero ${restore.metadata?.name}`);
+    const labels = { ...current.metadata?.labels, ...VELERO_EXCLUDED };
+    const updated = { ...current, metadata: { ...current.metadata, labels, resourceVersion: this.next() } };
     this.restores.upsert(updated);
     return updated;
   }
