@@ -221,7 +221,7 @@ describe('group snapshots of the etcd fixture', () => {
     expect(record!.metadata?.finalizers).toEqual(['snapshot.etcd-snapshot-driver.io/backup-file']);
     expect(record!.spec.members.map((m) => m.sourcePvcName)).toEqual(['data-a', 'data-b']);
     const table = await cluster.kubectl(['get', 'etcdsnapshots', '-n', NS, record!.metadata!.name!]);
-    expect(table.stdout.split('\n')[0]).toMatch(/^NAME\s+READY\s+CLUSTER\s+SIZE\s+REVISION\s+AGE$/);
+    expect(table.stdout.split('\n')[0]).toMatch(/^NAME\s+READY\s+CLUSTER\s+SIZE\s+REVISION\s+REMOTE\s+AGE$/);
   });
 
   it('answers re-calls from the cache, in any order, without API calls', async () => {

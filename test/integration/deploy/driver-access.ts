@@ -130,7 +130,8 @@ export const NEEDED_CLUSTER_GRANTS: NeededGrant[] = [
   {
     group: RECORDS,
     resource: 'etcdrestores',
-    verbs: ['get', 'list', 'watch', 'create', 'delete'],
+    // patch: the door's per-volume finalizers, and Velero's exclude label on a user's restore.
+    verbs: ['get', 'list', 'watch', 'create', 'delete', 'patch'],
     who: ['driver'],
   },
   { group: RECORDS, resource: 'etcdrestores/status', verbs: ['get', 'update', 'patch'], who: ['driver'] },
