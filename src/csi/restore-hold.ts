@@ -9,12 +9,11 @@ import { SNAPSHOT_GROUP } from '../records/etcd-snapshot.ts';
 import type { DriverContext } from './context.ts';
 import { fromApiError } from './errors.ts';
 import { hashId } from './ids.ts';
+import { labelValue } from './snapshot-records.ts';
 
 /** A label value may hold the volume name as it is (csi-provisioner's `pvc-<uid>`), else its hash. */
 export function labelValueOf(volumeName: string): string {
-  return /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/.test(volumeName)
-    ? volumeName
-    : hashId(['restore-volume', volumeName], 20);
+  return labelValue(volumeName) ?? hashId(['restore-volume', volumeName], 20);
 }
 
 /** The finalizer by which the restore of a volume waits for that volume's record. */

@@ -39,7 +39,9 @@ export interface RecordPlan {
 }
 
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
-const labelValue = (v: string): string | undefined => (v.length <= 63 && LABEL_VALUE.test(v) ? v : undefined);
+/** `v` when it may stand as a label value as it is; undefined otherwise. */
+export const labelValue = (v: string): string | undefined =>
+  v.length <= 63 && LABEL_VALUE.test(v) ? v : undefined;
 
 export function recordBody(ctx: DriverContext, plan: RecordPlan): EtcdSnapshot {
   const name = snapshotRecordName(plan.kind, plan.requestName, plan.cluster.key);

@@ -27,6 +27,11 @@ export interface S3Server {
   readonly pid: number;
   /** What an @aws-sdk/client-s3 client of this server needs (endpoint, region, keys, path style). */
   clientConfig(overrides?: S3ClientConfig): S3ClientConfig;
+  /**
+   * The driver's store Secret entries (docs/object-store.md) that reach this server: endpoint,
+   * bucket, region, path style, the test keys and `when_required` checksums, then `overrides`.
+   */
+  storeSecretData(overrides?: Record<string, string>): Record<string, string>;
   /** SIGTERM (SIGKILL after a grace period) to its process group; resolves with how it exited. */
   stop(): Promise<ProcessExit>;
 }
@@ -125,6 +130,16 @@ export async function startS3Server(host: string, options: S3ServerOptions = {})
     forcePathStyle: true,
     ...overrides,
   });
+  const storeSecretData = (overrides: Record<string, string> = {}): Record<string, string> => ({
+    endpoint,
+    bucket,
+    region: S3_TEST_REGION,
+    forcePathStyle: 'true',
+    accessKeyId: S3_TEST_CREDENTIALS.accessKeyId,
+    secretAccessKey: S3_TEST_CREDENTIALS.secretAccessKey,
+    checksumMode: 'when_required',
+    ...overrides,
+  });
   const stop = async () => {
     const exit = await server.stop();
     if (ownDir && !process.env.KEEP_LOCAL_CLUSTER) rmSync(dir, { recursive: true, force: true });
@@ -150,6 +165,7 @@ export async function startS3Server(host: string, options: S3ServerOptions = {})
     logFile,
     pid: server.pid,
     clientConfig,
+    storeSecretData,
     stop,
   };
 }

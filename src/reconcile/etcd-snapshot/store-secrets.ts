@@ -2,6 +2,7 @@
 // configuration and key, checked with the agent's own parsers (src/objectstore), so a typo fails
 // the snapshot at ResolveCredentials, naming the key, instead of after a whole save. Read by
 // name, parsed in memory, never copied: messages name keys (and only non-secret values).
+import { ENCRYPTION_KEY_FILE_NAME } from '../../agent/contract.ts';
 import type { SecretLike } from '../../etcd/credentials.ts';
 import { parseStoreConfig, StoreConfigError } from '../../objectstore/config.ts';
 import { parseKey } from '../../objectstore/encryption.ts';
@@ -9,9 +10,6 @@ import type { EtcdSnapshot } from '../../records/etcd-snapshot.ts';
 import type { ReconcileContext } from '../result.ts';
 import { fail, proceed, type StepResult } from '../step.ts';
 import type { StepIo } from './step-io.ts';
-
-/** The file the key Secret must hold (ENCRYPTION_KEY_FILE_NAME of the Job contract). */
-const KEY_FILE = 'key';
 
 function decoded(secret: SecretLike): Record<string, string> {
   const out: Record<string, string> = {};
@@ -42,11 +40,11 @@ export async function checkStoreSecrets(
   }
   if (!store.encryptionKeySecret) return proceed;
   const keySecret = await io.api.getSecret(namespace, store.encryptionKeySecret, ctx.signal);
-  const keyText = keySecret ? decoded(keySecret)[KEY_FILE] : undefined;
+  const keyText = keySecret ? decoded(keySecret)[ENCRYPTION_KEY_FILE_NAME] : undefined;
   if (keyText === undefined) {
     return fail(
       'OBJECT_STORE_KEY_INVALID',
-      `encryption key Secret ${namespace}/${store.encryptionKeySecret} ${keySecret ? `has no key "${KEY_FILE}"` : 'does not exist'}`,
+      `encryption key Secret ${namespace}/${store.encryptionKeySecret} ${keySecret ? `has no key "${ENCRYPTION_KEY_FILE_NAME}"` : 'does not exist'}`,
     );
   }
   try {

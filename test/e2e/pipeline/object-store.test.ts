@@ -38,17 +38,8 @@ async function createSecret(name: string, data: Record<string, string>): Promise
   });
 }
 
-const storeData = (overrides: Record<string, string> = {}) => ({
-  endpoint: s3.endpoint,
-  bucket: s3.bucket,
-  region: s3.region,
-  forcePathStyle: 'true',
-  accessKeyId: s3.credentials.accessKeyId,
-  secretAccessKey: s3.credentials.secretAccessKey,
-  checksumMode: 'when_required',
-  maxAttempts: '2',
-  ...overrides,
-});
+const storeData = (overrides: Record<string, string> = {}) =>
+  s3.storeSecretData({ maxAttempts: '2', ...overrides });
 
 /** `s3://bucket/key` → the object's bytes, read by a client outside the cluster. */
 async function objectBytes(url: string): Promise<Buffer> {

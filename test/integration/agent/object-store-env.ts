@@ -81,19 +81,7 @@ export async function startObjectStoreEnv(): Promise<ObjectStoreEnv> {
   const storeDir = (overrides: Record<string, string> = {}) => {
     const d = join(dir, `store-${n++}`);
     mkdirSync(join(d, '..2026_01_01_00_00_00.000000000'), { recursive: true });
-    const data: Record<string, string> = {
-      endpoint: s3.endpoint,
-      bucket: s3.bucket,
-      region: s3.region,
-      forcePathStyle: 'true',
-      accessKeyId: s3.credentials.accessKeyId,
-      secretAccessKey: s3.credentials.secretAccessKey,
-      checksumMode: 'when_required',
-      partSizeMiB: '5',
-      queueSize: '2',
-      maxAttempts: '2',
-      ...overrides,
-    };
+    const data = s3.storeSecretData({ partSizeMiB: '5', queueSize: '2', maxAttempts: '2', ...overrides });
     for (const [k, v] of Object.entries(data)) if (v !== '') writeFileSync(join(d, k), `${v}\n`);
     return d;
   };
