@@ -4,10 +4,22 @@
 // directory and every remote object (no multipart upload left open); a store that refuses the
 // delete keeps the record, with the reason on it, until the store accepts it again.
 import { join } from 'node:path';
-import { ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateMultipartUploadCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jobs, persistentVolumeClaims } from '../../../src/informers/resources.ts';
+import { alwaysOwner } from '../../../src/leader/ownership.ts';
 import type { Controller } from '../../../src/reconcile/controller.ts';
-import type { EtcdSnapshot } from '../../../src/records/etcd-snapshot.ts';
+import {
+  createRetentionController,
+  type RetentionController,
+} from '../../../src/reconcile/retention/controller-factory.ts';
+import { type EtcdSnapshot, etcdSnapshotResource } from '../../../src/records/etcd-snapshot.ts';
 import { deployEtcdFixture, type EtcdFixture } from '../../harness/etcd-fixture.ts';
 import { localClusterOnly } from '../../harness/existing-cluster.ts';
 import { type LocalCluster, startLocalCluster } from '../../harness/local-cluster.ts';
@@ -15,8 +27,10 @@ import { waitFor } from '../../harness/process.ts';
 import { type S3Server, startS3Server } from '../../harness/s3-server.ts';
 import { type DriverEnv, installCrds, startDriver } from '../../integration/csi/driver-env.ts';
 import {
+  AGENT_IMAGE,
   claimDir,
   createVolume,
+  EXECUTOR_SA,
   existsSync,
   groupSnapshotUntilDone,
   pipelineLogger,
@@ -34,7 +48,56 @@ let pipeline: Controller;
 let s3: S3Server;
 let outside: S3Client;
 let volume: string;
+let retention: RetentionController | undefined;
+const remoteOrphanCounts: number[] = [];
 const log = pipelineLogger();
+
+/** The retention controller with a fast sweep that deletes confirmed orphans (--delete-orphan-files). */
+function startRetention(): RetentionController {
+  const f = env.factory;
+  const controller = createRetentionController({
+    client: env.kubeClient,
+    informers: {
+      etcdSnapshots: f.informerFor(etcdSnapshotResource),
+      jobs: f.informerFor(jobs),
+      persistentVolumeClaims: f.informerFor(persistentVolumeClaims),
+    },
+    ownership: alwaysOwner,
+    logger: log,
+    metrics: {
+      orphanFiles() {},
+      remoteOrphans: (_c, n) => void remoteOrphanCounts.push(n),
+      reportedRecords() {},
+      recordDeleted() {},
+    },
+    options: {
+      driverName: 'etcd-snapshot-driver',
+      orphanGraceMs: 2_000,
+      sweepIntervalMs: 4_000,
+      orphanFileMinAgeSeconds: 0,
+      deleteOrphanFiles: true,
+      resyncMs: 2_000,
+      pollIntervalMs: 1_000,
+      job: {
+        agentImage: AGENT_IMAGE,
+        executorServiceAccount: EXECUTOR_SA,
+        jobActiveDeadlineSeconds: 120,
+        jobTtlSecondsAfterFinished: 600,
+        resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '512Mi' } },
+      },
+    },
+  });
+  controller.start();
+  return controller;
+}
+
+async function eventReasons(objectName: string): Promise<string[]> {
+  const list = await env.kubeClient.request<{ items: { reason: string }[] }>(
+    'GET',
+    `/api/v1/namespaces/${NS}/events?fieldSelector=${encodeURIComponent(`involvedObject.name=${objectName}`)}`,
+  );
+  return list.items.map((e) => e.reason);
+}
 
 async function putSecret(name: string, data: Record<string, string>, method: 'POST' | 'PUT' = 'POST') {
   const path = `/api/v1/namespaces/${NS}/secrets${method === 'PUT' ? `/${name}` : ''}`;
@@ -104,6 +167,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   outside?.destroy();
+  await retention?.stop({ deadlineMs: 5_000 });
   await pipeline?.stop({ deadlineMs: 5_000 });
   await env?.stop();
   await s3?.stop();
@@ -162,5 +226,38 @@ describe.skipIf(
     });
     expect(existsSync(dir)).toBe(false);
     expect(await remoteLeft(name)).toEqual({ objects: [], uploads: [] });
+  });
+
+  it('a remote snapshot no record owns is reported (metric, Warning on the claim), then deleted with the flag; owned copies stay', async () => {
+    const { record } = await copiedSnapshot('keeper', 'store');
+    const keeper = record.metadata!.name!;
+    const orphan = 'planted-orphan';
+    const base = `${NS}/main/${orphan}/`;
+    await outside.send(new PutObjectCommand({ Bucket: s3.bucket, Key: `${base}snapshot-x.db`, Body: 'db' }));
+    await outside.send(new PutObjectCommand({ Bucket: s3.bucket, Key: `${base}manifest.json`, Body: '{}' }));
+    await outside.send(new CreateMultipartUploadCommand({ Bucket: s3.bucket, Key: `${base}snapshot-y.db` }));
+    expect((await remoteLeft(orphan)).uploads).toHaveLength(1);
+
+    retention = startRetention();
+    const claim = record.spec.storage.claimName;
+    await waitFor(
+      'the remote orphan to be reported',
+      async () => ((await eventReasons(claim)).includes('OrphanedRemoteSnapshots') ? true : undefined),
+      { timeoutMs: 120_000, intervalMs: 1_000 },
+    );
+    expect(remoteOrphanCounts).toContain(1);
+    await waitFor(
+      'the remote orphan to be deleted at a later sweep',
+      async () => ((await eventReasons(claim)).includes('OrphanedRemoteSnapshotsDeleted') ? true : undefined),
+      { timeoutMs: 120_000, intervalMs: 1_000 },
+    );
+    expect(await remoteLeft(orphan)).toEqual({ objects: [], uploads: [] });
+    // The record's own copy is untouched.
+    expect((await remoteLeft(keeper)).objects).toContain(`${NS}/main/${keeper}/manifest.json`);
+    await waitFor(
+      'the gauge to fall to 0',
+      async () => (remoteOrphanCounts.at(-1) === 0 ? true : undefined),
+      { timeoutMs: 60_000, intervalMs: 1_000 },
+    );
   });
 });
