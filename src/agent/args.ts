@@ -56,7 +56,18 @@ const FLAGS: Record<AgentOperation, readonly string[]> = {
   ],
   verify: ['file', 'termination-log', ...VERIFY_REMOTE_FLAGS],
   delete: ['dir', 'termination-log', ...DELETE_REMOTE_FLAGS],
-  sweep: ['root', 'keep', 'delete', 'min-age-seconds', 'termination-log'],
+  sweep: [
+    'root',
+    'keep',
+    'delete',
+    'min-age-seconds',
+    'store-config-dir',
+    'namespace',
+    'cluster',
+    'remote-keep',
+    'remote-delete',
+    'termination-log',
+  ],
   restore: RESTORE_FLAGS,
   upload: UPLOAD_FLAGS,
 };
@@ -84,6 +95,7 @@ export const AGENT_USAGE = `usage:
   etcd-snapshot-driver agent delete --remote --store-config-dir=DIR --namespace=NS --cluster=NAME
                                     --snapshot=NAME [--dir=PATH]
   etcd-snapshot-driver agent sweep --root=PATH [--keep=DIR,…] [--delete=DIR,…] [--min-age-seconds=N]
+      [--store-config-dir=DIR --namespace=NS --cluster=NAME [--remote-keep=NAME,…] [--remote-delete=NAME,…]]
   etcd-snapshot-driver agent restore --file=PATH --sha256=HEX --data-dir=PATH --uid=UID --name=MEMBER
                                      --initial-cluster=NAME=URL,… --initial-cluster-token=TOKEN
                                      --initial-advertise-peer-urls=URL --bump-revision=N
@@ -163,16 +175,30 @@ export function parseAgentArgs(argv: readonly string[]): AgentCommand {
     const age = flags.get('min-age-seconds') ?? '600';
     if (!/^\d+$/.test(age) || !Number.isSafeInteger(Number(age)))
       throw new UsageError(`--min-age-seconds="${age}" is not a non-negative whole number of seconds`);
-    return {
-      operation: op,
-      args: {
-        root: absolute('root'),
-        keep: names('keep'),
-        delete: names('delete'),
-        minAgeSeconds: Number(age),
-      },
-      terminationLog,
+    const args: SweepArguments = {
+      root: absolute('root'),
+      keep: names('keep'),
+      delete: names('delete'),
+      minAgeSeconds: Number(age),
     };
+    if (flags.has('store-config-dir')) {
+      const required = (name: string) => {
+        const v = flags.get(name);
+        if (!v) throw new UsageError(`flag --${name} is required for agent sweep with --store-config-dir`);
+        return v;
+      };
+      args.remote = {
+        storeConfigDir: absolute('store-config-dir'),
+        namespace: required('namespace'),
+        cluster: required('cluster'),
+        keep: names('remote-keep'),
+        delete: names('remote-delete'),
+      };
+    } else {
+      const extra = ['namespace', 'cluster', 'remote-keep', 'remote-delete'].find((f) => flags.has(f));
+      if (extra) throw new UsageError(`--${extra} needs --store-config-dir`);
+    }
+    return { operation: op, args, terminationLog };
   }
 
   const endpoints = required('endpoints')

@@ -1,6 +1,7 @@
 // The Job contract's part for off-cluster copies (docs/object-store.md): the mounts, the
 // arguments of `agent upload` and `agent verify --remote`, and the remote copy a result reports.
 // contract.ts re-exports all of it: the pipeline imports only contract.ts.
+import type { Reason } from '../reasons/reasons.ts';
 
 /** Where a Job mounts the object store Secret (read-only; files named as its keys, docs/object-store.md). */
 export const STORE_CONFIG_MOUNT_PATH = '/etc/etcd-snapshot-driver/object-store';
@@ -56,6 +57,33 @@ export interface RemoteDeleteReport {
   uploadsAborted: number;
 }
 
+/**
+ * `agent sweep` over a store too: the snapshot directories under `<prefix>/<namespace>/<cluster>/`
+ * no record owns (docs/pipeline.md, "Orphan file sweep"). Names are record names (a remote
+ * directory is named by its record, the local one by the record's path).
+ */
+export interface RemoteSweepArguments {
+  storeConfigDir: string;
+  namespace: string;
+  cluster: string;
+  /** The cluster's record names: never reported, never deleted. */
+  keep: string[];
+  /** Remote snapshots to delete when unowned and old enough (the controller's confirmed orphans). */
+  delete: string[];
+}
+
+/** What a sweep found in the store; `error` when the store could not be listed (the local sweep still counts). */
+export interface RemoteSweepReport {
+  /** `s3://<bucket>/<prefix>/<namespace>/<cluster>/`. */
+  location: string;
+  scanned: number;
+  unownedCount: number;
+  /** The first unowned snapshot names that fit, oldest first. */
+  unowned: string[];
+  deleted: string[];
+  error?: { reason: Reason; message: string };
+}
+
 /** A remote copy as a result reports it. */
 export interface RemoteCopy {
   /** `s3://<bucket>/<prefix>/<namespace>/<cluster>/<snapshot>/`. */
@@ -99,4 +127,15 @@ export function verifyRemoteCommand(args: RemoteVerifyArguments): string[] {
 
 export function deleteRemoteCommand(args: RemoteDeleteArguments): string[] {
   return ['agent', 'delete', '--remote', ...remoteFlags(args), ...(args.dir ? [`--dir=${args.dir}`] : [])];
+}
+
+/** The flags `agent sweep` takes for a store (after its own). */
+export function remoteSweepFlags(args: RemoteSweepArguments): string[] {
+  return [
+    `--store-config-dir=${args.storeConfigDir}`,
+    `--namespace=${args.namespace}`,
+    `--cluster=${args.cluster}`,
+    `--remote-keep=${args.keep.join(',')}`,
+    `--remote-delete=${args.delete.join(',')}`,
+  ];
 }

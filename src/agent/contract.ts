@@ -4,7 +4,13 @@
 // Both sides import this file, so a change here is a change to both.
 import { isReason, type Reason } from '../reasons/reasons.ts';
 
-import type { RemoteCopy, RemoteDeleteReport } from './contract-remote.ts';
+import type {
+  RemoteCopy,
+  RemoteDeleteReport,
+  RemoteSweepArguments,
+  RemoteSweepReport,
+} from './contract-remote.ts';
+import { remoteSweepFlags } from './contract-remote.ts';
 
 /** Where the Job mounts the etcd cluster's snapshot claim. */
 export const SNAPSHOT_MOUNT_PATH = '/snapshots';
@@ -29,6 +35,8 @@ export {
   type RemoteCopy,
   type RemoteDeleteArguments,
   type RemoteDeleteReport,
+  type RemoteSweepArguments,
+  type RemoteSweepReport,
   type RemoteVerifyArguments,
   STORE_CONFIG_MOUNT_PATH,
   type UploadArguments,
@@ -82,6 +90,8 @@ export interface SweepArguments {
   delete: string[];
   /** Younger directories are neither reported nor deleted (a save may be writing one). */
   minAgeSeconds: number;
+  /** The cluster's remote snapshots in a store too (the same minimum age). */
+  remote?: RemoteSweepArguments;
 }
 
 /**
@@ -144,6 +154,8 @@ export interface SweepReport {
   unowned: string[];
   /** Directories this run removed. */
   deleted: string[];
+  /** With SweepArguments.remote. */
+  remote?: RemoteSweepReport;
 }
 
 /** What the agent reports: the termination message and (for save) the meta file beside the backup. */
@@ -253,6 +265,7 @@ export function sweepCommand(args: SweepArguments): string[] {
     `--keep=${args.keep.join(',')}`,
     `--delete=${args.delete.join(',')}`,
     `--min-age-seconds=${args.minAgeSeconds}`,
+    ...(args.remote ? remoteSweepFlags(args.remote) : []),
   ];
 }
 

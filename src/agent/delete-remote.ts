@@ -14,7 +14,7 @@ import {
 import type { Logger } from 'pino';
 import { MANIFEST_OBJECT_NAME, s3Url, snapshotPrefix } from '../objectstore/layout.ts';
 import { s3ClientConfig } from '../objectstore/s3-options.ts';
-import type { AgentResult, RemoteDeleteArguments } from './contract.ts';
+import type { AgentResult, RemoteDeleteArguments, RemoteDeleteReport } from './contract.ts';
 import { deletableDir, runDelete } from './delete.ts';
 import { listOpenUploads } from './multipart-cleanup.ts';
 import { storeFailure } from './store-failure.ts';
@@ -43,6 +43,41 @@ export async function runRemoteDelete(
   const prefix = snapshotPrefix(config.prefix, args);
   const location = s3Url(bucket, prefix);
   const client = deps.client ?? new S3Client(s3ClientConfig(config));
+  const report = await tracing.span('agent.delete', { 'object.url': location }, async () => {
+    try {
+      return await deleteRemoteCopy(client, bucket, prefix, { log, ...(signal ? { signal } : {}) });
+    } finally {
+      if (!deps.client) client.destroy();
+    }
+  });
+
+  const local = args.dir
+    ? await runDelete(
+        { dir: args.dir },
+        { log, tracing, ...(deps.protectedRoots ? { protectedRoots: deps.protectedRoots } : {}) },
+      )
+    : undefined;
+  return {
+    operation: 'delete',
+    ok: true,
+    ...(local?.file ? { file: local.file } : {}),
+    remoteDelete: report,
+  };
+}
+
+/**
+ * Every object and open multipart upload under one snapshot's `prefix`, the manifest first (the
+ * order above). Store failures are thrown as the store's reasons (store-failure.ts). Also the
+ * sweep's, for remote orphans.
+ */
+export async function deleteRemoteCopy(
+  client: S3Client,
+  bucket: string,
+  prefix: string,
+  deps: { log: Logger; signal?: AbortSignal },
+): Promise<RemoteDeleteReport> {
+  const { log, signal } = deps;
+  const location = s3Url(bucket, prefix);
   const options = signal ? { abortSignal: signal } : {};
   const send = async <T>(what: string, request: () => Promise<T>): Promise<T> => {
     try {
@@ -61,61 +96,42 @@ export async function runRemoteDelete(
       if ((err as { reason?: string }).reason !== 'OBJECT_STORE_NOT_FOUND') throw err;
     });
 
-  const report = await tracing.span('agent.delete', { 'object.url': location }, async () => {
+  const manifestKey = `${prefix}${MANIFEST_OBJECT_NAME}`;
+  const before = await listKeys(client, bucket, prefix, options, send);
+  await deleteObject(manifestKey);
+  let uploadsAborted = 0;
+  const uploads = await send(`listing of the multipart uploads under ${location}`, () =>
+    listOpenUploads(client, bucket, prefix),
+  );
+  for (const u of uploads) {
     try {
-      const manifestKey = `${prefix}${MANIFEST_OBJECT_NAME}`;
-      const before = await listKeys(client, bucket, prefix, options, send);
-      await deleteObject(manifestKey);
-      let uploadsAborted = 0;
-      const uploads = await send(`listing of the multipart uploads under ${location}`, () =>
-        listOpenUploads(client, bucket, prefix),
+      await client.send(
+        new AbortMultipartUploadCommand({ Bucket: bucket, Key: u.key, UploadId: u.uploadId }),
+        options,
       );
-      for (const u of uploads) {
-        try {
-          await client.send(
-            new AbortMultipartUploadCommand({ Bucket: bucket, Key: u.key, UploadId: u.uploadId }),
-            options,
-          );
-          uploadsAborted++;
-        } catch (err) {
-          // Completed or aborted meanwhile: nothing left open.
-          if ((err as { name?: string }).name !== 'NoSuchUpload') {
-            throw storeFailure(err, `abort of the multipart upload ${u.uploadId} of ${s3Url(bucket, u.key)}`);
-          }
-        }
+      uploadsAborted++;
+    } catch (err) {
+      // Completed or aborted meanwhile: nothing left open.
+      if ((err as { name?: string }).name !== 'NoSuchUpload') {
+        throw storeFailure(err, `abort of the multipart upload ${u.uploadId} of ${s3Url(bucket, u.key)}`);
       }
-      // Listed again: an upload that completed while its multipart upload was being aborted.
-      const rest = await listKeys(client, bucket, prefix, options, send);
-      for (const key of rest) await deleteObject(key);
-      const objectsDeleted = new Set([...before, ...rest]).size;
-      const manifestFound = before.includes(manifestKey);
-      log.info(
-        {
-          location,
-          manifest_found: manifestFound,
-          objects_deleted: objectsDeleted,
-          uploads_aborted: uploadsAborted,
-        },
-        objectsDeleted + uploadsAborted === 0 ? 'remote copy was already gone' : 'remote copy deleted',
-      );
-      return { location, manifestFound, objectsDeleted, uploadsAborted };
-    } finally {
-      if (!deps.client) client.destroy();
     }
-  });
-
-  const local = args.dir
-    ? await runDelete(
-        { dir: args.dir },
-        { log, tracing, ...(deps.protectedRoots ? { protectedRoots: deps.protectedRoots } : {}) },
-      )
-    : undefined;
-  return {
-    operation: 'delete',
-    ok: true,
-    ...(local?.file ? { file: local.file } : {}),
-    remoteDelete: report,
-  };
+  }
+  // Listed again: an upload that completed while its multipart upload was being aborted.
+  const rest = await listKeys(client, bucket, prefix, options, send);
+  for (const key of rest) await deleteObject(key);
+  const objectsDeleted = new Set([...before, ...rest]).size;
+  const manifestFound = before.includes(manifestKey);
+  log.info(
+    {
+      location,
+      manifest_found: manifestFound,
+      objects_deleted: objectsDeleted,
+      uploads_aborted: uploadsAborted,
+    },
+    objectsDeleted + uploadsAborted === 0 ? 'remote copy was already gone' : 'remote copy deleted',
+  );
+  return { location, manifestFound, objectsDeleted, uploadsAborted };
 }
 
 /** Every key under `prefix` (all pages). */

@@ -2,6 +2,7 @@
 // ones the controller confirmed. Only top-level directories holding a snapshot's files count
 // (anything else in the claim is not ours to judge); a directory younger than the minimum age is
 // left alone, since a save may have just created it for a record the controller has not seen yet.
+// With a store (--store-config-dir), the cluster's remote snapshots too (sweep-remote.ts).
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -12,6 +13,7 @@ import {
   SWEEP_MAX_NAMES,
   type SweepArguments,
 } from './contract.ts';
+import { sweepRemote } from './sweep-remote.ts';
 import type { AgentTracing } from './tracing.ts';
 
 const SNAPSHOT_FILES = new Set([SNAPSHOT_FILE_NAME, `${SNAPSHOT_FILE_NAME}.part`, META_FILE_NAME]);
@@ -95,6 +97,11 @@ export async function runSweep(
       { scanned: all.length, unowned: left.length, deleted: deleted.length },
       'snapshot directories swept',
     );
+    const remote = args.remote
+      ? await sweepRemote(args.remote, { log: deps.log, now, minAgeSeconds: args.minAgeSeconds })
+      : undefined;
+    // The termination message holds 4096 bytes: the name lists share what the counts leave.
+    const [unownedBytes, deletedBytes] = remote ? [1000, 700] : [1800, 1500];
     return {
       operation: 'sweep',
       ok: true,
@@ -103,9 +110,18 @@ export async function runSweep(
         unownedCount: left.length,
         unowned: fitting(
           left.map((c) => c.name),
-          1800,
+          unownedBytes,
         ),
-        deleted: fitting(deleted, 1500),
+        deleted: fitting(deleted, deletedBytes),
+        ...(remote
+          ? {
+              remote: {
+                ...remote,
+                unowned: fitting(remote.unowned, unownedBytes),
+                deleted: fitting(remote.deleted, deletedBytes),
+              },
+            }
+          : {}),
       },
     };
   });

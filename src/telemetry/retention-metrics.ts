@@ -10,6 +10,7 @@ const CLUSTER_LIMIT = 200;
 
 export class PromRetentionMetrics {
   readonly #orphanFiles: Gauge<'cluster'>;
+  readonly #remoteOrphans: Gauge<'cluster'>;
   readonly #reported: Gauge<'cluster' | 'reason'>;
   readonly #deleted: Counter<'cluster' | 'reason'>;
   readonly #cluster = new BoundedLabel(CLUSTER_LIMIT);
@@ -19,6 +20,12 @@ export class PromRetentionMetrics {
     this.#orphanFiles = new Gauge({
       name: 'etcd_snapshot_orphan_files',
       help: "Snapshot directories in an etcd cluster's snapshot claim that no record owns, as the last sweep found",
+      labelNames: ['cluster'],
+      registers,
+    });
+    this.#remoteOrphans = new Gauge({
+      name: 'etcd_snapshot_remote_orphans',
+      help: "Remote snapshots under an etcd cluster's prefix in its object store that no record owns, as the last sweep found",
       labelNames: ['cluster'],
       registers,
     });
@@ -38,6 +45,10 @@ export class PromRetentionMetrics {
 
   orphanFiles(cluster: string, count: number): void {
     this.#orphanFiles.set({ cluster: this.#cluster.map(cluster) }, count);
+  }
+
+  remoteOrphans(cluster: string, count: number): void {
+    this.#remoteOrphans.set({ cluster: this.#cluster.map(cluster) }, count);
   }
 
   reportedRecords(cluster: string, counts: Readonly<Record<string, number>>): void {

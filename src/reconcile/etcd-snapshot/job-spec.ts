@@ -5,6 +5,7 @@
 import {
   CREDENTIALS_MOUNT_PATH,
   deleteCommand,
+  deleteRemoteCommand,
   ENCRYPTION_KEY_FILE_NAME,
   ENCRYPTION_KEY_MOUNT_PATH,
   SNAPSHOT_MOUNT_PATH,
@@ -17,7 +18,7 @@ import { ETCD_SNAPSHOT, type EtcdSnapshot } from '../../records/etcd-snapshot.ts
 import type { AgentMount } from '../jobs/agent-job.ts';
 import { buildAgentJob } from '../jobs/agent-job.ts';
 import { claimMount, credentialsMount, secretMount } from '../jobs/mounts.ts';
-import { type JobOperation, jobLabels, jobName, snapshotDir } from '../snapshot-records/names.ts';
+import { type JobOperation, jobLabels, jobName } from '../snapshot-records/names.ts';
 import type { PipelineOptions } from './options.ts';
 
 export interface SaveJobInput {
@@ -86,8 +87,41 @@ export function buildUploadJob(options: PipelineOptions, record: EtcdSnapshot, t
   return buildJob(options, record, 'upload', args, options.jobActiveDeadlineSeconds, traceparent, mounts);
 }
 
-export function buildDeleteJob(options: PipelineOptions, record: EtcdSnapshot, traceparent?: string): Job {
-  const args = deleteCommand({ dir: `${SNAPSHOT_MOUNT_PATH}/${snapshotDir(record.spec.storage.path)}` });
+/** A record whose copy went (or was going) to a store: its upload started, or it names a copy. */
+export function remoteCopyMayExist(record: EtcdSnapshot): boolean {
+  return record.spec.objectStore !== undefined && (!!record.status?.uploadJob || !!record.status?.remote);
+}
+
+/**
+ * The removal of a record's files: its own directory on the claim (`dir`, absent when the path is
+ * not a directory of its own) and, when a remote copy may exist, that copy. Both in ONE Job
+ * (`agent delete --remote --dir`) rather than a Job per place: the agent removes the remote
+ * objects first and the directory only after them, so one result says "both gone" and a failed
+ * run leaves the local copy for the retry; two Jobs would need two judged results and an order
+ * kept in status for the same guarantee. The Job mounts the store Secret, never the key (deleting
+ * decrypts nothing).
+ */
+export function buildDeleteJob(
+  options: PipelineOptions,
+  record: EtcdSnapshot,
+  dir: string | undefined,
+  traceparent?: string,
+): Job {
+  const local = dir !== undefined ? `${SNAPSHOT_MOUNT_PATH}/${dir}` : undefined;
+  const store = record.spec.objectStore;
+  if (store && remoteCopyMayExist(record)) {
+    const args = deleteRemoteCommand({
+      storeConfigDir: STORE_CONFIG_MOUNT_PATH,
+      namespace: record.metadata?.namespace ?? '',
+      cluster: record.spec.cluster.name,
+      snapshot: record.metadata?.name ?? '',
+      ...(local !== undefined ? { dir: local } : {}),
+    });
+    const mounts = [secretMount('object-store', store.secretName, STORE_CONFIG_MOUNT_PATH)];
+    return buildJob(options, record, 'delete', args, options.jobActiveDeadlineSeconds, traceparent, mounts);
+  }
+  if (local === undefined) throw new Error(`record ${record.metadata?.name} has nothing to delete`);
+  const args = deleteCommand({ dir: local });
   return buildJob(options, record, 'delete', args, options.jobActiveDeadlineSeconds, traceparent, []);
 }
 
@@ -98,7 +132,7 @@ function buildJob(
   args: string[],
   activeDeadlineSeconds: number,
   traceparent: string | undefined,
-  // Only the save talks to etcd and only the upload to the store; the delete needs the claim alone.
+  // Only the save talks to etcd; the upload and a delete of a remote copy to the store.
   secretMounts: AgentMount[],
 ): Job {
   const name = record.metadata?.name ?? '';

@@ -1,18 +1,22 @@
 // The flows that remove a record's files before its finalizer goes:
 //   Failed       → Cleanup: a failed record keeps nothing
 //   being deleted → Delete: the save stops, the delete Job removes the directory
-// Both are one phase, removeFiles, a requeue until the files are gone; then the finalizer is
-// released.
+// and, for a record whose copy went to an object store, the remote copy too (one Job: job-spec.ts).
+// Both are one phase, removeFiles, a requeue until the files are gone (a failed delete backs off,
+// with a FilesRemoved=False condition naming why: delete-blocked.ts); then the finalizer is
+// released. Retain never reaches here: the CO does not call DeleteSnapshot for it.
 import type { EtcdSnapshot } from '../../records/etcd-snapshot.ts';
 import { FINALIZER_BACKUP_FILE } from '../../records/etcd-snapshot.ts';
 import { jobFinished } from '../jobs/job-state.ts';
 import type { ReconcileContext, ReconcileResult } from '../result.ts';
 import { jobName, snapshotDir } from '../snapshot-records/names.ts';
 import { proceed, requeueAfter, type StepContinue, type StepRequeue } from '../step.ts';
+import { deleteBlocked } from './delete-blocked.ts';
 import { jobOutcome, ownedBy, podActive } from './job-outcome.ts';
-import { buildDeleteJob } from './job-spec.ts';
+import { buildDeleteJob, remoteCopyMayExist } from './job-spec.ts';
 import { durationSeconds, logStep } from './status-writes.ts';
 import type { StepIo } from './step-io.ts';
+import { checkStoreSecret } from './store-secrets.ts';
 import { inStepSpan } from './tracing.ts';
 
 /** A failed record keeps nothing: its save stops, its files go, then its finalizer. */
@@ -96,8 +100,9 @@ async function removeFiles(
 
   // The delete Job removes a whole directory: only ever one that is this record's own (a path
   // of another layout could name a directory other snapshots share).
-  const dir = snapshotDir(record.spec.storage.path);
-  if (!dir?.endsWith(recordName)) {
+  const ownDir = snapshotDir(record.spec.storage.path);
+  const dir = ownDir?.endsWith(recordName) ? ownDir : undefined;
+  if (dir === undefined) {
     await api.recordEvent(
       record,
       {
@@ -107,34 +112,34 @@ async function removeFiles(
       },
       ctx.signal,
     );
-    return proceed;
+    if (!remoteCopyMayExist(record)) return proceed;
   }
   const deleteName = jobName('delete', recordName);
   const del = await io.currentJob(namespace, deleteName, ctx);
   if (!del) {
+    // The store Secret is mounted by the Job: a missing or invalid one would leave its pod
+    // waiting for the volume, silently, until the Job's deadline.
+    const store = remoteCopyMayExist(record) ? await checkStoreSecret(io, record, ctx) : proceed;
+    if (store.kind === 'fail') {
+      return requeueAfter(await deleteBlocked(io, record, ctx, store.reason, store.message));
+    }
     ctx.assertOwner();
-    await api.createJob(buildDeleteJob(options, record), ctx.signal);
+    await api.createJob(buildDeleteJob(options, record, dir), ctx.signal);
     return wait;
   }
   if (!ownedBy(del, record)) return wait;
-  const outcome = jobOutcome(del, io.podsOf(record, 'delete'));
+  let outcome = jobOutcome(del, io.podsOf(record, 'delete'));
+  if (outcome.state === 'failed' && outcome.result === undefined) {
+    // The pod cache may trail the Job's: read the pods for the agent's reason.
+    outcome = jobOutcome(del, await api.listJobPods(namespace, deleteName, ctx.signal));
+  }
   if (outcome.state === 'running') return wait;
   if (outcome.state === 'failed') {
-    await api.recordEvent(
-      record,
-      { type: 'Warning', reason: 'SnapshotDeleteFailed', message: `${outcome.reason}: ${outcome.message}` },
-      ctx.signal,
-    );
-    io.metrics.operationFinished({
-      operation: 'delete',
-      status: outcome.reason,
-      cluster: record.spec.cluster.key,
-      durationSeconds: 0,
-    });
-    // A new delete Job after a pause: removing a directory is safe to repeat.
+    const delay = await deleteBlocked(io, record, ctx, outcome.reason, outcome.message);
+    // A new delete Job after the pause: removing a directory and a remote copy is safe to repeat.
     ctx.assertOwner();
     await api.deleteJob(namespace, deleteName, ctx.signal);
-    return requeueAfter(options.pollIntervalMs * 3);
+    return requeueAfter(delay);
   }
   return proceed;
 }

@@ -17,7 +17,11 @@ function decoded(secret: SecretLike): Record<string, string> {
   return out;
 }
 
-export async function checkStoreSecrets(
+/**
+ * The record's store Secret alone (what a delete Job mounts: deleting reads nothing encrypted).
+ * Proceeds for a record naming no store.
+ */
+export async function checkStoreSecret(
   io: StepIo,
   record: EtcdSnapshot,
   ctx: ReconcileContext,
@@ -38,6 +42,19 @@ export async function checkStoreSecrets(
     if (!(err instanceof StoreConfigError)) throw err;
     return fail('OBJECT_STORE_CONFIG_INVALID', `Secret ${namespace}/${store.secretName}: ${err.message}`);
   }
+  return proceed;
+}
+
+export async function checkStoreSecrets(
+  io: StepIo,
+  record: EtcdSnapshot,
+  ctx: ReconcileContext,
+): Promise<StepResult> {
+  const store = record.spec.objectStore;
+  if (!store) return proceed;
+  const namespace = record.metadata?.namespace ?? '';
+  const checked = await checkStoreSecret(io, record, ctx);
+  if (checked.kind !== 'continue') return checked;
   if (!store.encryptionKeySecret) return proceed;
   const keySecret = await io.api.getSecret(namespace, store.encryptionKeySecret, ctx.signal);
   const keyText = keySecret ? decoded(keySecret)[ENCRYPTION_KEY_FILE_NAME] : undefined;

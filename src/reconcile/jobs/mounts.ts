@@ -11,10 +11,21 @@ export function claimMount(volumeName: string, claimName: string, mountPath: str
   return { volume: { name: volumeName, persistentVolumeClaim: { claimName } }, mountPath };
 }
 
-/** A Secret as files named after its keys, read-only. */
-export function secretMount(volumeName: string, secretName: string, mountPath: string): AgentMount {
+/**
+ * A Secret as files named after its keys, read-only. `optional`: a missing Secret mounts an empty
+ * directory instead of holding the pod back (the agent then reports the missing configuration).
+ */
+export function secretMount(
+  volumeName: string,
+  secretName: string,
+  mountPath: string,
+  optional = false,
+): AgentMount {
   return {
-    volume: { name: volumeName, secret: { secretName, defaultMode: SECRET_MODE } },
+    volume: {
+      name: volumeName,
+      secret: { secretName, defaultMode: SECRET_MODE, ...(optional ? { optional: true } : {}) },
+    },
     mountPath,
     readOnly: true,
   };

@@ -1,6 +1,7 @@
 // The retention reconciler, keyed by etcd cluster (`<namespace>/<name>`, the pipeline's shard key,
 // so it runs on the replica owning the cluster's bucket). Each pass judges the cluster's records
-// (record-verdict.ts) and drives the periodic sweep of the cluster's snapshot claim (sweep-job.ts).
+// (record-verdict.ts) and drives the periodic sweep of the cluster's snapshot claim (sweep-job.ts)
+// and of its remote snapshots in the store its records name (remote-orphans.ts).
 // The sweep's state lives in its Job (deterministic name) and, for pacing only, in memory: after a
 // restart a claim is simply swept again, and a directory needs two sweeps to be deleted.
 import { parseAgentResult } from '../../agent/contract.ts';
@@ -18,6 +19,7 @@ import type { RetentionMetrics } from './metrics.ts';
 import type { RetentionOptions } from './options.ts';
 import { confirmedOrphans, deletable, ownedDirs } from './orphan-dirs.ts';
 import { expiresAt, judgeRecord, type ReportReason } from './record-verdict.ts';
+import { clusterStore, ownedRemote, readRemoteSweep } from './remote-orphans.ts';
 import { buildSweepJob, sweepJobName } from './sweep-job.ts';
 
 export interface RetentionStores {
@@ -69,6 +71,8 @@ export class RetentionReconciler implements Reconciler {
   readonly #lastSweep = new Map<string, number>();
   /** Per claim: the unowned directories its last sweep found (the next may delete them). */
   readonly #unowned = new Map<string, string[]>();
+  /** Per cluster: the unowned remote snapshots its last sweep found in the store. */
+  readonly #unownedRemote = new Map<string, string[]>();
   /** Sweep Jobs already read, waiting to be gone (uid). */
   readonly #readJobs = new Set<string>();
   /** Reports already made (record uid → reason): one Event per record and reason. */
@@ -147,7 +151,13 @@ export class RetentionReconciler implements Reconciler {
     let next = Infinity;
     const records = stores.etcdSnapshots.byIndex(INDEX_RECORD_CLUSTER, clusterKey);
     const clusterName = clusterKey.slice(clusterKey.indexOf('/') + 1);
-    for (const claim of clusterClaims(stores.persistentVolumeClaims, clusterKey)) {
+    const store = clusterStore(records);
+    // The store is listed by one claim's sweep of the cluster: the first by name.
+    const claims = clusterClaims(stores.persistentVolumeClaims, clusterKey).sort((a, b) =>
+      objectKey(a).localeCompare(objectKey(b)),
+    );
+    const remoteClaim = claims.find((c) => !c.metadata?.deletionTimestamp && c.status?.phase === 'Bound');
+    for (const claim of claims) {
       if (claim.metadata?.deletionTimestamp || claim.status?.phase !== 'Bound') continue;
       const namespace = claim.metadata?.namespace ?? '';
       const claimName = claim.metadata?.name ?? '';
@@ -179,9 +189,25 @@ export class RetentionReconciler implements Reconciler {
       }
       const owned = ownedDirs(records, claimName);
       const remove = options.deleteOrphanFiles ? deletable(this.#unowned.get(claimKey), owned) : [];
+      const remote =
+        store && claim === remoteClaim
+          ? {
+              secretName: store,
+              keep: ownedRemote(records),
+              delete: options.deleteOrphanFiles
+                ? deletable(this.#unownedRemote.get(clusterKey), ownedRemote(records))
+                : [],
+            }
+          : undefined;
       ctx.assertOwner();
       await api.createJob(
-        buildSweepJob(options, { claim, clusterName, keep: owned, delete: remove }),
+        buildSweepJob(options, {
+          claim,
+          clusterName,
+          keep: owned,
+          delete: remove,
+          ...(remote ? { remote } : {}),
+        }),
         ctx.signal,
       );
       ctx.log.debug({ claim: claimKey, keep: owned.length, delete: remove.length }, 'sweep Job created');
@@ -226,6 +252,15 @@ export class RetentionReconciler implements Reconciler {
     const count = sweep.unownedCount - (sweep.unowned.length - orphans.length);
     this.#unowned.set(claimKey, orphans);
     metrics.orphanFiles(clusterKey, count);
+    if (sweep.remote) {
+      const remote = await readRemoteSweep(
+        { clusterKey, claim, report: sweep.remote, records, deleteOrphans: options.deleteOrphanFiles },
+        { api, metrics },
+        ctx,
+      );
+      if (remote) this.#unownedRemote.set(clusterKey, remote);
+      else this.#unownedRemote.delete(clusterKey);
+    }
     if (sweep.deleted.length > 0) {
       ctx.log.info({ claim: claimKey, deleted: sweep.deleted }, 'orphaned snapshot directories deleted');
       await api.claimEvent(

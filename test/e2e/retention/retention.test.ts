@@ -47,6 +47,7 @@ const log = pipelineLogger();
 const orphanCounts: number[] = [];
 const metrics: RetentionMetrics = {
   orphanFiles: (_c, n) => void orphanCounts.push(n),
+  remoteOrphans() {},
   reportedRecords() {},
   recordDeleted() {},
 };

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAgentArgs } from '../../../src/agent/args.ts';
+import { sweepCommand } from '../../../src/agent/contract.ts';
 import { terminationMessage } from '../../../src/agent/result-output.ts';
 import { fitting, runSweep } from '../../../src/agent/sweep.ts';
 import type { AgentTracing } from '../../../src/agent/tracing.ts';
@@ -81,5 +82,87 @@ describe('agent sweep', () => {
     );
     expect(() => parseAgentArgs(['sweep', '--root=/snapshots', '--delete=..'])).toThrow('--delete: ".."');
     expect(() => parseAgentArgs(['sweep', '--root=rel'])).toThrow('--root="rel" must be an absolute path');
+  });
+
+  it('with a store: its command line round-trips, and the remote part needs --store-config-dir', () => {
+    const args = {
+      root: '/snapshots',
+      keep: ['d-a'],
+      delete: [],
+      minAgeSeconds: 5,
+      remote: {
+        storeConfigDir: '/etc/etcd-snapshot-driver/object-store',
+        namespace: 'etcd',
+        cluster: 'main',
+        keep: ['a', 'b'],
+        delete: ['gone'],
+      },
+    };
+    expect(parseAgentArgs(sweepCommand(args).slice(1))).toMatchObject({ operation: 'sweep', args });
+    expect(() => parseAgentArgs(['sweep', '--root=/snapshots', '--remote-keep=a'])).toThrow(
+      '--remote-keep needs --store-config-dir',
+    );
+    expect(() =>
+      parseAgentArgs(['sweep', '--root=/snapshots', '--store-config-dir=/s', '--cluster=main']),
+    ).toThrow('flag --namespace is required');
+    expect(() =>
+      parseAgentArgs([
+        'sweep',
+        '--root=/snapshots',
+        '--store-config-dir=/s',
+        '--namespace=etcd',
+        '--cluster=main',
+        '--remote-delete=../x',
+      ]),
+    ).toThrow('--remote-delete: "../x"');
+  });
+
+  it('a store that cannot be read is reported in the result; the local sweep still counts', async () => {
+    const root = claimDir();
+    const report = await runSweep(
+      {
+        root,
+        keep: ['owned'],
+        delete: [],
+        minAgeSeconds: 60,
+        remote: {
+          storeConfigDir: join(root, 'no-such-dir'),
+          namespace: 'etcd',
+          cluster: 'main',
+          keep: [],
+          delete: [],
+        },
+      },
+      { log, tracing },
+    );
+    expect(report.ok).toBe(true);
+    expect(report.sweep).toMatchObject({ unownedCount: 2, unowned: ['orphan-1', 'orphan-2'] });
+    expect(report.sweep?.remote).toMatchObject({
+      unownedCount: 0,
+      error: { reason: 'OBJECT_STORE_CONFIG_INVALID' },
+    });
+  });
+
+  it('local and remote lists together stay within the termination message', () => {
+    const names = Array.from({ length: 500 }, (_, i) => `${'n'.repeat(60)}-${i}`);
+    const text = terminationMessage({
+      operation: 'sweep',
+      ok: true,
+      sweep: {
+        scanned: 500,
+        unownedCount: 500,
+        unowned: fitting(names, 1000),
+        deleted: fitting(names, 700),
+        remote: {
+          location: `s3://${'b'.repeat(63)}/${'p/'.repeat(100)}etcd/main/`,
+          scanned: 500,
+          unownedCount: 500,
+          unowned: fitting(names, 1000),
+          deleted: fitting(names, 700),
+        },
+      },
+    });
+    expect(JSON.parse(text).sweep.remote.unownedCount).toBe(500);
+    expect(Buffer.byteLength(text)).toBeLessThanOrEqual(4096);
   });
 });

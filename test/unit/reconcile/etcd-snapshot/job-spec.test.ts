@@ -157,7 +157,7 @@ describe('agent Jobs', () => {
   });
 
   it('delete Job removes the record’s directory, mounts no credentials, passes restricted', () => {
-    const job = buildDeleteJob(options, record);
+    const job = buildDeleteJob(options, record, 'main-abc');
     expect(job.metadata?.name).toBe('snapshot-delete-main-abc');
     expect(job.metadata?.labels?.['snapshot.etcd-snapshot-driver.io/operation']).toBe('delete');
     expect(job.spec!.template.spec!.containers[0]!.args).toEqual([

@@ -163,8 +163,12 @@ export class RecordingRetentionMetrics implements RetentionMetrics {
   readonly orphans: [string, number][] = [];
   readonly reported: [string, Record<string, number>][] = [];
   readonly deleted: [string, string][] = [];
+  readonly remote: [string, number][] = [];
   orphanFiles(cluster: string, count: number) {
     this.orphans.push([cluster, count]);
+  }
+  remoteOrphans(cluster: string, count: number) {
+    this.remote.push([cluster, count]);
   }
   reportedRecords(cluster: string, counts: Record<string, number>) {
     this.reported.push([cluster, { ...counts }]);
