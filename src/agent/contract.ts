@@ -4,7 +4,7 @@
 // Both sides import this file, so a change here is a change to both.
 import { isReason, type Reason } from '../reasons/reasons.ts';
 
-import type { RemoteCopy, RemoteDeleteReport } from './contract-remote.ts';
+import type { FetchState, RemoteCopy, RemoteDeleteReport } from './contract-remote.ts';
 
 /** Where the Job mounts the etcd cluster's snapshot claim. */
 export const SNAPSHOT_MOUNT_PATH = '/snapshots';
@@ -25,6 +25,7 @@ export {
   deleteRemoteCommand,
   ENCRYPTION_KEY_FILE_NAME,
   ENCRYPTION_KEY_MOUNT_PATH,
+  type FetchState,
   type RemoteArguments,
   type RemoteCopy,
   type RemoteDeleteArguments,
@@ -180,6 +181,8 @@ export interface AgentResult {
   restore?: RestoreReport;
   /** `upload` and `verify --remote`: the remote copy written or checked. */
   remote?: RemoteCopy;
+  /** `verify --remote --out`: whether the file was downloaded or already there, verified. */
+  fetched?: FetchState;
   /** `delete --remote`: what was removed from the store. */
   remoteDelete?: RemoteDeleteReport;
 }
