@@ -86,7 +86,7 @@ export const AGENT_USAGE = `usage:
                                   [--min-free-bytes=N] [--dial-timeout=SECONDS]
   etcd-snapshot-driver agent verify --file=PATH
   etcd-snapshot-driver agent verify --remote --store-config-dir=DIR --namespace=NS --cluster=NAME
-                                    --snapshot=NAME [--encryption-key-file=PATH]
+                                    --snapshot=NAME [--encryption-key-file=PATH] [--out=PATH]
   etcd-snapshot-driver agent upload --file=PATH --store-config-dir=DIR --namespace=NS --cluster=NAME
                                     --snapshot=NAME [--encryption-key-file=PATH]
                                     [--compression=none|zstd|gzip [--compression-level=N]]

@@ -34,8 +34,18 @@ export interface UploadArguments extends RemoteArguments {
   members?: string;
 }
 
-/** `agent verify --remote`: the remote copy downloaded and checked against its manifest. */
-export type RemoteVerifyArguments = RemoteArguments;
+/**
+ * `agent verify --remote`: the remote copy downloaded and checked against its manifest. With
+ * `out` it is a fetch: the plain database is also written there (atomically, after every check
+ * passed), or kept when a verified file is already there; a restore reads it from that path.
+ */
+export interface RemoteVerifyArguments extends RemoteArguments {
+  /** Absolute path of the file to write (on a mounted claim). */
+  out?: string;
+}
+
+/** What a fetch did: downloaded the copy, or found it already there (a re-run). */
+export type FetchState = 'downloaded' | 'already-present';
 
 /**
  * `agent delete --remote`: the snapshot's remote objects removed, manifest first (a half-deleted
@@ -122,7 +132,7 @@ export function uploadCommand(args: UploadArguments): string[] {
 }
 
 export function verifyRemoteCommand(args: RemoteVerifyArguments): string[] {
-  return ['agent', 'verify', '--remote', ...remoteFlags(args)];
+  return ['agent', 'verify', '--remote', ...remoteFlags(args), ...(args.out ? [`--out=${args.out}`] : [])];
 }
 
 export function deleteRemoteCommand(args: RemoteDeleteArguments): string[] {

@@ -5,6 +5,7 @@
 import { isReason, type Reason } from '../reasons/reasons.ts';
 
 import type {
+  FetchState,
   RemoteCopy,
   RemoteDeleteReport,
   RemoteSweepArguments,
@@ -31,6 +32,7 @@ export {
   deleteRemoteCommand,
   ENCRYPTION_KEY_FILE_NAME,
   ENCRYPTION_KEY_MOUNT_PATH,
+  type FetchState,
   type RemoteArguments,
   type RemoteCopy,
   type RemoteDeleteArguments,
@@ -192,6 +194,8 @@ export interface AgentResult {
   restore?: RestoreReport;
   /** `upload` and `verify --remote`: the remote copy written or checked. */
   remote?: RemoteCopy;
+  /** `verify --remote --out`: whether the file was downloaded or already there, verified. */
+  fetched?: FetchState;
   /** `delete --remote`: what was removed from the store. */
   remoteDelete?: RemoteDeleteReport;
 }

@@ -23,7 +23,7 @@ export const UPLOAD_FLAGS = [
   'termination-log',
 ] as const;
 /** `verify` takes these besides its own; `--remote` selects them. */
-export const VERIFY_REMOTE_FLAGS = ['remote', ...REMOTE_FLAGS] as const;
+export const VERIFY_REMOTE_FLAGS = ['remote', ...REMOTE_FLAGS, 'out'] as const;
 /** `delete` takes these besides its own `--dir` (no key: deleting reads nothing encrypted). */
 export const DELETE_REMOTE_FLAGS = [
   'remote',
@@ -98,7 +98,11 @@ export function parseUploadFlags(flags: ReadonlyMap<string, string>): UploadArgu
 
 export function parseRemoteVerifyFlags(flags: ReadonlyMap<string, string>): RemoteVerifyArguments {
   if (flags.has('file')) throw new UsageError('agent verify takes --file or --remote, not both');
-  return remoteArguments(flags, 'verify --remote');
+  const args: RemoteVerifyArguments = remoteArguments(flags, 'verify --remote');
+  const out = flags.get('out');
+  if (out === undefined) return args;
+  if (!isAbsolute(out)) throw new UsageError(`--out=${shown(out)} must be an absolute path`);
+  return { ...args, out };
 }
 
 export function parseRemoteDeleteFlags(flags: ReadonlyMap<string, string>): RemoteDeleteArguments {

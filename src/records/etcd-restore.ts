@@ -29,8 +29,7 @@ export { ANNOTATION_TRACEPARENT } from './etcd-snapshot.ts';
 
 /**
  * What to restore from: exactly one field is set (the CRD's CEL rule and the reconciler's
- * Validate both check it). Names are in the restore's own namespace. The object-store issue adds
- * a remote location here as one more alternative.
+ * Validate both check it). Names are in the restore's own namespace.
  */
 export interface EtcdRestoreSource {
   volumeSnapshot?: { name: string };
@@ -38,6 +37,54 @@ export interface EtcdRestoreSource {
   volumeGroupSnapshot?: { name: string; cluster: string };
   /** An EtcdSnapshot record by name. */
   etcdSnapshot?: { name: string };
+  /** A remote copy in an object store, by its place in the layout; no record needed. */
+  objectStore?: EtcdRestoreObjectStoreSource;
+}
+
+/**
+ * A copy at `<prefix>/<namespace>/<cluster>/<snapshot>/` of the store the Secret configures
+ * (docs/object-store.md). The Secrets are in the restore's namespace, named only (mounted into
+ * the fetch Job, never read by the controller).
+ */
+export interface EtcdRestoreObjectStoreSource {
+  /** The store's configuration Secret (endpoint, bucket, prefix, credentials …). */
+  secretName: string;
+  /** The Secret whose key `key` decrypts an encrypted copy. */
+  encryptionKeySecret?: string;
+  /** The namespace of the record the copy was made from; default: the restore's. */
+  namespace?: string;
+  /** The etcd cluster the copy was made of. */
+  cluster: string;
+  /** The EtcdSnapshot record's name the copy was made from. */
+  snapshot: string;
+  /** The snapshot claim the copy is fetched into; default `etcd-snapshots-<target cluster>`. */
+  claimName?: string;
+}
+
+/** Where a restore fetches a remote copy to, before anything else reads it (written before the Job). */
+export interface EtcdRestoreFetchStatus {
+  /** The fetch Job's name. */
+  job: string;
+  secretName: string;
+  encryptionKeySecret?: string;
+  /** The copy's place in the store's layout. */
+  namespace: string;
+  cluster: string;
+  snapshot: string;
+  /** The claim and path (inside it) the verified file is written to. */
+  claimName: string;
+  path: string;
+  /** The SHA-256 the file must have (a record's checksum); absent for a copy named by location. */
+  expectedSha256?: string;
+  /** Set when the Job wrote (or found) the file, verified: what it read from the copy. */
+  fetched?: {
+    sha256: string;
+    sizeBytes: number;
+    revision?: number;
+    etcdVersion?: string;
+    /** `s3://…` of the data object read. */
+    object?: string;
+  };
 }
 
 export interface EtcdRestoreTarget {
@@ -78,6 +125,7 @@ export interface EtcdRestoreSpec {
 export type EtcdRestorePhase =
   | 'Pending'
   | 'Validating'
+  | 'FetchingRemote'
   | 'VerifyingFile'
   | 'Quiescing'
   | 'Restoring'
@@ -129,6 +177,8 @@ export interface EtcdRestoreStatus {
   membersFrom?: 'member-list' | 'statefulset';
   /** etcd's data dir as the restore Jobs see it (the data claim mounted at DATA_MOUNT_PATH). */
   jobDataDir?: string;
+  /** A remote copy fetched into a claim first (a remote-only record, or source.objectStore). */
+  fetch?: EtcdRestoreFetchStatus;
   /** The agent `verify` Job that re-read the file before anything destructive. */
   verifyJob?: string;
   /** When the current phase began (RFC 3339): its span and its timeout start here. */

@@ -115,6 +115,11 @@ export interface EtcdSnapshotSpec {
   snapshotPrefix?: string;
   /** Set: the verified file is also copied to this object store (an upload Job after the save). */
   objectStore?: ObjectStoreRef;
+  /**
+   * Set on a record made from a remote copy's manifest (a disaster recovery import): it has
+   * `status.remote` but no local file until a restore fetches the copy to `storage`.
+   */
+  imported?: { secretName: string; importedAt: string };
   createdBy: string;
 }
 

@@ -10,6 +10,7 @@ import { LABEL_LIMITS, type OperationOutcome } from './driver-metrics.ts';
 export const RESTORE_PHASES = [
   'Pending',
   'Validating',
+  'FetchingRemote',
   'VerifyingFile',
   'Quiescing',
   'Restoring',

@@ -4,6 +4,7 @@ import type { EtcdRestore } from '../../records/etcd-restore.ts';
 
 export type RestoreFlow =
   | 'validate'
+  | 'fetch-remote'
   | 'verify-file'
   | 'quiesce'
   | 'restore-members'
@@ -18,6 +19,8 @@ export function flowOf(restore: EtcdRestore): RestoreFlow {
     case 'Pending':
     case 'Validating':
       return 'validate';
+    case 'FetchingRemote':
+      return 'fetch-remote';
     case 'VerifyingFile':
       return 'verify-file';
     case 'Quiescing':

@@ -1,6 +1,6 @@
 // The restore engine: a level-based reconciler of EtcdRestore objects (key `ns/name`).
 //
-//   Validate (the cluster's turn) → VerifyFile → Quiesce → RestoreMembers → Start → VerifyResult
+//   Validate [→ FetchRemote → Validate] (the cluster's turn) → VerifyFile → Quiesce → RestoreMembers → Start → VerifyResult
 //   → Completed;  a failure before any swap → Failed (the cluster started as it was);
 //   after one → RollingBack → RolledBack
 //
@@ -10,6 +10,7 @@
 // has a deterministic name; every status write carries the resourceVersion read.
 import { restoreFinished } from '../../records/etcd-restore.ts';
 import type { ReconcileContext, ReconcileResult, Reconciler } from '../result.ts';
+import { fetchRemote } from './fetch-remote.ts';
 import { flowOf, ttlLeftMs } from './phase-choice.ts';
 import { quiesce } from './quiesce.ts';
 import { type RestoreIo, type RestoreReconcilerDeps, restoreIo } from './restore-io.ts';
@@ -38,6 +39,8 @@ export class EtcdRestoreReconciler implements Reconciler {
     switch (flowOf(restore)) {
       case 'validate':
         return validate(io, restore, ctx);
+      case 'fetch-remote':
+        return fetchRemote(io, restore, ctx);
       case 'verify-file':
         return verifyFile(io, restore, ctx);
       case 'quiesce':

@@ -1,6 +1,7 @@
 // The snapshot record a restore's source names: an EtcdSnapshot by name; a VolumeSnapshot →
 // its bound content → the content's snapshotHandle → the record holding that snapshot ID; a
-// VolumeGroupSnapshot → its content's group handle → the group's record of the named cluster.
+// VolumeGroupSnapshot → its content's group handle → the group's record of the named cluster;
+// or a remote copy by its place in the store (fetch-plan.ts), which needs no record.
 
 import type { EtcdRestore } from '../../records/etcd-restore.ts';
 import {
@@ -9,6 +10,7 @@ import {
   INDEX_SNAPSHOT_ID,
 } from '../../records/etcd-snapshot.ts';
 import { fail, type StepFailure } from '../step.ts';
+import { type FetchPlan, objectStorePlan } from './fetch-plan.ts';
 import type { RestoreIo } from './restore-io.ts';
 
 const notFound = (message: string) => fail('RESTORE_SNAPSHOT_NOT_FOUND', message);
@@ -17,15 +19,24 @@ export async function resolveSource(
   io: RestoreIo,
   restore: EtcdRestore,
   signal: AbortSignal,
-): Promise<{ record: EtcdSnapshot } | StepFailure> {
+): Promise<{ record: EtcdSnapshot } | { remote: FetchPlan } | StepFailure> {
   const namespace = restore.metadata?.namespace ?? '';
   const { source } = restore.spec;
-  const set = [source.etcdSnapshot, source.volumeSnapshot, source.volumeGroupSnapshot].filter(Boolean).length;
+  const set = [
+    source.etcdSnapshot,
+    source.volumeSnapshot,
+    source.volumeGroupSnapshot,
+    source.objectStore,
+  ].filter(Boolean).length;
   if (set !== 1)
     return fail(
       'RESTORE_INVALID_SPEC',
-      `spec.source must set exactly one of etcdSnapshot, volumeSnapshot, volumeGroupSnapshot (${set} set)`,
+      `spec.source must set exactly one of etcdSnapshot, volumeSnapshot, volumeGroupSnapshot, objectStore (${set} set)`,
     );
+  if (source.objectStore) {
+    const plan = objectStorePlan(restore);
+    return 'kind' in plan ? plan : { remote: plan };
+  }
   if (source.etcdSnapshot) {
     const record = io.stores.etcdSnapshots.get(`${namespace}/${source.etcdSnapshot.name}`);
     return record

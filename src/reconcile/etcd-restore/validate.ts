@@ -3,6 +3,7 @@
 //   bounded) → not managed by another operator → membership (live MemberList cross-checked with
 //   the StatefulSet, or the StatefulSet alone while the cluster is down) → data claims exist and
 //   hold 2 × the database → etcd version → the turn (no save, delete or other restore in flight).
+// A source without a local file is fetched first (fetch-remote.ts: FetchingRemote, then here again).
 // Success writes what the later phases need into status and moves to VerifyingFile.
 import { defaultClusterToken, revisionBump } from '../../agent/contract.ts';
 import { EtcdError } from '../../etcd/errors.ts';
@@ -16,6 +17,7 @@ import {
 } from '../snapshot-records/indexes.ts';
 import { fail, type StepFailure } from '../step.ts';
 import { checkDataClaims, checkSnapshotRecord, checkVersion } from './checks.ts';
+import { fetchedOrLocal } from './fetch-remote.ts';
 import { liveAccess } from './live-credentials.ts';
 import { resolveMembership } from './membership.ts';
 import type { LiveClusterView } from './ports.ts';
@@ -58,14 +60,21 @@ async function check(
 
   const source = await resolveSource(io, restore, ctx.signal);
   if (isFailure(source)) return source;
-  const { record } = source;
-  const recordProblem = checkSnapshotRecord(record);
-  if (recordProblem) return recordProblem;
-  if (record.metadata?.namespace !== namespace)
-    return fail(
-      'RESTORE_SNAPSHOT_NOT_FOUND',
-      `the snapshot record ${record.metadata?.namespace}/${record.metadata?.name} is in another namespace; its file's claim cannot be mounted in ${namespace}`,
-    );
+  if ('record' in source) {
+    const { record } = source;
+    const recordProblem = checkSnapshotRecord(record);
+    if (recordProblem) return recordProblem;
+    if (record.metadata?.namespace !== namespace)
+      return fail(
+        'RESTORE_SNAPSHOT_NOT_FOUND',
+        `the snapshot record ${record.metadata?.namespace}/${record.metadata?.name} is in another namespace; its file's claim cannot be mounted in ${namespace}`,
+      );
+  }
+  // A source without a local file is fetched (and verified) first: FetchingRemote, then back here.
+  const local = await fetchedOrLocal(io, restore, ctx, source);
+  if (isFailure(local)) return local;
+  if (!('facts' in local)) return local;
+  const { facts } = local;
 
   const sets = findStatefulSet(io.stores.statefulSets, namespace, restore.spec.target.cluster);
   if (sets.length === 0) return awaitTarget(io, restore, ctx);
@@ -84,7 +93,7 @@ async function check(
   const target = describeTarget(set, restore);
   if (isFailure(target)) return target;
 
-  const access = await liveAccess(io, restore, ctx, record.metadata?.name);
+  const access = await liveAccess(io, restore, ctx, local.record?.metadata?.name);
   if (isFailure(access)) return access;
   let live: LiveClusterView | undefined;
   if (access.endpoints.length > 0) {
@@ -110,10 +119,10 @@ async function check(
     io.stores.persistentVolumeClaims,
     namespace,
     membership.members,
-    record.status?.sizeBytes,
+    facts.sizeBytes,
   );
   if (claims) return claims;
-  const version = checkVersion(record.status?.etcdVersion, live?.version ?? target.imageVersion);
+  const version = checkVersion(facts.etcdVersion, live?.version ?? target.imageVersion);
   if (version) return version;
 
   const clusterKey = restoreClusterKey(restore);
@@ -146,17 +155,8 @@ async function check(
       );
       return { requeueAfter: io.options.pollIntervalMs };
     }
-    const revision = record.status?.revision ?? 0;
-    const snapshot = {
-      record: record.metadata?.name ?? '',
-      revision,
-      checksumSha256: record.status?.checksumSha256 ?? '',
-      claimName: record.spec.storage.claimName,
-      path: record.spec.storage.path,
-      ...(record.status?.sizeBytes !== undefined ? { sizeBytes: record.status.sizeBytes } : {}),
-      ...(record.status?.keyCount !== undefined ? { keyCount: record.status.keyCount } : {}),
-      ...(record.status?.etcdVersion ? { etcdVersion: record.status.etcdVersion } : {}),
-    };
+    const { lastRevisionSeen, ...snapshot } = facts;
+    const revision = snapshot.revision ?? 0;
     await transition(
       io,
       restore,
@@ -169,9 +169,7 @@ async function check(
         jobDataDir: target.jobDataDir,
         membersFrom: membership.source,
         members: membership.members.map((m) => ({ ...m, state: 'Pending' as const })),
-        revisionBump: bump
-          ? revisionBump(newestSeen(record.status?.lastRevisionSeen, revision, live), revision)
-          : 0,
+        revisionBump: bump ? revisionBump(newestSeen(lastRevisionSeen, revision, live), revision) : 0,
         clusterToken: options.clusterToken ?? defaultClusterToken(restore.metadata?.uid ?? ''),
       },
       `validated: ${membership.members.length} members from the ${membership.source === 'member-list' ? 'live member list' : 'StatefulSet (cluster down)'}, snapshot ${snapshot.record} at revision ${revision}; the cluster's turn is taken`,

@@ -58,6 +58,12 @@ describe('upload and verify --remote arguments', () => {
       operation: 'verify-remote',
       args: remote,
     });
+    const fetch = { ...remote, out: '/snapshots/restore-x/snapshot.db' };
+    expect(parseAgentArgs(verifyRemoteCommand(fetch).slice(1))).toEqual({
+      operation: 'verify-remote',
+      args: fetch,
+      terminationLog: expect.any(String),
+    });
   });
 
   it.each([
@@ -88,6 +94,8 @@ describe('upload and verify --remote arguments', () => {
     ],
     [['verify', '--file=/x', `--store-config-dir=/s`], '--store-config-dir needs --remote'],
     [[...verifyRemoteCommand(remote).slice(1), '--file=/x'], 'takes --file or --remote, not both'],
+    [verifyRemoteCommand({ ...remote, out: 'rel/snapshot.db' }).slice(1), '--out="rel/snapshot.db" must be'],
+    [['verify', '--file=/x', '--out=/y'], '--out needs --remote'],
   ])('refuses %j', (argv, message) => {
     expect(usage(argv)).toContain(message);
   });

@@ -1,0 +1,149 @@
+// FetchRemote: a source without a local file (source.objectStore, an imported record) is first
+// downloaded into a snapshot claim by an agent fetch Job (`verify --remote --out`: manifest, both
+// SHA-256s and etcd's trailer checked, the file renamed into place only then). Nothing of the
+// cluster is touched before it: a copy that does not verify or a store that does not answer fails
+// the restore with the agent's reason while the cluster runs on. Validate then goes on from the
+// fetched file as from any record's, and VerifyFile re-reads it.
+//
+//   Validating (source resolved; fetch planned) → FetchingRemote (the Job) → Validating → VerifyingFile …
+import type { EtcdRestore, EtcdRestoreFetchStatus, EtcdRestoreStatus } from '../../records/etcd-restore.ts';
+import type { EtcdSnapshot } from '../../records/etcd-snapshot.ts';
+import type { ReconcileContext, ReconcileResult } from '../result.ts';
+import { fail, type StepFailure } from '../step.ts';
+import { type FetchPlan, importedRecordPlan } from './fetch-plan.ts';
+import { runJob } from './job-run.ts';
+import { buildFetchJob } from './jobs.ts';
+import type { RestoreIo } from './restore-io.ts';
+import { failPhase, transition } from './status-writes.ts';
+
+/** What Validate reads of the snapshot it restores from: a record's status, or the fetched copy's. */
+export type SnapshotFacts = NonNullable<EtcdRestoreStatus['snapshot']> & {
+  lastRevisionSeen?: number;
+};
+
+/** A record's facts as Validate writes them to status.snapshot. */
+export function recordFacts(record: EtcdSnapshot): SnapshotFacts {
+  const s = record.status;
+  return {
+    record: record.metadata?.name ?? '',
+    revision: s?.revision ?? 0,
+    checksumSha256: s?.checksumSha256 ?? '',
+    claimName: record.spec.storage.claimName,
+    path: record.spec.storage.path,
+    ...(s?.sizeBytes !== undefined ? { sizeBytes: s.sizeBytes } : {}),
+    ...(s?.keyCount !== undefined ? { keyCount: s.keyCount } : {}),
+    ...(s?.etcdVersion ? { etcdVersion: s.etcdVersion } : {}),
+    ...(s?.lastRevisionSeen !== undefined ? { lastRevisionSeen: s.lastRevisionSeen } : {}),
+  };
+}
+
+/** A copy named by location, once fetched: its facts are what the fetch read from its manifest. */
+function fetchedFacts(fetch: EtcdRestoreFetchStatus): SnapshotFacts {
+  const f = fetch.fetched!;
+  return {
+    record: '',
+    revision: f.revision ?? 0,
+    checksumSha256: f.sha256,
+    sizeBytes: f.sizeBytes,
+    claimName: fetch.claimName,
+    path: fetch.path,
+    ...(f.etcdVersion ? { etcdVersion: f.etcdVersion } : {}),
+  };
+}
+
+/**
+ * Validate's first step after the source resolved: the facts to go on with, or — for a source
+ * that must be fetched and was not yet — the move to FetchingRemote (a ReconcileResult).
+ */
+export async function fetchedOrLocal(
+  io: RestoreIo,
+  restore: EtcdRestore,
+  ctx: ReconcileContext,
+  resolved: { record: EtcdSnapshot } | { remote: FetchPlan },
+): Promise<{ facts: SnapshotFacts; record?: EtcdSnapshot } | ReconcileResult | StepFailure> {
+  const plan = 'remote' in resolved ? resolved.remote : importedRecordPlan(restore, resolved.record);
+  const record = 'record' in resolved ? resolved.record : undefined;
+  if (plan === undefined) return { facts: recordFacts(record!), ...(record ? { record } : {}) };
+  if ('kind' in plan) return plan;
+  const done = restore.status?.fetch;
+  if (done?.fetched && done.job === plan.job)
+    return record ? { facts: recordFacts(record), record } : { facts: fetchedFacts(done) };
+  const namespace = restore.metadata?.namespace ?? '';
+  const claim = io.stores.persistentVolumeClaims.get(`${namespace}/${plan.claimName}`);
+  if (!claim || claim.metadata?.deletionTimestamp)
+    return fail(
+      'RESTORE_SNAPSHOT_NOT_READY',
+      `the snapshot claim ${namespace}/${plan.claimName} to fetch the remote copy into does not exist: create it (docs/restore.md, "Restore from the store")${restore.spec.source.objectStore ? ' or name another in spec.source.objectStore.claimName' : ''}`,
+    );
+  await transition(
+    io,
+    restore,
+    ctx,
+    'FetchingRemote',
+    { fetch: plan },
+    `fetching the remote copy ${plan.namespace}/${plan.cluster}/${plan.snapshot} into ${plan.claimName}/${plan.path}`,
+  );
+  return { requeueAfter: 0 };
+}
+
+/** The FetchingRemote phase: the fetch Job, then back to Validating with what it read. */
+export async function fetchRemote(
+  io: RestoreIo,
+  restore: EtcdRestore,
+  ctx: ReconcileContext,
+): Promise<ReconcileResult> {
+  const fetch = restore.status?.fetch;
+  if (!fetch) {
+    await failPhase(io, restore, ctx, fail('RESTORE_INVALID_SPEC', 'FetchingRemote without status.fetch'));
+    return {};
+  }
+  const what = `the remote copy ${fetch.namespace}/${fetch.cluster}/${fetch.snapshot}`;
+  const run = await runJob(io, restore, ctx, () => buildFetchJob(io.options, restore, fetch));
+  if (run.state === 'running') return { requeueAfter: io.options.pollIntervalMs };
+  if (run.state === 'failed') {
+    await failPhase(io, restore, ctx, {
+      reason: run.reason,
+      message: `${what} could not be fetched (nothing on the cluster was changed): ${run.message}`,
+    });
+    return {};
+  }
+  const result = run.result;
+  const got = result?.sha256;
+  if (!result?.ok || !got || result.sizeBytes === undefined) {
+    await failPhase(
+      io,
+      restore,
+      ctx,
+      fail('CHECKSUM_MISMATCH', `${what}: the fetch Job reported no checksum`),
+    );
+    return {};
+  }
+  if (fetch.expectedSha256 && got !== fetch.expectedSha256) {
+    await failPhase(
+      io,
+      restore,
+      ctx,
+      fail(
+        'CHECKSUM_MISMATCH',
+        `${what} reads with SHA-256 ${got}; the record ${fetch.snapshot} holds ${fetch.expectedSha256}`,
+      ),
+    );
+    return {};
+  }
+  const fetched = {
+    sha256: got,
+    sizeBytes: result.sizeBytes,
+    ...(result.revision !== undefined ? { revision: result.revision } : {}),
+    ...(result.etcdVersion ? { etcdVersion: result.etcdVersion } : {}),
+    ...(result.remote?.object ? { object: result.remote.object } : {}),
+  };
+  await transition(
+    io,
+    restore,
+    ctx,
+    'Validating',
+    { fetch: { ...fetch, fetched } },
+    `${what} ${result.fetched === 'already-present' ? 'was already fetched' : 'fetched'} and verified: SHA-256 ${got}, ${result.sizeBytes} bytes${result.revision !== undefined ? `, revision ${result.revision}` : ''}`,
+  );
+  return { requeueAfter: 0 };
+}
