@@ -10,9 +10,11 @@ import {
   SNAPSHOT_MOUNT_PATH,
   STORE_CONFIG_MOUNT_PATH,
   saveCommand,
+  type UploadArguments,
   uploadCommand,
 } from '../../agent/contract.ts';
 import type { Job } from '../../informers/resources.ts';
+import { formatVolumeSnapshots } from '../../objectstore/manifest.ts';
 import { ETCD_SNAPSHOT, type EtcdSnapshot } from '../../records/etcd-snapshot.ts';
 import type { AgentMount } from '../jobs/agent-job.ts';
 import { buildAgentJob } from '../jobs/agent-job.ts';
@@ -79,11 +81,29 @@ export function buildUploadJob(options: PipelineOptions, record: EtcdSnapshot, t
     ...(store.encryptionKeySecret
       ? { encryptionKeyFile: `${ENCRYPTION_KEY_MOUNT_PATH}/${ENCRYPTION_KEY_FILE_NAME}` }
       : {}),
+    ...csiIdentity(record),
   });
   const mounts = [secretMount('object-store', store.secretName, STORE_CONFIG_MOUNT_PATH)];
   if (store.encryptionKeySecret)
     mounts.push(secretMount('encryption-key', store.encryptionKeySecret, ENCRYPTION_KEY_MOUNT_PATH));
   return buildJob(options, record, 'upload', args, options.jobActiveDeadlineSeconds, traceparent, mounts);
+}
+
+/**
+ * What the manifest records so that another cluster can import the copy and answer CSI calls by
+ * its IDs (docs/object-store.md, "Disaster recovery"). Members whose IDs cannot be written as
+ * the flag's `id=volume` pairs leave the list out (an import then refuses the copy, never guesses).
+ */
+function csiIdentity(record: EtcdSnapshot): Partial<UploadArguments> {
+  const volumeSnapshots = formatVolumeSnapshots(
+    record.spec.members.map((m) => ({ snapshotId: m.snapshotId, sourceVolumeId: m.sourceVolumeId })),
+  );
+  const name = record.spec.requestName;
+  return {
+    ...(name !== '' && name.length <= 256 ? { requestKind: record.spec.requestKind, requestName: name } : {}),
+    ...(record.spec.groupSnapshotId ? { groupSnapshotId: record.spec.groupSnapshotId } : {}),
+    ...(volumeSnapshots ? { volumeSnapshots } : {}),
+  };
 }
 
 export function buildDeleteJob(options: PipelineOptions, record: EtcdSnapshot, traceparent?: string): Job {

@@ -85,6 +85,10 @@ describe('pipeline reconciler: upload to the object store', () => {
       '--encryption-key-file=/etc/etcd-snapshot-driver/encryption-key/key',
       '--compression=zstd',
       '--compression-level=3',
+      // The CSI identity, for a cluster that imports the copy (docs/object-store.md).
+      '--request-kind=group',
+      '--request-name=req-r1',
+      '--volume-snapshots=r1-m=etcd/r1-data',
     ]);
     // The Secrets by name, mounted; nothing of theirs in the env or the args.
     expect(
