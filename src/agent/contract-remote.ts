@@ -32,6 +32,14 @@ export interface UploadArguments extends RemoteArguments {
   compressionLevel?: number;
   /** `name=peerURL,…` of the etcd members, recorded in the manifest when known. */
   members?: string;
+  /**
+   * The CSI identity of the copy, recorded in the manifest so that a cluster importing it can
+   * answer CSI calls about it: the request, the group's ID, `snapshotId=sourceVolumeId,…`.
+   */
+  requestKind?: 'snapshot' | 'group';
+  requestName?: string;
+  groupSnapshotId?: string;
+  volumeSnapshots?: string;
 }
 
 /**
@@ -128,6 +136,10 @@ export function uploadCommand(args: UploadArguments): string[] {
     `--compression=${args.compression}`,
     ...(args.compressionLevel !== undefined ? [`--compression-level=${args.compressionLevel}`] : []),
     ...(args.members ? [`--members=${args.members}`] : []),
+    ...(args.requestKind ? [`--request-kind=${args.requestKind}`] : []),
+    ...(args.requestName ? [`--request-name=${args.requestName}`] : []),
+    ...(args.groupSnapshotId ? [`--group-snapshot-id=${args.groupSnapshotId}`] : []),
+    ...(args.volumeSnapshots ? [`--volume-snapshots=${args.volumeSnapshots}`] : []),
   ];
 }
 

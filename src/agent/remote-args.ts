@@ -4,7 +4,7 @@
 import { isAbsolute } from 'node:path';
 import { compressionLevel, isCompression } from '../objectstore/codec.ts';
 import { checkLocation, LocationError } from '../objectstore/layout.ts';
-import { ManifestError, parseMembers } from '../objectstore/manifest.ts';
+import { isCsiId, ManifestError, parseMembers, parseVolumeSnapshots } from '../objectstore/manifest.ts';
 import type {
   RemoteArguments,
   RemoteDeleteArguments,
@@ -20,6 +20,10 @@ export const UPLOAD_FLAGS = [
   'compression',
   'compression-level',
   'members',
+  'request-kind',
+  'request-name',
+  'group-snapshot-id',
+  'volume-snapshots',
   'termination-log',
 ] as const;
 /** `verify` takes these besides its own; `--remote` selects them. */
@@ -92,6 +96,39 @@ export function parseUploadFlags(flags: ReadonlyMap<string, string>): UploadArgu
       throw err;
     }
     args.members = members;
+  }
+  return withCsiIdentity(flags, args);
+}
+
+/** The CSI identity flags, each checked as the manifest's parser will check it. */
+function withCsiIdentity(flags: ReadonlyMap<string, string>, args: UploadArguments): UploadArguments {
+  const kind = flags.get('request-kind');
+  const name = flags.get('request-name');
+  const group = flags.get('group-snapshot-id');
+  const volumes = flags.get('volume-snapshots');
+  if ((kind === undefined) !== (name === undefined))
+    throw new UsageError('--request-kind and --request-name go together');
+  if (kind !== undefined && name !== undefined) {
+    if (kind !== 'snapshot' && kind !== 'group')
+      throw new UsageError(`--request-kind=${shown(kind)} is not snapshot or group`);
+    if (name === '' || name.length > 256)
+      throw new UsageError(`--request-name=${shown(name)} is empty or too long`);
+    args.requestKind = kind;
+    args.requestName = name;
+  }
+  if (group !== undefined) {
+    if (!isCsiId(group))
+      throw new UsageError(`--group-snapshot-id=${shown(group)} is not a CSI group snapshot ID`);
+    args.groupSnapshotId = group;
+  }
+  if (volumes !== undefined && volumes !== '') {
+    try {
+      parseVolumeSnapshots(volumes);
+    } catch (err) {
+      if (err instanceof ManifestError) throw new UsageError(err.message);
+      throw err;
+    }
+    args.volumeSnapshots = volumes;
   }
   return args;
 }

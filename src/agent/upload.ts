@@ -24,6 +24,7 @@ import {
   ENCRYPTION_FORMAT,
   type Manifest,
   parseMembers,
+  parseVolumeSnapshots,
   serializeManifest,
 } from '../objectstore/manifest.ts';
 import { customerKeyParams, s3ClientConfig, writeParams } from '../objectstore/s3-options.ts';
@@ -197,6 +198,11 @@ export async function runUpload(args: UploadArguments, deps: UploadDeps): Promis
           ...(meta.etcdVersion ? { etcdVersion: meta.etcdVersion } : {}),
           ...(meta.member ? { sourceMember: meta.member } : {}),
           ...(args.members ? { members: parseMembers(args.members) } : {}),
+          ...(args.requestKind && args.requestName
+            ? { request: { kind: args.requestKind, name: args.requestName } }
+            : {}),
+          ...(args.groupSnapshotId ? { groupSnapshotId: args.groupSnapshotId } : {}),
+          ...(args.volumeSnapshots ? { volumeSnapshots: parseVolumeSnapshots(args.volumeSnapshots) } : {}),
           createdAt: meta.createdAt ?? now.toISOString(),
           uploadedAt: new Date().toISOString(),
           driverVersion: driverVersion(),

@@ -3,12 +3,14 @@
 // (docs/pipeline.md). runDriver starts them after the informers and stops them before the bucket
 // Leases are handed over.
 
+import { hostname } from 'node:os';
 import { ClusterTurns } from '../reconcile/cluster-turns.ts';
 import { createEtcdRestoreController } from '../reconcile/etcd-restore/controller-factory.ts';
 import { createEtcdSnapshotController } from '../reconcile/etcd-snapshot/controller-factory.ts';
 import { DEFAULT_PIPELINE_OPTIONS } from '../reconcile/etcd-snapshot/options.ts';
 import { createScheduleController } from '../reconcile/etcd-snapshot-schedule/controller-factory.ts';
 import { createRetentionController } from '../reconcile/retention/controller-factory.ts';
+import { createStoreImportController } from '../reconcile/store-import/controller-factory.ts';
 import { PromRetentionMetrics } from '../telemetry/retention-metrics.ts';
 import type { DriverParts } from './run-driver.ts';
 import type { RunnableController } from './start-controllers.ts';
@@ -93,6 +95,29 @@ export function defaultControllers(parts: DriverParts): RunnableController[] {
       },
     }),
     ...scheduleControllers(parts),
+    ...storeImportControllers(parts),
+  ];
+}
+
+/** `--import-from-store` (docs/object-store.md, "Disaster recovery"): none unless a store is named. */
+function storeImportControllers(parts: DriverParts): RunnableController[] {
+  const { config } = parts;
+  if (config.importFromStore.length === 0) return [];
+  return [
+    createStoreImportController({
+      client: parts.client,
+      secrets: config.importFromStore,
+      etcdSnapshots: parts.informers.etcdSnapshots,
+      ownership: parts.ownership,
+      logger: parts.log,
+      controllerMetrics: parts.metrics.controller,
+      options: {
+        driverName: config.driverName,
+        intervalMs: config.importIntervalMs,
+        storageClass: config.storageClass,
+        createdBy: process.env.POD_NAME ?? hostname(),
+      },
+    }),
   ];
 }
 

@@ -58,6 +58,10 @@ export interface DriverConfig {
   orphanFileMinAgeMs: number;
   /** Delete records whose snapshot content is gone and whose deletion policy is unknown. */
   deleteOrphanRecords: boolean;
+  /** Store Secrets (`<namespace>/<secret>`) whose copies are imported as records (docs/object-store.md). */
+  importFromStore: readonly string[];
+  /** How often each of them is listed again (ms). */
+  importIntervalMs: number;
   /** Accept 6-field (seconds) cron expressions in schedules: for tests only. */
   scheduleSecondsForTests: boolean;
   /** Runs a schedule deletes per cluster per reconcile. */

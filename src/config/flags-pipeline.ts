@@ -1,7 +1,16 @@
 // Rows of the option table for the work the driver does: bucket Lease election, snapshot Jobs,
 // and orphans and retention. docs/configuration.md lists every row.
 import type { ConfigKey, OptionRows } from './option-spec.ts';
-import { boolean, dnsLabel, dnsSubdomain, duration, integer, matching, quantity } from './values.ts';
+import {
+  boolean,
+  dnsLabel,
+  dnsSubdomain,
+  duration,
+  integer,
+  matching,
+  namespacedNames,
+  quantity,
+} from './values.ts';
 
 const WEEK_MS = 7 * 24 * 3_600_000;
 
@@ -125,6 +134,20 @@ export const PIPELINE_ROWS = {
     parse: boolean,
     default: false,
     help: 'Delete records (and files) whose snapshot content is gone when its deletion policy is unknown (otherwise they are only reported)',
+  },
+  importFromStore: {
+    flag: 'import-from-store',
+    env: 'IMPORT_FROM_STORE',
+    parse: namespacedNames,
+    default: [],
+    help: 'Store Secrets `<namespace>/<secret>`, comma-separated: their remote copies of that namespace become EtcdSnapshot records (disaster recovery; docs/object-store.md)',
+  },
+  importIntervalMs: {
+    flag: 'import-interval',
+    env: 'IMPORT_INTERVAL',
+    parse: duration(1000, WEEK_MS),
+    default: 300_000,
+    help: 'How often each --import-from-store store is listed again',
   },
   scheduleSecondsForTests: {
     flag: 'schedule-seconds-for-tests',

@@ -63,6 +63,18 @@ export const listOf =
     return [...new Set(items as T[])];
   };
 
+/** A comma-separated list of `<namespace>/<name>` (a DNS-1123 label, then a subdomain), without repeats; '' is none. */
+export const namespacedNames: ValueParser<readonly string[]> = (raw, source) => {
+  const items = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  const ok = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\/[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+  if (items.some((i) => !ok.test(i)))
+    throw fail(source, 'a comma-separated list of <namespace>/<secret>', raw);
+  return [...new Set(items)];
+};
+
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
 const seconds = (ms: number) => `${ms / 1000}s`;
 

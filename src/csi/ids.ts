@@ -10,27 +10,9 @@
 //
 // Hashes are SHA-256 in lowercase base32; 20 characters are 100 bits. Every ID fits the 128 bytes
 // CSI allows. A member ID starts with its group's ID, so a group delete can tell a foreign ID.
-import { createHash } from 'node:crypto';
+import { hashId } from '../records/hash-id.ts';
 
-const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
-
-/** SHA-256 of the parts (NUL-separated), base32, first `length` characters. */
-export function hashId(parts: readonly string[], length: number): string {
-  const digest = createHash('sha256').update(parts.join('\0')).digest();
-  let out = '';
-  let bits = 0;
-  let value = 0;
-  for (const byte of digest) {
-    value = (value << 8) | byte;
-    bits += 8;
-    while (bits >= 5 && out.length < length) {
-      out += BASE32[(value >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-    if (out.length >= length) break;
-  }
-  return out;
-}
+export { hashId } from '../records/hash-id.ts';
 
 export interface VolumeKey {
   namespace: string;

@@ -12,9 +12,11 @@ import {
   LABEL_SNAPSHOT_ID,
   VELERO_EXCLUDED,
 } from '../records/etcd-snapshot.ts';
+import { sourcesDigest } from '../records/hash-id.ts';
+import { snapshotClaimName } from '../records/snapshot-claim.ts';
 import type { DriverContext } from './context.ts';
 import { CsiError, fromApiError, isErrorReason } from './errors.ts';
-import { hashId, snapshotRecordName } from './ids.ts';
+import { snapshotRecordName } from './ids.ts';
 import type { Snapshot, StringMap, Timestamp, VolumeGroupSnapshot } from './messages.ts';
 import { remoteSpec } from './remote-parameters.ts';
 import { type ParsedParameters, sameStringMap } from './validation.ts';
@@ -104,25 +106,8 @@ export function recordBody(ctx: DriverContext, plan: RecordPlan): EtcdSnapshot {
   return record;
 }
 
-/**
- * The snapshot claim of an etcd cluster: `etcd-snapshots-<cluster name>`, or, when that is not a
- * valid name of at most 63 characters, a readable prefix and a hash of the cluster name.
- */
-export function snapshotClaimName(clusterName: string): string {
-  const plain = `etcd-snapshots-${clusterName}`;
-  if (plain.length <= 63 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(plain)) return plain;
-  const readable = clusterName
-    .toLowerCase()
-    .replace(/[^a-z0-9-]+/g, '-')
-    .slice(0, 30)
-    .replace(/^-+|-+$/g, '');
-  return `etcd-snapshots-${readable ? `${readable}-` : ''}${hashId(['claim', clusterName], 12)}`;
-}
-
-/** Order-independent digest of a request's source volume IDs. */
-export function sourcesDigest(sourceVolumeIds: readonly string[]): string {
-  return hashId([...new Set(sourceVolumeIds)].sort(), 32);
-}
+export { sourcesDigest } from '../records/hash-id.ts';
+export { snapshotClaimName } from '../records/snapshot-claim.ts';
 
 /** Whether an existing record was made by the same request (same name, sources, parameters). */
 export function recordMatches(

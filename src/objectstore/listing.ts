@@ -88,13 +88,23 @@ export async function listRemoteSnapshots(
   options: { abortSignal?: AbortSignal } = {},
 ): Promise<RemoteListing> {
   const base = clusterPrefix(prefix, namespace, cluster);
+  return groupListing(base, await listObjects(client, bucket, base, options));
+}
+
+/** Every object under a key prefix, all pages of ListObjectsV2. Store errors propagate. */
+export async function listObjects(
+  client: Pick<S3Client, 'send'>,
+  bucket: string,
+  keyPrefix: string,
+  options: { abortSignal?: AbortSignal } = {},
+): Promise<ListedObject[]> {
   const objects: ListedObject[] = [];
   let token: string | undefined;
   do {
     const page = await client.send(
       new ListObjectsV2Command({
         Bucket: bucket,
-        Prefix: base,
+        Prefix: keyPrefix,
         ...(token ? { ContinuationToken: token } : {}),
       }),
       options,
@@ -109,5 +119,5 @@ export async function listRemoteSnapshots(
     }
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
-  return groupListing(base, objects);
+  return objects;
 }

@@ -18,11 +18,25 @@ export interface ManifestMember {
   peerURLs: string[];
 }
 
+/** One CSI snapshot the copy stands for: a group's record has one per member volume. */
+export interface ManifestVolumeSnapshot {
+  snapshotId: string;
+  sourceVolumeId: string;
+}
+
 export interface Manifest {
   formatVersion: typeof MANIFEST_FORMAT_VERSION;
   location: SnapshotLocation;
-  /** The record's snapshot ID (CSI snapshot_id), when it has one. */
+  /** The save's snapshot ID (the record's name; not a CSI ID). */
   snapshotId?: string;
+  /**
+   * What a cluster importing the copy needs to answer CSI calls about it (added within format
+   * version 1, so older manifests lack them): the CSI request kind and name, the group's ID, and
+   * every member's CSI snapshot ID with its source volume.
+   */
+  request?: { kind: 'snapshot' | 'group'; name: string };
+  groupSnapshotId?: string;
+  volumeSnapshots?: ManifestVolumeSnapshot[];
   /** etcd's snapshot file, as the save wrote it (trailer included). */
   db: { sha256: string; sizeBytes: number };
   /** The data object as stored (after compression and encryption). */
@@ -101,7 +115,76 @@ export function parseManifest(text: string): Manifest {
       !m.members.every((x) => typeof x?.name === 'string' && Array.isArray(x.peerURLs)))
   )
     throw bad('members');
+  checkCsiFields(m, bad);
   return m as Manifest;
+}
+
+/** A CSI snapshot or group ID: letters, digits and "-" (ids.ts of csi/ makes them so). */
+const CSI_ID = /^[A-Za-z0-9][A-Za-z0-9-]{0,127}$/;
+
+export const isCsiId = (v: string): boolean => CSI_ID.test(v);
+
+function checkCsiFields(m: Partial<Manifest>, bad: (field: string) => ManifestError): void {
+  const r = m.request;
+  if (
+    r !== undefined &&
+    (typeof r !== 'object' ||
+      r === null ||
+      (r.kind !== 'snapshot' && r.kind !== 'group') ||
+      typeof r.name !== 'string' ||
+      r.name === '' ||
+      r.name.length > 256)
+  )
+    throw bad('request');
+  if (m.groupSnapshotId !== undefined && !CSI_ID.test(String(m.groupSnapshotId)))
+    throw bad('groupSnapshotId');
+  const v = m.volumeSnapshots;
+  if (v === undefined) return;
+  const volumeOk = (x: Partial<ManifestVolumeSnapshot> | null) =>
+    typeof x === 'object' &&
+    x !== null &&
+    CSI_ID.test(String(x.snapshotId)) &&
+    typeof x.sourceVolumeId === 'string' &&
+    x.sourceVolumeId !== '' &&
+    x.sourceVolumeId.length <= 320;
+  if (!Array.isArray(v) || v.length === 0 || v.length > 64 || !v.every(volumeOk))
+    throw bad('volumeSnapshots');
+  if (new Set(v.map((x) => x.snapshotId)).size !== v.length)
+    throw bad('volumeSnapshots (a repeated snapshotId)');
+}
+
+/**
+ * `snapshotId=sourceVolumeId,…` (the upload's --volume-snapshots) → volume snapshots. Source
+ * volume IDs are the driver's own (`<namespace>/<name>`, `vol-<hash>`): never a "," or "=".
+ */
+export function parseVolumeSnapshots(text: string): ManifestVolumeSnapshot[] {
+  const out = text
+    .split(',')
+    .filter((e) => e !== '')
+    .map((entry) => {
+      const at = entry.indexOf('=');
+      const snapshotId = entry.slice(0, at);
+      const sourceVolumeId = entry.slice(at + 1);
+      if (at <= 0 || !CSI_ID.test(snapshotId) || sourceVolumeId === '' || sourceVolumeId.includes('=')) {
+        throw new ManifestError(
+          `volume snapshot ${JSON.stringify(entry.slice(0, 200))} is not SNAPSHOT_ID=SOURCE_VOLUME_ID`,
+        );
+      }
+      return { snapshotId, sourceVolumeId };
+    });
+  checkCsiFields(
+    { volumeSnapshots: out },
+    (field) => new ManifestError(`--volume-snapshots: ${field} is invalid`),
+  );
+  return out;
+}
+
+/** The inverse of parseVolumeSnapshots; undefined when an ID cannot be written in that form. */
+export function formatVolumeSnapshots(list: readonly ManifestVolumeSnapshot[]): string | undefined {
+  const ok = list.every(
+    (v) => CSI_ID.test(v.snapshotId) && v.sourceVolumeId !== '' && !/[,=]/.test(v.sourceVolumeId),
+  );
+  return ok && list.length > 0 ? list.map((v) => `${v.snapshotId}=${v.sourceVolumeId}`).join(',') : undefined;
 }
 
 /** `name=peerURL,name=peerURL2,…` (etcd's --initial-cluster form) → members, peer URLs grouped by name. */

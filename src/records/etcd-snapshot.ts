@@ -38,8 +38,11 @@ export const ANNOTATION_TRACEPARENT = `${SNAPSHOT_GROUP}/traceparent`;
 /** Held until the pipeline has removed the backup file; deleting the record is the delete request. */
 export const FINALIZER_BACKUP_FILE = `${SNAPSHOT_GROUP}/backup-file`;
 
-/** How the etcd cluster was found (see src/etcd/discovery.ts for the order). */
-export type DiscoveryMethod = 'pvc-annotation' | 'etcd-druid' | 'pods' | 'statefulset';
+/**
+ * How the etcd cluster was found (see src/etcd/discovery.ts for the order); `store-import`: not
+ * found at all, the record was imported from an object store's manifest (spec.imported).
+ */
+export type DiscoveryMethod = 'pvc-annotation' | 'etcd-druid' | 'pods' | 'statefulset' | 'store-import';
 
 export interface EtcdClusterRef {
   /** `<namespace>/<name>`: what ownership buckets hash and saves serialize on. */
@@ -116,11 +119,20 @@ export interface EtcdSnapshotSpec {
   /** Set: the verified file is also copied to this object store (an upload Job after the save). */
   objectStore?: ObjectStoreRef;
   /**
-   * Set on a record made from a remote copy's manifest (a disaster recovery import): it has
-   * `status.remote` but no local file until a restore fetches the copy to `storage`.
+   * Set: the record was imported from the object store named by `objectStore` (`--import-from-store`,
+   * docs/object-store.md "Disaster recovery"). No save ran here and no local file exists: the copy
+   * is remote only, and `storage` says where a restore may fetch it to. The pipeline never saves
+   * such a record; deleting it never deletes the remote copy.
    */
-  imported?: { secretName: string; importedAt: string };
+  imported?: ImportedFrom;
   createdBy: string;
+}
+
+export interface ImportedFrom {
+  /** The store Secret (the record's namespace) the copy was listed with. */
+  secretName: string;
+  /** When the record was made from the manifest (RFC 3339). */
+  importedAt: string;
 }
 
 export type EtcdSnapshotPhase = 'Pending' | 'Running' | 'Ready' | 'Failed' | 'Deleting';

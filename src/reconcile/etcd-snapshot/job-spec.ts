@@ -11,9 +11,11 @@ import {
   SNAPSHOT_MOUNT_PATH,
   STORE_CONFIG_MOUNT_PATH,
   saveCommand,
+  type UploadArguments,
   uploadCommand,
 } from '../../agent/contract.ts';
 import type { Job } from '../../informers/resources.ts';
+import { formatVolumeSnapshots } from '../../objectstore/manifest.ts';
 import { ETCD_SNAPSHOT, type EtcdSnapshot } from '../../records/etcd-snapshot.ts';
 import type { AgentMount } from '../jobs/agent-job.ts';
 import { buildAgentJob } from '../jobs/agent-job.ts';
@@ -80,6 +82,7 @@ export function buildUploadJob(options: PipelineOptions, record: EtcdSnapshot, t
     ...(store.encryptionKeySecret
       ? { encryptionKeyFile: `${ENCRYPTION_KEY_MOUNT_PATH}/${ENCRYPTION_KEY_FILE_NAME}` }
       : {}),
+    ...csiIdentity(record),
   });
   const mounts = [secretMount('object-store', store.secretName, STORE_CONFIG_MOUNT_PATH)];
   if (store.encryptionKeySecret)
@@ -87,8 +90,28 @@ export function buildUploadJob(options: PipelineOptions, record: EtcdSnapshot, t
   return buildJob(options, record, 'upload', args, options.jobActiveDeadlineSeconds, traceparent, mounts);
 }
 
+/**
+ * What the manifest records so that another cluster can import the copy and answer CSI calls by
+ * its IDs (docs/object-store.md, "Disaster recovery"). Members whose IDs cannot be written as
+ * the flag's `id=volume` pairs leave the list out (an import then refuses the copy, never guesses).
+ */
+function csiIdentity(record: EtcdSnapshot): Partial<UploadArguments> {
+  const volumeSnapshots = formatVolumeSnapshots(
+    record.spec.members.map((m) => ({ snapshotId: m.snapshotId, sourceVolumeId: m.sourceVolumeId })),
+  );
+  const name = record.spec.requestName;
+  return {
+    ...(name !== '' && name.length <= 256 ? { requestKind: record.spec.requestKind, requestName: name } : {}),
+    ...(record.spec.groupSnapshotId ? { groupSnapshotId: record.spec.groupSnapshotId } : {}),
+    ...(volumeSnapshots ? { volumeSnapshots } : {}),
+  };
+}
+
 /** A record whose copy went (or was going) to a store: its upload started, or it names a copy. */
 export function remoteCopyMayExist(record: EtcdSnapshot): boolean {
+  // An imported record's copy belongs to the cluster that made it (docs/object-store.md,
+  // "Disaster recovery"): deleting the record here never deletes it.
+  if (record.spec.imported) return false;
   return record.spec.objectStore !== undefined && (!!record.status?.uploadJob || !!record.status?.remote);
 }
 

@@ -36,6 +36,8 @@ export class EtcdSnapshotReconciler implements Reconciler {
     const record = io.record(key);
     if (!record) return {};
     if (isBeingDeleted(record)) return deletion(io, record, ctx);
+    // Imported from a store (reconcile/store-import): its status is the import's, no save runs.
+    if (record.spec.imported) return {};
     if (record.status?.phase === 'Failed') return cleanupFailed(io, record, ctx);
 
     const groupId = record.spec.groupSnapshotId;

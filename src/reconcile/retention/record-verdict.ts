@@ -68,6 +68,9 @@ export function judgeRecord(
   const keep = { action: 'keep' } as const;
   if (record.spec?.driverName !== options.driverName) return keep;
   if (record.metadata?.deletionTimestamp) return keep;
+  // An imported record mirrors a remote copy: the store's retention is the copy's, and a record
+  // deleted here would only be imported again.
+  if (record.spec?.imported) return keep;
   const phase = record.status?.phase;
   if (phase !== 'Ready' && phase !== 'Failed') return keep;
   const created = time(record.metadata?.creationTimestamp);

@@ -29,6 +29,11 @@ const upload = {
   compression: 'zstd' as const,
   compressionLevel: 5,
   members: 'a=https://a:2380,b=https://b:2380',
+  requestKind: 'group' as const,
+  requestName: 'groupsnapcontent-1',
+  groupSnapshotId: 'grp-abcdefghijklmnopqrst',
+  volumeSnapshots:
+    'grp-abcdefghijklmnopqrst-aaaaaaaaaaaa=prod/data-0,grp-abcdefghijklmnopqrst-bbbbbbbbbbbb=prod/data-1',
 };
 
 function usage(argv: string[]): string {
@@ -88,6 +93,15 @@ describe('upload and verify --remote arguments', () => {
       '--store-config-dir="rel" must be an absolute path',
     ],
     [uploadCommand({ ...upload, members: 'a:2380' }).slice(1), '--members: member "a:2380"'],
+    [
+      uploadCommand({ ...upload, volumeSnapshots: 'snap-a' }).slice(1),
+      'volume snapshot "snap-a" is not SNAPSHOT_ID=SOURCE_VOLUME_ID',
+    ],
+    [uploadCommand({ ...upload, groupSnapshotId: 'grp/x' }).slice(1), '--group-snapshot-id="grp/x"'],
+    [
+      uploadCommand({ ...upload, requestName: undefined as unknown as string }).slice(1),
+      '--request-kind and --request-name go together',
+    ],
     [
       ['verify', '--remote', '--namespace=a', '--cluster=b', '--snapshot=c'],
       '--store-config-dir is required',

@@ -11,10 +11,12 @@ import {
   snapshotPrefix,
 } from '../../../src/objectstore/layout.ts';
 import {
+  formatVolumeSnapshots,
   type Manifest,
   ManifestError,
   parseManifest,
   parseMembers,
+  parseVolumeSnapshots,
   serializeManifest,
 } from '../../../src/objectstore/manifest.ts';
 
@@ -74,6 +76,12 @@ const manifest: Manifest = {
   etcdVersion: '3.6.5',
   sourceMember: 'https://10.0.0.1:2379',
   members: [{ name: 'etcd-0', peerURLs: ['https://etcd-0:2380'] }],
+  request: { kind: 'group', name: 'groupsnapcontent-1' },
+  groupSnapshotId: 'grp-abcdefghijklmnopqrst',
+  volumeSnapshots: [
+    { snapshotId: 'grp-abcdefghijklmnopqrst-aaaaaaaaaaaa', sourceVolumeId: 'prod/data-etcd-0' },
+    { snapshotId: 'grp-abcdefghijklmnopqrst-bbbbbbbbbbbb', sourceVolumeId: 'prod/data-etcd-1' },
+  ],
   createdAt: '2026-01-01T00:00:00.000Z',
   uploadedAt: '2026-01-01T00:00:05.000Z',
   driverVersion: '0.1.0',
@@ -106,9 +114,52 @@ describe('manifest', () => {
       'encryption.keyId',
     ],
     ['a bad date', JSON.stringify({ ...manifest, uploadedAt: 'yesterday' }), 'uploadedAt'],
+    [
+      'an unknown request kind',
+      JSON.stringify({ ...manifest, request: { kind: 'volume', name: 'x' } }),
+      'request',
+    ],
+    ['a group ID with a slash', JSON.stringify({ ...manifest, groupSnapshotId: 'grp/x' }), 'groupSnapshotId'],
+    [
+      'no volume snapshots in the list',
+      JSON.stringify({ ...manifest, volumeSnapshots: [] }),
+      'volumeSnapshots',
+    ],
+    [
+      'a volume snapshot without a source',
+      JSON.stringify({ ...manifest, volumeSnapshots: [{ snapshotId: 'snap-a', sourceVolumeId: '' }] }),
+      'volumeSnapshots',
+    ],
+    [
+      'a repeated snapshot ID',
+      JSON.stringify({
+        ...manifest,
+        volumeSnapshots: [
+          { snapshotId: 'snap-a', sourceVolumeId: 'prod/a' },
+          { snapshotId: 'snap-a', sourceVolumeId: 'prod/b' },
+        ],
+      }),
+      'repeated snapshotId',
+    ],
   ])('refuses %s', (_what, text, field) => {
     expect(() => parseManifest(text)).toThrow(ManifestError);
     expect(() => parseManifest(text)).toThrow(field);
+  });
+
+  it('reads a manifest written before the CSI fields (format version 1 still)', () => {
+    const { request: _r, groupSnapshotId: _g, volumeSnapshots: _v, ...old } = manifest;
+    expect(parseManifest(serializeManifest(old))).toEqual(old);
+  });
+
+  it('reads and writes volume snapshots in the --volume-snapshots form', () => {
+    const text = formatVolumeSnapshots(manifest.volumeSnapshots ?? []);
+    expect(text).toBe(
+      'grp-abcdefghijklmnopqrst-aaaaaaaaaaaa=prod/data-etcd-0,grp-abcdefghijklmnopqrst-bbbbbbbbbbbb=prod/data-etcd-1',
+    );
+    expect(parseVolumeSnapshots(text ?? '')).toEqual(manifest.volumeSnapshots);
+    expect(formatVolumeSnapshots([{ snapshotId: 'snap-a', sourceVolumeId: 'a=b' }])).toBeUndefined();
+    expect(() => parseVolumeSnapshots('snap-a')).toThrow('is not SNAPSHOT_ID=SOURCE_VOLUME_ID');
+    expect(() => parseVolumeSnapshots('snap-a=x,snap-a=y')).toThrow('repeated');
   });
 
   it('reads members in the --initial-cluster form', () => {

@@ -89,6 +89,22 @@ describe('pipeline reconciler: deleting a snapshot with a remote copy', () => {
     expect(w.calls.at(-1)).toBe('removeFinalizer r1');
   });
 
+  it('an imported record: deleting it removes only the local directory, never the other cluster’s copy', async () => {
+    const w = world({ ...readyWithCopy, saveJob: undefined, uploadJob: undefined });
+    const r = w.record('r1');
+    w.records.upsert({
+      ...r,
+      spec: { ...r.spec, imported: { secretName: 'store', importedAt: '2026-12-01T00:00:00Z' } },
+    });
+    w.markDeleted('r1');
+    const { run } = makeReconciler(w, async () => healthy);
+    await run('r1');
+    const pod = w.jobs.get('etcd/snapshot-delete-r1')!.spec!.template.spec!;
+    expect(pod.containers[0]!.args).toEqual(['agent', 'delete', '--dir=/snapshots/r1']);
+    expect(pod.volumes?.map((v) => v.name)).toEqual(['snapshots']);
+    expect(w.calls).not.toContain('getSecret etcd/store');
+  });
+
   it('a store refusal: FilesRemoved=False with the agent’s reason, a Warning, the finalizer kept, a new Job after a pause', async () => {
     const w = world(readyWithCopy);
     w.markDeleted('r1');

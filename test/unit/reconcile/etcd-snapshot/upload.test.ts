@@ -85,6 +85,10 @@ describe('pipeline reconciler: upload to the object store', () => {
       '--encryption-key-file=/etc/etcd-snapshot-driver/encryption-key/key',
       '--compression=zstd',
       '--compression-level=3',
+      // The CSI identity, for a cluster that imports the copy (docs/object-store.md).
+      '--request-kind=group',
+      '--request-name=req-r1',
+      '--volume-snapshots=r1-m=etcd/r1-data',
     ]);
     // The Secrets by name, mounted; nothing of theirs in the env or the args.
     expect(
@@ -234,5 +238,25 @@ describe('pipeline reconciler: upload to the object store', () => {
     await run('r1');
     expect(w.record('r1').status).toMatchObject({ phase: 'Ready' });
     expect(w.record('r1').status?.uploadJob).toBeUndefined();
+  });
+
+  it('an imported record is never saved, and its deletion releases it at once, remote copy untouched', async () => {
+    const w = worldWithStore();
+    const r = w.record('r1');
+    r.spec.imported = { secretName: 'store', importedAt: '2026-01-01T00:00:00Z' };
+    w.records.upsert(r);
+    const { run } = makeReconciler(w, async () => healthy);
+    await run('r1');
+    expect(w.calls).toEqual([]);
+    expect(w.record('r1').status).toBeUndefined();
+
+    const deleting = w.record('r1');
+    deleting.metadata!.deletionTimestamp = '2026-01-02T00:00:00Z';
+    deleting.metadata!.finalizers = ['snapshot.etcd-snapshot-driver.io/backup-file'];
+    w.records.upsert(deleting);
+    await run('r1');
+    // No Job of any kind (no delete of a local file that was never there, no remote delete).
+    expect(w.calls.filter((c) => c.startsWith('createJob'))).toEqual([]);
+    expect(w.calls.some((c) => c.startsWith('removeFinalizer'))).toBe(true);
   });
 });

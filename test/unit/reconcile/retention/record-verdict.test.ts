@@ -23,6 +23,17 @@ describe('judgeRecord', () => {
     expect(judgeRecord(late, { kind: 'gone', policy: 'Delete' }, NOW, opts).action).toBe('keep');
   });
 
+  it('keeps an imported record whatever its age or content: the store holds its copy', () => {
+    const r = record('a', { ageMs: 400 * DAY });
+    r.spec.retentionDays = 1;
+    r.spec.imported = { secretName: 'store', importedAt: new Date(NOW - DAY).toISOString() };
+    const flags = { ...opts, deleteUnknownOrphanRecords: true };
+    expect(judgeRecord(r, gone, NOW, flags).action).toBe('keep');
+    expect(judgeRecord(r, { kind: 'gone', policy: 'Delete' }, NOW, flags).action).toBe('keep');
+    delete r.spec.imported;
+    expect(judgeRecord(r, gone, NOW, flags).action).toBe('delete');
+  });
+
   it('orphans: Delete → delete, Retain → report, unknown → report unless the flag says delete', () => {
     const r = record('a');
     expect(judgeRecord(r, { kind: 'gone', policy: 'Delete' }, NOW, opts)).toMatchObject({
