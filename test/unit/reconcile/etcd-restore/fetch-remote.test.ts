@@ -151,6 +151,23 @@ describe('restore from a remote copy', () => {
     });
   });
 
+  it('makes a snapshot claim that is not there (a new cluster) as the pipeline would, then fetches into it', async () => {
+    const w = remoteWorld({ claimName: 'etcd-snapshots-dr' }, false);
+    const { run } = reconcilerFor(w, { restore: { snapshotClaim: { defaultStorageClass: 'fast' } } });
+    await until(w, run, 'FetchingRemote');
+    expect(w.calls.filter((c) => c.startsWith('create'))).toEqual(['createClaim etcd-snapshots-dr']);
+    expect(w.claims.get(`${NS}/etcd-snapshots-dr`)?.spec).toEqual({
+      accessModes: ['ReadWriteOnce'],
+      storageClassName: 'fast',
+      resources: { requests: { storage: '1Gi' } },
+    });
+    await run();
+    const job = w.jobs.get(`${NS}/${fetchJobName('r1')}`)!;
+    expect(job.spec?.template?.spec?.volumes?.[0]?.persistentVolumeClaim?.claimName).toBe(
+      'etcd-snapshots-dr',
+    );
+  });
+
   it('an imported record is fetched to its own place and must read with its checksum', async () => {
     const w = new RestoreWorld();
     w.addCluster();
