@@ -231,6 +231,17 @@ describe('restore from a remote copy', () => {
     });
   });
 
+  it('a reconciler restarted at every step of the fetch starts one fetch Job and goes on', async () => {
+    const w = remoteWorld();
+    const fresh = () => reconcilerFor(w).run();
+    await until(w, fresh, 'FetchingRemote');
+    for (let i = 0; i < 3; i++) await fresh();
+    expect(w.calls.filter((c) => c.startsWith('createJob'))).toEqual([`createJob ${fetchJobName('r1')}`]);
+    w.finishJob(fetchJobName('r1'), true, { ...fetchedResult, fetched: 'already-present' });
+    await until(w, fresh, 'VerifyingFile');
+    expect(w.calls.filter((c) => c.startsWith('createJob'))).toEqual([`createJob ${fetchJobName('r1')}`]);
+  });
+
   it('a restore in FetchingRemote resumes its fetch', () => {
     expect(
       flowOf({ spec: { source: {}, target: { cluster: 'c' } }, status: { phase: 'FetchingRemote' } }),
