@@ -69,7 +69,15 @@ export function defaultControllers(parts: DriverParts): RunnableController[] {
       turns,
       metrics: parts.metrics.restore,
       controllerMetrics: parts.metrics.controller,
-      options: { job: agentJob, discovery: { methods: config.discoveryMethods } },
+      options: {
+        job: agentJob,
+        discovery: { methods: config.discoveryMethods },
+        // A remote copy fetched into a claim that is not there: made as the pipeline makes it.
+        snapshotClaim: {
+          defaultStorageClass: config.storageClass,
+          ...(config.snapshotClaimSize ? { size: config.snapshotClaimSize } : {}),
+        },
+      },
     }),
     // Orphaned records, retention-days and the orphan file sweep (docs/pipeline.md).
     createRetentionController({

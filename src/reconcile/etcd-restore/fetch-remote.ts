@@ -9,6 +9,7 @@
 import type { EtcdRestore, EtcdRestoreFetchStatus, EtcdRestoreStatus } from '../../records/etcd-restore.ts';
 import type { EtcdSnapshot } from '../../records/etcd-snapshot.ts';
 import type { ReconcileContext, ReconcileResult } from '../result.ts';
+import { claimSize, snapshotClaim } from '../snapshot-records/claim-spec.ts';
 import { fail, type StepFailure } from '../step.ts';
 import { type FetchPlan, importedRecordPlan } from './fetch-plan.ts';
 import { runJob } from './job-run.ts';
@@ -68,13 +69,8 @@ export async function fetchedOrLocal(
   const done = restore.status?.fetch;
   if (done?.fetched && done.job === plan.job)
     return record ? { facts: recordFacts(record), record } : { facts: fetchedFacts(done) };
-  const namespace = restore.metadata?.namespace ?? '';
-  const claim = io.stores.persistentVolumeClaims.get(`${namespace}/${plan.claimName}`);
-  if (!claim || claim.metadata?.deletionTimestamp)
-    return fail(
-      'RESTORE_SNAPSHOT_NOT_READY',
-      `the snapshot claim ${namespace}/${plan.claimName} to fetch the remote copy into does not exist: create it (docs/restore.md, "Restore from the store")${restore.spec.source.objectStore ? ' or name another in spec.source.objectStore.claimName' : ''}`,
-    );
+  const claimProblem = await ensureSnapshotClaim(io, restore, ctx, plan, record);
+  if (claimProblem) return claimProblem;
   await transition(
     io,
     restore,
@@ -84,6 +80,55 @@ export async function fetchedOrLocal(
     `fetching the remote copy ${plan.namespace}/${plan.cluster}/${plan.snapshot} into ${plan.claimName}/${plan.path}`,
   );
   return { requeueAfter: 0 };
+}
+
+/**
+ * The claim the copy goes to, made as the pipeline's PrepareStorage makes it when absent (a new
+ * cluster after a disaster has none): the record's class, or the driver's default; the driver's
+ * claim size, else room for three of the database (1Gi at least, and when the size is unknown).
+ */
+async function ensureSnapshotClaim(
+  io: RestoreIo,
+  restore: EtcdRestore,
+  ctx: ReconcileContext,
+  plan: FetchPlan,
+  record: EtcdSnapshot | undefined,
+): Promise<StepFailure | undefined> {
+  const namespace = restore.metadata?.namespace ?? '';
+  const what = `the snapshot claim ${namespace}/${plan.claimName} to fetch the remote copy into`;
+  const existing = io.stores.persistentVolumeClaims.get(`${namespace}/${plan.claimName}`);
+  if (existing?.metadata?.deletionTimestamp)
+    return fail('RESTORE_SNAPSHOT_NOT_READY', `${what} is being deleted`);
+  if (existing) return undefined;
+  const made = io.options.snapshotClaim;
+  if (!made)
+    return fail(
+      'RESTORE_SNAPSHOT_NOT_READY',
+      `${what} does not exist and this driver makes no claims for restores: create it (docs/restore.md, "Restore from the store")`,
+    );
+  const claim = snapshotClaim(
+    {
+      namespace,
+      claimName: plan.claimName,
+      clusterName: plan.cluster,
+      ...(record?.spec.storage.storageClassName
+        ? { storageClassName: record.spec.storage.storageClassName }
+        : {}),
+    },
+    claimSize(made.size, record?.status?.sizeBytes),
+    made.defaultStorageClass,
+  );
+  ctx.assertOwner();
+  try {
+    await io.api.createClaim(claim, ctx.signal);
+  } catch (err) {
+    const status = (err as { statusCode?: number }).statusCode;
+    if (status === 400 || status === 403 || status === 422)
+      return fail('RESTORE_SNAPSHOT_NOT_READY', `${what} cannot be created: ${(err as Error).message}`);
+    throw err;
+  }
+  ctx.log.info({ claim: plan.claimName }, 'snapshot claim created for the fetch of a remote copy');
+  return undefined;
 }
 
 /** The FetchingRemote phase: the fetch Job, then back to Validating with what it read. */

@@ -5,7 +5,7 @@ import {
   VOLUME_GROUP_SNAPSHOT_GROUP,
   VOLUME_GROUP_SNAPSHOT_VERSIONS,
 } from '../../informers/resources.ts';
-import { isNotFound } from '../../kube/api-errors.ts';
+import { isAlreadyExists, isNotFound } from '../../kube/api-errors.ts';
 import type { JsonRequester } from '../../kube/custom-objects.ts';
 import { EventRecorder, type InvolvedObject } from '../../kube/event-recorder.ts';
 import { ETCD_RESTORE, type EtcdRestore } from '../../records/etcd-restore.ts';
@@ -43,6 +43,16 @@ export function kubeRestoreApi(
     `${nsPath(`${ETCD_RESTORE.group}/${ETCD_RESTORE.version}`, r.metadata?.namespace ?? '', ETCD_RESTORE.plural)}/${enc(r.metadata?.name ?? '')}`;
   return {
     createJob: (job, signal) => jobs.createJob(job, signal),
+    async createClaim(claim, signal) {
+      await client
+        .request('POST', nsPath('', claim.metadata?.namespace ?? '', 'persistentvolumeclaims'), {
+          body: claim,
+          signal,
+        })
+        .catch((err: unknown) => {
+          if (!isAlreadyExists(err)) throw err;
+        });
+    },
     getJob: (namespace, name, signal) => jobs.getJob(namespace, name, signal),
     listJobPods: (namespace, name, signal) => jobs.listJobPods(namespace, name, signal),
     podLogTail: (namespace, pod, lines, signal) => jobs.podLogTail(namespace, pod, lines, signal),

@@ -19,6 +19,11 @@ export interface RestoreOptions {
   defaultWaitForTargetSeconds: number;
   /** Which discovery methods finding the cluster's endpoints may use; all when unset. */
   discovery?: DiscoveryOptions;
+  /**
+   * How a snapshot claim that a remote copy is fetched into is made when it does not exist (the
+   * pipeline's `--storage-class` and `--snapshot-claim-size`); unset: such a restore fails.
+   */
+  snapshotClaim?: { defaultStorageClass: string; size?: string };
 }
 
 export const DEFAULT_RESTORE_OPTIONS: Omit<RestoreOptions, 'job'> = {

@@ -2,7 +2,7 @@
 // (kube-api.ts implements them over KubeClient) and a look at the live etcd cluster
 // (live-cluster.ts implements it with src/etcd's client). Unit tests give in-memory fakes.
 import type { EtcdCredentials, SecretLike } from '../../etcd/credentials.ts';
-import type { Job, Pod } from '../../informers/resources.ts';
+import type { Job, PersistentVolumeClaim, Pod } from '../../informers/resources.ts';
 import type { EtcdRestore } from '../../records/etcd-restore.ts';
 
 export interface KubeEvent {
@@ -45,6 +45,8 @@ export interface RestoreApi {
   deletePods(namespace: string, matchLabels: Record<string, string>, signal: AbortSignal): Promise<string[]>;
   /** Creates the Job; resolves when one of that name exists already (the caller checks its owner). */
   createJob(job: Job, signal: AbortSignal): Promise<void>;
+  /** Creates the snapshot claim a remote copy is fetched into; resolves when it exists already. */
+  createClaim(claim: PersistentVolumeClaim, signal: AbortSignal): Promise<void>;
   getJob(namespace: string, name: string, signal: AbortSignal): Promise<Job | undefined>;
   listJobPods(namespace: string, jobName: string, signal: AbortSignal): Promise<Pod[]>;
   /** The last lines of a pod's log; '' when it cannot be read. */

@@ -11,9 +11,9 @@ import {
   type EtcdSnapshotStep,
 } from '../../records/etcd-snapshot.ts';
 import type { ReconcileContext, ReconcileResult } from '../result.ts';
+import { minFreeBytes } from '../snapshot-records/claim-spec.ts';
 import { fail, type Phase, proceed, requeueAfter, runPhases, type StepResult } from '../step.ts';
 import { startUpload } from './await-upload.ts';
-import { minFreeBytes } from './claim-spec.ts';
 import { createSaveJob } from './job-create-failure.ts';
 import { type JobOutcome, jobOutcome, ownedBy } from './job-outcome.ts';
 import { buildSaveJob } from './job-spec.ts';

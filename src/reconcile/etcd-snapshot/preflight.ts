@@ -9,8 +9,8 @@ import { ClusterUnhealthyError, EtcdError, type EtcdErrorReason } from '../../et
 import { namespacedKey } from '../../informers/store-types.ts';
 import type { EtcdSnapshot } from '../../records/etcd-snapshot.ts';
 import type { ReconcileContext } from '../result.ts';
+import { buildSnapshotClaim, claimSize } from '../snapshot-records/claim-spec.ts';
 import { fail, proceed, requeueAfter, type StepResult } from '../step.ts';
-import { buildSnapshotClaim, claimSize } from './claim-spec.ts';
 import { memberIdsOf } from './membership-drift.ts';
 import { memberCountsOf } from './metrics.ts';
 import { type StepIo, sourceFirst } from './step-io.ts';

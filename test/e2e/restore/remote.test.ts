@@ -1,8 +1,9 @@
 // A restore from the object store on the local cluster: a real 3-member etcd StatefulSet, a group
 // snapshot uploaded by the pipeline (zstd, encrypted) to a real versitygw on the cluster's host
 // address, its local file then removed, and an EtcdRestore whose source is the copy's place in the
-// store (spec.source.objectStore): the fetch Job downloads and verifies it into the snapshot claim
-// before anything destructive, and every key comes back. A flipped byte in the stored object fails
+// store (spec.source.objectStore): the restore makes a snapshot claim that is not there yet (as on
+// a new cluster), the fetch Job downloads and verifies the copy into it before anything
+// destructive, and every key comes back. A flipped byte in the stored object fails
 // the next restore with CHECKSUM_MISMATCH in FetchingRemote: the cluster's keys and pods unchanged,
 // its StatefulSet never scaled.
 import { randomBytes } from 'node:crypto';
@@ -56,7 +57,9 @@ beforeAll(async () => {
   await prepareNamespace(cluster, NS);
   env = await startDriver(cluster, { etcdNamespace: NS, log });
   pipeline = startPipeline(cluster, env, log, { turns });
-  restores = startRestoreController(cluster, env, log, turns);
+  restores = startRestoreController(cluster, env, log, turns, {
+    snapshotClaim: { defaultStorageClass: 'local-path' },
+  });
   await createSecret('store', s3.storeSecretData({ maxAttempts: '2' }));
   await createSecret('copy-key', { key: randomBytes(32).toString('base64') });
   await waitFor('the informers to sync', async () =>
@@ -127,7 +130,9 @@ describe.skipIf(
     rmSync(join(claim, record.spec.storage.path));
     await putKeys(main, { '/app/k00': 'changed', '/app/after': 'must-go' });
 
-    await createRestore(env, NS, 'from-store', { source: fromStore(record), target: { cluster: 'main' } });
+    // Into a snapshot claim that does not exist yet, as on a new cluster: the restore makes it.
+    const source = { objectStore: { ...fromStore(record).objectStore, claimName: 'etcd-snapshots-dr' } };
+    await createRestore(env, NS, 'from-store', { source, target: { cluster: 'main' } });
     const { restore, phases } = await followRestore(env, NS, 'from-store', [
       'Completed',
       'Failed',
@@ -141,9 +146,11 @@ describe.skipIf(
     expect(restore.status?.snapshot).toMatchObject({
       checksumSha256: record.status!.checksumSha256,
       revision: record.status!.revision,
+      claimName: 'etcd-snapshots-dr',
       path: 'restore-from-store/snapshot.db',
     });
-    expect(existsSync(join(claim, 'restore-from-store', 'snapshot.db'))).toBe(true);
+    const drClaim = await claimDir(env, NS, 'etcd-snapshots-dr');
+    expect(existsSync(join(drClaim, 'restore-from-store', 'snapshot.db'))).toBe(true);
     await main.waitHealthy(120_000);
     expect(await keysWithValues('/app/')).toEqual(keys);
   });

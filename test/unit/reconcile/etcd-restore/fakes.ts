@@ -10,7 +10,10 @@ import type { Job, PersistentVolumeClaim, Pod, StatefulSet } from '../../../../s
 import { objectKey } from '../../../../src/informers/store-types.ts';
 import { ClusterTurns } from '../../../../src/reconcile/cluster-turns.ts';
 import { RecordingRestoreMetrics } from '../../../../src/reconcile/etcd-restore/metrics.ts';
-import { resolveRestoreOptions } from '../../../../src/reconcile/etcd-restore/options.ts';
+import {
+  type RestoreOptions,
+  resolveRestoreOptions,
+} from '../../../../src/reconcile/etcd-restore/options.ts';
 import type {
   KubeEvent,
   LiveClusterView,
@@ -121,6 +124,11 @@ export class RestoreWorld implements RestoreApi {
       .map((p) => p.metadata?.name ?? '');
     this.calls.push(`deletePods ${names.join(',')}`);
     return names;
+  }
+  async createClaim(claim: PersistentVolumeClaim) {
+    if (this.claims.get(objectKey(claim))) return;
+    this.calls.push(`createClaim ${claim.metadata?.name}`);
+    this.claims.upsert({ ...claim, metadata: { ...claim.metadata, resourceVersion: this.next() } });
   }
   async createJob(job: Job) {
     if (this.jobs.get(objectKey(job))) return;
@@ -378,7 +386,10 @@ export class RestoreWorld implements RestoreApi {
   }
 }
 
-export function reconcilerFor(world: RestoreWorld, options: { turns?: ClusterTurns; now?: () => Date } = {}) {
+export function reconcilerFor(
+  world: RestoreWorld,
+  options: { turns?: ClusterTurns; now?: () => Date; restore?: Partial<RestoreOptions> } = {},
+) {
   const metrics = new RecordingRestoreMetrics();
   const logger = createLogger({
     level: 'warn',
@@ -412,6 +423,7 @@ export function reconcilerFor(world: RestoreWorld, options: { turns?: ClusterTur
       },
       verifyResultTimeoutMs: 60_000,
       quiesceTimeoutMs: 60_000,
+      ...options.restore,
     }),
     metrics,
     turns: options.turns ?? new ClusterTurns(),

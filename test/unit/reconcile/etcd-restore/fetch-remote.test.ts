@@ -151,6 +151,23 @@ describe('restore from a remote copy', () => {
     });
   });
 
+  it('makes a snapshot claim that is not there (a new cluster) as the pipeline would, then fetches into it', async () => {
+    const w = remoteWorld({ claimName: 'etcd-snapshots-dr' }, false);
+    const { run } = reconcilerFor(w, { restore: { snapshotClaim: { defaultStorageClass: 'fast' } } });
+    await until(w, run, 'FetchingRemote');
+    expect(w.calls.filter((c) => c.startsWith('create'))).toEqual(['createClaim etcd-snapshots-dr']);
+    expect(w.claims.get(`${NS}/etcd-snapshots-dr`)?.spec).toEqual({
+      accessModes: ['ReadWriteOnce'],
+      storageClassName: 'fast',
+      resources: { requests: { storage: '1Gi' } },
+    });
+    await run();
+    const job = w.jobs.get(`${NS}/${fetchJobName('r1')}`)!;
+    expect(job.spec?.template?.spec?.volumes?.[0]?.persistentVolumeClaim?.claimName).toBe(
+      'etcd-snapshots-dr',
+    );
+  });
+
   it('an imported record is fetched to its own place and must read with its checksum', async () => {
     const w = new RestoreWorld();
     w.addCluster();
@@ -212,6 +229,17 @@ describe('restore from a remote copy', () => {
       reason: 'OBJECT_STORE_KEY_INVALID',
       message: expect.stringContaining('key id 0123456789abcdef'),
     });
+  });
+
+  it('a reconciler restarted at every step of the fetch starts one fetch Job and goes on', async () => {
+    const w = remoteWorld();
+    const fresh = () => reconcilerFor(w).run();
+    await until(w, fresh, 'FetchingRemote');
+    for (let i = 0; i < 3; i++) await fresh();
+    expect(w.calls.filter((c) => c.startsWith('createJob'))).toEqual([`createJob ${fetchJobName('r1')}`]);
+    w.finishJob(fetchJobName('r1'), true, { ...fetchedResult, fetched: 'already-present' });
+    await until(w, fresh, 'VerifyingFile');
+    expect(w.calls.filter((c) => c.startsWith('createJob'))).toEqual([`createJob ${fetchJobName('r1')}`]);
   });
 
   it('a restore in FetchingRemote resumes its fetch', () => {

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { CREDENTIALS_MOUNT_PATH, SNAPSHOT_MOUNT_PATH } from '../../../../src/agent/contract.ts';
+import { buildDeleteJob, buildSaveJob } from '../../../../src/reconcile/etcd-snapshot/job-spec.ts';
+import { resolvePipelineOptions } from '../../../../src/reconcile/etcd-snapshot/options.ts';
 import {
   buildSnapshotClaim,
   claimSize,
   minFreeBytes,
-} from '../../../../src/reconcile/etcd-snapshot/claim-spec.ts';
-import { buildDeleteJob, buildSaveJob } from '../../../../src/reconcile/etcd-snapshot/job-spec.ts';
-import { resolvePipelineOptions } from '../../../../src/reconcile/etcd-snapshot/options.ts';
+} from '../../../../src/reconcile/snapshot-records/claim-spec.ts';
 import { jobName } from '../../../../src/reconcile/snapshot-records/names.ts';
 import { restrictedViolations } from '../jobs/pod-security.ts';
 import { FakeWorld } from './fakes.ts';
