@@ -1,10 +1,15 @@
 // The command line: `--flag=value`, `--flag value` and bare boolean `--flag`. Only flags of the
-// option table and its aliases are accepted; the last of a repeated flag wins.
+// option table and its aliases are accepted; the last of a repeated flag wins, except that a
+// list flag (REPEATABLE_FLAGS) adds each repeat to its list.
 import { ConfigError, cut, shown } from './driver-config.ts';
-import { BOOLEAN_FLAGS, KNOWN_FLAGS } from './flag-table.ts';
+import { BOOLEAN_FLAGS, KNOWN_FLAGS, REPEATABLE_FLAGS } from './flag-table.ts';
 
 export function parseArgv(argv: readonly string[]): Map<string, string> {
   const flags = new Map<string, string>();
+  const set = (name: string, value: string) => {
+    const before = flags.get(name);
+    flags.set(name, REPEATABLE_FLAGS.has(name) && before !== undefined ? `${before},${value}` : value);
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (!arg.startsWith('--'))
@@ -13,7 +18,7 @@ export function parseArgv(argv: readonly string[]): Map<string, string> {
     const name = eq > 0 ? arg.slice(2, eq) : arg.slice(2);
     if (!KNOWN_FLAGS.has(name)) throw new ConfigError(`unknown flag --${cut(name)}`);
     if (eq > 0) {
-      flags.set(name, arg.slice(eq + 1));
+      set(name, arg.slice(eq + 1));
       continue;
     }
     const next = argv[i + 1];
@@ -22,7 +27,7 @@ export function parseArgv(argv: readonly string[]): Map<string, string> {
     } else if (next === undefined) {
       throw new ConfigError(`flag --${name} needs a value`);
     } else {
-      flags.set(name, next);
+      set(name, next);
       i++;
     }
   }

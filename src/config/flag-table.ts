@@ -48,3 +48,5 @@ export const KNOWN_FLAGS = new Set([
 export const BOOLEAN_FLAGS = new Set(
   OPTIONS.filter((o) => typeof o.default === 'boolean').map((o) => o.flag),
 );
+/** List flags: `--x=a --x=b` is `--x=a,b`. */
+export const REPEATABLE_FLAGS = new Set(OPTIONS.filter((o) => o.repeatable).map((o) => o.flag));

@@ -140,7 +140,8 @@ export const PIPELINE_ROWS = {
     env: 'IMPORT_FROM_STORE',
     parse: namespacedNames,
     default: [],
-    help: 'Store Secrets `<namespace>/<secret>`, comma-separated: their remote copies of that namespace become EtcdSnapshot records (disaster recovery; docs/object-store.md)',
+    repeatable: true,
+    help: 'Store Secrets `<namespace>/<secret>`, comma-separated or the flag repeated: their remote copies of that namespace become EtcdSnapshot records (disaster recovery; docs/object-store.md)',
   },
   importIntervalMs: {
     flag: 'import-interval',

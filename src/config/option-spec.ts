@@ -15,6 +15,8 @@ export interface OptionSpec<K extends ConfigKey> {
   parse: ValueParser<DriverConfig[K]>;
   default: DriverConfig[K];
   help: string;
+  /** A comma-separated list: a repeated flag adds to it instead of replacing it. */
+  repeatable?: boolean;
 }
 
 export type OptionRows<K extends ConfigKey> = { readonly [P in K]: Omit<OptionSpec<P>, 'key'> };

@@ -46,6 +46,20 @@ describe('loadConfig', () => {
     expect(() => loadConfig(['--leader-election-lease-duration=soon'], {})).toThrow(/got "soon"/);
   });
 
+  it('reads --import-from-store as a list, comma-separated or repeated, and refuses a bare name', () => {
+    expect(loadConfig([], {}).importFromStore).toEqual([]);
+    expect(loadConfig([], {}).importIntervalMs).toBe(300_000);
+    expect(
+      loadConfig(['--import-from-store=prod/store,dev/store', '--import-from-store', 'prod/other'], {})
+        .importFromStore,
+    ).toEqual(['prod/store', 'dev/store', 'prod/other']);
+    expect(loadConfig([], { IMPORT_FROM_STORE: 'prod/store' }).importFromStore).toEqual(['prod/store']);
+    expect(loadConfig(['--import-interval=30s'], {}).importIntervalMs).toBe(30_000);
+    expect(() => loadConfig(['--import-from-store=store'], {})).toThrow(/<namespace>\/<secret>, got "store"/);
+    // Other flags still take the last of their repeats.
+    expect(loadConfig(['--workers=2', '--workers=3'], {}).workers).toBe(3);
+  });
+
   it('checks quantities and ratios', () => {
     expect(loadConfig(['--snapshot-claim-size=20Gi'], {}).snapshotClaimSize).toBe('20Gi');
     expect(() => loadConfig(['--snapshot-claim-size=lots'], {})).toThrow(/--snapshot-claim-size .*"lots"/);
