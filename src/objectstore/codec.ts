@@ -8,7 +8,7 @@ import type { Compression } from './layout.ts';
 
 /**
  * Levels offered: zstd above 19 needs far more memory (its "ultra" levels); gzip has 1–9. zstd's
- * default is 1: on Kubernetes-like data it compresses as well as 3 for 58% of the CPU
+ * default is 1: on Kubernetes-like data it compresses as well as 3 for 57% of the CPU
  * (bench/upload-cpu-cost.ts, bench/README.md), and the upload's CPU is what makes save + upload slow.
  */
 export const COMPRESSION_LEVELS: Record<
