@@ -28,7 +28,7 @@ export interface RemoteArguments {
 export interface UploadArguments extends RemoteArguments {
   file: string;
   compression: 'none' | 'zstd' | 'gzip';
-  /** zstd 1–19 (default 3), gzip 1–9 (default 6). */
+  /** zstd 1–19 (default 1), gzip 1–9 (default 6). */
   compressionLevel?: number;
   /** `name=peerURL,…` of the etcd members, recorded in the manifest when known. */
   members?: string;

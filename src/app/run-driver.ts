@@ -17,6 +17,7 @@ import type { HealthServer } from '../telemetry/http-server.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import { createDriverMetrics, type DriverMetrics } from '../telemetry/metrics.ts';
 import { defaultControllers } from './default-controllers.ts';
+import { remoteCopyTimes } from './remote-copy-times.ts';
 
 import type { SharedInformers } from './shared-informers.ts';
 import { type RunnableController, startControllers } from './start-controllers.ts';
@@ -108,6 +109,7 @@ export async function runDriver(
     const parts: DriverParts = { config, kubeConfig, log, client, informers, ownership, metrics };
     const controllers = (options.controllers ?? defaultControllers)(parts);
     metrics.pipeline.setSnapshotCountSource(() => countSnapshots(informers));
+    metrics.pipeline.setRemoteCopyTimeSource(() => remoteCopyTimes(informers.etcdSnapshots.store.list()));
     startControllers(controllers, elector, stack, log);
     await stepDone('controllers');
 

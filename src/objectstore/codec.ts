@@ -6,12 +6,16 @@ import { PassThrough, Transform, type TransformCallback } from 'node:stream';
 import { constants, createGunzip, createGzip, createZstdCompress, createZstdDecompress } from 'node:zlib';
 import type { Compression } from './layout.ts';
 
-/** Levels offered: zstd above 19 needs far more memory (its "ultra" levels); gzip has 1–9. */
+/**
+ * Levels offered: zstd above 19 needs far more memory (its "ultra" levels); gzip has 1–9. zstd's
+ * default is 1: on Kubernetes-like data it compresses as well as 3 for 57% of the CPU
+ * (bench/upload-cpu-cost.ts, bench/README.md), and the upload's CPU is what makes save + upload slow.
+ */
 export const COMPRESSION_LEVELS: Record<
   Exclude<Compression, 'none'>,
   { min: number; max: number; default: number }
 > = {
-  zstd: { min: 1, max: 19, default: 3 },
+  zstd: { min: 1, max: 19, default: 1 },
   gzip: { min: 1, max: 9, default: 6 },
 };
 

@@ -12,6 +12,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Reason, StorageReason } from '../reasons/reasons.ts';
 import { BoundedLabel } from './bounded-label.ts';
+import { PromRemoteCopyMetrics, type RemoteCopyFigures, type RemoteCopyTime } from './remote-copy-metrics.ts';
 
 export interface OperationOutcome {
   /** save (or the pipeline's `create`) | verify | delete | restore */
@@ -56,7 +57,7 @@ export class PromPipelineMetrics {
   readonly #quorum: Gauge<'cluster'>;
   readonly #versions: Gauge<'cluster'>;
   readonly #jobTimeouts: Counter<'cluster'>;
-  readonly #remoteCopies: Counter<'cluster' | 'status'>;
+  readonly #remote: PromRemoteCopyMetrics;
   readonly #storageErrors: Counter<'cluster' | 'error_type'>;
   readonly #pvcUsage: Gauge<'namespace' | 'pvc_name'>;
   readonly #pvcAvailable: Gauge<'namespace' | 'pvc_name'>;
@@ -132,12 +133,7 @@ export class PromPipelineMetrics {
       labelNames: ['cluster'],
       registers,
     });
-    this.#remoteCopies = new Counter({
-      name: 'etcd_snapshot_remote_copies_total',
-      help: 'Uploads of snapshots to the object store that ended, by outcome',
-      labelNames: ['cluster', 'status'],
-      registers,
-    });
+    this.#remote = new PromRemoteCopyMetrics(registry, (c) => this.#cluster.map(c));
     this.#storageErrors = new Counter({
       name: 'etcd_snapshot_storage_errors_total',
       help: 'Errors writing or reading snapshot storage, by error type',
@@ -211,12 +207,14 @@ export class PromPipelineMetrics {
     this.#jobTimeouts.inc({ cluster: this.#cluster.map(cluster) });
   }
 
-  remoteCopy(cluster: string, status: 'success' | Reason): void {
-    // The reason is on the record's condition or status and its Event; here only the outcome.
-    this.#remoteCopies.inc({
-      cluster: this.#cluster.map(cluster),
-      status: status === 'success' ? 'success' : 'failure',
-    });
+  /** An upload ended (docs/observability.md, "Storage"): its outcome, reason or figures. */
+  remoteCopy(cluster: string, status: 'success' | Reason, copy?: RemoteCopyFigures): void {
+    this.#remote.copyEnded(this.#cluster.map(cluster), status, copy);
+  }
+
+  /** Where the last-success gauge of remote copies reads each cluster's freshest copy at a scrape. */
+  setRemoteCopyTimeSource(source: () => Iterable<RemoteCopyTime>): void {
+    this.#remote.setTimeSource(source);
   }
 
   storageError(cluster: string, reason: StorageReason): void {

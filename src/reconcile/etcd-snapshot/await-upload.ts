@@ -56,6 +56,8 @@ interface UploadRun {
   readonly ctx: ReconcileContext;
   job?: Job;
   remote?: RemoteCopyStatus;
+  /** The agent's own upload time, from its result. */
+  seconds?: number;
 }
 
 export async function awaitUpload(
@@ -71,7 +73,12 @@ export async function awaitUpload(
       name: 'Ready',
       run: async () => {
         await putReady(io, record, { ...withoutRemoteFailure(record.status), remote: run.remote! }, ctx);
-        io.metrics.remoteCopy(record.spec.cluster.key, 'success');
+        const { sizeBytes: storedBytes, compression } = run.remote!;
+        io.metrics.remoteCopy(record.spec.cluster.key, 'success', {
+          seconds: run.seconds,
+          storedBytes,
+          compression,
+        });
         return proceed;
       },
     },
@@ -117,6 +124,7 @@ async function uploadEnded(io: StepIo, run: UploadRun): Promise<StepResult> {
   const checked = checkUploadResult(outcome.result);
   if (typeof checked === 'string') return fail('SNAPSHOT_STATUS_FAILED', checked);
   run.remote = checked;
+  run.seconds = outcome.result?.durationSeconds;
   return proceed;
 }
 

@@ -28,8 +28,15 @@ export interface PipelineMetrics {
   storageError(cluster: string, reason: StorageReason): void;
   /** The snapshot claim's filesystem as the last save left it. */
   storageUsage(namespace: string, claimName: string, usedBytes: number, availableBytes: number): void;
-  /** An upload to the object store ended: `success` or the failure's reason. */
-  remoteCopy(cluster: string, status: 'success' | Reason): void;
+  /** An upload to the object store ended: `success` (with the copy's figures) or the failure's reason. */
+  remoteCopy(cluster: string, status: 'success' | Reason, copy?: RemoteCopyFigures): void;
+}
+
+/** A successful upload's figures, from the Job's result: the agent's upload time, stored bytes. */
+export interface RemoteCopyFigures {
+  seconds?: number;
+  storedBytes: number;
+  compression: 'none' | 'zstd' | 'gzip';
 }
 
 /** The counts a successful check returned; a view without them counts every member as up. */

@@ -20,6 +20,7 @@ import { alwaysOwner } from '../../../src/leader/ownership.ts';
 import type { ClusterTurns } from '../../../src/reconcile/cluster-turns.ts';
 import type { Controller } from '../../../src/reconcile/controller.ts';
 import { createEtcdSnapshotController } from '../../../src/reconcile/etcd-snapshot/controller-factory.ts';
+import type { PipelineMetrics } from '../../../src/reconcile/etcd-snapshot/metrics.ts';
 import type { PipelineOptionsInput } from '../../../src/reconcile/etcd-snapshot/options.ts';
 import { etcdRestoreResource } from '../../../src/records/etcd-restore.ts';
 import { type EtcdSnapshot, etcdSnapshotResource } from '../../../src/records/etcd-snapshot.ts';
@@ -53,7 +54,12 @@ export function startPipeline(
   cluster: LocalCluster,
   env: DriverEnv,
   log: Logger,
-  overrides: { client?: JsonRequester; options?: Partial<PipelineOptionsInput>; turns?: ClusterTurns } = {},
+  overrides: {
+    client?: JsonRequester;
+    options?: Partial<PipelineOptionsInput>;
+    turns?: ClusterTurns;
+    metrics?: PipelineMetrics;
+  } = {},
 ): Controller {
   const f = env.factory;
   const controller = createEtcdSnapshotController({
@@ -69,6 +75,7 @@ export function startPipeline(
       ...(overrides.turns ? { etcdRestores: f.informerFor(etcdRestoreResource) } : {}),
     },
     ...(overrides.turns ? { turns: overrides.turns } : {}),
+    ...(overrides.metrics ? { metrics: overrides.metrics } : {}),
     ownership: alwaysOwner,
     logger: log,
     kubeConfig: cluster.kubeConfig,

@@ -84,13 +84,13 @@ describe('deploy/monitoring', () => {
   it('promtool checks the alert rules and passes their unit tests', async () => {
     writeFileSync(join(dir, 'rules.yaml'), stringify(ruleSpec()));
     const check = await promtool('check', 'rules', 'rules.yaml');
-    expect(check).toMatch(/SUCCESS: 10 rules found/);
+    expect(check).toMatch(/SUCCESS: 11 rules found/);
     copyFileSync(join(import.meta.dirname, 'alerts.promtool.yaml'), join(dir, 'alerts.promtool.yaml'));
     const test = await promtool('test', 'rules', 'alerts.promtool.yaml');
     expect(test).toMatch(/SUCCESS/);
   });
 
-  it('has every alert of the seed, the restore engine’s, the schedule freshness and the remote copy alert', () => {
+  it('has every alert of the seed, the restore engine’s, the schedule freshness and the remote copy alerts', () => {
     const alerts = ruleSpec().groups.flatMap((g) => g.rules.map((r) => r.alert));
     expect(alerts.sort()).toEqual([
       'ETCDClusterLargeSnapshot',
@@ -101,12 +101,13 @@ describe('deploy/monitoring', () => {
       'SnapshotJobTimeout',
       'SnapshotPVCFull',
       'SnapshotRemoteCopyFailed',
+      'SnapshotRemoteCopyStale',
       'SnapshotScheduleStale',
       'SnapshotSlowCreation',
     ]);
   });
 
-  it('has the seed dashboard rows, the Schedules and Restores rows, and promtool accepts every panel query', async () => {
+  it('has the seed dashboard rows, the Schedules, Restores and Remote copies rows, and promtool accepts every panel query', async () => {
     const rows = dashboard()
       .panels.filter((p) => p.type === 'row')
       .map((p) => p.title);
@@ -118,6 +119,7 @@ describe('deploy/monitoring', () => {
       'Alerts and Events',
       'Schedules',
       'Restores',
+      'Remote copies',
     ]);
     const queries = concreteQueries();
     expect(queries.length).toBeGreaterThan(20);

@@ -28,11 +28,11 @@ describe('object store parameters', () => {
     expect(spec({})).toBeUndefined();
   });
 
-  it('defaults to zstd level 3 and required; the class parameter overrides the driver default', () => {
+  it('defaults to zstd level 1 and required; the class parameter overrides the driver default', () => {
     expect(spec({}, 'store-default')).toEqual({
       secretName: 'store-default',
       compression: 'zstd',
-      compressionLevel: 3,
+      compressionLevel: 1,
       mode: 'required',
     });
     expect(
@@ -116,7 +116,7 @@ describe('object store parameters', () => {
     expect(record!.spec.objectStore).toEqual({
       secretName: 'store',
       compression: 'zstd',
-      compressionLevel: 3,
+      compressionLevel: 1,
       encryptionKeySecret: 'key',
       mode: 'required',
     });

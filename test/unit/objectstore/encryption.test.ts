@@ -134,7 +134,7 @@ describe('compression and the hash tap', () => {
   });
 
   it('checks levels', () => {
-    expect(compressionLevel('zstd', undefined)).toBe(3);
+    expect(compressionLevel('zstd', undefined)).toBe(1);
     expect(compressionLevel('gzip', 9)).toBe(9);
     expect(compressionLevel('none', undefined)).toBeUndefined();
     expect(() => compressionLevel('zstd', 22)).toThrow('zstd level 22 is not in [1, 19]');

@@ -14,7 +14,7 @@ const REMOTE = {
   compression: 'zstd',
   keyId: '0123456789abcdef',
 };
-const okUpload = JSON.stringify({ operation: 'upload', ok: true, remote: REMOTE });
+const okUpload = JSON.stringify({ operation: 'upload', ok: true, remote: REMOTE, durationSeconds: 3.25 });
 const failedUpload = JSON.stringify({
   operation: 'upload',
   ok: false,
@@ -114,7 +114,7 @@ describe('pipeline reconciler: upload to the object store', () => {
       remote: recorded,
     });
     expect(metrics.calls.filter((c) => c.name === 'remoteCopy').map((c) => c.args)).toEqual([
-      ['etcd/main', 'success'],
+      ['etcd/main', 'success', { seconds: 3.25, storedBytes: 4096, compression: 'zstd' }],
     ]);
   });
 
