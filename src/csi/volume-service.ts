@@ -15,7 +15,13 @@ import {
 import { type DriverContext, requireSynced } from './context.ts';
 import { CsiError, fromApiError } from './errors.ts';
 import type { CallContext } from './handler.ts';
-import { formatVolumeId, parseVolumeId, type VolumeKey, volumeRecordName } from './ids.ts';
+import {
+  formatVolumeId,
+  parseVolumeId,
+  successorVolumeRecordName,
+  type VolumeKey,
+  volumeRecordName,
+} from './ids.ts';
 import { echo } from './limits.ts';
 import type {
   CreateVolumeRequest,
@@ -96,7 +102,15 @@ export async function createVolume(
     reference = { namespace: key.namespace };
   }
   const held = ctx.volumes.store.get(formatVolumeId(key));
-  if (held && held.spec.volumeName !== name) throw heldBy(key, held);
+  if (held && held.spec.volumeName !== name) {
+    // A claim re-created under a deleted claim's name (Velero's restore does) while the old
+    // volume still exists: the old record keeps its ID until its own DeleteVolume, the new volume
+    // gets one of its own. Never taken over: that DeleteVolume would delete the new record.
+    if (!pvcName) throw heldBy(key, held);
+    key = { namespace: key.namespace, name: successorVolumeRecordName(key.name, name) };
+    const successorHeld = ctx.volumes.store.get(formatVolumeId(key));
+    if (successorHeld && successorHeld.spec.volumeName !== name) throw heldBy(key, successorHeld);
+  }
   // From a snapshot: the restore (ABORTED while it runs, its final code when it failed). No check
   // of the claim may refuse it after that — it would have restored the cluster for nothing and
   // never bind: the door accepts only a claim naming its cluster (etcd.io/cluster), which is what

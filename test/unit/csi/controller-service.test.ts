@@ -182,6 +182,34 @@ describe('CreateVolume from csi-provisioner (--extra-create-metadata)', () => {
     });
   });
 
+  it('a claim re-created under a deleted claim’s name gets a volume ID of its own while the old volume exists; each DeleteVolume removes its own record', async () => {
+    const w = world();
+    addEtcdCluster(w, 'main', 'apps');
+    w.stores.persistentVolumeClaims.upsert({
+      metadata: { name: 'etcd-main', namespace: 'apps', annotations: { 'etcd.io/cluster': 'main' } },
+      status: { phase: 'Pending' },
+    });
+    const old = (await createVolume(w, provisioned('etcd-main'))).volume;
+    expect(old.volume_id).toBe('apps/etcd-main');
+    // The same claim name, another claim (csi-provisioner names the volume pvc-<claim uid>).
+    const again = { ...provisioned('etcd-main'), name: 'pvc-5678' };
+    const fresh = (await createVolume(w, again)).volume;
+    expect(fresh.volume_id).toMatch(/^apps\/etcd-main-[a-z2-7]{16}$/);
+    expect(fresh.volume_context).toEqual({ 'etcd-namespace': 'apps', 'etcd-cluster-name': 'main' });
+    // Repeated: the same answer, no write.
+    const writes = w.volumesApi.writes;
+    expect((await createVolume(w, again)).volume).toEqual(fresh);
+    expect((await createVolume(w, provisioned('etcd-main'))).volume).toEqual(old);
+    expect(w.volumesApi.writes).toBe(writes);
+    expect(w.volumesApi.objects.get(fresh.volume_id)?.spec).toMatchObject({
+      volumeName: 'pvc-5678',
+      claim: { namespace: 'apps', name: 'etcd-main' },
+    });
+    // The old volume's DeleteVolume (its PV goes) takes its own record, not the new one.
+    await w.call('Controller', 'DeleteVolume', { volume_id: old.volume_id });
+    expect([...w.volumesApi.objects.keys()]).toEqual([fresh.volume_id]);
+  });
+
   it('refuses a claim it does not know, and a claim naming no cluster', async () => {
     const w = world();
     expect(await reason(createVolume(w, provisioned('missing')))).toBe('CLAIM_NOT_FOUND');
