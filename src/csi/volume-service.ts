@@ -102,11 +102,12 @@ export async function createVolume(
     reference = { namespace: key.namespace };
   }
   const held = ctx.volumes.store.get(formatVolumeId(key));
-  if (held && held.spec.volumeName !== name) {
+  if (held && held.spec.volumeName !== name && !pvcName) throw heldBy(key, held);
+  if (pvcName && (held ? held.spec.volumeName !== name : handleOfAnotherPv(ctx, formatVolumeId(key), name))) {
     // A claim re-created under a deleted claim's name (Velero's restore does) while the old
-    // volume still exists: the old record keeps its ID until its own DeleteVolume, the new volume
-    // gets one of its own. Never taken over: that DeleteVolume would delete the new record.
-    if (!pvcName) throw heldBy(key, held);
+    // volume still exists — its record, or a static PV of that handle without one: the old
+    // volume keeps its ID, the new volume gets one of its own. Never shared: the old volume's
+    // DeleteVolume would delete the new record.
     key = { namespace: key.namespace, name: successorVolumeRecordName(key.name, name) };
     const successorHeld = ctx.volumes.store.get(formatVolumeId(key));
     if (successorHeld && successorHeld.spec.volumeName !== name) throw heldBy(key, successorHeld);
@@ -178,6 +179,16 @@ function sourceSnapshotId(ctx: DriverContext, req: CreateVolumeRequest): string 
   throw new CsiError(
     'VOLUME_CONTENT_SOURCE_UNSUPPORTED',
     `volume_content_source volume ${echo(volumeId)}: cloning a volume is not supported; restore from a VolumeSnapshot instead (docs/restore.md)`,
+  );
+}
+
+/** A PV of this driver other than `volumeName` has this handle (a static PV stays after its claim). */
+function handleOfAnotherPv(ctx: DriverContext, volumeId: string, volumeName: string): boolean {
+  return (ctx.persistentVolumes?.list() ?? []).some(
+    (pv) =>
+      pv.metadata?.name !== volumeName &&
+      pv.spec?.csi?.driver === ctx.driverName &&
+      pv.spec.csi.volumeHandle === volumeId,
   );
 }
 
