@@ -2,7 +2,8 @@
 // and each leads to its record through an informer index (never a list):
 //
 //   volume ID          <namespace>/<name>        the EtcdSourceVolume record, else the PVC <namespace>/<name>
-//                                                (csi-provisioner's handle is <pvc-namespace>/<pvc-name>;
+//                                                (csi-provisioner's handle is <pvc-namespace>/<pvc-name>,
+//                                                <pvc-name>-<h16> while a deleted claim's volume holds that;
 //                                                without a claim the name is vol-<hash(request name)>)
 //   group snapshot ID  grp-<h20>                 h20 = hash of the request name; index group-snapshot-id
 //   member snapshot ID grp-<h20>-<h12>           h12 = hash of the source volume ID; index snapshot-id
@@ -45,6 +46,16 @@ export function formatVolumeId(key: VolumeKey): string {
 /** Record name of a volume created without a claim: request names need not be Kubernetes names. */
 export function volumeRecordName(requestName: string): string {
   return `vol-${hashId(['volume', requestName], 20)}`;
+}
+
+/**
+ * Record name of a claim's volume while `<claim>` still names the volume of a deleted claim of the
+ * same name (its PV Retain, or its DeleteVolume not come yet — Velero re-creates claims under their
+ * old names): the claim's name and a hash of the new volume's name, at most 253 characters.
+ */
+export function successorVolumeRecordName(claimName: string, volumeName: string): string {
+  const prefix = claimName.slice(0, 236).replace(/[-.]+$/, '');
+  return `${prefix}-${hashId(['claim-volume', volumeName], 16)}`;
 }
 
 export function groupSnapshotId(requestName: string): string {

@@ -15,7 +15,13 @@ import {
 import { type DriverContext, requireSynced } from './context.ts';
 import { CsiError, fromApiError } from './errors.ts';
 import type { CallContext } from './handler.ts';
-import { formatVolumeId, parseVolumeId, type VolumeKey, volumeRecordName } from './ids.ts';
+import {
+  formatVolumeId,
+  parseVolumeId,
+  successorVolumeRecordName,
+  type VolumeKey,
+  volumeRecordName,
+} from './ids.ts';
 import { echo } from './limits.ts';
 import type {
   CreateVolumeRequest,
@@ -96,7 +102,16 @@ export async function createVolume(
     reference = { namespace: key.namespace };
   }
   const held = ctx.volumes.store.get(formatVolumeId(key));
-  if (held && held.spec.volumeName !== name) throw heldBy(key, held);
+  if (held && held.spec.volumeName !== name && !pvcName) throw heldBy(key, held);
+  if (pvcName && (held ? held.spec.volumeName !== name : handleOfAnotherPv(ctx, formatVolumeId(key), name))) {
+    // A claim re-created under a deleted claim's name (Velero's restore does) while the old
+    // volume still exists — its record, or a static PV of that handle without one: the old
+    // volume keeps its ID, the new volume gets one of its own. Never shared: the old volume's
+    // DeleteVolume would delete the new record.
+    key = { namespace: key.namespace, name: successorVolumeRecordName(key.name, name) };
+    const successorHeld = ctx.volumes.store.get(formatVolumeId(key));
+    if (successorHeld && successorHeld.spec.volumeName !== name) throw heldBy(key, successorHeld);
+  }
   // From a snapshot: the restore (ABORTED while it runs, its final code when it failed). No check
   // of the claim may refuse it after that — it would have restored the cluster for nothing and
   // never bind: the door accepts only a claim naming its cluster (etcd.io/cluster), which is what
@@ -164,6 +179,16 @@ function sourceSnapshotId(ctx: DriverContext, req: CreateVolumeRequest): string 
   throw new CsiError(
     'VOLUME_CONTENT_SOURCE_UNSUPPORTED',
     `volume_content_source volume ${echo(volumeId)}: cloning a volume is not supported; restore from a VolumeSnapshot instead (docs/restore.md)`,
+  );
+}
+
+/** A PV of this driver other than `volumeName` has this handle (a static PV stays after its claim). */
+function handleOfAnotherPv(ctx: DriverContext, volumeId: string, volumeName: string): boolean {
+  return (ctx.persistentVolumes?.list() ?? []).some(
+    (pv) =>
+      pv.metadata?.name !== volumeName &&
+      pv.spec?.csi?.driver === ctx.driverName &&
+      pv.spec.csi.volumeHandle === volumeId,
   );
 }
 

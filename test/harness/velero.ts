@@ -1,5 +1,5 @@
 // The real Velero server (the tools cache's `velero`, hack/tools/velero) as a process against a
-// local cluster, as `velero install` would set it up minus the Deployment: its CRDs from
+// local cluster, as `velero install` would set it up, its Deployment scaled to 0: its CRDs from
 // `velero install --crds-only --dry-run -o yaml` of the same binary, a plugin directory holding
 // velero-plugin-for-aws, and one BackupStorageLocation on the harness S3 server (s3-server.ts)
 // whose keys Velero reads from a Secret through the location's `credential`. CSI snapshots are
@@ -44,6 +44,11 @@ export interface VeleroBackup {
   };
 }
 
+export interface VeleroRestore {
+  metadata: { name: string };
+  status?: { phase?: string; errors?: number; warnings?: number; failureReason?: string };
+}
+
 export interface Velero {
   readonly namespace: string;
   readonly location: string;
@@ -61,6 +66,9 @@ export interface Velero {
   backup(name: string): Promise<VeleroBackup | undefined>;
   /** Waits until a backup has reached one of Velero's final phases and returns it. */
   waitBackupFinished(name: string, timeoutMs?: number): Promise<VeleroBackup>;
+  restore(name: string): Promise<VeleroRestore | undefined>;
+  /** Waits until a restore has reached one of Velero's final phases and returns it. */
+  waitRestoreFinished(name: string, timeoutMs?: number): Promise<VeleroRestore>;
   /** The last few KB of the server's log, for failure messages. */
   logTail(): string;
   stop(): Promise<ProcessExit>;
@@ -73,7 +81,7 @@ export interface VeleroOptions {
   serverArgs?: readonly string[];
 }
 
-const FINAL_BACKUP_PHASES = ['Completed', 'PartiallyFailed', 'Failed', 'FailedValidation'];
+const FINAL_PHASES = ['Completed', 'PartiallyFailed', 'Failed', 'FailedValidation'];
 
 function readTail(file: string): string {
   try {
@@ -121,6 +129,28 @@ export async function installVeleroCrds(cluster: LocalCluster, home: string): Pr
   await waitCrdsEstablished((args) => cluster.kubectl(args), names);
 }
 
+/**
+ * The Deployment `velero install` makes, scaled to 0: the server runs as a process here, but its
+ * restore reads this Deployment (pod_volume_restore_action.go, NewPodVolumeRestoreAction: the
+ * restore helper's image is the first container's) and fails every restore without it.
+ */
+function serverDeployment(): object {
+  const labels = { component: 'velero', deploy: 'velero' };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'velero', namespace: VELERO_NAMESPACE, labels: { component: 'velero' } },
+    spec: {
+      replicas: 0,
+      selector: { matchLabels: labels },
+      template: {
+        metadata: { labels },
+        spec: { containers: [{ name: 'velero', image: 'velero/velero:v1.18.3', command: ['/velero'] }] },
+      },
+    },
+  };
+}
+
 function locationObjects(s3: S3Server, prefix: string): object[] {
   const credentials = [
     '[default]',
@@ -136,6 +166,7 @@ function locationObjects(s3: S3Server, prefix: string): object[] {
       metadata: { name: CREDENTIALS_SECRET, namespace: VELERO_NAMESPACE },
       stringData: { [CREDENTIALS_KEY]: credentials },
     },
+    serverDeployment(),
     {
       apiVersion: 'velero.io/v1',
       kind: 'BackupStorageLocation',
@@ -213,6 +244,24 @@ export async function startVelero(
   const startMs = performance.now() - t0;
 
   const backup = (name: string) => kubectlJson<VeleroBackup>(['backups.velero.io', name]);
+  const restore = (name: string) => kubectlJson<VeleroRestore>(['restores.velero.io', name]);
+  const waitFinished = <T extends { status?: { phase?: string } }>(
+    what: string,
+    read: () => Promise<T | undefined>,
+    timeoutMs: number,
+  ) =>
+    waitFor(
+      `${what} to finish`,
+      async () => {
+        const o = await read();
+        return o?.status?.phase && FINAL_PHASES.includes(o.status.phase) ? o : undefined;
+      },
+      {
+        timeoutMs,
+        intervalMs: 500,
+        abortIf: () => (server.hasExited ? `velero server exited:\n${readTail(logFile)}` : undefined),
+      },
+    );
   return {
     namespace: VELERO_NAMESPACE,
     location: VELERO_LOCATION,
@@ -224,18 +273,10 @@ export async function startVelero(
     cli: (args, { timeoutMs = 300_000 } = {}) => runVelero(home, [...args, ...common], timeoutMs),
     backup,
     waitBackupFinished: (name, timeoutMs = 300_000) =>
-      waitFor(
-        `Velero backup ${name} to finish`,
-        async () => {
-          const b = await backup(name);
-          return b?.status?.phase && FINAL_BACKUP_PHASES.includes(b.status.phase) ? b : undefined;
-        },
-        {
-          timeoutMs,
-          intervalMs: 500,
-          abortIf: () => (server.hasExited ? `velero server exited:\n${readTail(logFile)}` : undefined),
-        },
-      ),
+      waitFinished(`Velero backup ${name}`, () => backup(name), timeoutMs),
+    restore,
+    waitRestoreFinished: (name, timeoutMs = 600_000) =>
+      waitFinished(`Velero restore ${name}`, () => restore(name), timeoutMs),
     logTail: () => readTail(logFile),
     stop: async () => {
       const exit = await server.stop(10_000);

@@ -35,6 +35,22 @@ function olderFirst(a: EtcdRestore, b: EtcdRestore): number {
   return (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? '');
 }
 
+/**
+ * Another unfinished restore of the cluster that holds its turn: while it runs, the cluster is
+ * its to scale down and rewrite, so the target's checks must wait for it to end, not judge the
+ * StatefulSet it scaled to 0 (two claims of one Velero restore restore one cluster in turn).
+ */
+export function turnHolder(self: EtcdRestore, restores: readonly EtcdRestore[]): EtcdRestore | undefined {
+  const selfName = self.metadata?.name ?? '';
+  return restores.find(
+    (r) =>
+      r.metadata?.name !== selfName &&
+      !restoreFinished(r) &&
+      !r.metadata?.deletionTimestamp &&
+      r.status?.clusterKey,
+  );
+}
+
 export function restoreTurn(input: RestoreTurnInput): RestoreTurn {
   const selfName = input.self.metadata?.name ?? '';
   for (const r of input.records) {
@@ -53,7 +69,7 @@ export function restoreTurn(input: RestoreTurnInput): RestoreTurn {
   const others = input.restores.filter(
     (r) => r.metadata?.name !== selfName && !restoreFinished(r) && !r.metadata?.deletionTimestamp,
   );
-  const holder = others.find((r) => r.status?.clusterKey);
+  const holder = turnHolder(input.self, others);
   if (holder) return { go: false, waitingFor: `the restore ${holder.metadata?.name}` };
   const older = others.filter((r) => olderFirst(r, input.self) < 0).sort(olderFirst)[0];
   if (older) return { go: false, waitingFor: `the older restore ${older.metadata?.name}` };

@@ -3,6 +3,8 @@
 //   bounded) → not managed by another operator → membership (live MemberList cross-checked with
 //   the StatefulSet, or the StatefulSet alone while the cluster is down) → data claims exist and
 //   hold 2 × the database → etcd version → the turn (no save, delete or other restore in flight).
+//   While another restore of the cluster holds the turn, nothing of the target is judged: that
+//   restore has scaled it down; this one waits.
 // A source without a local file is fetched first (fetch-remote.ts: FetchingRemote, then here again).
 // Success writes what the later phases need into status and moves to VerifyingFile.
 import { defaultClusterToken, revisionBump } from '../../agent/contract.ts';
@@ -25,7 +27,7 @@ import type { RestoreIo } from './restore-io.ts';
 import { resolveSource } from './source.ts';
 import { failPhase, transition, waiting } from './status-writes.ts';
 import { describeTarget, findStatefulSet, managedBy } from './target.ts';
-import { restoreTurn } from './turn.ts';
+import { restoreTurn, turnHolder } from './turn.ts';
 
 const isFailure = (x: unknown): x is StepFailure => (x as StepFailure | undefined)?.kind === 'fail';
 
@@ -75,6 +77,18 @@ async function check(
   if (isFailure(local)) return local;
   if (!('facts' in local)) return local;
   const { facts } = local;
+
+  const holder = turnHolder(restore, io.clusterRestores(restoreClusterKey(restore)));
+  if (holder) {
+    await waiting(
+      io,
+      restore,
+      ctx,
+      'ClusterBusy',
+      `waiting for the restore ${holder.metadata?.name} to end (one operation per etcd cluster)`,
+    );
+    return { requeueAfter: io.options.pollIntervalMs };
+  }
 
   const sets = findStatefulSet(io.stores.statefulSets, namespace, restore.spec.target.cluster);
   if (sets.length === 0) return awaitTarget(io, restore, ctx);

@@ -1,7 +1,9 @@
 // The real Velero server (test/harness/velero.ts, v1.18.3 with EnableCSI) on the cluster of
 // velero.test.ts, one server for every case, which run in order and build on each other: a
 // backup of the etcd namespace with one VolumeSnapshot per source claim, then a data-mover
-// backup Velero refuses (velero-mover.cases.ts). The sources' label
+// backup Velero refuses (velero-mover.cases.ts), restores of that backup into the namespace whose
+// etcd cluster was deleted and in place (velero-restore.cases.ts), and the backup's deletion
+// (velero-delete.cases.ts). The sources' label
 // `velero.io/volume-group-snapshot` is not Velero 1.18's group key (`velero.io/volume-group`), so
 // each source claim gets a VolumeSnapshot of its own. No group backup through the real server:
 // Velero v1.18.3 never finds the members snapshot-controller v8.7.0 makes (docs/velero.md).
@@ -15,7 +17,9 @@ import { startVelero, VELERO_CSI_CLASS_LABEL } from '../../harness/velero.ts';
 import { readBackupFromBucket } from '../../harness/velero-bucket.ts';
 import { restoredKeys, sha256File } from '../pipeline/env.ts';
 import { allKeys, NS, seconds, storedHandles, type UpstreamEnv, type VeleroCase } from './velero-context.ts';
+import { backupDeleteCase } from './velero-delete.cases.ts';
 import { dataMoverCase } from './velero-mover.cases.ts';
+import { restoreCases } from './velero-restore.cases.ts';
 
 export function realVeleroServer(env: () => UpstreamEnv): void {
   describe('the real Velero server (v1.18.3)', () => {
@@ -104,5 +108,7 @@ export function realVeleroServer(env: () => UpstreamEnv): void {
     });
 
     dataMoverCase(c);
+    restoreCases(c);
+    backupDeleteCase(c);
   });
 }

@@ -182,6 +182,59 @@ describe('CreateVolume from csi-provisioner (--extra-create-metadata)', () => {
     });
   });
 
+  it('a claim re-created under a deleted claim’s name gets a volume ID of its own while the old volume exists; each DeleteVolume removes its own record', async () => {
+    const w = world();
+    addEtcdCluster(w, 'main', 'apps');
+    w.stores.persistentVolumeClaims.upsert({
+      metadata: { name: 'etcd-main', namespace: 'apps', annotations: { 'etcd.io/cluster': 'main' } },
+      status: { phase: 'Pending' },
+    });
+    const old = (await createVolume(w, provisioned('etcd-main'))).volume;
+    expect(old.volume_id).toBe('apps/etcd-main');
+    // The same claim name, another claim (csi-provisioner names the volume pvc-<claim uid>).
+    const again = { ...provisioned('etcd-main'), name: 'pvc-5678' };
+    const fresh = (await createVolume(w, again)).volume;
+    expect(fresh.volume_id).toMatch(/^apps\/etcd-main-[a-z2-7]{16}$/);
+    expect(fresh.volume_context).toEqual({ 'etcd-namespace': 'apps', 'etcd-cluster-name': 'main' });
+    // Repeated: the same answer, no write.
+    const writes = w.volumesApi.writes;
+    expect((await createVolume(w, again)).volume).toEqual(fresh);
+    expect((await createVolume(w, provisioned('etcd-main'))).volume).toEqual(old);
+    expect(w.volumesApi.writes).toBe(writes);
+    expect(w.volumesApi.objects.get(fresh.volume_id)?.spec).toMatchObject({
+      volumeName: 'pvc-5678',
+      claim: { namespace: 'apps', name: 'etcd-main' },
+    });
+    // The old volume's DeleteVolume (its PV goes) takes its own record, not the new one.
+    await w.call('Controller', 'DeleteVolume', { volume_id: old.volume_id });
+    expect([...w.volumesApi.objects.keys()]).toEqual([fresh.volume_id]);
+  });
+
+  it('a claim re-created under the name of a static source (a PV of handle <ns>/<claim>, no record) gets a volume ID of its own', async () => {
+    const w = world();
+    addEtcdCluster(w, 'main', 'apps');
+    w.stores.persistentVolumeClaims.upsert({
+      metadata: { name: 'etcd-main', namespace: 'apps', annotations: { 'etcd.io/cluster': 'main' } },
+      status: { phase: 'Pending' },
+    });
+    w.stores.persistentVolumes.upsert({
+      metadata: { name: 'etcd-source-apps-etcd-main' },
+      spec: { csi: { driver: 'etcd-snapshot-driver', volumeHandle: 'apps/etcd-main' } },
+      status: { phase: 'Released' },
+    });
+    const { volume } = await createVolume(w, provisioned('etcd-main'));
+    expect(volume.volume_id).toMatch(/^apps\/etcd-main-[a-z2-7]{16}$/);
+    // The static PV's DeleteVolume, were it ever made, finds no record of its ID.
+    await w.call('Controller', 'DeleteVolume', { volume_id: 'apps/etcd-main' });
+    expect([...w.volumesApi.objects.keys()]).toEqual([volume.volume_id]);
+    // The volume's own PV (its handle, its name) is not another volume.
+    w.stores.persistentVolumes.upsert({
+      metadata: { name: 'pvc-1234' },
+      spec: { csi: { driver: 'etcd-snapshot-driver', volumeHandle: volume.volume_id } },
+    });
+    expect((await createVolume(w, provisioned('etcd-main'))).volume).toEqual(volume);
+  });
+
   it('refuses a claim it does not know, and a claim naming no cluster', async () => {
     const w = world();
     expect(await reason(createVolume(w, provisioned('missing')))).toBe('CLAIM_NOT_FOUND');

@@ -237,6 +237,32 @@ describe('EtcdRestore reconciler', () => {
     expect(w.restore('r2').status?.phase).toBe('VerifyingFile');
   });
 
+  it('a second restore of the cluster waits while the first holds it scaled down, then validates and restores after it', async () => {
+    const w = world();
+    const { run, runKey } = reconcilerFor(w);
+    await until(w, run, 'VerifyingFile');
+    await run();
+    w.finishJob(verifyJobName('r1'), true, okResult('verify', { sha256: SHA }));
+    await until(w, run, 'Restoring');
+    expect(w.statefulSets.get('etcd/main')?.spec?.replicas).toBe(0);
+    // The second claim of one Velero restore: another record's restore of the same cluster.
+    w.addRestore({}, 'r2', '2026-01-01T00:00:05Z');
+    const waited = await runKey('etcd/r2');
+    expect(waited.requeueAfter).toBeGreaterThan(0);
+    expect(w.restore('r2').status?.phase).not.toBe('Failed');
+    expect(w.restore('r2').status?.conditions?.find((c) => c.type === 'Waiting')).toMatchObject({
+      reason: 'ClusterBusy',
+      message: expect.stringContaining('the restore r1'),
+    });
+    await run();
+    for (const m of members) w.finishJob(memberJobName('restore', 'r1', m), true, restoreOk);
+    await until(w, run, 'VerifyingResult');
+    w.live = w.healthyView(3, 1_000_000_600);
+    await until(w, run, 'Completed');
+    for (let i = 0; i < 5 && w.restore('r2').status?.phase !== 'VerifyingFile'; i++) await runKey('etcd/r2');
+    expect(w.restore('r2').status).toMatchObject({ phase: 'VerifyingFile', membersFrom: 'member-list' });
+  });
+
   it('waits for a target that does not exist yet, with a condition saying what, then fails after waitForTargetSeconds', async () => {
     const w = new RestoreWorld();
     w.addRecord();
