@@ -35,8 +35,11 @@ export interface EtcdRestoreSource {
   volumeSnapshot?: { name: string };
   /** A group snapshot and which etcd cluster of the group (a group may span clusters). */
   volumeGroupSnapshot?: { name: string; cluster: string };
-  /** An EtcdSnapshot record by name. */
-  etcdSnapshot?: { name: string };
+  /**
+   * An EtcdSnapshot record by name. `encryptionKeySecret` decrypts the copy of an imported record
+   * (its manifest names a key id, never a Secret); a record that names its own key Secret keeps it.
+   */
+  etcdSnapshot?: { name: string; encryptionKeySecret?: string };
   /** A remote copy in an object store, by its place in the layout; no record needed. */
   objectStore?: EtcdRestoreObjectStoreSource;
 }

@@ -73,11 +73,18 @@ export function importedRecordPlan(
   const name = `EtcdSnapshot ${record.metadata?.namespace}/${record.metadata?.name}`;
   const remote = record.status?.remote;
   if (!remote) return fail('RESTORE_SNAPSHOT_NOT_READY', `${name} was imported but has no status.remote`);
-  const keySecret = record.spec.objectStore?.encryptionKeySecret;
+  // The manifest names a key id, never a Secret: the restore names it for an imported record.
+  const given = restore.spec.source.etcdSnapshot?.encryptionKeySecret;
+  if (given !== undefined && !NAME.test(given))
+    return fail(
+      'RESTORE_INVALID_SPEC',
+      `spec.source.etcdSnapshot.encryptionKeySecret ${JSON.stringify(given.slice(0, 100))} is not a Kubernetes object name`,
+    );
+  const keySecret = record.spec.objectStore?.encryptionKeySecret ?? given;
   if (remote.keyId && !keySecret)
     return fail(
       'OBJECT_STORE_KEY_INVALID',
-      `${name}: its copy is encrypted with key id ${remote.keyId}, but the record names no encryption key Secret (spec.objectStore.encryptionKeySecret)`,
+      `${name}: its copy is encrypted with key id ${remote.keyId}; name the key Secret in spec.source.etcdSnapshot.encryptionKeySecret`,
     );
   return {
     job: fetchJobName(restore.metadata?.name ?? ''),

@@ -10,10 +10,7 @@ import { Writable } from 'node:stream';
 import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ListSnapshotsResponse } from '../../../src/csi/messages.ts';
-import { alwaysOwner } from '../../../src/leader/ownership.ts';
-import type { Controller } from '../../../src/reconcile/controller.ts';
-import { createStoreImportController } from '../../../src/reconcile/store-import/controller-factory.ts';
-import { type EtcdSnapshot, etcdSnapshotResource } from '../../../src/records/etcd-snapshot.ts';
+import type { EtcdSnapshot } from '../../../src/records/etcd-snapshot.ts';
 import { createLogger } from '../../../src/telemetry/logger.ts';
 import { deployEtcdFixture } from '../../harness/etcd-fixture.ts';
 import { localClusterOnly } from '../../harness/existing-cluster.ts';
@@ -30,6 +27,7 @@ import {
   restrictNamespace,
   startPipeline,
 } from './env.ts';
+import { createSecret, startStoreImport } from './store-import-env.ts';
 
 const NS = 'etcd';
 const RECORDS = `/apis/snapshot.etcd-snapshot-driver.io/v1alpha1/namespaces/${NS}/etcdsnapshots`;
@@ -59,12 +57,6 @@ const importLogger = createLogger({
 });
 const syncs = () => importLog.filter((l) => l.message === 'store synced').length;
 
-async function createSecret(env: DriverEnv, name: string, data: Record<string, string>): Promise<void> {
-  await env.kubeClient.request('POST', `/api/v1/namespaces/${NS}/secrets`, {
-    body: { apiVersion: 'v1', kind: 'Secret', metadata: { name }, stringData: data },
-  });
-}
-
 const skip = localClusterOnly(
   'test/e2e/pipeline/object-store-import.test.ts',
   'runs two local clusters one after the other and a versitygw on the first one’s host address',
@@ -83,7 +75,7 @@ beforeAll(async () => {
   await restrictNamespace(clusterA, NS);
   const envA = await startDriver(clusterA, { etcdNamespace: NS, log });
   const pipelineA = startPipeline(clusterA, envA, log);
-  await createSecret(envA, 'store', s3.storeSecretData({ maxAttempts: '2' }));
+  await createSecret(envA, NS, 'store', s3.storeSecretData({ maxAttempts: '2' }));
   const volume = await createVolume(envA, 'main-data', 'main', NS);
   await putKeys(main, { '/dr/a': '1', '/dr/b': '2' });
   const { group, error } = await groupSnapshotUntilDone(envA, 'before-disaster', [volume], 170_000, {
@@ -117,21 +109,8 @@ beforeAll(async () => {
   stops.push(() => envB.stop());
   const pipelineB = startPipeline(clusterB, envB, log);
   stops.push(() => pipelineB.stop({ deadlineMs: 5_000 }));
-  await createSecret(envB, 'store', s3.storeSecretData({ maxAttempts: '2' }));
-  const importer: Controller = createStoreImportController({
-    client: envB.kubeClient,
-    secrets: [`${NS}/store`],
-    etcdSnapshots: envB.factory.informerFor(etcdSnapshotResource),
-    ownership: alwaysOwner,
-    logger: importLogger,
-    options: {
-      driverName: 'etcd-snapshot-driver',
-      intervalMs: 2_000,
-      storageClass: 'local-path',
-      createdBy: 'e2e',
-    },
-  });
-  importer.start();
+  await createSecret(envB, NS, 'store', s3.storeSecretData({ maxAttempts: '2' }));
+  const importer = startStoreImport(envB, [`${NS}/store`], importLogger);
   stops.unshift(() => importer.stop({ deadlineMs: 5_000 }));
   driverB = envB;
 }, 600_000);

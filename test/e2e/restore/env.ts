@@ -16,6 +16,7 @@ import {
 } from '../../../src/records/etcd-restore.ts';
 import { etcdSnapshotResource } from '../../../src/records/etcd-snapshot.ts';
 import type { Logger } from '../../../src/telemetry/logger.ts';
+import type { EtcdFixture } from '../../harness/etcd-fixture.ts';
 import type { LocalCluster } from '../../harness/local-cluster.ts';
 import { waitFor } from '../../harness/process.ts';
 import type { DriverEnv } from '../../integration/csi/driver-env.ts';
@@ -139,4 +140,13 @@ export async function prepareNamespace(cluster: LocalCluster, namespace: string)
   await cluster.kubectl(['create', 'serviceaccount', EXECUTOR_SA, '-n', namespace]).catch((err: Error) => {
     if (!/AlreadyExists/.test(err.message)) throw err;
   });
+}
+
+/** Every key under `prefix` with its value, as etcdctl reads them from the fixture. */
+export async function keysWithValues(fixture: EtcdFixture, prefix: string): Promise<Record<string, string>> {
+  const out = await fixture.etcdctl(['get', prefix, '--prefix']);
+  const lines = out.split('\n').filter((l) => l !== '');
+  const result: Record<string, string> = {};
+  for (let i = 0; i + 1 < lines.length; i += 2) result[lines[i]!] = lines[i + 1]!;
+  return result;
 }

@@ -28,7 +28,14 @@ import {
   recordsOfGroup,
   startPipeline,
 } from '../pipeline/env.ts';
-import { createRestore, followRestore, phaseLine, prepareNamespace, startRestoreController } from './env.ts';
+import {
+  createRestore,
+  followRestore,
+  keysWithValues,
+  phaseLine,
+  prepareNamespace,
+  startRestoreController,
+} from './env.ts';
 
 const NS = 'etcd';
 let cluster: LocalCluster;
@@ -74,14 +81,6 @@ afterAll(async () => {
   await s3?.stop();
   await cluster?.stop();
 });
-
-async function keysWithValues(prefix: string): Promise<Record<string, string>> {
-  const out = await main.etcdctl(['get', prefix, '--prefix']);
-  const lines = out.split('\n').filter((l) => l !== '');
-  const result: Record<string, string> = {};
-  for (let i = 0; i + 1 < lines.length; i += 2) result[lines[i]!] = lines[i + 1]!;
-  return result;
-}
 
 async function statefulSetGeneration(): Promise<number> {
   const s = await env.kubeClient.request<{ metadata: { generation: number } }>(
@@ -152,7 +151,7 @@ describe.skipIf(
     const drClaim = await claimDir(env, NS, 'etcd-snapshots-dr');
     expect(existsSync(join(drClaim, 'restore-from-store', 'snapshot.db'))).toBe(true);
     await main.waitHealthy(120_000);
-    expect(await keysWithValues('/app/')).toEqual(keys);
+    expect(await keysWithValues(main, '/app/')).toEqual(keys);
   });
 
   it('a flipped byte in the stored object: Failed with CHECKSUM_MISMATCH before Quiesce, the cluster untouched', async () => {
@@ -162,7 +161,7 @@ describe.skipIf(
     bytes[Math.floor(bytes.length / 2)]! ^= 0x01;
     writeFileSync(backend, bytes);
     await putKeys(main, { '/app/later': 'stays' });
-    const keysBefore = await keysWithValues('/app/');
+    const keysBefore = await keysWithValues(main, '/app/');
     const podsBefore = await memberPods();
     const generationBefore = await statefulSetGeneration();
 
@@ -180,7 +179,7 @@ describe.skipIf(
     });
     expect(restore.status?.recordedReplicas).toBeUndefined();
     expect(phases.map((p) => p.phase)).not.toContain('Quiescing');
-    expect(await keysWithValues('/app/')).toEqual(keysBefore);
+    expect(await keysWithValues(main, '/app/')).toEqual(keysBefore);
     expect(await memberPods()).toEqual(podsBefore);
     expect(await statefulSetGeneration()).toBe(generationBefore);
     const claim = await claimDir(env, NS, record.spec.storage.claimName);

@@ -208,7 +208,7 @@ describe('restore from a remote copy', () => {
     });
   });
 
-  it('an imported encrypted copy needs the record to name its key Secret', async () => {
+  function importedEncryptedWorld(): RestoreWorld {
     const w = new RestoreWorld();
     w.addCluster();
     w.addRecord('snap', {
@@ -223,11 +223,46 @@ describe('restore from a remote copy', () => {
     });
     const record = w.records.get(`${NS}/snap`)!;
     w.records.upsert({ ...record, spec: { ...record.spec, imported: { secretName: 's', importedAt: 'x' } } });
+    w.claims.upsert({
+      metadata: { name: 'etcd-snapshots-main', namespace: NS, resourceVersion: w.next() },
+      spec: { resources: { requests: { storage: '1Gi' } } },
+    });
+    return w;
+  }
+
+  it('an imported encrypted copy without a key Secret fails, naming the field to set', async () => {
+    const w = importedEncryptedWorld();
     w.addRestore();
     await until(w, reconcilerFor(w).run, 'Failed');
     expect(w.restore().status).toMatchObject({
       reason: 'OBJECT_STORE_KEY_INVALID',
       message: expect.stringContaining('key id 0123456789abcdef'),
+    });
+    expect(w.restore().status?.message).toContain('spec.source.etcdSnapshot.encryptionKeySecret');
+  });
+
+  it('an imported encrypted copy is fetched with the key Secret the restore names (the manifest names none)', async () => {
+    const w = importedEncryptedWorld();
+    w.addRestore({ source: { etcdSnapshot: { name: 'snap', encryptionKeySecret: 'copy-key' } } });
+    const { run } = reconcilerFor(w);
+    await until(w, run, 'FetchingRemote');
+    expect(w.restore().status?.fetch).toMatchObject({ secretName: 's', encryptionKeySecret: 'copy-key' });
+    await run();
+    const job = w.jobs.get(`${NS}/${fetchJobName('r1')}`)!;
+    const volumes = job.spec?.template?.spec?.volumes ?? [];
+    expect(volumes.map((v) => v.secret?.secretName).filter(Boolean)).toEqual(['s', 'copy-key']);
+    expect(job.spec?.template?.spec?.containers?.[0]?.args).toContain(
+      '--encryption-key-file=/etc/etcd-snapshot-driver/encryption-key/key',
+    );
+  });
+
+  it('a key Secret that is not an object name is refused, naming the field', async () => {
+    const w = importedEncryptedWorld();
+    w.addRestore({ source: { etcdSnapshot: { name: 'snap', encryptionKeySecret: 'Not_A_Name' } } });
+    await until(w, reconcilerFor(w).run, 'Failed');
+    expect(w.restore().status).toMatchObject({
+      reason: 'RESTORE_INVALID_SPEC',
+      message: expect.stringContaining('spec.source.etcdSnapshot.encryptionKeySecret "Not_A_Name"'),
     });
   });
 
