@@ -37,8 +37,8 @@ function sampleHighWater(procsFile: string, peaks: Map<string, number>): void {
     try {
       const status = readFileSync(`/proc/${pid}/status`, 'utf8');
       const comm = /^Name:\s+(\S+)/m.exec(status)?.[1] ?? '?';
-      // Node names its main thread, and so the process, "MainThread".
-      const name = comm === 'MainThread' ? 'agent (node)' : comm;
+      // The agent's one Node process: "node" until Node names its main thread "MainThread".
+      const name = comm === 'MainThread' || comm === 'node' ? 'agent (node)' : comm;
       const hwm = Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) * 1024;
       peaks.set(name, Math.max(peaks.get(name) ?? 0, hwm));
     } catch {
