@@ -8,6 +8,15 @@ import { createHash, type Hash } from 'node:crypto';
 
 export const TRAILER_BYTES = 32;
 
+export interface TrailerCheck {
+  /** Whether the last 32 bytes are the SHA-256 of the rest. */
+  ok: boolean;
+  expected: string;
+  actual: string;
+  /** SHA-256 of everything, the trailer included (the file's). */
+  sha256: string;
+}
+
 export class TrailerHasher {
   readonly #data: Hash = createHash('sha256');
   #tail: Buffer = Buffer.alloc(0);
@@ -38,7 +47,7 @@ export class TrailerHasher {
    * of everything (the file's). One hashing pass serves both: the data's state is copied for the
    * trailer check, then the trailer is added for the whole.
    */
-  finish(): { ok: boolean; expected: string; actual: string; sha256: string } {
+  finish(): TrailerCheck {
     const actual = this.#data.copy().digest('hex');
     const expected = this.#tail.length === TRAILER_BYTES ? this.#tail.toString('hex') : '';
     this.#data.update(this.#tail);

@@ -43,6 +43,11 @@ export interface KubeletConfig {
   /** Seconds between Lease renewals (10) and node status heartbeats (30); tests may shorten them. */
   leaseRenewSeconds?: number;
   nodeStatusUpdateSeconds?: number;
+  /**
+   * Containers' memory limits: 'auto' (the default) enforces them with a memory cgroup each where
+   * the machine allows it (memory-cgroup.ts) and logs why not elsewhere; 'off' never does.
+   */
+  memoryLimits?: 'auto' | 'off';
 }
 
 const REQUIRED_STRINGS = [

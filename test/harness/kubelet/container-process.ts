@@ -78,6 +78,11 @@ export interface ContainerProcessSpec {
   argv: readonly string[];
   env: ReadonlyMap<string, string>;
   onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
+  /**
+   * The cgroup.procs file of the container's memory cgroup: the first process writes its pid
+   * there and then execs the rest, so every process of the container is in it from the start.
+   */
+  cgroupProcsFile?: string;
 }
 
 const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = {
@@ -108,8 +113,22 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 }
 
 export function startContainerProcess(spec: ContainerProcessSpec): ContainerProcess {
-  const [command, ...prefix] = ['setpriv', '--pdeathsig', 'KILL', '--', ...unshareArgs(spec.isolation)];
-  const child = spawn(command!, [...prefix, '--', '/bin/sh', spec.entryScript, ...spec.argv], {
+  const container = [
+    'setpriv',
+    '--pdeathsig',
+    'KILL',
+    '--',
+    ...unshareArgs(spec.isolation),
+    '--',
+    '/bin/sh',
+    spec.entryScript,
+    ...spec.argv,
+  ];
+  const joinCgroup = spec.cgroupProcsFile
+    ? ['/bin/sh', '-c', 'echo $$ > "$0" && exec "$@"', spec.cgroupProcsFile]
+    : [];
+  const [command, ...args] = [...joinCgroup, ...container];
+  const child = spawn(command!, args, {
     env: Object.fromEntries(spec.env),
     cwd: '/',
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -13,6 +13,7 @@ import { describeError, kubeletApi } from './kube-api.ts';
 import { startListWatch } from './list-watch.ts';
 import { createLog, type Log } from './log.ts';
 import { startLogServer } from './log-server.ts';
+import { detectMemoryCgroups, type MemoryCgroups } from './memory-cgroup.ts';
 import { nodeCapacity, startNodeAgent } from './node-registration.ts';
 import { PodManager } from './pod-manager.ts';
 import { podObjects } from './pod-objects.ts';
@@ -59,6 +60,18 @@ async function retrying<T>(what: string, log: Log, fn: () => Promise<T>): Promis
   }
 }
 
+/** The memory cgroups that enforce containers' limits, or undefined (logged: why not). */
+function memoryLimitEnforcement(mode: 'auto' | 'off', log: Log): MemoryCgroups | undefined {
+  if (mode === 'off') {
+    log.info('memory limits are not enforced (memoryLimits: off)');
+    return undefined;
+  }
+  const detected = detectMemoryCgroups();
+  if (detected.cgroups) log.info('memory limits enforced by cgroups', { cgroupRoot: detected.cgroups.root });
+  else log.warn('memory limits are not enforced', { reason: detected.reason });
+  return detected.cgroups;
+}
+
 async function main(): Promise<void> {
   const config = readKubeletConfig(configPath(process.argv.slice(2)));
   const log = createLog('info', { component: 'kubelet', node: config.nodeName });
@@ -73,6 +86,7 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void stop('SIGINT'));
 
   mkdirSync(join(config.rootDir, 'pods'), { recursive: true });
+  const memoryCgroups = memoryLimitEnforcement(config.memoryLimits ?? 'auto', log);
   const api = kubeletApi(config.kubeconfig);
   const manager = new PodManager({
     config,
@@ -86,6 +100,7 @@ async function main(): Promise<void> {
     programs: findPrograms(config.toolsBinDir, log),
     hostsFile: join(config.rootDir, 'hosts'),
     nodeAllocatable: nodeCapacity(),
+    ...(memoryCgroups ? { memoryCgroups } : {}),
     backoff: {
       initialMs: (config.restartBackoff?.initialSeconds ?? 1) * 1000,
       maxMs: (config.restartBackoff?.maxSeconds ?? 60) * 1000,
@@ -131,6 +146,7 @@ async function main(): Promise<void> {
     await manager.shutdown(SHUTDOWN_GRACE_MS);
     server.close();
     server.closeAllConnections();
+    memoryCgroups?.remove();
     log.info('stopped');
     process.exit(0);
   };

@@ -51,6 +51,7 @@ import {
   wireForm,
 } from './kube-api.ts';
 import type { Log } from './log.ts';
+import type { ContainerCgroup, MemoryCgroups } from './memory-cgroup.ts';
 import type { PodObjects } from './pod-objects.ts';
 import {
   type ContainerStatus,
@@ -61,6 +62,7 @@ import {
   type WaitingState,
 } from './pod-status.ts';
 import { ContainerProber, type HandlerTarget, runHandler } from './probes.ts';
+import { parseQuantity } from './quantity.ts';
 import { MIN_POD_GRACE_SECONDS, terminationGraceSeconds } from './termination-grace.ts';
 import { type PreparedVolume, setUpVolumes, VolumeError } from './volumes.ts';
 
@@ -79,6 +81,8 @@ export interface PodWorkerDeps {
   hostsFile: string;
   nodeAllocatable: Readonly<Record<string, string>>;
   backoff: { initialMs: number; maxMs: number };
+  /** Where containers with a memory limit get a cgroup enforcing it; unset: limits not enforced. */
+  memoryCgroups?: MemoryCgroups;
   /** The set of running pods (hence the hosts file) may have changed. */
   hostsChanged(): void;
 }
@@ -103,6 +107,8 @@ interface ContainerRun {
   killedBy?: string;
   env: Map<string, string>;
   user?: ContainerUser;
+  /** The memory cgroup enforcing the container's limit, when it has one and the node can. */
+  cgroup?: ContainerCgroup;
 }
 
 interface ContainerSlot {
@@ -735,12 +741,14 @@ export class PodWorker {
 
     const logIndex = restartCount;
     const logWriter = new ContainerLogWriter(join(containerDir, `${logIndex}.log`));
+    const cgroup = this.#memoryCgroup(spec, restartCount);
     const process = startContainerProcess({
       isolation: this.#deps.isolation,
       entryScript,
       argv,
       env,
       onOutput: (stream, chunk) => logWriter.write(stream, chunk),
+      ...(cgroup ? { cgroupProcsFile: cgroup.procsFile } : {}),
     });
 
     const wasRestart = slot.hasRun;
@@ -767,6 +775,7 @@ export class PodWorker {
       }),
       env,
       ...(honourUser ? { user } : {}),
+      ...(cgroup ? { cgroup } : {}),
     };
     slot.run = run;
     events.record(pod, 'Normal', 'Created', `Created container: ${spec.name}`, spec.name);
@@ -834,6 +843,22 @@ export class PodWorker {
     run.prober.start();
   }
 
+  /** A cgroup limiting the container to its `resources.limits.memory`, when the node enforces limits. */
+  #memoryCgroup(spec: V1Container, restartCount: number): ContainerCgroup | undefined {
+    const limit = spec.resources?.limits?.memory;
+    const cgroups = this.#deps.memoryCgroups;
+    if (!cgroups || limit === undefined) return undefined;
+    try {
+      return cgroups.create(`${this.uid}-${spec.name}-${restartCount}`, parseQuantity(String(limit)));
+    } catch (err) {
+      this.#log.warn('cannot create the memory cgroup; the limit is not enforced', {
+        container: spec.name,
+        error: describeError(err),
+      });
+      return undefined;
+    }
+  }
+
   #backOff(slot: ContainerSlot): void {
     const { initialMs, maxMs } = this.#deps.backoff;
     const delay = Math.min(initialMs * 2 ** Math.min(slot.crashes, 20), maxMs);
@@ -856,7 +881,17 @@ export class PodWorker {
         message = '';
       }
     }
-    const reason = exit.exitCode === 0 ? 'Completed' : exit.exitCode === 128 ? 'StartError' : 'Error';
+    // As containerd does: a failed container whose cgroup saw an OOM kill was OOMKilled.
+    const oomKilled = exit.exitCode !== 0 && (run.cgroup?.oomKills() ?? 0) > 0;
+    const memoryPeakBytes = run.cgroup?.peakBytes();
+    run.cgroup?.remove();
+    const reason = oomKilled
+      ? 'OOMKilled'
+      : exit.exitCode === 0
+        ? 'Completed'
+        : exit.exitCode === 128
+          ? 'StartError'
+          : 'Error';
     slot.previousExit = slot.exit;
     slot.exit = {
       exitCode: exit.exitCode,
@@ -870,7 +905,12 @@ export class PodWorker {
     slot.run = undefined;
     slot.ready = false;
     slot.started = false;
-    this.#log.info('container exited', { container: slot.spec.name, exitCode: exit.exitCode, reason });
+    this.#log.info('container exited', {
+      container: slot.spec.name,
+      exitCode: exit.exitCode,
+      reason,
+      ...(memoryPeakBytes !== undefined ? { memoryPeakBytes } : {}),
+    });
 
     // Back-off for the next start: the first restart is immediate, then initial, doubling to the
     // cap; a run longer than twice the cap forgives earlier crashes.

@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { BatchV1Api, CoreV1Api, type V1Job, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_NODE_NAME } from '../../harness/kubelet/launch.ts';
+import { detectMemoryCgroups } from '../../harness/kubelet/memory-cgroup.ts';
 import { type LocalCluster, startLocalCluster } from '../../harness/local-cluster.ts';
 import { waitFor } from '../../harness/process.ts';
 
@@ -533,6 +534,47 @@ describe('process kubelet', () => {
     expect(pulling.status?.containerStatuses?.[0]?.state?.waiting?.message).toContain(
       'docs/process-kubelet.md',
     );
+  });
+
+  it('enforces memory limits where cgroups allow: over the limit OOMKilled (137), under it Completed', async () => {
+    // `tail -n 1` of an input without a newline holds all of it in memory: 200 MB against 32 Mi.
+    const pod = (name: string, bytes: number): V1Pod => ({
+      metadata: { name },
+      spec: {
+        restartPolicy: 'Never',
+        containers: [
+          {
+            name: 'main',
+            image: 'busybox',
+            command: ['sh', '-c', `head -c ${bytes} /dev/zero | tail -n 1 > /dev/null`],
+            resources: { limits: { memory: '32Mi' } },
+          },
+        ],
+      },
+    });
+    await createPod(pod('over-limit', 200_000_000));
+    await createPod(pod('under-limit', 2_000_000));
+    const over = await waitForPod('over-limit', terminal);
+    const under = await waitForPod('under-limit', terminal);
+    expect(under.status?.containerStatuses?.[0]?.state?.terminated).toMatchObject({
+      exitCode: 0,
+      reason: 'Completed',
+    });
+    const log = readFileSync(cluster.kubelet!.logFile, 'utf8');
+    // The machine decides (memory-cgroup.ts); the kubelet says which way it went.
+    const here = detectMemoryCgroups();
+    here.cgroups?.remove();
+    if (here.cgroups) {
+      expect(log).toContain('memory limits enforced by cgroups');
+      expect(over.status?.phase).toBe('Failed');
+      expect(over.status?.containerStatuses?.[0]?.state?.terminated).toMatchObject({
+        exitCode: 137,
+        reason: 'OOMKilled',
+      });
+    } else {
+      expect(log).toContain('memory limits are not enforced');
+      expect(over.status?.containerStatuses?.[0]?.state?.terminated?.reason).toBe('Completed');
+    }
   });
 
   it('fails a pod past its activeDeadlineSeconds with DeadlineExceeded', async () => {

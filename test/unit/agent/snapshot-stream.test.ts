@@ -1,8 +1,9 @@
 // The stream consumer on synthetic etcd streams: chunks are coalesced into large writes, the
-// SHA-256 trailer and the announced size are checked, and truncation or a flipped byte fail.
+// SHA-256 trailer and the announced size are checked, and truncation or a flipped byte fail —
+// with the hashing on its worker thread (the agent's default) and inline.
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { streamSnapshot } from '../../../src/agent/snapshot-stream.ts';
+import { type StreamOptions, streamSnapshot as streamWith } from '../../../src/agent/snapshot-stream.ts';
 import { TrailerHasher } from '../../../src/agent/trailer-hash.ts';
 import type { SnapshotMessage } from '../../../src/etcd/client/snapshot-decoder.ts';
 import { EtcdError } from '../../../src/etcd/errors.ts';
@@ -57,7 +58,53 @@ async function reasonOf(p: Promise<unknown>): Promise<string> {
   throw new Error('expected an EtcdError');
 }
 
-describe('streamSnapshot', () => {
+describe.each(['worker', 'inline'] as const)('streamSnapshot, hashing %s', (hashing) => {
+  const streamSnapshot = (
+    messages: AsyncIterable<SnapshotMessage>,
+    sink: Parameters<typeof streamWith>[1],
+    options: StreamOptions = {},
+  ) => streamWith(messages, sink, { ...options, hashing });
+
+  it('copies blobs that straddle the ring slots in order, whatever their size', async () => {
+    const db = randomBytes(700 * 1024 + 5);
+    const out = memorySink();
+    const result = await streamSnapshot(iterate(etcdStream(db, 10_007)), out.sink, {
+      writeChunkBytes: 64 * 1024,
+      maxWritesInFlight: 2,
+    });
+    const expected = Buffer.concat([db, createHash('sha256').update(db).digest()]);
+    expect(out.data.equals(expected)).toBe(true);
+    expect(result.sha256).toBe(createHash('sha256').update(expected).digest('hex'));
+  });
+
+  it('SNAPSHOT_INCOMPLETE when etcd announced more than it sent, though the trailer matches', async () => {
+    const db = randomBytes(100 * 1024);
+    const messages = etcdStream(db);
+    messages[0] = {
+      ...(messages[0] as SnapshotMessage),
+      remainingBytes: (messages[0]?.remainingBytes ?? 0) + 1,
+    };
+    expect(await reasonOf(streamSnapshot(iterate(messages), memorySink().sink))).toBe('SNAPSHOT_INCOMPLETE');
+  });
+
+  it('CHECKSUM_MISMATCH when the trailer itself is wrong', async () => {
+    const messages = etcdStream(randomBytes(100 * 1024));
+    const last = messages[messages.length - 1] as SnapshotMessage;
+    messages[messages.length - 1] = { ...last, blob: Buffer.alloc(32, 7) };
+    expect(await reasonOf(streamSnapshot(iterate(messages), memorySink().sink))).toBe('CHECKSUM_MISMATCH');
+  });
+
+  it('fails with the sink’s error when a write fails', async () => {
+    const failing = {
+      async write() {
+        throw new Error('ENOSPC: no space left on device');
+      },
+    };
+    await expect(
+      streamSnapshot(iterate(etcdStream(randomBytes(300 * 1024))), failing, { writeChunkBytes: 64 * 1024 }),
+    ).rejects.toThrow(/ENOSPC/);
+  });
+
   it('writes the database and etcd trailer in writes of at least the chunk size', async () => {
     const db = randomBytes(5 * 1024 * 1024 + 123);
     const out = memorySink();
