@@ -29,6 +29,26 @@ describe.concurrent('benches, quick mode: snapshot, restore and copy', () => {
   );
 
   it(
+    'many-clusters: every snapshot ready with one save Job, no overlaps, its curve printed',
+    async () => {
+      const run = await runBench(
+        'many-clusters.ts',
+        [],
+        { BENCH_CLUSTER_STEPS: '2,4', BENCH_WAVES: '1' },
+        RUN_TIMEOUT_MS,
+      );
+      expect(run.code, explain(run)).toBe(0);
+      for (const step of [2, 4]) {
+        expect(run.output).toMatch(new RegExp(`^\\s+${step}\\s+${step}(\\s+${figure}){9}$`, 'm'));
+      }
+      expect(run.output).toMatch(
+        /all 6 snapshots ready; save Jobs 6 \(one per snapshot: true\); overlapping saves of one cluster: 0/,
+      );
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
     'pipeline-overhead prints Create → ready, the agent and the controller overhead',
     async () => {
       const run = await runBench(
