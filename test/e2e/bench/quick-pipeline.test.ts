@@ -49,6 +49,23 @@ describe.concurrent('benches, quick mode: snapshot, restore and copy', () => {
   );
 
   it(
+    'seed-targets prints creation, size overhead and deletion against the seed',
+    async () => {
+      const run = await runBench('seed-targets.ts', [], { BENCH_SIZE_MIB: '4' }, RUN_TIMEOUT_MS);
+      expect(run.code, explain(run)).toBe(0);
+      for (const row of ['creation', 'size', 'deletion']) {
+        expect(run.output).toMatch(
+          new RegExp(`^  ${row} .* seed < ${figure} s? ?%?\\s+ratio ${figure}$`, 'm'),
+        );
+      }
+      expect(run.output).toMatch(
+        new RegExp(`driver\\s+CPU ${figure} s over ${figure} s, peak RSS ${figure} MB`),
+      );
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
     'pipeline-overhead prints Create → ready, the agent and the controller overhead',
     async () => {
       const run = await runBench(
