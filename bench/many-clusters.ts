@@ -69,6 +69,7 @@ try {
   };
   const volumes: string[] = [];
   let requested = 0;
+  const failed = new Map<string, number>();
   console.log(
     `\nmany clusters: steps ${STEPS.join(', ')}, ${WAVES} waves each, one snapshot per cluster per wave`,
   );
@@ -118,7 +119,13 @@ try {
               if (!first) recalls.push(performance.now() - t);
               if (res.snapshot.ready_to_use) return;
             } catch (err) {
-              if (!UNAVAILABLE_OR_ABORTED.has((err as { code?: number }).code ?? -1)) throw err;
+              const { code, details } = err as { code?: number; details?: string };
+              if (!UNAVAILABLE_OR_ABORTED.has(code ?? -1)) {
+                // A failed snapshot is terminal: counted by reason, not re-called.
+                const reason = /^[A-Z_]+/.exec(details ?? '')?.[0] ?? `gRPC ${code}`;
+                failed.set(reason, (failed.get(reason) ?? 0) + 1);
+                return;
+              }
             }
             first = false;
             await sleep(1_000);
@@ -152,9 +159,12 @@ try {
   }
 
   const check = await saveJobOverlaps(env.kubeClient, NS);
+  const failures = [...failed.values()].reduce((a, b) => a + b, 0);
   console.log(
-    `  all ${requested} snapshots ready; save Jobs ${check.jobs} (one per snapshot: ${check.jobs === requested}); overlapping saves of one cluster: ${check.overlaps}`,
+    `  ${failures === 0 ? 'all ' : ''}${requested - failures} of ${requested} snapshots ready; save Jobs ${check.jobs} (one per ready snapshot: ${check.jobs === requested - failures}); overlapping saves of one cluster: ${check.overlaps}`,
   );
+  if (failures > 0)
+    console.log(`  failed snapshots by reason: ${JSON.stringify(Object.fromEntries(failed))}`);
   console.log(`  pipeline writes by kind: ${JSON.stringify(counter.byMethod)}`);
   await pipeline.stop({ deadlineMs: 5_000 });
   await env.stop();

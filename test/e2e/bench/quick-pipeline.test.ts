@@ -42,7 +42,7 @@ describe.concurrent('benches, quick mode: snapshot, restore and copy', () => {
         expect(run.output).toMatch(new RegExp(`^\\s+${step}\\s+${step}(\\s+${figure}){9}$`, 'm'));
       }
       expect(run.output).toMatch(
-        /all 6 snapshots ready; save Jobs 6 \(one per snapshot: true\); overlapping saves of one cluster: 0/,
+        /all 6 of 6 snapshots ready; save Jobs 6 \(one per ready snapshot: true\); overlapping saves of one cluster: 0/,
       );
     },
     TEST_TIMEOUT_MS,
