@@ -9,10 +9,15 @@
 // (goal ≤ 5), p99 of the Create re-calls against p99 of a Probe sent every 100 ms meanwhile (goal
 // ≤ 2×), the process's RSS and the fleet's. At the end: every snapshot ready, one save Job each,
 // no two saves of a cluster overlapping. Figures printed, never asserted.
+// BENCH_REPLICAS=3 runs three pipelines on bucket Leases and prints the save Jobs by replica.
 //   node bench/many-clusters.ts     BENCH_CLUSTER_STEPS=2,4 BENCH_WAVES=1 node bench/many-clusters.ts
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { pino } from 'pino';
 import type { CreateSnapshotResponse } from '../src/csi/messages.ts';
+import type { JsonRequester } from '../src/kube/custom-objects.ts';
+import { BucketElector, DEFAULT_BUCKETS } from '../src/leader/bucket-elector.ts';
+import { kubeLeaseApi } from '../src/leader/lease-api.ts';
 import { pipelineLogger, restrictNamespace } from '../test/e2e/pipeline/env.ts';
 import { startLocalCluster } from '../test/harness/local-cluster.ts';
 import {
@@ -27,6 +32,9 @@ import { saveJobOverlaps } from './save-overlaps.ts';
 
 const STEPS = (process.env.BENCH_CLUSTER_STEPS ?? '10,50,100,200').split(',').map(Number);
 const WAVES = Number(process.env.BENCH_WAVES ?? 5);
+// BENCH_REPLICAS=3: three pipelines in this process, each owning the clusters of the bucket
+// Leases its elector holds (B = 6, default timings), as three driver replicas would.
+const REPLICAS = Number(process.env.BENCH_REPLICAS ?? 1);
 const NS = 'etcd';
 const UNAVAILABLE_OR_ABORTED = new Set([10, 14]);
 
@@ -50,6 +58,28 @@ const COLUMNS = [
 ];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** With REPLICAS > 1, one bucket elector per replica, settled: every bucket held, shares within one. */
+async function startElectors(client: JsonRequester): Promise<BucketElector[]> {
+  if (REPLICAS <= 1) return [];
+  const electors = Array.from(
+    { length: REPLICAS },
+    (_, i) =>
+      new BucketElector({
+        api: kubeLeaseApi(client, NS),
+        name: 'bench',
+        identity: `replica-${i}`,
+        logger: pino({ level: 'silent' }),
+      }),
+  );
+  for (const e of electors) e.start();
+  for (;;) {
+    const held = electors.map((e) => e.heldBuckets().length);
+    if (held.reduce((a, b) => a + b, 0) === DEFAULT_BUCKETS && Math.max(...held) - Math.min(...held) <= 1)
+      return electors;
+    await sleep(200);
+  }
+}
+
 const cluster = await startLocalCluster({ name: 'bench-many' });
 const fleet: EtcdFleet = startEtcdFleet('c');
 const log = pipelineLogger();
@@ -58,8 +88,13 @@ try {
   await cluster.kubectl(['create', 'namespace', NS]);
   await restrictNamespace(cluster, NS);
   const env = await startDriver(cluster, { etcdNamespace: NS, log });
-  const counter: WriteCounter = { writes: 0, byMethod: {} };
-  const pipeline = startCountedPipeline(cluster, env, log, countingClient(env.kubeClient, counter));
+  const counters: WriteCounter[] = Array.from({ length: REPLICAS }, () => ({ writes: 0, byMethod: {} }));
+  const electors = await startElectors(env.kubeClient);
+  const pipelines = counters.map((c, i) =>
+    startCountedPipeline(cluster, env, log, countingClient(env.kubeClient, c), electors[i]),
+  );
+  const pipelineWrites = () => counters.reduce((sum, c) => sum + c.writes, 0);
+  const jobsByReplica = () => counters.map((c) => c.byMethod['POST jobs'] ?? 0);
   await env.factory.waitForSync(AbortSignal.timeout(60_000));
   const claimApi: ClaimApi = {
     createPersistentVolume: ({ body }) =>
@@ -89,7 +124,8 @@ try {
         await sleep(100);
     }
 
-    const writesBefore = env.apiCalls.writes + counter.writes;
+    const writesBefore = env.apiCalls.writes + pipelineWrites();
+    const jobsBefore = jobsByReplica();
     const cpuBefore = process.cpuUsage();
     const started = performance.now();
     const recalls: number[] = [];
@@ -140,7 +176,7 @@ try {
     const wall = (performance.now() - started) / 1000;
     const cpu = process.cpuUsage(cpuBefore);
     const snapshots = volumes.length * WAVES;
-    const writes = env.apiCalls.writes + counter.writes - writesBefore;
+    const writes = env.apiCalls.writes + pipelineWrites() - writesBefore;
     const ratio = p99(recalls) / p99(probes);
     const row = [
       step,
@@ -156,6 +192,14 @@ try {
       loadavg()[0]!.toFixed(1),
     ];
     console.log(`  ${row.map((v, i) => String(v).padStart(COLUMNS[i]!.length)).join('  ')}`);
+    if (REPLICAS > 1) {
+      const jobs = jobsByReplica().map((n, i) => n - jobsBefore[i]!);
+      const even = jobs.reduce((a, b) => a + b, 0) / REPLICAS;
+      const spread = Math.max(...jobs.map((n) => Math.abs(n - even))) / even;
+      console.log(
+        `            save Jobs by replica ${jobs.join(' / ')} (buckets ${electors.map((e) => e.heldBuckets().length).join(' / ')}): ${(100 * spread).toFixed(0)} % from even at most`,
+      );
+    }
   }
 
   const check = await saveJobOverlaps(env.kubeClient, NS);
@@ -165,8 +209,9 @@ try {
   );
   if (failures > 0)
     console.log(`  failed snapshots by reason: ${JSON.stringify(Object.fromEntries(failed))}`);
-  console.log(`  pipeline writes by kind: ${JSON.stringify(counter.byMethod)}`);
-  await pipeline.stop({ deadlineMs: 5_000 });
+  console.log(`  pipeline writes by kind: ${counters.map((c) => JSON.stringify(c.byMethod)).join(' ')}`);
+  await Promise.all(pipelines.map((p) => p.stop({ deadlineMs: 5_000 })));
+  await Promise.all(electors.map((e) => e.stop()));
   await env.stop();
 } finally {
   await fleet.stop();

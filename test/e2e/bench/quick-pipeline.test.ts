@@ -49,6 +49,24 @@ describe.concurrent('benches, quick mode: snapshot, restore and copy', () => {
   );
 
   it(
+    'many-clusters over 3 replicas: every snapshot ready, the save Jobs by replica printed',
+    async () => {
+      const run = await runBench(
+        'many-clusters.ts',
+        [],
+        { BENCH_CLUSTER_STEPS: '6', BENCH_WAVES: '1', BENCH_REPLICAS: '3' },
+        RUN_TIMEOUT_MS,
+      );
+      expect(run.code, explain(run)).toBe(0);
+      expect(run.output).toMatch(
+        /save Jobs by replica \d+ \/ \d+ \/ \d+ \(buckets 2 \/ 2 \/ 2\): \d+ % from even/,
+      );
+      expect(run.output).toMatch(/all 6 of 6 snapshots ready; .*overlapping saves of one cluster: 0/);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
     'seed-targets prints creation, size overhead and deletion against the seed',
     async () => {
       const run = await runBench('seed-targets.ts', [], { BENCH_SIZE_MIB: '4' }, RUN_TIMEOUT_MS);

@@ -16,7 +16,7 @@ import type {
 } from '../../../src/csi/messages.ts';
 import { jobs, persistentVolumeClaims, pods, statefulSets } from '../../../src/informers/resources.ts';
 import type { JsonRequester } from '../../../src/kube/custom-objects.ts';
-import { alwaysOwner } from '../../../src/leader/ownership.ts';
+import { alwaysOwner, type Ownership } from '../../../src/leader/ownership.ts';
 import type { ClusterTurns } from '../../../src/reconcile/cluster-turns.ts';
 import type { Controller } from '../../../src/reconcile/controller.ts';
 import { createEtcdSnapshotController } from '../../../src/reconcile/etcd-snapshot/controller-factory.ts';
@@ -47,13 +47,19 @@ export function pipelineLogger(): Logger {
 
 /**
  * Starts the pipeline controller over the CSI env's informer factory (shared informers). Benches
- * pass their own API client (one that counts writes) and longer Job limits.
+ * pass their own API client (one that counts writes), longer Job limits and, for several
+ * replicas in one process, each replica's bucket elector as its ownership.
  */
 export function startPipeline(
   cluster: LocalCluster,
   env: DriverEnv,
   log: Logger,
-  overrides: { client?: JsonRequester; options?: Partial<PipelineOptionsInput>; turns?: ClusterTurns } = {},
+  overrides: {
+    client?: JsonRequester;
+    options?: Partial<PipelineOptionsInput>;
+    turns?: ClusterTurns;
+    ownership?: Ownership;
+  } = {},
 ): Controller {
   const f = env.factory;
   const controller = createEtcdSnapshotController({
@@ -69,7 +75,7 @@ export function startPipeline(
       ...(overrides.turns ? { etcdRestores: f.informerFor(etcdRestoreResource) } : {}),
     },
     ...(overrides.turns ? { turns: overrides.turns } : {}),
-    ownership: alwaysOwner,
+    ownership: overrides.ownership ?? alwaysOwner,
     logger: log,
     kubeConfig: cluster.kubeConfig,
     options: {
