@@ -124,6 +124,7 @@ try {
         await sleep(100);
     }
 
+    const failedBefore = [...failed.values()].reduce((a, b) => a + b, 0);
     const writesBefore = env.apiCalls.writes + pipelineWrites();
     const jobsBefore = jobsByReplica();
     const cpuBefore = process.cpuUsage();
@@ -192,6 +193,8 @@ try {
       loadavg()[0]!.toFixed(1),
     ];
     console.log(`  ${row.map((v, i) => String(v).padStart(COLUMNS[i]!.length)).join('  ')}`);
+    const failedNow = [...failed.values()].reduce((a, b) => a + b, 0) - failedBefore;
+    if (failedNow > 0) console.log(`            failed in this step: ${failedNow} of ${snapshots}`);
     if (REPLICAS > 1) {
       const jobs = jobsByReplica().map((n, i) => n - jobsBefore[i]!);
       const even = jobs.reduce((a, b) => a + b, 0) / REPLICAS;
