@@ -3,6 +3,7 @@
 // writes, and the agent's own result read back from a save Job's pod.
 import { type AgentResult, parseAgentResult } from '../src/agent/contract.ts';
 import type { JsonRequester } from '../src/kube/custom-objects.ts';
+import type { Ownership } from '../src/leader/ownership.ts';
 import type { Controller } from '../src/reconcile/controller.ts';
 import { jobName } from '../src/reconcile/snapshot-records/names.ts';
 import type { Logger } from '../src/telemetry/logger.ts';
@@ -34,16 +35,18 @@ export function countingClient(client: JsonRequester, counter: WriteCounter): Js
   };
 }
 
-/** The e2e's pipeline with the client given (counted) and a 1 GiB save's Job limits. */
+/** The e2e's pipeline with the client given (counted), a 1 GiB save's Job limits, and an ownership (a replica's elector) if given. */
 export function startCountedPipeline(
   cluster: LocalCluster,
   env: DriverEnv,
   log: Logger,
   client: JsonRequester,
+  ownership?: Ownership,
 ): Controller {
   return startPipeline(cluster, env, log, {
     client,
     options: { jobActiveDeadlineSeconds: 600, jobTtlSecondsAfterFinished: 3600 },
+    ...(ownership ? { ownership } : {}),
   });
 }
 

@@ -2,7 +2,7 @@
 // requested at once through the CSI server, as csi-snapshotter does (re-calling Create until
 // ready). Prints: time until all are ready, whether two saves of one cluster ever overlapped
 // (from the save Jobs' startTime/completionTime — the API's 1 s resolution; overlap means a
-// start strictly before another's completion), and the API writes per snapshot: the CSI's
+// start strictly before another's completion; bench/save-overlaps.ts), and the API writes per snapshot: the CSI's
 // record writes plus every POST/PUT/PATCH/DELETE the pipeline made (its client wrapped in-process).
 // Goal ≤ 8 writes per snapshot. Figures printed, never asserted.
 //   node bench/pipeline-scale.ts          BENCH_CLUSTERS=4 BENCH_SNAPSHOTS=12 node bench/pipeline-scale.ts
@@ -13,6 +13,7 @@ import { deployEtcdFixture, type EtcdFixture } from '../test/harness/etcd-fixtur
 import { startLocalCluster } from '../test/harness/local-cluster.ts';
 import { installCrds, startDriver } from '../test/integration/csi/driver-env.ts';
 import { countingClient, seconds, startCountedPipeline, type WriteCounter } from './pipeline-common.ts';
+import { saveJobOverlaps } from './save-overlaps.ts';
 
 const CLUSTERS = Number(process.env.BENCH_CLUSTERS ?? 10);
 const SNAPSHOTS = Number(process.env.BENCH_SNAPSHOTS ?? 50);
@@ -67,34 +68,13 @@ try {
   );
   const csiWrites = env.apiCalls.writes - csiWritesBefore;
 
-  // Overlap check from the save Jobs.
-  const list = await env.kubeClient.request<{
-    items: {
-      metadata: { name: string; labels?: Record<string, string> };
-      status?: { startTime?: string; completionTime?: string };
-    }[];
-  }>(
-    'GET',
-    `/apis/batch/v1/namespaces/${NS}/jobs?labelSelector=${encodeURIComponent('snapshot.etcd-snapshot-driver.io/operation=save')}`,
-  );
-  const byCluster = new Map<string, { start: number; end: number }[]>();
-  for (const j of list.items) {
-    const c = j.metadata.labels?.['snapshot.etcd-snapshot-driver.io/cluster'] ?? '?';
-    const start = Date.parse(j.status?.startTime ?? '');
-    const end = Date.parse(j.status?.completionTime ?? '');
-    byCluster.set(c, [...(byCluster.get(c) ?? []), { start, end }]);
-  }
-  let overlaps = 0;
-  for (const runs of byCluster.values()) {
-    runs.sort((a, b) => a.start - b.start);
-    for (let i = 1; i < runs.length; i++) if (runs[i]!.start < runs[i - 1]!.end) overlaps++;
-  }
+  const { jobs, overlaps } = await saveJobOverlaps(env.kubeClient, NS);
   readyAt.sort((a, b) => a - b);
   console.log(`\npipeline scale: ${SNAPSHOTS} snapshots over ${CLUSTERS} etcd clusters`);
   console.log(
     `  all ready in ${seconds(readyAt.at(-1)!)} s (first ${seconds(readyAt[0]!)} s, median ${seconds(readyAt[Math.floor(readyAt.length / 2)]!)} s)`,
   );
-  console.log(`  save Jobs: ${list.items.length}; overlapping saves of one cluster: ${overlaps}`);
+  console.log(`  save Jobs: ${jobs}; overlapping saves of one cluster: ${overlaps}`);
   console.log(
     `  API writes: CSI records ${csiWrites} + pipeline ${counter.writes} = ${csiWrites + counter.writes} → ${((csiWrites + counter.writes) / SNAPSHOTS).toFixed(2)} per snapshot`,
   );

@@ -16,7 +16,7 @@ import type {
 } from '../../../src/csi/messages.ts';
 import { jobs, persistentVolumeClaims, pods, statefulSets } from '../../../src/informers/resources.ts';
 import type { JsonRequester } from '../../../src/kube/custom-objects.ts';
-import { alwaysOwner } from '../../../src/leader/ownership.ts';
+import { alwaysOwner, type Ownership } from '../../../src/leader/ownership.ts';
 import type { ClusterTurns } from '../../../src/reconcile/cluster-turns.ts';
 import type { Controller } from '../../../src/reconcile/controller.ts';
 import { createEtcdSnapshotController } from '../../../src/reconcile/etcd-snapshot/controller-factory.ts';
@@ -48,7 +48,8 @@ export function pipelineLogger(): Logger {
 
 /**
  * Starts the pipeline controller over the CSI env's informer factory (shared informers). Benches
- * pass their own API client (one that counts writes) and longer Job limits.
+ * pass their own API client (one that counts writes), longer Job limits and, for several
+ * replicas in one process, each replica's bucket elector as its ownership.
  */
 export function startPipeline(
   cluster: LocalCluster,
@@ -59,6 +60,7 @@ export function startPipeline(
     options?: Partial<PipelineOptionsInput>;
     turns?: ClusterTurns;
     metrics?: PipelineMetrics;
+    ownership?: Ownership;
   } = {},
 ): Controller {
   const f = env.factory;
@@ -76,7 +78,7 @@ export function startPipeline(
     },
     ...(overrides.turns ? { turns: overrides.turns } : {}),
     ...(overrides.metrics ? { metrics: overrides.metrics } : {}),
-    ownership: alwaysOwner,
+    ownership: overrides.ownership ?? alwaysOwner,
     logger: log,
     kubeConfig: cluster.kubeConfig,
     options: {
