@@ -57,6 +57,7 @@ export class PromPipelineMetrics {
   readonly #versions: Gauge<'cluster'>;
   readonly #jobTimeouts: Counter<'cluster'>;
   readonly #remoteCopies: Counter<'cluster' | 'status'>;
+  readonly #remoteVerifications: Counter<'cluster' | 'status'>;
   readonly #storageErrors: Counter<'cluster' | 'error_type'>;
   readonly #pvcUsage: Gauge<'namespace' | 'pvc_name'>;
   readonly #pvcAvailable: Gauge<'namespace' | 'pvc_name'>;
@@ -135,6 +136,12 @@ export class PromPipelineMetrics {
     this.#remoteCopies = new Counter({
       name: 'etcd_snapshot_remote_copies_total',
       help: 'Uploads of snapshots to the object store that ended, by outcome',
+      labelNames: ['cluster', 'status'],
+      registers,
+    });
+    this.#remoteVerifications = new Counter({
+      name: 'etcd_snapshot_remote_verifications_total',
+      help: 'Scheduled verifications of remote copies that ended, by outcome: success, mismatch (the copy is damaged: CHECKSUM_MISMATCH, SNAPSHOT_INCOMPLETE) or failure (the store could not be read)',
       labelNames: ['cluster', 'status'],
       registers,
     });
@@ -217,6 +224,16 @@ export class PromPipelineMetrics {
       cluster: this.#cluster.map(cluster),
       status: status === 'success' ? 'success' : 'failure',
     });
+  }
+
+  remoteVerify(cluster: string, status: 'success' | Reason): void {
+    const outcome =
+      status === 'success'
+        ? 'success'
+        : status === 'CHECKSUM_MISMATCH' || status === 'SNAPSHOT_INCOMPLETE'
+          ? 'mismatch'
+          : 'failure';
+    this.#remoteVerifications.inc({ cluster: this.#cluster.map(cluster), status: outcome });
   }
 
   storageError(cluster: string, reason: StorageReason): void {

@@ -12,6 +12,7 @@ import {
   STORE_CONFIG_MOUNT_PATH,
   saveCommand,
   uploadCommand,
+  verifyRemoteCommand,
 } from '../../agent/contract.ts';
 import type { Job } from '../../informers/resources.ts';
 import { ETCD_SNAPSHOT, type EtcdSnapshot } from '../../records/etcd-snapshot.ts';
@@ -85,6 +86,29 @@ export function buildUploadJob(options: PipelineOptions, record: EtcdSnapshot, t
   if (store.encryptionKeySecret)
     mounts.push(secretMount('encryption-key', store.encryptionKeySecret, ENCRYPTION_KEY_MOUNT_PATH));
   return buildJob(options, record, 'upload', args, options.jobActiveDeadlineSeconds, traceparent, mounts);
+}
+
+/**
+ * A scheduled check of a Ready record's remote copy (remote-verify.ts): `agent verify --remote`
+ * with the store Secret and, for an encrypted copy, the key Secret mounted (the claim is mounted
+ * as in every pipeline Job, and not read).
+ */
+export function buildVerifyJob(options: PipelineOptions, record: EtcdSnapshot): Job {
+  const store = record.spec.objectStore;
+  if (!store) throw new Error(`record ${record.metadata?.name} names no object store`);
+  const args = verifyRemoteCommand({
+    storeConfigDir: STORE_CONFIG_MOUNT_PATH,
+    namespace: record.metadata?.namespace ?? '',
+    cluster: record.spec.cluster.name,
+    snapshot: record.metadata?.name ?? '',
+    ...(store.encryptionKeySecret
+      ? { encryptionKeyFile: `${ENCRYPTION_KEY_MOUNT_PATH}/${ENCRYPTION_KEY_FILE_NAME}` }
+      : {}),
+  });
+  const mounts = [secretMount('object-store', store.secretName, STORE_CONFIG_MOUNT_PATH)];
+  if (store.encryptionKeySecret)
+    mounts.push(secretMount('encryption-key', store.encryptionKeySecret, ENCRYPTION_KEY_MOUNT_PATH));
+  return buildJob(options, record, 'verify', args, options.jobActiveDeadlineSeconds, undefined, mounts);
 }
 
 /** A record whose copy went (or was going) to a store: its upload started, or it names a copy. */

@@ -30,6 +30,8 @@ export interface PipelineMetrics {
   storageUsage(namespace: string, claimName: string, usedBytes: number, availableBytes: number): void;
   /** An upload to the object store ended: `success` or the failure's reason. */
   remoteCopy(cluster: string, status: 'success' | Reason): void;
+  /** A scheduled verify of a remote copy ended: `success` or the failure's reason. */
+  remoteVerify(cluster: string, status: 'success' | Reason): void;
 }
 
 /** The counts a successful check returned; a view without them counts every member as up. */
@@ -48,6 +50,7 @@ export const noopPipelineMetrics: PipelineMetrics = {
   storageError() {},
   storageUsage() {},
   remoteCopy() {},
+  remoteVerify() {},
 };
 
 /** Records every call in memory, for tests. */
@@ -79,5 +82,8 @@ export class RecordingPipelineMetrics implements PipelineMetrics {
   }
   remoteCopy(...args: Parameters<PipelineMetrics['remoteCopy']>): void {
     this.calls.push({ name: 'remoteCopy', args });
+  }
+  remoteVerify(...args: Parameters<PipelineMetrics['remoteVerify']>): void {
+    this.calls.push({ name: 'remoteVerify', args });
   }
 }

@@ -84,13 +84,13 @@ describe('deploy/monitoring', () => {
   it('promtool checks the alert rules and passes their unit tests', async () => {
     writeFileSync(join(dir, 'rules.yaml'), stringify(ruleSpec()));
     const check = await promtool('check', 'rules', 'rules.yaml');
-    expect(check).toMatch(/SUCCESS: 10 rules found/);
+    expect(check).toMatch(/SUCCESS: 11 rules found/);
     copyFileSync(join(import.meta.dirname, 'alerts.promtool.yaml'), join(dir, 'alerts.promtool.yaml'));
     const test = await promtool('test', 'rules', 'alerts.promtool.yaml');
     expect(test).toMatch(/SUCCESS/);
   });
 
-  it('has every alert of the seed, the restore engine’s, the schedule freshness and the remote copy alert', () => {
+  it('has every alert of the seed, the restore engine’s, the schedule freshness and the remote copy alerts', () => {
     const alerts = ruleSpec().groups.flatMap((g) => g.rules.map((r) => r.alert));
     expect(alerts.sort()).toEqual([
       'ETCDClusterLargeSnapshot',
@@ -100,6 +100,7 @@ describe('deploy/monitoring', () => {
       'SnapshotJobHighErrorRate',
       'SnapshotJobTimeout',
       'SnapshotPVCFull',
+      'SnapshotRemoteCopyCorrupt',
       'SnapshotRemoteCopyFailed',
       'SnapshotScheduleStale',
       'SnapshotSlowCreation',
