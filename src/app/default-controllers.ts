@@ -50,6 +50,7 @@ export function defaultControllers(parts: DriverParts): RunnableController[] {
         jobActiveDeadlineSeconds: config.jobActiveDeadlineSeconds,
         jobTtlSecondsAfterFinished: config.jobTtlSecondsAfterFinished,
         workers: config.workers,
+        remoteVerifyIntervalMs: config.remoteVerifyIntervalMs,
         discovery: { methods: config.discoveryMethods },
         ...(config.snapshotClaimSize ? { snapshotClaimSize: config.snapshotClaimSize } : {}),
         // The Jobs' agents export where the driver does, so their spans join the snapshot's trace.

@@ -54,6 +54,8 @@ export interface DriverConfig {
   deleteOrphanFiles: boolean;
   /** How often each snapshot claim is swept for directories no record owns (ms); 0 disables. */
   orphanSweepIntervalMs: number;
+  /** How often a Ready record's remote copy is verified in its store (ms); 0 disables. */
+  remoteVerifyIntervalMs: number;
   /** Directories younger than this are never reported or removed by a sweep (ms). */
   orphanFileMinAgeMs: number;
   /** Delete records whose snapshot content is gone and whose deletion policy is unknown. */

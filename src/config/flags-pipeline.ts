@@ -121,6 +121,13 @@ export const PIPELINE_ROWS = {
     default: 3_600_000,
     help: 'How often each snapshot claim is listed for directories no record owns (0 disables the sweep)',
   },
+  remoteVerifyIntervalMs: {
+    flag: 'remote-verify-interval',
+    env: 'REMOTE_VERIFY_INTERVAL',
+    parse: duration(0, WEEK_MS),
+    default: 0,
+    help: 'How often each Ready snapshot with a remote copy is verified in the object store by an agent verify --remote Job (0 disables)',
+  },
   orphanFileMinAgeMs: {
     flag: 'orphan-file-min-age',
     env: 'ORPHAN_FILE_MIN_AGE',

@@ -183,6 +183,10 @@ export interface EtcdSnapshotStatus {
   uploadJob?: string;
   /** The remote copy the upload Job reported (absent until it succeeded). */
   remote?: RemoteCopyStatus;
+  /** A scheduled verify of the remote copy (`agent verify --remote`): its Job, written before it is created. */
+  remoteVerifyJob?: string;
+  /** When the remote copy was last verified (RFC 3339), whatever the outcome (condition RemoteCopyVerified). */
+  remoteVerifiedAt?: string;
   /** Client URLs the save uses, the preferred source first (rediscovered at Discover). */
   endpoints?: string[];
   /** etcd's database size at CheckHealth: sizes the claim and the agent's free-space check. */

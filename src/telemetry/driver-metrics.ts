@@ -58,6 +58,7 @@ export class PromPipelineMetrics {
   readonly #versions: Gauge<'cluster'>;
   readonly #jobTimeouts: Counter<'cluster'>;
   readonly #remote: PromRemoteCopyMetrics;
+  readonly #remoteVerifications: Counter<'cluster' | 'status'>;
   readonly #storageErrors: Counter<'cluster' | 'error_type'>;
   readonly #pvcUsage: Gauge<'namespace' | 'pvc_name'>;
   readonly #pvcAvailable: Gauge<'namespace' | 'pvc_name'>;
@@ -134,6 +135,12 @@ export class PromPipelineMetrics {
       registers,
     });
     this.#remote = new PromRemoteCopyMetrics(registry, (c) => this.#cluster.map(c));
+    this.#remoteVerifications = new Counter({
+      name: 'etcd_snapshot_remote_verifications_total',
+      help: 'Scheduled verifications of remote copies that ended, by outcome: success, mismatch (the copy is damaged: CHECKSUM_MISMATCH, SNAPSHOT_INCOMPLETE) or failure (the store could not be read)',
+      labelNames: ['cluster', 'status'],
+      registers,
+    });
     this.#storageErrors = new Counter({
       name: 'etcd_snapshot_storage_errors_total',
       help: 'Errors writing or reading snapshot storage, by error type',
@@ -215,6 +222,16 @@ export class PromPipelineMetrics {
   /** Where the last-success gauge of remote copies reads each cluster's freshest copy at a scrape. */
   setRemoteCopyTimeSource(source: () => Iterable<RemoteCopyTime>): void {
     this.#remote.setTimeSource(source);
+  }
+
+  remoteVerify(cluster: string, status: 'success' | Reason): void {
+    const outcome =
+      status === 'success'
+        ? 'success'
+        : status === 'CHECKSUM_MISMATCH' || status === 'SNAPSHOT_INCOMPLETE'
+          ? 'mismatch'
+          : 'failure';
+    this.#remoteVerifications.inc({ cluster: this.#cluster.map(cluster), status: outcome });
   }
 
   storageError(cluster: string, reason: StorageReason): void {

@@ -13,6 +13,7 @@ import {
   saveCommand,
   type UploadArguments,
   uploadCommand,
+  verifyRemoteCommand,
 } from '../../agent/contract.ts';
 import type { Job } from '../../informers/resources.ts';
 import { formatVolumeSnapshots } from '../../objectstore/manifest.ts';
@@ -105,6 +106,29 @@ function csiIdentity(record: EtcdSnapshot): Partial<UploadArguments> {
     ...(record.spec.groupSnapshotId ? { groupSnapshotId: record.spec.groupSnapshotId } : {}),
     ...(volumeSnapshots ? { volumeSnapshots } : {}),
   };
+}
+
+/**
+ * A scheduled check of a Ready record's remote copy (remote-verify.ts): `agent verify --remote`
+ * with the store Secret and, for an encrypted copy, the key Secret mounted (the claim is mounted
+ * as in every pipeline Job, and not read).
+ */
+export function buildVerifyJob(options: PipelineOptions, record: EtcdSnapshot): Job {
+  const store = record.spec.objectStore;
+  if (!store) throw new Error(`record ${record.metadata?.name} names no object store`);
+  const args = verifyRemoteCommand({
+    storeConfigDir: STORE_CONFIG_MOUNT_PATH,
+    namespace: record.metadata?.namespace ?? '',
+    cluster: record.spec.cluster.name,
+    snapshot: record.metadata?.name ?? '',
+    ...(store.encryptionKeySecret
+      ? { encryptionKeyFile: `${ENCRYPTION_KEY_MOUNT_PATH}/${ENCRYPTION_KEY_FILE_NAME}` }
+      : {}),
+  });
+  const mounts = [secretMount('object-store', store.secretName, STORE_CONFIG_MOUNT_PATH)];
+  if (store.encryptionKeySecret)
+    mounts.push(secretMount('encryption-key', store.encryptionKeySecret, ENCRYPTION_KEY_MOUNT_PATH));
+  return buildJob(options, record, 'verify', args, options.jobActiveDeadlineSeconds, undefined, mounts);
 }
 
 /** A record whose copy went (or was going) to a store: its upload started, or it names a copy. */

@@ -30,6 +30,8 @@ export interface PipelineMetrics {
   storageUsage(namespace: string, claimName: string, usedBytes: number, availableBytes: number): void;
   /** An upload to the object store ended: `success` (with the copy's figures) or the failure's reason. */
   remoteCopy(cluster: string, status: 'success' | Reason, copy?: RemoteCopyFigures): void;
+  /** A scheduled verify of a remote copy ended: `success` or the failure's reason. */
+  remoteVerify(cluster: string, status: 'success' | Reason): void;
 }
 
 /** A successful upload's figures, from the Job's result: the agent's upload time, stored bytes. */
@@ -55,6 +57,7 @@ export const noopPipelineMetrics: PipelineMetrics = {
   storageError() {},
   storageUsage() {},
   remoteCopy() {},
+  remoteVerify() {},
 };
 
 /** Records every call in memory, for tests. */
@@ -86,5 +89,8 @@ export class RecordingPipelineMetrics implements PipelineMetrics {
   }
   remoteCopy(...args: Parameters<PipelineMetrics['remoteCopy']>): void {
     this.calls.push({ name: 'remoteCopy', args });
+  }
+  remoteVerify(...args: Parameters<PipelineMetrics['remoteVerify']>): void {
+    this.calls.push({ name: 'remoteVerify', args });
   }
 }

@@ -21,6 +21,8 @@ export interface PipelineOptions extends AgentJobOptions {
   pollIntervalMs: number;
   /** How long a save Job the API refuses is tried again before the record fails (job-create-failure.ts). */
   jobCreateRetryWindowMs: number;
+  /** How often a Ready record's remote copy is verified in its store (remote-verify.ts); 0: never. */
+  remoteVerifyIntervalMs: number;
   /** Which discovery methods rediscovery may use (ETCD_DISCOVERY_METHOD); all when unset. */
   discovery?: DiscoveryOptions;
 }
@@ -30,6 +32,7 @@ export const DEFAULT_PIPELINE_OPTIONS: Omit<
   'agentImage' | 'executorServiceAccount' | 'defaultStorageClass'
 > = {
   jobBackoffLimit: 0,
+  remoteVerifyIntervalMs: 0,
   jobActiveDeadlineSeconds: 600,
   jobTtlSecondsAfterFinished: 3600,
   workers: 4,

@@ -3,6 +3,7 @@
 //   Discover → ResolveCredentials → CheckHealth → PrepareStorage → RunJob   start-save.ts
 //   → AwaitJob → Verify → Ready                                             await-save.ts
 //   → Upload → Ready (a record naming an object store)                      await-upload.ts
+//   Ready with a remote copy → a verify Job every --remote-verify-interval   remote-verify.ts
 //   ↘ Failed → Cleanup;  deletionTimestamp → Delete                        remove-files.ts
 //
 // This file only picks the flow for the record as it is now. The state that matters lives in
@@ -15,6 +16,7 @@ import type { ReconcileContext, ReconcileResult, Reconciler } from '../result.ts
 import { awaitSave } from './await-save.ts';
 import { awaitUpload } from './await-upload.ts';
 import { groupFailure } from './group-failure.ts';
+import { remoteVerify } from './remote-verify.ts';
 import { cleanupFailed, deletion } from './remove-files.ts';
 import { SaveStarter } from './start-save.ts';
 import { failRecord } from './status-writes.ts';
@@ -54,7 +56,7 @@ export class EtcdSnapshotReconciler implements Reconciler {
         return {};
       }
     }
-    if (record.status?.phase === 'Ready') return {};
+    if (record.status?.phase === 'Ready') return remoteVerify(io, record, ctx);
     // uploadJob is written with the judged save: that record is past awaitSave for good.
     if (record.status?.uploadJob) return awaitUpload(io, record, ctx);
     if (record.status?.saveJob) return awaitSave(io, record, ctx);

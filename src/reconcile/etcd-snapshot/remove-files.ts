@@ -86,8 +86,11 @@ async function removeFiles(
 
   // The upload too: one still running would read a file being removed, or copy a snapshot
   // whose deletion was asked for.
-  const uploadName = record.status?.uploadJob;
-  for (const name of uploadName ? [saveName, uploadName] : [saveName]) {
+  // And a scheduled verify of the copy, which would read objects being deleted.
+  const others = [record.status?.uploadJob, record.status?.remoteVerifyJob].filter(
+    (n): n is string => n !== undefined,
+  );
+  for (const name of [saveName, ...others]) {
     const job = await api.getJob(namespace, name, ctx.signal);
     if (job && ownedBy(job, record) && !jobFinished(job) && !job.metadata?.deletionTimestamp) {
       ctx.assertOwner();

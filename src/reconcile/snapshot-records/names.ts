@@ -7,7 +7,7 @@ import { boundedName, labelValue, workloadLabels } from '../jobs/labels.ts';
 /** The record a Job (and its pods, through the template) works for. */
 export const LABEL_SNAPSHOT_ID = `${SNAPSHOT_GROUP}/snapshot-id`;
 
-export type JobOperation = 'save' | 'upload' | 'delete';
+export type JobOperation = 'save' | 'upload' | 'delete' | 'verify';
 
 /** `snapshot-<operation>-<record name>`, hash-shortened past 63 characters (Job names are labels on pods). */
 export function jobName(operation: JobOperation, recordName: string): string {

@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import {
   CreateMultipartUploadCommand,
+  GetObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
@@ -259,5 +260,33 @@ describe.skipIf(
       async () => (remoteOrphanCounts.at(-1) === 0 ? true : undefined),
       { timeoutMs: 60_000, intervalMs: 1_000 },
     );
+  });
+
+  it('the scheduled verify finds a flipped byte in the remote object: RemoteCopyVerified=False, CHECKSUM_MISMATCH, a Warning', async () => {
+    const { record } = await copiedSnapshot('flipped', 'store');
+    const name = record.metadata!.name!;
+    const key = record.status!.remote!.object.replace(`s3://${s3.bucket}/`, '');
+    const got = await outside.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }));
+    const bytes = Buffer.from(
+      await (got.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
+    );
+    bytes[Math.floor(bytes.length / 2)]! ^= 0x01;
+    await outside.send(new PutObjectCommand({ Bucket: s3.bucket, Key: key, Body: bytes }));
+
+    // The same pipeline, now with the schedule on.
+    await pipeline.stop({ deadlineMs: 5_000 });
+    pipeline = startPipeline(cluster, env, log, { options: { remoteVerifyIntervalMs: 5_000 } });
+    const marked = await waitFor(
+      'the verify to mark the record',
+      async () => {
+        const r = await recordNamed(name);
+        const c = r?.status?.conditions?.find((x) => x.type === 'RemoteCopyVerified');
+        return c ? { r, c } : undefined;
+      },
+      { timeoutMs: 150_000, intervalMs: 1_000 },
+    );
+    expect(marked.c).toMatchObject({ status: 'False', reason: 'CHECKSUM_MISMATCH' });
+    expect(marked.r!.status).toMatchObject({ phase: 'Ready', remoteVerifiedAt: expect.any(String) });
+    expect(await eventReasons(name)).toContain('RemoteCopyVerifyFailed');
   });
 });

@@ -84,7 +84,7 @@ describe('deploy/monitoring', () => {
   it('promtool checks the alert rules and passes their unit tests', async () => {
     writeFileSync(join(dir, 'rules.yaml'), stringify(ruleSpec()));
     const check = await promtool('check', 'rules', 'rules.yaml');
-    expect(check).toMatch(/SUCCESS: 11 rules found/);
+    expect(check).toMatch(/SUCCESS: 12 rules found/);
     copyFileSync(join(import.meta.dirname, 'alerts.promtool.yaml'), join(dir, 'alerts.promtool.yaml'));
     const test = await promtool('test', 'rules', 'alerts.promtool.yaml');
     expect(test).toMatch(/SUCCESS/);
@@ -100,6 +100,7 @@ describe('deploy/monitoring', () => {
       'SnapshotJobHighErrorRate',
       'SnapshotJobTimeout',
       'SnapshotPVCFull',
+      'SnapshotRemoteCopyCorrupt',
       'SnapshotRemoteCopyFailed',
       'SnapshotRemoteCopyStale',
       'SnapshotScheduleStale',

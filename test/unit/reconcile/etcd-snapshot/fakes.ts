@@ -10,7 +10,10 @@ import type { Job, PersistentVolumeClaim, Pod, StatefulSet } from '../../../../s
 import { objectKey, type ReadonlyStore } from '../../../../src/informers/store-types.ts';
 import type { ClusterTurns } from '../../../../src/reconcile/cluster-turns.ts';
 import { RecordingPipelineMetrics } from '../../../../src/reconcile/etcd-snapshot/metrics.ts';
-import { resolvePipelineOptions } from '../../../../src/reconcile/etcd-snapshot/options.ts';
+import {
+  type PipelineOptions,
+  resolvePipelineOptions,
+} from '../../../../src/reconcile/etcd-snapshot/options.ts';
 import type {
   ClusterHealthView,
   HealthChecker,
@@ -307,7 +310,11 @@ export function makeReconciler(
   world: FakeWorld,
   health?: HealthChecker,
   now?: () => Date,
-  more: { etcdRestores?: ReadonlyStore<EtcdRestore>; turns?: ClusterTurns } = {},
+  more: {
+    etcdRestores?: ReadonlyStore<EtcdRestore>;
+    turns?: ClusterTurns;
+    options?: Partial<PipelineOptions>;
+  } = {},
 ) {
   const metrics = new RecordingPipelineMetrics();
   const logs: string[] = world.logLines;
@@ -335,6 +342,7 @@ export function makeReconciler(
       agentImage: 'ghcr.io/etcd-snapshot-driver/etcd-snapshot-driver:dev',
       executorServiceAccount: 'etcd-snapshot-executor',
       defaultStorageClass: 'standard',
+      ...more.options,
     }),
     metrics,
     logger,
