@@ -101,16 +101,28 @@ export function assessQuorum(input: {
     );
   }
 
-  // Without a member list (every MemberList failed) the answering endpoints are all we know.
-  const list: MemberInfo[] =
-    input.members ??
-    [...statuses.values()].map((s) => ({
+  // Without a member list (every MemberList failed: it needs a quorum) the endpoints asked are
+  // all we know: each answering member, and each endpoint that did not answer as one member more.
+  // Counting only the answering ones would read 1 of 3 as a quorum of 1.
+  const answered = new Set([...statuses.values()].map((s) => s.endpoint));
+  const list: MemberInfo[] = input.members ?? [
+    ...[...statuses.values()].map((s) => ({
       id: s.memberId,
       name: '',
       peerUrls: [],
       clientUrls: [s.endpoint],
       isLearner: s.isLearner,
-    }));
+    })),
+    ...[...new Set(probes.filter((p) => p.error && !answered.has(p.endpoint)).map((p) => p.endpoint))].map(
+      (endpoint) => ({
+        id: `endpoint ${endpoint}`,
+        name: endpoint,
+        peerUrls: [],
+        clientUrls: [endpoint],
+        isLearner: false,
+      }),
+    ),
+  ];
   const known = new Set(list.map((m) => m.id));
 
   const members: MemberHealth[] = list.map((m) => {

@@ -217,6 +217,26 @@ describe('assessQuorum', () => {
     expect(h).toMatchObject({ memberCount: 1, reachableCount: 1, source: 'e1', leaderId: 'a' });
   });
 
+  it('without a member list, an endpoint that did not answer counts as a member: 1 of 3 is no quorum', () => {
+    expect(
+      reason(() =>
+        assessQuorum({
+          members: undefined,
+          probes: [{ endpoint: 'e1', status: status('e1', 'a', 'a') }, down('e2'), down('e3')],
+        }),
+      ),
+    ).toBe('ETCD_QUORUM_LOST');
+    const h = assessQuorum({
+      members: undefined,
+      probes: [
+        { endpoint: 'e1', status: status('e1', 'a', 'a') },
+        { endpoint: 'e2', status: status('e2', 'b', 'a') },
+        down('e3'),
+      ],
+    });
+    expect(h).toMatchObject({ memberCount: 3, reachableCount: 2, leaderId: 'a' });
+  });
+
   it('counts a member reached through two endpoints once', () => {
     const h = assessQuorum({
       members: three,
