@@ -19,6 +19,7 @@ export type EtcdErrorReason = ReasonSubset<
   | 'STORAGE_QUOTA_EXCEEDED'
   | 'STORAGE_WRITE_FAILED'
   | 'SNAPSHOT_FAILED'
+  | 'DEADLINE_EXCEEDED'
 >;
 
 export class EtcdError extends Error {
@@ -75,5 +76,22 @@ export class ClusterUnhealthyError extends EtcdError {
     super(reason, message);
     this.name = 'ClusterUnhealthyError';
     this.members = members;
+  }
+}
+
+/**
+ * The health check's deadline passed while enough members to make a quorum held the call open
+ * without answering: the members are up, the cluster is slow (a loaded machine, a paused
+ * process). Not a ClusterUnhealthyError: nothing says the quorum is lost, so the health gauges
+ * keep their last value, and the pipeline waits (docs/pipeline.md, CheckHealth).
+ */
+export class ClusterSlowError extends EtcdError {
+  /** Members that took the call, answered or not. */
+  readonly connected: number;
+
+  constructor(message: string, counts: { connected: number }) {
+    super('DEADLINE_EXCEEDED', message);
+    this.name = 'ClusterSlowError';
+    this.connected = counts.connected;
   }
 }

@@ -4,7 +4,7 @@
 // member. Learners do not vote and are never a source.
 import { status } from '@grpc/grpc-js';
 import type { MemberInfo, MemberStatus } from './client/etcd-client.ts';
-import { ClusterUnhealthyError, EtcdError, isAuthError } from './errors.ts';
+import { ClusterSlowError, ClusterUnhealthyError, EtcdError, isAuthError } from './errors.ts';
 
 export interface MemberHealth {
   id: string;
@@ -52,13 +52,20 @@ const LAGGING_ENTRIES = 10_000;
 
 const CONSENSUS_FAILURE = /etcdserver: (?:request timed out|no leader|leader changed|unhealthy cluster)/i;
 
-// With etcd users, the first call is Authenticate, which goes through raft: a member without a
-// quorum accepts the call and never answers it. A deadline on a call that had a connection
-// (grpc-js names the remote address) is such a member, not an unreachable one.
-function isConsensusFailure(e: Error): boolean {
-  if (CONSENSUS_FAILURE.test(e.message)) return true;
+// A deadline on a call that had a connection (grpc-js names the remote address): the member is
+// up and took the call but did not answer in time. That is a slow member (a loaded machine, a
+// stopped process) or, with etcd users, one without a quorum: Authenticate goes through raft and
+// such a member never answers it. Which one it is shows in the count: when the connected members
+// would make a quorum, the cluster is slow, not lost.
+function isUnansweredCall(e: Error | undefined): boolean {
   return e instanceof EtcdError && e.grpcCode === status.DEADLINE_EXCEEDED && /remote_addr=/.test(e.message);
 }
+
+function isConsensusFailure(e: Error): boolean {
+  return CONSENSUS_FAILURE.test(e.message) || isUnansweredCall(e);
+}
+
+const quorumOf = (voters: number) => Math.floor(voters / 2) + 1;
 
 export function assessQuorum(input: {
   members: MemberInfo[] | undefined;
@@ -76,6 +83,10 @@ export function assessQuorum(input: {
     const summary = probes.map((p) => `${p.endpoint}: ${p.error?.message ?? 'no answer'}`).join('; ');
     // No member list either: every endpoint asked stands for one member, none of them up.
     const nobody = { up: 0, down: probes.length };
+    const slow = probes.filter((p) => isUnansweredCall(p.error)).length;
+    if (slow >= quorumOf(probes.length)) {
+      throw new ClusterSlowError(`etcd members answer too slowly: ${summary}`, { connected: slow });
+    }
     if (errors.some(isConsensusFailure)) {
       throw new ClusterUnhealthyError(
         'ETCD_QUORUM_LOST',
@@ -90,16 +101,28 @@ export function assessQuorum(input: {
     );
   }
 
-  // Without a member list (every MemberList failed) the answering endpoints are all we know.
-  const list: MemberInfo[] =
-    input.members ??
-    [...statuses.values()].map((s) => ({
+  // Without a member list (every MemberList failed: it needs a quorum) the endpoints asked are
+  // all we know: each answering member, and each endpoint that did not answer as one member more.
+  // Counting only the answering ones would read 1 of 3 as a quorum of 1.
+  const answered = new Set([...statuses.values()].map((s) => s.endpoint));
+  const list: MemberInfo[] = input.members ?? [
+    ...[...statuses.values()].map((s) => ({
       id: s.memberId,
       name: '',
       peerUrls: [],
       clientUrls: [s.endpoint],
       isLearner: s.isLearner,
-    }));
+    })),
+    ...[...new Set(probes.filter((p) => p.error && !answered.has(p.endpoint)).map((p) => p.endpoint))].map(
+      (endpoint) => ({
+        id: `endpoint ${endpoint}`,
+        name: endpoint,
+        peerUrls: [],
+        clientUrls: [endpoint],
+        isLearner: false,
+      }),
+    ),
+  ];
   const known = new Set(list.map((m) => m.id));
 
   const members: MemberHealth[] = list.map((m) => {
@@ -131,12 +154,18 @@ export function assessQuorum(input: {
   const voters = members.filter((m) => !m.isLearner);
   const memberCount = voters.length;
   const reachableCount = voters.filter((m) => m.reachable).length;
-  const quorum = Math.floor(memberCount / 2) + 1;
+  const quorum = quorumOf(memberCount);
   const counts = { up: reachableCount, down: memberCount - reachableCount };
   if (reachableCount < quorum) {
-    const down = voters
-      .filter((m) => !m.reachable)
-      .map((m) => `${m.name || m.id} (${m.error ?? 'no answer'})`);
+    const silent = voters.filter((m) => !m.reachable);
+    const down = silent.map((m) => `${m.name || m.id} (${m.error ?? 'no answer'})`);
+    const slow = silent.filter((m) => isUnansweredCall(probeErrorOf(m, probes))).length;
+    if (reachableCount + slow >= quorum) {
+      throw new ClusterSlowError(
+        `etcd members answer too slowly: ${reachableCount} of ${memberCount} answered in time, ${slow} took the call without answering: ${down.join(', ')}`,
+        { connected: reachableCount + slow },
+      );
+    }
     throw new ClusterUnhealthyError(
       'ETCD_QUORUM_LOST',
       `${reachableCount} of ${memberCount} etcd members answer, a quorum needs ${quorum}; not answering: ${down.join(', ')}`,
@@ -180,6 +209,10 @@ export function assessQuorum(input: {
     revision: Math.max(0, ...[...statuses.values()].map((x) => x.revision || 0)),
     ...(s?.version ? { etcdVersion: s.version } : {}),
   };
+}
+
+function probeErrorOf(m: MemberHealth, probes: EndpointProbe[]): Error | undefined {
+  return probes.find((p) => p.error && p.endpoint === m.endpoint)?.error;
 }
 
 // A follower first (a snapshot reads the whole database; the leader has the cluster's writes to

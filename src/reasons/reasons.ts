@@ -140,7 +140,8 @@ export const REASONS = {
   NOT_READY: 'the informer caches have not synced yet',
   // --- the call itself ---
   CANCELLED: 'the client cancelled the call',
-  DEADLINE_EXCEEDED: 'the call’s deadline passed before an answer',
+  DEADLINE_EXCEEDED:
+    'the call’s deadline passed before an answer; for a snapshot record, its etcd members took the health check’s calls but answered too slowly until snapshotTimeoutSeconds ran out',
   UNIMPLEMENTED: 'any CSI method the driver does not serve',
   INTERNAL: 'anything unexpected; the cause is logged, not returned',
 } as const;

@@ -11,8 +11,14 @@ export type Condition = NonNullable<EtcdSnapshotStatus['conditions']>[number];
 export const CONDITION_SAVE_TURN = 'SaveTurn';
 export const CONDITION_JOB_CREATED = 'JobCreated';
 export const CONDITION_MEMBERSHIP_STABLE = 'MembershipStable';
+export const CONDITION_ETCD_RESPONSIVE = 'EtcdResponsive';
 
-const PIPELINE_CONDITIONS = [CONDITION_SAVE_TURN, CONDITION_JOB_CREATED, CONDITION_MEMBERSHIP_STABLE];
+const PIPELINE_CONDITIONS = [
+  CONDITION_SAVE_TURN,
+  CONDITION_JOB_CREATED,
+  CONDITION_MEMBERSHIP_STABLE,
+  CONDITION_ETCD_RESPONSIVE,
+];
 
 /** Condition and status messages are bounded: an API or etcd answer can be long. */
 export const MAX_CONDITION_MESSAGE = 1024;

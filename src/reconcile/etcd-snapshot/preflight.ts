@@ -5,7 +5,12 @@
 
 import type { EtcdCredentials } from '../../etcd/credentials.ts';
 import { discoverEtcdCluster } from '../../etcd/discovery.ts';
-import { ClusterUnhealthyError, EtcdError, type EtcdErrorReason } from '../../etcd/errors.ts';
+import {
+  ClusterSlowError,
+  ClusterUnhealthyError,
+  EtcdError,
+  type EtcdErrorReason,
+} from '../../etcd/errors.ts';
 import { namespacedKey } from '../../informers/store-types.ts';
 import type { EtcdSnapshot } from '../../records/etcd-snapshot.ts';
 import type { ReconcileContext } from '../result.ts';
@@ -13,6 +18,7 @@ import { buildSnapshotClaim, claimSize } from '../snapshot-records/claim-spec.ts
 import { fail, proceed, requeueAfter, type StepResult } from '../step.ts';
 import { memberIdsOf } from './membership-drift.ts';
 import { memberCountsOf } from './metrics.ts';
+import { slowEtcdVerdict } from './slow-etcd-wait.ts';
 import { type StepIo, sourceFirst } from './step-io.ts';
 import { reportVersionSkew } from './version-skew.ts';
 
@@ -97,6 +103,17 @@ export async function checkHealth(io: StepIo, run: SaveRun): Promise<StepResult>
     if (err instanceof ClusterUnhealthyError) metrics.clusterHealth(cluster, err.members, false);
     // The health check says why with an EtcdError; anything else is retried with backoff.
     if (!(err instanceof EtcdError)) throw err;
+    // Slow is not unhealthy: the gauges keep their value, the record waits with backoff.
+    if (err instanceof ClusterSlowError) {
+      const verdict = slowEtcdVerdict(record, err, io.now(), io.options.pollIntervalMs);
+      if (verdict.kind === 'fail') return fail(err.reason, verdict.message);
+      ctx.log.info(
+        { reason: err.reason, message: err.message },
+        'etcd members answer too slowly; checking again',
+      );
+      if (verdict.status) run.record = await io.putStatus(record, verdict.status, ctx);
+      return requeueAfter(verdict.requeueAfterMs);
+    }
     const { reason } = err;
     const age = io.now().getTime() - Date.parse(record.metadata?.creationTimestamp ?? '');
     if (TRANSIENT_REASONS.has(reason) && !(age > record.spec.snapshotTimeoutSeconds * 1000)) {

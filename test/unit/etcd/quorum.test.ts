@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { MemberInfo, MemberStatus } from '../../../src/etcd/client/etcd-client.ts';
-import { EtcdError } from '../../../src/etcd/errors.ts';
+import { ClusterSlowError, ClusterUnhealthyError, EtcdError } from '../../../src/etcd/errors.ts';
 import { assessQuorum, type EndpointProbe } from '../../../src/etcd/quorum.ts';
 
 const member = (id: string, extra: Partial<MemberInfo> = {}): MemberInfo => ({
@@ -217,6 +217,26 @@ describe('assessQuorum', () => {
     expect(h).toMatchObject({ memberCount: 1, reachableCount: 1, source: 'e1', leaderId: 'a' });
   });
 
+  it('without a member list, an endpoint that did not answer counts as a member: 1 of 3 is no quorum', () => {
+    expect(
+      reason(() =>
+        assessQuorum({
+          members: undefined,
+          probes: [{ endpoint: 'e1', status: status('e1', 'a', 'a') }, down('e2'), down('e3')],
+        }),
+      ),
+    ).toBe('ETCD_QUORUM_LOST');
+    const h = assessQuorum({
+      members: undefined,
+      probes: [
+        { endpoint: 'e1', status: status('e1', 'a', 'a') },
+        { endpoint: 'e2', status: status('e2', 'b', 'a') },
+        down('e3'),
+      ],
+    });
+    expect(h).toMatchObject({ memberCount: 3, reachableCount: 2, leaderId: 'a' });
+  });
+
   it('counts a member reached through two endpoints once', () => {
     const h = assessQuorum({
       members: three,
@@ -227,5 +247,89 @@ describe('assessQuorum', () => {
       ],
     });
     expect(h.reachableCount).toBe(2);
+  });
+
+  describe('members connected but too slow (deadlines, not refusals)', () => {
+    const slow = (endpoint: string, call = 'Maintenance.Status'): EndpointProbe => ({
+      endpoint,
+      error: new EtcdError(
+        'ETCD_ENDPOINTS_UNREACHABLE',
+        `${call} at ${endpoint}: Deadline exceeded after 5.000s,LB pick: 0.001s,remote_addr=127.0.0.1:2379`,
+        { grpcCode: 4 },
+      ),
+    });
+    const at = ['a', 'b', 'c'].map((id, i) => member(id, { clientUrls: [`e${i + 1}`] }));
+    const thrown = (fn: () => unknown): unknown => {
+      try {
+        fn();
+      } catch (err) {
+        return err;
+      }
+      throw new Error('expected a throw');
+    };
+
+    it('every member took Status and none answered in time: slow, not quorum lost', () => {
+      const err = thrown(() =>
+        assessQuorum({ members: undefined, probes: [slow('e1'), slow('e2'), slow('e3')] }),
+      );
+      expect(err).toBeInstanceOf(ClusterSlowError);
+      expect(err).not.toBeInstanceOf(ClusterUnhealthyError);
+      expect((err as ClusterSlowError).reason).toBe('DEADLINE_EXCEEDED');
+      expect((err as Error).message).toMatch(/^etcd members answer too slowly: e1: Maintenance.Status/);
+    });
+
+    it('one answered in time, the others slow: slow, not quorum lost', () => {
+      const err = thrown(() =>
+        assessQuorum({
+          members: at,
+          probes: [{ endpoint: 'e1', status: status('e1', 'a', 'a') }, slow('e2'), slow('e3')],
+        }),
+      );
+      expect(err).toBeInstanceOf(ClusterSlowError);
+      expect((err as ClusterSlowError).connected).toBe(3);
+    });
+
+    it('one answered, one slow, one refused: still a quorum connected, so slow', () => {
+      expect(
+        reason(() =>
+          assessQuorum({
+            members: at,
+            probes: [{ endpoint: 'e1', status: status('e1', 'a', 'a') }, slow('e2'), down('e3')],
+          }),
+        ),
+      ).toBe('DEADLINE_EXCEEDED');
+    });
+
+    it('fewer than a quorum even counting the slow ones: ETCD_QUORUM_LOST as before', () => {
+      expect(
+        reason(() => assessQuorum({ members: undefined, probes: [slow('e1'), down('e2'), down('e3')] })),
+      ).toBe('ETCD_QUORUM_LOST');
+      expect(
+        reason(() =>
+          assessQuorum({
+            members: [...at, member('d'), member('f')],
+            probes: [
+              { endpoint: 'e1', status: status('e1', 'a', 'a') },
+              slow('e2'),
+              down('e3'),
+              down('https://etcd-d.svc:2379'),
+              down('https://etcd-f.svc:2379'),
+            ],
+          }),
+        ),
+      ).toBe('ETCD_QUORUM_LOST');
+    });
+
+    it('a deadline without a connection stays unreachable', () => {
+      const never: EndpointProbe = {
+        endpoint: 'e1',
+        error: new EtcdError('ETCD_ENDPOINTS_UNREACHABLE', 'Maintenance.Status at e1: Deadline exceeded', {
+          grpcCode: 4,
+        }),
+      };
+      expect(reason(() => assessQuorum({ members: undefined, probes: [never, down('e2')] }))).toBe(
+        'ETCD_ENDPOINTS_UNREACHABLE',
+      );
+    });
   });
 });
