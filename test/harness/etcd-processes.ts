@@ -56,9 +56,6 @@ export interface EtcdProcessCluster {
   etcdctl(args: readonly string[], options?: { input?: string; endpoints?: string[] }): Promise<string>;
   stopMember(index: number): Promise<void>;
   startMember(index: number): Promise<void>;
-  /** SIGSTOP / SIGCONT a member's process: up and listening (the kernel accepts connections), not answering. */
-  pauseMember(index: number): void;
-  resumeMember(index: number): void;
   /** Waits until every running member answers and one of them is the leader. */
   waitHealthy(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -256,21 +253,9 @@ export async function startEtcdProcessCluster(
       stoppedOnPurpose.delete(m.name);
       start(i);
     },
-    pauseMember(i) {
-      signalMember(i, 'SIGSTOP');
-    },
-    resumeMember(i) {
-      signalMember(i, 'SIGCONT');
-    },
     waitHealthy,
     stop,
   };
-
-  function signalMember(i: number, signal: NodeJS.Signals): void {
-    const pid = members[i]?.process?.pid;
-    if (pid === undefined) throw new Error(`no running member ${i}`);
-    process.kill(pid, signal);
-  }
 }
 
 /** Starts a single etcd on an existing data dir (a restored snapshot) at `endpoint` (http). */
