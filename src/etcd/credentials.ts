@@ -44,6 +44,13 @@ export interface SecretLike {
   data?: Record<string, string>;
 }
 
+/** A Secret's data as text, key by key (held in memory only: never log or record it). */
+export function secretText(secret: SecretLike): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(secret.data ?? {})) out[k] = Buffer.from(v, 'base64').toString('utf8');
+  return out;
+}
+
 export const NO_CREDENTIALS: EtcdCredentials = Object.freeze({ kind: 'none' });
 
 /** What may be logged about credentials: the kind, nothing else. */

@@ -4,13 +4,12 @@
 // status is written through its status subresource with the resourceVersion read, so a stale
 // writer gets 409.
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { SecretLike } from '../../etcd/credentials.ts';
 import { isAlreadyExists, isNotFound } from '../../kube/api-errors.ts';
 import type { JsonRequester } from '../../kube/custom-objects.ts';
 import { EventRecorder } from '../../kube/event-recorder.ts';
 import { ETCD_SNAPSHOT, type EtcdSnapshot } from '../../records/etcd-snapshot.ts';
 import type { Logger } from '../../telemetry/logger.ts';
-import { corePath, kubeJobApi } from '../jobs/job-api.ts';
+import { corePath, kubeJobApi, readSecret } from '../jobs/job-api.ts';
 import { APP_NAME } from '../jobs/labels.ts';
 import { recordReference } from '../snapshot-records/references.ts';
 import type { PipelineApi } from './ports.ts';
@@ -34,16 +33,7 @@ export function kubePipelineApi(client: JsonRequester, options: KubePipelineApiO
   });
   return {
     ...kubeJobApi(client, options),
-    async getSecret(namespace, name, signal) {
-      try {
-        return await client.request<SecretLike>('GET', `${corePath(namespace, 'secrets')}/${enc(name)}`, {
-          signal,
-        });
-      } catch (err) {
-        if (isNotFound(err)) return undefined;
-        throw err;
-      }
-    },
+    getSecret: (namespace, name, signal) => readSecret(client, namespace, name, signal),
     async createClaim(claim, signal) {
       await client
         .request('POST', corePath(claim.metadata?.namespace ?? '', 'persistentvolumeclaims'), {

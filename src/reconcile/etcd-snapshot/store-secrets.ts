@@ -3,19 +3,13 @@
 // the snapshot at ResolveCredentials, naming the key, instead of after a whole save. Read by
 // name, parsed in memory, never copied: messages name keys (and only non-secret values).
 import { ENCRYPTION_KEY_FILE_NAME } from '../../agent/contract.ts';
-import type { SecretLike } from '../../etcd/credentials.ts';
+import { secretText } from '../../etcd/credentials.ts';
 import { parseStoreConfig, StoreConfigError } from '../../objectstore/config.ts';
 import { parseKey } from '../../objectstore/encryption.ts';
 import type { EtcdSnapshot } from '../../records/etcd-snapshot.ts';
 import type { ReconcileContext } from '../result.ts';
 import { fail, proceed, type StepResult } from '../step.ts';
 import type { StepIo } from './step-io.ts';
-
-function decoded(secret: SecretLike): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(secret.data ?? {})) out[k] = Buffer.from(v, 'base64').toString('utf8');
-  return out;
-}
 
 /**
  * The record's store Secret alone (what a delete Job mounts: deleting reads nothing encrypted).
@@ -37,7 +31,7 @@ export async function checkStoreSecret(
     );
   }
   try {
-    parseStoreConfig(decoded(secret));
+    parseStoreConfig(secretText(secret));
   } catch (err) {
     if (!(err instanceof StoreConfigError)) throw err;
     return fail('OBJECT_STORE_CONFIG_INVALID', `Secret ${namespace}/${store.secretName}: ${err.message}`);
@@ -57,7 +51,7 @@ export async function checkStoreSecrets(
   if (checked.kind !== 'continue') return checked;
   if (!store.encryptionKeySecret) return proceed;
   const keySecret = await io.api.getSecret(namespace, store.encryptionKeySecret, ctx.signal);
-  const keyText = keySecret ? decoded(keySecret)[ENCRYPTION_KEY_FILE_NAME] : undefined;
+  const keyText = keySecret ? secretText(keySecret)[ENCRYPTION_KEY_FILE_NAME] : undefined;
   if (keyText === undefined) {
     return fail(
       'OBJECT_STORE_KEY_INVALID',

@@ -4,6 +4,7 @@
 // success and take the pods with them in the background.
 import type { KubeConfig } from '@kubernetes/client-node';
 import { CoreV1Api } from '@kubernetes/client-node';
+import type { SecretLike } from '../../etcd/credentials.ts';
 import type { Job, Pod } from '../../informers/resources.ts';
 import { namespacedKey } from '../../informers/store-types.ts';
 import { isAlreadyExists, isNotFound } from '../../kube/api-errors.ts';
@@ -32,6 +33,23 @@ export interface KubeJobApiOptions {
 const enc = encodeURIComponent;
 export const corePath = (namespace: string, plural: string) =>
   `/api/v1/namespaces/${enc(namespace)}/${plural}`;
+
+/** A Secret by name, `undefined` when it does not exist (the pipeline's and the import's read). */
+export async function readSecret(
+  client: JsonRequester,
+  namespace: string,
+  name: string,
+  signal: AbortSignal,
+): Promise<SecretLike | undefined> {
+  try {
+    return await client.request<SecretLike>('GET', `${corePath(namespace, 'secrets')}/${enc(name)}`, {
+      signal,
+    });
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
 const jobsPath = (namespace: string) => `/apis/batch/v1/namespaces/${enc(namespace)}/jobs`;
 
 export function kubeJobApi(client: JsonRequester, options: KubeJobApiOptions): JobApi {

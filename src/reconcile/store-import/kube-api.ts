@@ -2,14 +2,13 @@
 // content stays in memory for the sync), records created if absent and their status written
 // through the status subresource, Events on the Secret through the one recorder of src/kube.
 import { S3Client } from '@aws-sdk/client-s3';
-import type { SecretLike } from '../../etcd/credentials.ts';
-import { isAlreadyExists, isNotFound } from '../../kube/api-errors.ts';
+import { isAlreadyExists } from '../../kube/api-errors.ts';
 import type { JsonRequester } from '../../kube/custom-objects.ts';
 import { EventRecorder } from '../../kube/event-recorder.ts';
 import { s3ClientConfig } from '../../objectstore/s3-options.ts';
 import { ETCD_SNAPSHOT, type EtcdSnapshot } from '../../records/etcd-snapshot.ts';
 import type { Logger } from '../../telemetry/logger.ts';
-import { corePath } from '../jobs/job-api.ts';
+import { readSecret } from '../jobs/job-api.ts';
 import { APP_NAME } from '../jobs/labels.ts';
 import type { StoreClientFactory, StoreImportApi } from './ports.ts';
 
@@ -23,16 +22,7 @@ export function kubeStoreImportApi(client: JsonRequester, logger: Logger): Store
     onError: (err, event) => logger.warn({ err, reason: event.reason }, 'cannot record an Event'),
   });
   return {
-    async getSecret(namespace, name, signal) {
-      try {
-        return await client.request<SecretLike>('GET', `${corePath(namespace, 'secrets')}/${enc(name)}`, {
-          signal,
-        });
-      } catch (err) {
-        if (isNotFound(err)) return undefined;
-        throw err;
-      }
-    },
+    getSecret: (namespace, name, signal) => readSecret(client, namespace, name, signal),
     async createRecord(body, signal) {
       const namespace = body.metadata?.namespace ?? '';
       try {

@@ -8,6 +8,7 @@
 // and a Warning Event on the Secret) and skipped; a store that fails is reported and tried at
 // the next interval — waiting is a requeue, not an error.
 
+import { secretText } from '../../etcd/credentials.ts';
 import { type CatalogCopy, readNamespaceCatalog } from '../../objectstore/catalog.ts';
 import { parseStoreConfig, StoreConfigError } from '../../objectstore/config.ts';
 import { type EtcdSnapshot, INDEX_SNAPSHOT_ID } from '../../records/etcd-snapshot.ts';
@@ -29,12 +30,6 @@ export interface SyncSummary {
 type CopyOutcome = 'imported' | 'present' | 'kept' | { refused: string };
 
 const bounded = (text: string) => (text.length > 400 ? `${text.slice(0, 400)}…` : text);
-
-function decoded(data: Record<string, string> | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(data ?? {})) out[k] = Buffer.from(v, 'base64').toString('utf8');
-  return out;
-}
 
 export class StoreImportReconciler implements Reconciler {
   readonly #deps: StoreImportDeps;
@@ -61,7 +56,7 @@ export class StoreImportReconciler implements Reconciler {
     }
     let config: ReturnType<typeof parseStoreConfig>;
     try {
-      config = parseStoreConfig(decoded(secret.data));
+      config = parseStoreConfig(secretText(secret));
     } catch (err) {
       if (!(err instanceof StoreConfigError)) throw err;
       await warn(EVENT_IMPORT_FAILED, `OBJECT_STORE_CONFIG_INVALID: Secret ${key}: ${err.message}`);
