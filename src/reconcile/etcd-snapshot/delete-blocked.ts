@@ -6,7 +6,7 @@
 import type { Reason } from '../../reasons/reasons.ts';
 import type { EtcdSnapshot, EtcdSnapshotStatus } from '../../records/etcd-snapshot.ts';
 import type { ReconcileContext } from '../result.ts';
-import { bounded, type Condition, conditionOf } from './conditions.ts';
+import { bounded, conditionOf, withBlockingCondition } from './conditions.ts';
 import type { StepIo } from './step-io.ts';
 
 export const CONDITION_FILES_REMOVED = 'FilesRemoved';
@@ -36,28 +36,10 @@ export function withDeleteBlocked(
   message: string,
   now: Date,
 ): EtcdSnapshotStatus {
-  const text = bounded(message);
-  const previous = conditionOf(status, CONDITION_FILES_REMOVED);
-  const since =
-    previous?.status === 'False' && previous.lastTransitionTime
-      ? previous.lastTransitionTime
-      : now.toISOString();
-  const condition: Condition = {
-    type: CONDITION_FILES_REMOVED,
-    status: 'False',
-    reason,
-    message: text,
-    lastTransitionTime: since,
-  };
-  const next: EtcdSnapshotStatus = {
-    ...status,
-    conditions: [...(status?.conditions ?? []).filter((c) => c.type !== CONDITION_FILES_REMOVED), condition],
-  };
-  if (status?.phase !== 'Failed') {
-    next.reason = reason;
-    next.message = text;
-  }
-  return next;
+  const next = withBlockingCondition(status ?? {}, CONDITION_FILES_REMOVED, reason, message, now);
+  if (status?.phase !== 'Failed') return next;
+  // A Failed record keeps the reason (and message) it failed with.
+  return { ...status, conditions: next.conditions };
 }
 
 /**
