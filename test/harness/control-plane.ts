@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type KeyPair, type Pki, writeKubeconfig } from './pki.ts';
 import { type ManagedProcess, startProcess, waitFor } from './process.ts';
-import { tool } from './tools.ts';
+import { ensureTools, tool } from './tools.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -38,6 +38,7 @@ export interface ControlPlane {
 }
 
 export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
+  await ensureTools(['etcd', 'kubernetes']);
   const { dir, hostIP, pki } = options;
   const logs = join(dir, 'logs');
   mkdirSync(logs, { recursive: true });
