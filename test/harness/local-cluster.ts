@@ -97,16 +97,15 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
 
   try {
     const pki = createPki(join(dir, 'pki'));
-    controlPlane = await startControlPlane({ dir, hostIP: slot.hostIP, pki });
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromFile(controlPlane.adminKubeconfig);
-    const cp = controlPlane;
     const localPathDir = join(dir, 'local-path');
-    if (options.kubelet ?? true) {
+    const kubeConfig = new KubeConfig();
+    const startNode = async (api: { apiserverUrl: string; adminKubeconfig: string }) => {
+      kubeConfig.loadFromFile(api.adminKubeconfig);
+      if (!(options.kubelet ?? true)) return;
       kubelet = await startProcessKubelet({
         dir,
         pki,
-        apiserverUrl: cp.apiserverUrl,
+        apiserverUrl: api.apiserverUrl,
         nodeIP: slot.hostIP,
         podSubnet: slot.subnet,
         adminKubeConfig: kubeConfig,
@@ -118,7 +117,14 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
         baseDir: localPathDir,
         nodeName: DEFAULT_NODE_NAME,
       });
-    }
+    };
+    controlPlane = await startControlPlane({
+      dir,
+      hostIP: slot.hostIP,
+      pki,
+      alongsideControllers: startNode,
+    });
+    const cp = controlPlane;
     const startedKubelet = kubelet;
     return {
       name,
