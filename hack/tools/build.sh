@@ -36,9 +36,6 @@ case $go_version in
 esac
 
 mkdir -p "$TOOLS_DIR/bin"
-# Parallel test files and the main command may all ask for tools at once: one builder at a time.
-exec 9>"$TOOLS_DIR/.lock"
-flock 9
 
 module_version() { # <component dir> <module path>
   (cd "$1" && go list -m -f '{{.Version}}' "$2")
@@ -145,6 +142,10 @@ build_component() {
     cat /tmp/etcd-snapshot-driver-tools-$$.err >&2
     die "could not resolve the $component pins: is the Go module proxy ($(go env GOPROXY)) reachable?"
   fi
+  # Parallel test files and the background build of vitest's globalSetup may all ask at once: one
+  # builder per component, so a file waiting for etcd is not held up by a Jaeger build.
+  exec 9>"$TOOLS_DIR/.lock-$component"
+  flock 9
   key=$(cat "$here/$component/go.mod" "$here/$component/go.sum" <(echo "$go_version recipe $RECIPE $(ldflags_for "$component" "$version")") | sha256sum | cut -c1-12)
   out="$TOOLS_DIR/$component-$version-$key"
   if [[ -f $out/.complete ]]; then
@@ -178,6 +179,7 @@ build_component() {
   for f in "$out"/bin/*; do ln -sfn "$f" "$TOOLS_DIR/bin/$(basename "$f")"; done
   [[ -d $out/crds ]] && ln -sfn "$out/crds" "$TOOLS_DIR/snapshot-crds"
   [[ -f $out/csi.proto ]] && ln -sfn "$out/csi.proto" "$TOOLS_DIR/csi.proto"
+  exec 9>&-
   return 0
 }
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type KeyPair, type Pki, writeKubeconfig } from './pki.ts';
 import { type ManagedProcess, startProcess, waitFor } from './process.ts';
-import { tool } from './tools.ts';
+import { ensureTools, tool } from './tools.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -21,6 +21,11 @@ export interface ControlPlaneOptions {
   /** The address every component listens on, e.g. 127.21.0.1. */
   hostIP: string;
   pki: Pki;
+  /**
+   * Runs once kube-apiserver is ready, while the controller manager and the scheduler come up
+   * (they take seconds): the kubelet needs only the API, so its start need not wait for them.
+   */
+  alongsideControllers?: (api: { apiserverUrl: string; adminKubeconfig: string }) => Promise<void>;
 }
 
 export interface ControlPlane {
@@ -38,6 +43,7 @@ export interface ControlPlane {
 }
 
 export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
+  await ensureTools(['etcd', 'kubernetes']);
   const { dir, hostIP, pki } = options;
   const logs = join(dir, 'logs');
   mkdirSync(logs, { recursive: true });
@@ -187,8 +193,20 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     await startApiserver();
     const kcm = start('kube-controller-manager', 'kube-controller-manager', kcmArgs);
     const scheduler = start('kube-scheduler', 'kube-scheduler', schedulerArgs);
+    const alongside = options.alongsideControllers?.({ apiserverUrl, adminKubeconfig });
     // Pods can be created once the default ServiceAccount and the root CA ConfigMap exist: that
     // is the controller manager at work, not merely listening.
+    const controllers = waitControllers(kcm, scheduler);
+    // Both settled before either failure propagates: the caller's clean-up must see all it started.
+    const [first, second] = await Promise.allSettled([controllers, alongside]);
+    if (first.status === 'rejected') throw first.reason;
+    if (second.status === 'rejected') throw second.reason;
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+
+  async function waitControllers(kcm: ManagedProcess, scheduler: ManagedProcess): Promise<void> {
     await waitFor(
       'kube-controller-manager to create default/default ServiceAccount and kube-root-ca.crt',
       async () => {
@@ -207,9 +225,6 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
           : undefined,
       { timeoutMs: 60_000, abortIf: diedEarly(scheduler) },
     );
-  } catch (err) {
-    await stop();
-    throw err;
   }
 
   return {

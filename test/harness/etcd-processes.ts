@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { claimSlot } from './cluster-slot.ts';
 import { createPki, type KeyPair, type Pki } from './pki.ts';
 import { type ManagedProcess, startProcess, waitFor } from './process.ts';
-import { tool } from './tools.ts';
+import { ensureTools, tool } from './tools.ts';
 
 export type EtcdProcessAuth = 'none' | 'tls' | 'basic';
 
@@ -67,6 +67,7 @@ const PEER_PORT = 2380;
 export async function startEtcdProcessCluster(
   options: EtcdProcessClusterOptions = {},
 ): Promise<EtcdProcessCluster> {
+  await ensureTools(['etcd']);
   const size = options.size ?? 3;
   const auth = options.auth ?? 'none';
   const slot = claimSlot();

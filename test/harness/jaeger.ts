@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ManagedProcess, startProcess, waitFor } from './process.ts';
-import { tool } from './tools.ts';
+import { ensureTools, tool } from './tools.ts';
 
 export interface Jaeger {
   readonly host: string;
@@ -107,6 +107,7 @@ exporters:
 
 /** Starts Jaeger on `host` (a loopback address of the caller's cluster slot) and waits until it serves queries. */
 export async function startJaeger(host: string): Promise<Jaeger> {
+  await ensureTools(['jaeger']);
   const dir = mkdtempSync(join(tmpdir(), 'esd-jaeger-'));
   const configFile = join(dir, 'jaeger.yaml');
   const logFile = join(dir, 'jaeger.log');

@@ -20,7 +20,7 @@ import { DEFAULT_NODE_NAME, type ProcessKubelet, startProcessKubelet } from './k
 import { type LocalPathProvisioner, startLocalPathProvisioner } from './local-path-provisioner.ts';
 import { createPki, type Pki } from './pki.ts';
 import type { ManagedProcess } from './process.ts';
-import { toolsBinDir } from './tools.ts';
+import { ensureTools, toolsBinDir } from './tools.ts';
 
 export type { KubectlResult } from './kubectl.ts';
 
@@ -69,6 +69,8 @@ export interface LocalCluster {
 
 export async function startLocalCluster(options: LocalClusterOptions = {}): Promise<LocalCluster> {
   const name = options.name ?? 'local';
+  // The snapshot CRDs too: files install them on a bare cluster (installSnapshotCrds).
+  await ensureTools(['etcd', 'kubernetes', 'snapshotter']);
   // ETCD_SNAPSHOT_DRIVER_E2E_KUBECONFIG (hack/kind-e2e.sh): a cluster that runs already; start nothing.
   const existing = existingClusterKubeconfig();
   if (existing) return connectExistingCluster(existing, name);
@@ -95,16 +97,15 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
 
   try {
     const pki = createPki(join(dir, 'pki'));
-    controlPlane = await startControlPlane({ dir, hostIP: slot.hostIP, pki });
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromFile(controlPlane.adminKubeconfig);
-    const cp = controlPlane;
     const localPathDir = join(dir, 'local-path');
-    if (options.kubelet ?? true) {
+    const kubeConfig = new KubeConfig();
+    const startNode = async (api: { apiserverUrl: string; adminKubeconfig: string }) => {
+      kubeConfig.loadFromFile(api.adminKubeconfig);
+      if (!(options.kubelet ?? true)) return;
       kubelet = await startProcessKubelet({
         dir,
         pki,
-        apiserverUrl: cp.apiserverUrl,
+        apiserverUrl: api.apiserverUrl,
         nodeIP: slot.hostIP,
         podSubnet: slot.subnet,
         adminKubeConfig: kubeConfig,
@@ -116,7 +117,14 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
         baseDir: localPathDir,
         nodeName: DEFAULT_NODE_NAME,
       });
-    }
+    };
+    controlPlane = await startControlPlane({
+      dir,
+      hostIP: slot.hostIP,
+      pki,
+      alongsideControllers: startNode,
+    });
+    const cp = controlPlane;
     const startedKubelet = kubelet;
     return {
       name,

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { CreateBucketCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { freePort } from './free-port.ts';
 import { type ManagedProcess, type ProcessExit, startProcess, waitFor } from './process.ts';
-import { tool } from './tools.ts';
+import { ensureTools, tool } from './tools.ts';
 
 export interface S3Credentials {
   readonly accessKeyId: string;
@@ -60,6 +60,7 @@ function readTail(file: string): string {
 
 /** Starts versitygw on a free port of `host` (must be 127.x) and waits until the bucket exists. */
 export async function startS3Server(host: string, options: S3ServerOptions = {}): Promise<S3Server> {
+  await ensureTools(['versitygw']);
   if (!/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)) {
     throw new Error(`startS3Server: host must be a 127.x loopback address, got ${JSON.stringify(host)}`);
   }

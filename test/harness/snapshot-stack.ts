@@ -24,7 +24,7 @@ import { E2E_KUBECONFIG_ENV, existingClusterKubeconfig } from './existing-cluste
 import { waitCrdsEstablished } from './kubectl.ts';
 import type { KubectlResult, LocalCluster } from './local-cluster.ts';
 import { type ManagedProcess, startProcess, waitFor } from './process.ts';
-import { PROJECT_ROOT, tool, toolsDir } from './tools.ts';
+import { ensureTools, PROJECT_ROOT, tool, toolsDir } from './tools.ts';
 
 export const DRIVER_NAMESPACE = 'etcd-snapshot-driver';
 export const DRIVER_NAME = 'etcd-snapshot-driver';
@@ -208,6 +208,7 @@ export async function startSnapshotStack(
   cluster: LocalCluster,
   options: SnapshotStackOptions = {},
 ): Promise<SnapshotStack> {
+  await ensureTools(['snapshotter', 'provisioner']);
   const overlay = options.overlay ?? 'local';
   const existing = existingClusterKubeconfig() !== undefined;
   const kubectl = cluster.kubectl;

@@ -22,7 +22,7 @@ import type { LocalCluster } from './local-cluster.ts';
 import { bridgeNetwork, type NetworkBridge } from './netns-bridge.ts';
 import { type ManagedProcess, type ProcessExit, startProcess, waitFor } from './process.ts';
 import type { S3Server } from './s3-server.ts';
-import { tool } from './tools.ts';
+import { ensureTools, tool } from './tools.ts';
 
 export const VELERO_NAMESPACE = 'velero';
 export const VELERO_LOCATION = 'default';
@@ -112,6 +112,7 @@ function runVelero(
 
 /** Applies the CRDs `velero install --crds-only` of the tools cache's binary makes, established. */
 export async function installVeleroCrds(cluster: LocalCluster, home: string): Promise<void> {
+  await ensureTools(['velero']);
   const { stdout: yaml } = await runVelero(
     home,
     ['install', '--crds-only', '--dry-run', '-o', 'yaml'],
@@ -188,6 +189,7 @@ export async function startVelero(
   s3: S3Server,
   options: VeleroOptions = {},
 ): Promise<Velero> {
+  await ensureTools(['velero']);
   const prefix = options.prefix ?? 'velero';
   const dir = join(cluster.dir, 'velero');
   const home = join(dir, 'home');

@@ -151,14 +151,16 @@ describe('EtcdSnapshotSchedule', () => {
       },
     ]);
     await stack.waitVolumeSnapshotReady(NS, 'by-hand');
-    await stack.apply([schedule('every-20s', { schedule: '*/20 * * * * *', retention: { keepLast: 2 } })]);
+    // Every 10 s: a run slower than that only makes the next slot a SkippedRun (Forbid), so the
+    // four runs come as fast as the snapshot path allows.
+    await stack.apply([schedule('every-10s', { schedule: '*/10 * * * * *', retention: { keepLast: 2 } })]);
 
     // Watch the runs: each one seen ready, with its content handle (its record) while it lives.
     const seen = new Map<string, { slot: string; handle?: string }>();
     await waitFor(
-      'four runs of every-20s to have become ready',
+      'four runs of every-10s to have become ready',
       async () => {
-        for (const v of await runsOf('every-20s')) {
+        for (const v of await runsOf('every-10s')) {
           const entry = seen.get(v.metadata.name) ?? { slot: slotOf(v) };
           if (v.status?.readyToUse && !entry.handle && v.status.boundVolumeSnapshotContentName) {
             const content = await stack.getJson<ContentInfo>([
@@ -177,7 +179,7 @@ describe('EtcdSnapshotSchedule', () => {
     await stack.kubectl([
       'patch',
       'etcdsnapshotschedule',
-      'every-20s',
+      'every-10s',
       '-n',
       NS,
       '--type=merge',
@@ -190,8 +192,8 @@ describe('EtcdSnapshotSchedule', () => {
     const kept = await waitFor(
       'retention to keep only the two newest ready runs',
       async () => {
-        const live = (await runsOf('every-20s')).filter((v) => v.status?.readyToUse);
-        const pending = (await runsOf('every-20s')).filter((v) => !v.status?.readyToUse && !v.status?.error);
+        const live = (await runsOf('every-10s')).filter((v) => v.status?.readyToUse);
+        const pending = (await runsOf('every-10s')).filter((v) => !v.status?.readyToUse && !v.status?.error);
         return live.length === 2 && pending.length === 0 ? live : undefined;
       },
       { timeoutMs: 120_000, intervalMs: 1_000 },
@@ -220,7 +222,7 @@ describe('EtcdSnapshotSchedule', () => {
     // The hand-made snapshot is never a candidate.
     const byHand = await stack.getJson<VolumeSnapshotInfo>(['volumesnapshot', 'by-hand', '-n', NS]);
     expect(byHand.status?.readyToUse).toBe(true);
-    const status = (await getSchedule('every-20s')).status;
+    const status = (await getSchedule('every-10s')).status;
     expect(status?.clusters?.main?.lastSuccessfulTime).toBeTruthy();
     expect(status?.clusterCount).toBe(1);
   }, 600_000);

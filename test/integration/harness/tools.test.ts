@@ -3,8 +3,8 @@ import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
-import { tool, toolsDir } from '../../harness/tools.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { COMPONENTS_BY_NEED, ensureTools, tool, toolsDir } from '../../harness/tools.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -14,6 +14,9 @@ async function versionOf(binary: string, args: string[]): Promise<string> {
 }
 
 describe('the tools cache', () => {
+  // Every component: globalSetup's background build may still be on the last one.
+  beforeAll(() => ensureTools(COMPONENTS_BY_NEED));
+
   it.each([
     ['kube-apiserver', ['--version'], 'Kubernetes v1.36.3'],
     ['kube-controller-manager', ['--version'], 'Kubernetes v1.36.3'],

@@ -30,10 +30,13 @@ function goEnv(args: string[], cwd: string): string | undefined {
 /** Every upstream csi.proto we can find: the pinned module, the tools cache copy, v1.12.0. */
 function upstreamProtos(): Map<string, string> {
   const found = new Map<string, string>();
-  const pinnedDir = goEnv(
-    ['list', '-m', '-f', '{{.Dir}}', 'github.com/container-storage-interface/spec'],
+  // `go mod download`, not `go list -m`: the unit tier may run before the tools build (in the
+  // background of the cluster tiers' globalSetup) has fetched the module.
+  const download = goEnv(
+    ['mod', 'download', '-json', 'github.com/container-storage-interface/spec'],
     join(repo, 'hack/tools/csi-test'),
   );
+  const pinnedDir = download ? (JSON.parse(download) as { Dir?: string }).Dir : undefined;
   if (pinnedDir && existsSync(join(pinnedDir, 'csi.proto')))
     found.set('pinned', join(pinnedDir, 'csi.proto'));
   const toolsCopy = join(homedir(), '.cache/etcd-snapshot-driver/tools/csi.proto');
