@@ -1,8 +1,10 @@
-// vitest globalSetup of the cluster tiers: starts building (or finding cached) the upstream
-// components in the background and returns at once, so the unit tier and the files that need only
-// etcd and Kubernetes run while Velero or Jaeger still compile. Each harness entry point waits for
-// just the components it starts (ensureTools in tools.ts; build.sh locks per component), so a
-// file never starts before its binaries exist. A cold build prints its progress and takes minutes.
+// vitest globalSetup of the cluster tiers: builds (or finds cached) the upstream components once,
+// in the order files need them, before any test file starts. It waits for the whole build: when it
+// returned at once (the build overlapping the tests), a cold run's velero-dr file waited for the
+// 17-minute Velero build inside a test and hit the test's timeout — a wait for a tool must not
+// count against a test. Harness entry points still ask for their own components (ensureTools;
+// build.sh locks per component), which is instant once this has run. A cold build prints its
+// progress and takes minutes.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { COMPONENTS_BY_NEED, PROJECT_ROOT, type ToolComponent } from './tools.ts';
@@ -10,10 +12,13 @@ import { COMPONENTS_BY_NEED, PROJECT_ROOT, type ToolComponent } from './tools.ts
 // Both cluster projects name this file; vitest runs it once per project in the same process.
 const STARTED = 'ETCD_SNAPSHOT_DRIVER_TOOLS_BACKGROUND_BUILD';
 
-export default function setup(): (() => void) | undefined {
-  if (process.env[STARTED]) return undefined;
+export default async function setup(): Promise<void> {
+  if (process.env[STARTED]) return;
   process.env[STARTED] = '1';
-  return startBackgroundBuild(COMPONENTS_BY_NEED).teardown;
+  const build = startBackgroundBuild(COMPONENTS_BY_NEED);
+  await build.exited;
+  // Throws, naming the command, when the build failed.
+  build.teardown();
 }
 
 export interface BackgroundBuild {

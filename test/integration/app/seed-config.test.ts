@@ -88,13 +88,14 @@ describe("the seed's configuration", () => {
       expect(driver.lines.find((l) => l.message === 'etcd-snapshot-driver starting')).toMatchObject({
         log_level: 'debug',
       });
-      const held = await until('a bucket Lease in kube-system', async () => {
+      // The one replica takes its buckets one Lease at a time: wait for all it is configured with.
+      const held = await until('the six bucket Leases in kube-system, each held', async () => {
         const list = await client.request<{ items: LeaseObject[] }>(
           'GET',
           '/apis/coordination.k8s.io/v1/namespaces/kube-system/leases',
         );
         const buckets = list.items.filter((l) => l.metadata.name.startsWith('etcd-snapshot-driver-bucket-'));
-        return buckets.some((l) => l.spec?.holderIdentity) ? buckets : undefined;
+        return buckets.length >= 6 && buckets.every((l) => l.spec?.holderIdentity) ? buckets : undefined;
       });
       expect(held.length).toBe(6);
       const running = driver.lines.find((l) => l.message === 'driver running');

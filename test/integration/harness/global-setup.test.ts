@@ -38,10 +38,17 @@ describe('the background tools build', () => {
     expect(readdirSync(tools).filter((f) => f.startsWith('etcd-') && !f.endsWith('.partial'))).toEqual([]);
   });
 
-  it('starts once although both cluster projects name it', () => {
+  it('starts once although both cluster projects name it', async () => {
     const key = 'ETCD_SNAPSHOT_DRIVER_TOOLS_BACKGROUND_BUILD';
     // This worker inherited the variable from the run's own globalSetup.
     expect(process.env[key]).toBe('1');
-    expect(setup()).toBeUndefined();
+    // With no bash on PATH a build could not start and setup would throw: it starts none.
+    const path = process.env.PATH;
+    process.env.PATH = join(scratch, 'no-bin');
+    try {
+      await expect(setup()).resolves.toBeUndefined();
+    } finally {
+      process.env.PATH = path;
+    }
   });
 });
