@@ -27,11 +27,11 @@ import {
 } from '../test/e2e/pipeline/env.ts';
 import {
   createRestore,
-  followRestore,
   phaseLine,
   prepareNamespace,
   startRestoreController,
 } from '../test/e2e/restore/env.ts';
+import { followRestore } from '../test/e2e/restore/follow-restore.ts';
 import { deployEtcdFixture } from '../test/harness/etcd-fixture.ts';
 import { startLocalCluster } from '../test/harness/local-cluster.ts';
 import { waitFor } from '../test/harness/process.ts';

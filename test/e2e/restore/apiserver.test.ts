@@ -25,7 +25,8 @@ import {
   recordsOfGroup,
   startPipeline,
 } from '../pipeline/env.ts';
-import { createRestore, followRestore, phaseLine, prepareNamespace, startRestoreController } from './env.ts';
+import { createRestore, phaseLine, prepareNamespace, startRestoreController } from './env.ts';
+import { followRestore } from './follow-restore.ts';
 
 const NS = 'etcd';
 const CONFIGMAPS = '/api/v1/namespaces/default/configmaps';

@@ -25,14 +25,8 @@ import {
   startPipeline,
 } from '../pipeline/env.ts';
 import { createSecret, startStoreImport } from '../pipeline/store-import-env.ts';
-import {
-  createRestore,
-  followRestore,
-  keysWithValues,
-  phaseLine,
-  prepareNamespace,
-  startRestoreController,
-} from './env.ts';
+import { createRestore, keysWithValues, phaseLine, prepareNamespace, startRestoreController } from './env.ts';
+import { followRestore } from './follow-restore.ts';
 
 const NS = 'etcd';
 const RECORDS = `/apis/snapshot.etcd-snapshot-driver.io/v1alpha1/namespaces/${NS}/etcdsnapshots`;

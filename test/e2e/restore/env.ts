@@ -18,7 +18,6 @@ import { etcdSnapshotResource } from '../../../src/records/etcd-snapshot.ts';
 import type { Logger } from '../../../src/telemetry/logger.ts';
 import type { EtcdFixture } from '../../harness/etcd-fixture.ts';
 import type { LocalCluster } from '../../harness/local-cluster.ts';
-import { waitFor } from '../../harness/process.ts';
 import type { DriverEnv } from '../../integration/csi/driver-env.ts';
 import { AGENT_IMAGE, EXECUTOR_SA } from '../pipeline/env.ts';
 
@@ -82,41 +81,6 @@ export async function createRestore(
 
 export async function getRestore(env: DriverEnv, namespace: string, name: string): Promise<EtcdRestore> {
   return env.kubeClient.request<EtcdRestore>('GET', `${RESTORES}/${namespace}/etcdrestores/${name}`);
-}
-
-/**
- * Follows the restore (polled every 200 ms) until it is in one of `ends`; returns it and how long
- * each phase lasted as seen by the polls.
- */
-export async function followRestore(
-  env: DriverEnv,
-  namespace: string,
-  name: string,
-  ends: string[],
-  timeoutMs = 240_000,
-  /** Called at each phase seen first (a test replaces the controller there, as a crash would). */
-  onPhase?: (phase: string) => Promise<void>,
-): Promise<{ restore: EtcdRestore; phases: { phase: string; seconds: number }[] }> {
-  const phases: { phase: string; seconds: number }[] = [];
-  let current = '';
-  let since = performance.now();
-  const restore = await waitFor(
-    `restore ${name} to be ${ends.join(' or ')}`,
-    async () => {
-      const r = await getRestore(env, namespace, name);
-      const phase = r.status?.phase ?? 'Pending';
-      if (phase !== current) {
-        const now = performance.now();
-        if (current) phases.push({ phase: current, seconds: (now - since) / 1000 });
-        current = phase;
-        since = now;
-        if (!ends.includes(phase)) await onPhase?.(phase);
-      }
-      return ends.includes(phase) ? r : undefined;
-    },
-    { timeoutMs, intervalMs: 200 },
-  );
-  return { restore, phases };
 }
 
 export function phaseLine(label: string, phases: { phase: string; seconds: number }[]): string {

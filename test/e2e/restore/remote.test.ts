@@ -28,14 +28,8 @@ import {
   recordsOfGroup,
   startPipeline,
 } from '../pipeline/env.ts';
-import {
-  createRestore,
-  followRestore,
-  keysWithValues,
-  phaseLine,
-  prepareNamespace,
-  startRestoreController,
-} from './env.ts';
+import { createRestore, keysWithValues, phaseLine, prepareNamespace, startRestoreController } from './env.ts';
+import { followRestore } from './follow-restore.ts';
 
 const NS = 'etcd';
 let cluster: LocalCluster;
