@@ -72,10 +72,32 @@ async function startElectors(client: JsonRequester): Promise<BucketElector[]> {
       }),
   );
   for (const e of electors) e.start();
-  for (;;) {
-    const held = electors.map((e) => e.heldBuckets().length);
-    if (held.reduce((a, b) => a + b, 0) === DEFAULT_BUCKETS && Math.max(...held) - Math.min(...held) <= 1)
-      return electors;
+  const held = () => electors.map((e) => e.heldBuckets().length);
+  await until(
+    () => {
+      const h = held();
+      return h.reduce((a, b) => a + b, 0) === DEFAULT_BUCKETS && Math.max(...h) - Math.min(...h) <= 1;
+    },
+    'the bucket electors to settle (every bucket held, shares within one)',
+    () => `buckets held by replica: ${held().join(' / ')}`,
+  );
+  return electors;
+}
+
+/**
+ * Polls `done` until it holds, printing `state()` every 30 s and failing after 10 min: a run that
+ * cannot get going says where it stands instead of hanging silently.
+ */
+async function until(done: () => boolean, what: string, state: () => string): Promise<void> {
+  const started = performance.now();
+  let reported = started;
+  while (!done()) {
+    const now = performance.now();
+    if (now - started > 600_000) throw new Error(`gave up after 10 min waiting for ${what}: ${state()}`);
+    if (now - reported > 30_000) {
+      console.log(`  … waiting ${((now - started) / 1000).toFixed(0)} s for ${what}: ${state()}`);
+      reported = now;
+    }
     await sleep(200);
   }
 }
@@ -119,10 +141,15 @@ try {
       const annotations = { 'etcd.io/cluster': m.name, 'etcd.io/endpoints': m.endpoint };
       volumes.push(await createBoundClaim(claimApi, { namespace: NS, name: m.name, annotations }));
     }
-    for (const m of added) {
-      while (env.stores.persistentVolumeClaims.get(`${NS}/${m.name}`)?.status?.phase !== 'Bound')
-        await sleep(100);
-    }
+    const unbound = () =>
+      added.filter(
+        (m) => env.stores.persistentVolumeClaims.get(`${NS}/${m.name}`)?.status?.phase !== 'Bound',
+      );
+    await until(
+      () => unbound().length === 0,
+      `the ${added.length} new source claims to be Bound`,
+      () => `${unbound().length} not Bound yet (first: ${unbound()[0]?.name})`,
+    );
 
     const failedBefore = [...failed.values()].reduce((a, b) => a + b, 0);
     const writesBefore = env.apiCalls.writes + pipelineWrites();
