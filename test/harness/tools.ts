@@ -15,7 +15,8 @@ export type ToolComponent =
   | 'jaeger'
   | 'prometheus'
   | 'versitygw'
-  | 'velero';
+  | 'velero'
+  | 'snapshotter-velero';
 
 /** The cache root, as build.sh computes it. */
 export function toolsDir(): string {
@@ -49,6 +50,7 @@ export const COMPONENTS_BY_NEED: readonly ToolComponent[] = [
   'versitygw',
   'csi-test',
   'velero',
+  'snapshotter-velero',
   'prometheus',
   'jaeger',
 ];

@@ -27,6 +27,7 @@ describe('the tools cache', () => {
     ['etcdutl', ['version'], 'etcdutl version: 3.6.16'],
     ['snapshot-controller', ['--version'], 'v8.7.0'],
     ['csi-snapshotter', ['--version'], 'v8.7.0'],
+    ['snapshot-controller-velero', ['--version'], 'v8.4.0'],
     ['csi-provisioner', ['--version'], 'v6.3.0'],
     ['jaeger', ['version'], '"gitVersion":"v2.13.0"'],
     ['versitygw', ['--version'], 'Version  : v1.8.0'],
