@@ -44,6 +44,12 @@ export interface SnapshotStackOptions {
   etcdNamespaces?: readonly string[];
   /** Extra snapshot-controller flags. */
   snapshotControllerArgs?: readonly string[];
+  /**
+   * Which snapshot-controller runs: external-snapshotter v8.7.0's (default), or 'velero': v8.4.0,
+   * the release Velero v1.18.3 is built against, whose group members' owner references Velero's
+   * group backup accepts (hack/tools/snapshotter-velero/go.mod).
+   */
+  snapshotController?: 'default' | 'velero';
   /** How long to wait for every driver pod's three containers to be ready; default 240 s. */
   readyTimeoutMs?: number;
 }
@@ -187,10 +193,11 @@ export async function waitSnapshotCrds(cluster: LocalCluster): Promise<void> {
 export function startSnapshotController(
   cluster: LocalCluster,
   extraArgs: readonly string[] = [],
+  release: 'default' | 'velero' = 'default',
 ): ManagedProcess {
   return startProcess(
     'snapshot-controller',
-    tool('snapshot-controller'),
+    tool(release === 'velero' ? 'snapshot-controller-velero' : 'snapshot-controller'),
     [
       `--kubeconfig=${cluster.kubeconfigPath}`,
       '--leader-election=false',
@@ -198,6 +205,8 @@ export function startSnapshotController(
       // conflicts on a loaded machine.
       '--retry-interval-max=10s',
       '--v=4',
+      // v8.4.0 handles VolumeGroupSnapshots only behind this gate (GA and gateless in v8.7.0).
+      ...(release === 'velero' ? ['--feature-gates=CSIVolumeGroupSnapshot=true'] : []),
       ...extraArgs,
     ],
     { logFile: join(cluster.dir, 'logs', 'snapshot-controller.log') },
@@ -208,7 +217,12 @@ export async function startSnapshotStack(
   cluster: LocalCluster,
   options: SnapshotStackOptions = {},
 ): Promise<SnapshotStack> {
-  await ensureTools(['snapshotter', 'provisioner']);
+  const release = options.snapshotController ?? 'default';
+  await ensureTools([
+    'snapshotter',
+    'provisioner',
+    ...(release === 'velero' ? (['snapshotter-velero'] as const) : []),
+  ]);
   const overlay = options.overlay ?? 'local';
   const existing = existingClusterKubeconfig() !== undefined;
   const kubectl = cluster.kubectl;
@@ -230,7 +244,7 @@ export async function startSnapshotStack(
     await waitSnapshotCrds(cluster);
   } else {
     await installSnapshotCrds(cluster);
-    snapshotController = startSnapshotController(cluster, options.snapshotControllerArgs);
+    snapshotController = startSnapshotController(cluster, options.snapshotControllerArgs, release);
   }
 
   const installExecutor = async (namespace: string) => {

@@ -57,3 +57,8 @@ export async function readBackupFromBucket(
     client.destroy();
   }
 }
+
+/** The object keys under `<prefix>/backups/<backup>/`: none once Velero deleted the backup. */
+export async function backupKeys(s3: S3Server, velero: Velero, backup: string): Promise<string[]> {
+  return (await s3.keysUnder(`${velero.prefix}/backups/${backup}/`, velero.bucket)).objects;
+}

@@ -4,23 +4,12 @@
 // csi-snapshotter turns into DeleteSnapshot calls: the backup's records and files go, those of
 // another backup stay, and nothing of the deleted backup is left in the cluster or the bucket.
 import { existsSync } from 'node:fs';
-import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { expect, it } from 'vitest';
 import { withHostAccess } from '../../harness/existing-cluster.ts';
 import { waitFor } from '../../harness/process.ts';
+import { backupKeys } from '../../harness/velero-bucket.ts';
 import { sha256File } from '../pipeline/env.ts';
 import { NS, seconds, storedHandles, type VeleroCase } from './velero-context.ts';
-
-async function bucketKeys(c: VeleroCase, backup: string): Promise<string[]> {
-  const client = new S3Client(c.s3.clientConfig());
-  try {
-    const prefix = `${c.velero.prefix}/backups/${backup}/`;
-    const listed = await client.send(new ListObjectsV2Command({ Bucket: c.velero.bucket, Prefix: prefix }));
-    return (listed.Contents ?? []).map((o) => o.Key ?? '');
-  } finally {
-    client.destroy();
-  }
-}
 
 async function handlesOf(c: VeleroCase, backup: string): Promise<string[]> {
   return (await storedHandles(c, backup)).map((x) => x.status?.snapshotHandle ?? '');
@@ -89,7 +78,7 @@ export function backupDeleteCase(c: VeleroCase): void {
       `velero.io/backup-name=${c.single.name}`,
     ]);
     expect(snapshots.items.filter(notRestored)).toEqual([]);
-    expect(await bucketKeys(c, c.single.name)).toEqual([]);
-    expect((await bucketKeys(c, kept)).length).toBeGreaterThan(0);
+    expect(await backupKeys(c.s3, c.velero, c.single.name)).toEqual([]);
+    expect((await backupKeys(c.s3, c.velero, kept)).length).toBeGreaterThan(0);
   }, 900_000);
 }

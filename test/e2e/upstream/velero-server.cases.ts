@@ -5,8 +5,9 @@
 // etcd cluster was deleted and in place (velero-restore.cases.ts), and the backup's deletion
 // (velero-delete.cases.ts). The sources' label
 // `velero.io/volume-group-snapshot` is not Velero 1.18's group key (`velero.io/volume-group`), so
-// each source claim gets a VolumeSnapshot of its own. No group backup through the real server:
-// Velero v1.18.3 never finds the members snapshot-controller v8.7.0 makes (docs/velero.md).
+// each source claim gets a VolumeSnapshot of its own. No group backup here: Velero v1.18.3 never
+// finds the members snapshot-controller v8.7.0 makes; velero-group.test.ts runs Velero's group
+// backup with snapshot-controller v8.4.0 (docs/velero.md, "Group backups").
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withHostAccess } from '../../harness/existing-cluster.ts';
