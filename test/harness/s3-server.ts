@@ -5,7 +5,13 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateBucketCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  S3Client,
+  type S3ClientConfig,
+} from '@aws-sdk/client-s3';
 import { freePort } from './free-port.ts';
 import { type ManagedProcess, type ProcessExit, startProcess, waitFor } from './process.ts';
 import { ensureTools, tool } from './tools.ts';
@@ -32,6 +38,8 @@ export interface S3Server {
    * bucket, region, path style, the test keys and `when_required` checksums, then `overrides`.
    */
   storeSecretData(overrides?: Record<string, string>): Record<string, string>;
+  /** The object keys and the open multipart uploads under `prefix` of `bucket` (default: its bucket). */
+  keysUnder(prefix: string, bucket?: string): Promise<{ objects: string[]; uploads: string[] }>;
   /** SIGTERM (SIGKILL after a grace period) to its process group; resolves with how it exited. */
   stop(): Promise<ProcessExit>;
 }
@@ -141,6 +149,21 @@ export async function startS3Server(host: string, options: S3ServerOptions = {})
     checksumMode: 'when_required',
     ...overrides,
   });
+  const keysUnder = async (prefix: string, inBucket = bucket) => {
+    const lister = new S3Client(clientConfig());
+    try {
+      const objects = await lister.send(new ListObjectsV2Command({ Bucket: inBucket, Prefix: prefix }));
+      const uploads = await lister.send(
+        new ListMultipartUploadsCommand({ Bucket: inBucket, Prefix: prefix }),
+      );
+      return {
+        objects: (objects.Contents ?? []).map((o) => o.Key ?? ''),
+        uploads: (uploads.Uploads ?? []).map((u) => u.Key ?? ''),
+      };
+    } finally {
+      lister.destroy();
+    }
+  };
   const stop = async () => {
     const exit = await server.stop();
     if (ownDir && !process.env.KEEP_LOCAL_CLUSTER) rmSync(dir, { recursive: true, force: true });
@@ -167,6 +190,7 @@ export async function startS3Server(host: string, options: S3ServerOptions = {})
     pid: server.pid,
     clientConfig,
     storeSecretData,
+    keysUnder,
     stop,
   };
 }

@@ -7,8 +7,6 @@ import { join } from 'node:path';
 import {
   CreateMultipartUploadCommand,
   GetObjectCommand,
-  ListMultipartUploadsCommand,
-  ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
@@ -111,15 +109,7 @@ const storeData = (overrides: Record<string, string> = {}) =>
   s3.storeSecretData({ maxAttempts: '2', ...overrides });
 
 /** Keys under `<namespace>/<cluster>/<snapshot>/`, and the multipart uploads open there. */
-async function remoteLeft(snapshot: string): Promise<{ objects: string[]; uploads: string[] }> {
-  const prefix = `${NS}/main/${snapshot}/`;
-  const objects = await outside.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: prefix }));
-  const uploads = await outside.send(new ListMultipartUploadsCommand({ Bucket: s3.bucket, Prefix: prefix }));
-  return {
-    objects: (objects.Contents ?? []).map((o) => o.Key ?? ''),
-    uploads: (uploads.Uploads ?? []).map((u) => u.Key ?? ''),
-  };
-}
+const remoteLeft = (snapshot: string) => s3.keysUnder(`${NS}/main/${snapshot}/`);
 
 async function recordNamed(name: string): Promise<EtcdSnapshot | undefined> {
   return env.kubeClient

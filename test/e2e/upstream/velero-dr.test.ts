@@ -1,7 +1,9 @@
 // Disaster recovery through the real Velero server (issue 15, item 4), from the remote copies
 // alone: on local cluster A the driver's class keeps a required remote copy of every snapshot on
 // a versitygw that outlives A, and Velero (v1.18.3, EnableCSI) backs the etcd namespace up to a
-// bucket of that store. Cluster A is then torn down entirely. Local cluster B gets the driver
+// bucket of that store; a `velero schedule` there makes a backup that expires with its --ttl,
+// and Velero's garbage collection deletes it with its record, file and remote copy, the DR
+// backup's staying. Cluster A is then torn down entirely. Local cluster B gets the driver
 // with `--import-from-store` naming the re-created store Secret, and Velero on the same bucket:
 // the imported records carry A's CSI snapshot IDs, Velero's backup sync finds the backup, and
 // `velero restore create --from-backup` re-creates the source claim from its content (A's
@@ -21,19 +23,29 @@ import {
   startSnapshotStack,
   VOLUME_SNAPSHOT_CLASS,
 } from '../../harness/snapshot-stack.ts';
-import { startVelero, VELERO_CSI_CLASS_LABEL, type Velero } from '../../harness/velero.ts';
+import { startVelero, VELERO_CSI_CLASS_LABEL, VELERO_NAMESPACE, type Velero } from '../../harness/velero.ts';
+import { backupKeys, readBackupFromBucket } from '../../harness/velero-bucket.ts';
 import { allKeys, NS, seconds } from './velero-context.ts';
 
 const STORE_SECRET = 'store';
 const SOURCE = 'main-source';
 const BACKUP = 'etcd-dr-1';
+const SCHEDULE = 'etcd-every-minute';
+/** Short enough that the test sees Velero's expiry; as Velero prints a duration. */
+const SCHEDULE_TTL = '1m30s';
 const STORE_PARAMETERS = { 'object-store-secret': STORE_SECRET, remote: 'required' };
 
 let s3: S3Server;
 const clusters: LocalCluster[] = [];
 const stops: (() => Promise<unknown>)[] = [];
 /** What cluster A's backup held: etcd's keys and the snapshot IDs its contents name. */
-const backedUp = { keys: [] as string[], snapshotIds: [] as string[] };
+const backedUp = {
+  keys: [] as string[],
+  snapshotIds: [] as string[],
+  record: undefined as RecordInfo | undefined,
+};
+/** Velero on cluster A. */
+let velero: Velero;
 
 const skip = localClusterOnly(
   'test/e2e/upstream/velero-dr.test.ts',
@@ -69,12 +81,12 @@ async function storeSecret(cluster: LocalCluster): Promise<void> {
   });
 }
 
-async function startVeleroOn(cluster: LocalCluster): Promise<Velero> {
+async function startVeleroOn(cluster: LocalCluster, serverArgs: readonly string[] = []): Promise<Velero> {
   const t = performance.now();
-  const velero = await startVelero(cluster, s3);
-  stops.unshift(() => velero.stop());
+  const server = await startVelero(cluster, s3, { serverArgs });
+  stops.unshift(() => server.stop());
   console.log(`velero on ${cluster.name}: ${seconds(t)}`);
-  return velero;
+  return server;
 }
 
 beforeAll(async () => {
@@ -104,9 +116,9 @@ afterAll(async () => {
 describe.skipIf(skip)(
   'disaster recovery through Velero into a second cluster, from the remote copies alone',
   () => {
-    it('cluster A: velero backup create Completed, its snapshot’s record has its remote copy; then A is torn down', async () => {
+    it('cluster A: velero backup create Completed, its snapshot’s record has its remote copy', async () => {
       const a = clusters[0]!;
-      const velero = await startVeleroOn(a);
+      velero = await startVeleroOn(a, ['--garbage-collection-frequency=10s']);
       const etcdEndpoints = await endpointsOf(a);
       await runEtcdctl([`--endpoints=${etcdEndpoints.join(',')}`, 'put', '/app/dr', 'backed-up']);
       await runEtcdctl([`--endpoints=${etcdEndpoints.join(',')}`, 'put', '/app/dr-2', 'also']);
@@ -123,20 +135,90 @@ describe.skipIf(skip)(
         csiVolumeSnapshotsAttempted: 1,
         csiVolumeSnapshotsCompleted: 1,
       });
-      const records = await recordsOf(a);
+      const records = await recordsOfBackup(a, BACKUP);
       expect(records).toHaveLength(1);
       const [record] = records;
       expect(record?.status).toMatchObject({ phase: 'Ready', readyToUse: true });
       expect(record?.status?.remote?.object).toBeTruthy();
+      backedUp.record = record!;
       backedUp.snapshotIds = record!.spec.members.map((m) => m.snapshotId);
+    }, 900_000);
+
+    it('cluster A: a velero schedule’s backup gets a remote copy and expires with its --ttl: its record, file and copy go, the other backup’s stay; then A is torn down', async () => {
+      const a = clusters[0]!;
+      const t = performance.now();
+      await velero.cli([
+        'schedule',
+        'create',
+        SCHEDULE,
+        '--schedule=@every 1m',
+        '--include-namespaces',
+        NS,
+        `--ttl=${SCHEDULE_TTL}`,
+      ]);
+      // Velero's first run comes one interval after the schedule's creation (not at once), on
+      // its schedule controller's one-minute resync.
+      const first = await waitFor(
+        'the schedule’s first backup to complete',
+        async () => (await scheduleBackups(a)).find((b) => b.status?.phase === 'Completed'),
+        { timeoutMs: 300_000, intervalMs: 1_000 },
+      );
+      // One run is enough: no more are made once the schedule is gone.
+      await velero.cli(['schedule', 'delete', SCHEDULE, '--confirm']);
+      console.log(`velero schedule create → its first backup Completed: ${seconds(t)}`);
+      expect(first.spec?.ttl).toBe(SCHEDULE_TTL);
+      expect(first.metadata.labels?.['velero.io/schedule-name']).toBe(SCHEDULE);
+      expect(first.status).toMatchObject({ csiVolumeSnapshotsAttempted: 1, csiVolumeSnapshotsCompleted: 1 });
+      // Every run of the schedule (a second may have started before the delete): its records.
+      const runs = await waitFor(
+        'every run of the schedule to finish',
+        async () => {
+          const all = await scheduleBackups(a);
+          return all.every((b) => ['Completed', 'PartiallyFailed', 'Failed'].includes(b.status?.phase ?? ''))
+            ? all
+            : undefined;
+        },
+        { timeoutMs: 300_000, intervalMs: 1_000 },
+      );
+      const expiring: RecordInfo[] = [];
+      for (const run of runs) expiring.push(...(await recordsOfBackup(a, run.metadata.name)));
+      expect(expiring.length).toBeGreaterThanOrEqual(1);
+      for (const r of expiring) {
+        expect(r.status, r.metadata.name).toMatchObject({ phase: 'Ready', readyToUse: true });
+        expect(r.status?.remote?.object).toBeTruthy();
+        expect((await s3.keysUnder(remotePrefix(r))).objects.length).toBeGreaterThan(0);
+      }
+
+      // Velero's garbage collection (every 10 s here) deletes each expired backup as
+      // `velero backup delete` does; the driver's DeleteSnapshot takes the remote copy too.
+      const t1 = performance.now();
+      await waitFor(
+        'the schedule’s backups and their records to be gone',
+        async () => {
+          if ((await scheduleBackups(a)).length > 0) return undefined;
+          const names = new Set((await recordsOf(a)).map((r) => r.metadata.name));
+          return expiring.every((r) => !names.has(r.metadata.name)) ? true : undefined;
+        },
+        { timeoutMs: 420_000, intervalMs: 1_000 },
+      );
+      console.log(`${runs.length} scheduled backup(s) expired → records gone: ${seconds(t1)}`);
+      for (const r of expiring) {
+        expect(await s3.keysUnder(remotePrefix(r)), r.metadata.name).toEqual({ objects: [], uploads: [] });
+      }
+      for (const run of runs) expect(await backupKeys(s3, velero, run.metadata.name)).toEqual([]);
+      // The DR backup, its record and its copy stay.
+      expect((await velero.backup(BACKUP))?.status?.phase).toBe('Completed');
+      const kept = (await recordsOf(a)).find((r) => r.metadata.name === backedUp.record?.metadata.name);
+      expect(kept?.status).toMatchObject({ phase: 'Ready', readyToUse: true });
+      expect((await s3.keysUnder(remotePrefix(kept!))).objects.length).toBeGreaterThan(0);
 
       // The disaster: Velero, the driver, the cluster and its files gone; only the store is left.
-      const t1 = performance.now();
+      const t2 = performance.now();
       for (const stop of stops.splice(0)) await stop();
       await a.stop();
       clusters.splice(0);
-      console.log(`cluster A torn down: ${seconds(t1)}`);
-    }, 900_000);
+      console.log(`cluster A torn down: ${seconds(t2)}`);
+    }, 1_200_000);
 
     it('cluster B: driver with --import-from-store, Velero on the same bucket; velero restore brings etcd back with the keys of backup time', async () => {
       expect(backedUp.snapshotIds.length).toBeGreaterThan(0);
@@ -180,9 +262,9 @@ describe.skipIf(skip)(
 
       // Velero's first backup sync comes about 1 min after its start (--backup-sync-period=2s
       // did not bring it sooner in a run): the test waits for the Backup to appear.
-      const velero = await startVeleroOn(b);
+      const veleroB = await startVeleroOn(b);
       const t2 = performance.now();
-      const synced = await waitFor('Velero’s backup sync to find the backup', () => velero.backup(BACKUP), {
+      const synced = await waitFor('Velero’s backup sync to find the backup', () => veleroB.backup(BACKUP), {
         timeoutMs: 300_000,
         intervalMs: 1_000,
       });
@@ -191,19 +273,19 @@ describe.skipIf(skip)(
 
       const restore = 'etcd-dr-restore-1';
       const t3 = performance.now();
-      await velero.cli(
+      await veleroB.cli(
         ['restore', 'create', restore, '--from-backup', BACKUP, '--include-namespaces', NS, '--wait'],
         {
           timeoutMs: 900_000,
         },
       );
-      const done = await velero.waitRestoreFinished(restore, 900_000);
+      const done = await veleroB.waitRestoreFinished(restore, 900_000);
       console.log(
         `velero restore create (door restore from the remote copy) → ${done.status?.phase}: ${seconds(t3)}`,
       );
       if (done.status?.phase !== 'Completed') {
-        const { stdout } = await velero.cli(['restore', 'describe', restore, '--details']);
-        expect.fail(`restore ${restore} ${done.status?.phase}:\n${stdout}\n${velero.logTail()}`);
+        const { stdout } = await veleroB.cli(['restore', 'describe', restore, '--details']);
+        expect.fail(`restore ${restore} ${done.status?.phase}:\n${stdout}\n${veleroB.logTail()}`);
       }
       await stack.waitBound(NS, SOURCE, 300_000);
       const keys = await waitFor(
@@ -249,7 +331,50 @@ interface ContentInfo {
 interface RecordInfo {
   metadata: { name: string };
   spec: { members: { snapshotId: string }[]; imported?: unknown };
-  status?: { phase?: string; readyToUse?: boolean; checksumSha256?: string; remote?: { object?: string } };
+  status?: {
+    phase?: string;
+    readyToUse?: boolean;
+    checksumSha256?: string;
+    remote?: { object?: string; location?: string };
+  };
+}
+
+interface ScheduledBackup {
+  metadata: { name: string; labels?: Record<string, string> };
+  spec?: { ttl?: string };
+  status?: { phase?: string; csiVolumeSnapshotsAttempted?: number; csiVolumeSnapshotsCompleted?: number };
+}
+
+/** The records of a backup's snapshots: by the snapshot handles of the contents it stored. */
+async function recordsOfBackup(cluster: LocalCluster, backup: string): Promise<RecordInfo[]> {
+  const stored = await readBackupFromBucket(s3, velero, backup);
+  const contents = await stored.itemsOf<ContentInfo>('volumesnapshotcontents.snapshot.storage.k8s.io');
+  const handles = contents.map((c) => c.status?.snapshotHandle ?? '');
+  return (await recordsOf(cluster)).filter((r) => r.spec.members.some((m) => handles.includes(m.snapshotId)));
+}
+
+/** The Backups the schedule made (Velero labels them with its name). */
+async function scheduleBackups(cluster: LocalCluster): Promise<ScheduledBackup[]> {
+  const out = await cluster.kubectl([
+    'get',
+    'backups.velero.io',
+    '-n',
+    VELERO_NAMESPACE,
+    '-l',
+    `velero.io/schedule-name=${SCHEDULE}`,
+    '-o',
+    'json',
+  ]);
+  return (JSON.parse(out.stdout) as { items: ScheduledBackup[] }).items;
+}
+
+/** The key prefix of a record's remote copy in the store's bucket (`s3://<bucket>/<prefix>`). */
+function remotePrefix(record: RecordInfo): string {
+  const location = record.status?.remote?.location ?? '';
+  const prefix = `s3://${s3.bucket}/`;
+  if (!location.startsWith(prefix))
+    throw new Error(`record ${record.metadata.name}: remote location ${location}`);
+  return location.slice(prefix.length);
 }
 
 async function recordsOf(cluster: LocalCluster): Promise<RecordInfo[]> {
