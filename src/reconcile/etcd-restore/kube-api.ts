@@ -9,7 +9,7 @@ import { isAlreadyExists, isNotFound } from '../../kube/api-errors.ts';
 import type { JsonRequester } from '../../kube/custom-objects.ts';
 import { EventRecorder, type InvolvedObject } from '../../kube/event-recorder.ts';
 import { ETCD_RESTORE, type EtcdRestore } from '../../records/etcd-restore.ts';
-import { VELERO_EXCLUDED } from '../../records/etcd-snapshot.ts';
+import { ETCD_SNAPSHOT, type EtcdSnapshot, VELERO_EXCLUDED } from '../../records/etcd-snapshot.ts';
 import type { Logger } from '../../telemetry/logger.ts';
 import { kubeJobApi } from '../jobs/job-api.ts';
 import { APP_NAME } from '../jobs/labels.ts';
@@ -87,6 +87,10 @@ export function kubeRestoreApi(
     },
     getSecret: (namespace, name, signal) =>
       get<SecretLike>(`${nsPath('', namespace, 'secrets')}/${enc(name)}`, signal),
+    async listSnapshotRecords(namespace, signal) {
+      const path = nsPath(`${ETCD_SNAPSHOT.group}/${ETCD_SNAPSHOT.version}`, namespace, ETCD_SNAPSHOT.plural);
+      return (await client.request<{ items?: EtcdSnapshot[] }>('GET', path, { signal })).items ?? [];
+    },
     async scaleStatefulSet(namespace, name, replicas, signal) {
       await client.request('PATCH', `${nsPath('apps/v1', namespace, 'statefulsets')}/${enc(name)}/scale`, {
         body: { spec: { replicas } },

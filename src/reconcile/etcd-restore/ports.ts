@@ -4,6 +4,7 @@
 import type { EtcdCredentials, SecretLike } from '../../etcd/credentials.ts';
 import type { Job, PersistentVolumeClaim, Pod } from '../../informers/resources.ts';
 import type { EtcdRestore } from '../../records/etcd-restore.ts';
+import type { EtcdSnapshot } from '../../records/etcd-snapshot.ts';
 
 export interface KubeEvent {
   type: 'Normal' | 'Warning';
@@ -37,6 +38,12 @@ export interface RestoreApi {
   /** A cluster-scoped content's snapshot handle (`status.snapshotHandle` / `volumeGroupSnapshotHandle`). */
   getContentHandle(kind: 'single' | 'group', name: string, signal: AbortSignal): Promise<string | undefined>;
   getSecret(namespace: string, name: string, signal: AbortSignal): Promise<SecretLike | undefined>;
+  /**
+   * The namespace's EtcdSnapshot records as the API server has them now. Asked only when the
+   * cache has no record for a source: a record made a moment ago (imported from the store, say)
+   * may not have reached a lagging cache, and "not found" fails the restore for good.
+   */
+  listSnapshotRecords(namespace: string, signal: AbortSignal): Promise<EtcdSnapshot[]>;
   /** Sets the StatefulSet's replicas through its scale subresource. */
   scaleStatefulSet(namespace: string, name: string, replicas: number, signal: AbortSignal): Promise<void>;
   /** Pods of the StatefulSet's members as the API server has them now (never the lagging cache). */

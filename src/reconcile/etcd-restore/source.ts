@@ -38,10 +38,11 @@ export async function resolveSource(
     return 'kind' in plan ? plan : { remote: plan };
   }
   if (source.etcdSnapshot) {
-    const record = io.stores.etcdSnapshots.get(`${namespace}/${source.etcdSnapshot.name}`);
-    return record
-      ? { record }
-      : notFound(`EtcdSnapshot ${namespace}/${source.etcdSnapshot.name} does not exist`);
+    const { name } = source.etcdSnapshot;
+    const record =
+      io.stores.etcdSnapshots.get(`${namespace}/${name}`) ??
+      (await liveRecord(io, namespace, (r) => r.metadata?.name === name, signal));
+    return record ? { record } : notFound(`EtcdSnapshot ${namespace}/${name} does not exist`);
   }
   if (source.volumeSnapshot) {
     const what = `VolumeSnapshot ${namespace}/${source.volumeSnapshot.name}`;
@@ -56,7 +57,9 @@ export async function resolveSource(
         'RESTORE_SNAPSHOT_NOT_READY',
         `VolumeSnapshotContent ${content} of ${what} has no snapshotHandle`,
       );
-    const record = io.stores.etcdSnapshots.byIndex(INDEX_SNAPSHOT_ID, handle)[0];
+    const record =
+      io.stores.etcdSnapshots.byIndex(INDEX_SNAPSHOT_ID, handle)[0] ??
+      (await liveRecord(io, namespace, (r) => r.spec.members.some((m) => m.snapshotId === handle), signal));
     return record
       ? { record }
       : notFound(
@@ -76,8 +79,11 @@ export async function resolveSource(
       'RESTORE_SNAPSHOT_NOT_READY',
       `VolumeGroupSnapshotContent ${content} of ${what} has no group handle`,
     );
+  const ofGroup = (r: EtcdSnapshot) => r.spec.cluster.name === group.cluster;
   const records = io.stores.etcdSnapshots.byIndex(INDEX_GROUP_SNAPSHOT_ID, handle);
-  const record = records.find((r) => r.spec.cluster.name === group.cluster);
+  const record =
+    records.find(ofGroup) ??
+    (await liveRecord(io, namespace, (r) => r.spec.groupSnapshotId === handle && ofGroup(r), signal));
   if (record) return { record };
   const clusters =
     records
@@ -85,4 +91,18 @@ export async function resolveSource(
       .sort()
       .join(', ') || 'none';
   return notFound(`${what} holds no snapshot of cluster ${group.cluster} (its clusters: ${clusters})`);
+}
+
+/**
+ * A record the cache does not hold, looked for in the API server's list of the namespace's
+ * records: the cache may lag behind a record made a moment ago, and a restore fails for good on
+ * "not found", so that answer is the server's, never the cache's alone.
+ */
+async function liveRecord(
+  io: RestoreIo,
+  namespace: string,
+  match: (r: EtcdSnapshot) => boolean,
+  signal: AbortSignal,
+): Promise<EtcdSnapshot | undefined> {
+  return (await io.api.listSnapshotRecords(namespace, signal)).find(match);
 }

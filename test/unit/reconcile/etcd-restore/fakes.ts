@@ -97,6 +97,13 @@ export class RestoreWorld implements RestoreApi {
   async getSecret(namespace: string, name: string) {
     return this.secrets.get(`${namespace}/${name}`);
   }
+  /** Records the API server has that the cache (`records`) does not hold yet: a lagging cache. */
+  readonly uncachedRecords: EtcdSnapshot[] = [];
+  async listSnapshotRecords(namespace: string) {
+    return [...this.records.list(), ...this.uncachedRecords].filter(
+      (r) => r.metadata?.namespace === namespace,
+    );
+  }
   async scaleStatefulSet(namespace: string, name: string, replicas: number) {
     this.calls.push(`scale ${name} ${replicas}`);
     const set = this.statefulSets.get(`${namespace}/${name}`);
