@@ -30,7 +30,7 @@ import { allKeys, NS, seconds } from './velero-context.ts';
 const STORE_SECRET = 'store';
 const SOURCE = 'main-source';
 const BACKUP = 'etcd-dr-1';
-const SCHEDULE = 'etcd-every-minute';
+const SCHEDULE = 'etcd-every-10s';
 /** Short enough that the test sees Velero's expiry; as Velero prints a duration. */
 const SCHEDULE_TTL = '1m30s';
 const STORE_PARAMETERS = { 'object-store-secret': STORE_SECRET, remote: 'required' };
