@@ -62,3 +62,12 @@ export async function readBackupFromBucket(
 export async function backupKeys(s3: S3Server, velero: Velero, backup: string): Promise<string[]> {
   return (await s3.keysUnder(`${velero.prefix}/backups/${backup}/`, velero.bucket)).objects;
 }
+
+/** The snapshot handles of the VolumeSnapshotContents a backup stored in its tarball. */
+export async function storedSnapshotHandles(s3: S3Server, velero: Velero, backup: string): Promise<string[]> {
+  const stored = await readBackupFromBucket(s3, velero, backup);
+  const contents = await stored.itemsOf<{ status?: { snapshotHandle?: string } }>(
+    'volumesnapshotcontents.snapshot.storage.k8s.io',
+  );
+  return contents.map((c) => c.status?.snapshotHandle ?? '');
+}

@@ -1,7 +1,7 @@
 // Pins the snapshot-controller that Velero v1.18.3 is built against (its client,
-// external-snapshotter client/v8 v8.4.0): only that release writes the member VolumeSnapshots'
-// group owner reference as groupsnapshot.storage.k8s.io/v1beta2, the one apiVersion Velero
-// v1.18.3's group backup accepts; v8.7.0 (hack/tools/snapshotter) writes v1 (docs/velero.md).
+// external-snapshotter client/v8 v8.4.0): it writes the member VolumeSnapshots' group owner
+// reference as groupsnapshot.storage.k8s.io/v1beta2, the one apiVersion Velero v1.18.3's group
+// backup accepts; v8.7.0 (hack/tools/snapshotter) writes v1 (docs/velero.md).
 // Only the Velero group-backup test runs it (test/e2e/upstream/velero-group.test.ts).
 module etcd-snapshot-driver/hack/tools/snapshotter-velero
 

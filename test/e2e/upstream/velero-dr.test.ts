@@ -24,7 +24,7 @@ import {
   VOLUME_SNAPSHOT_CLASS,
 } from '../../harness/snapshot-stack.ts';
 import { startVelero, VELERO_CSI_CLASS_LABEL, VELERO_NAMESPACE, type Velero } from '../../harness/velero.ts';
-import { backupKeys, readBackupFromBucket } from '../../harness/velero-bucket.ts';
+import { backupKeys, storedSnapshotHandles } from '../../harness/velero-bucket.ts';
 import { allKeys, NS, seconds } from './velero-context.ts';
 
 const STORE_SECRET = 'store';
@@ -347,9 +347,7 @@ interface ScheduledBackup {
 
 /** The records of a backup's snapshots: by the snapshot handles of the contents it stored. */
 async function recordsOfBackup(cluster: LocalCluster, backup: string): Promise<RecordInfo[]> {
-  const stored = await readBackupFromBucket(s3, velero, backup);
-  const contents = await stored.itemsOf<ContentInfo>('volumesnapshotcontents.snapshot.storage.k8s.io');
-  const handles = contents.map((c) => c.status?.snapshotHandle ?? '');
+  const handles = await storedSnapshotHandles(s3, velero, backup);
   return (await recordsOf(cluster)).filter((r) => r.spec.members.some((m) => handles.includes(m.snapshotId)));
 }
 

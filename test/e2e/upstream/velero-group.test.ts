@@ -21,7 +21,7 @@ import {
   type VolumeSnapshotInfo,
 } from '../../harness/snapshot-stack.ts';
 import { startVelero, VELERO_CSI_CLASS_LABEL, type Velero } from '../../harness/velero.ts';
-import { backupKeys, readBackupFromBucket } from '../../harness/velero-bucket.ts';
+import { backupKeys, readBackupFromBucket, storedSnapshotHandles } from '../../harness/velero-bucket.ts';
 import { putKeys, restoredKeys, sha256File } from '../pipeline/env.ts';
 import { NS, seconds } from './velero-context.ts';
 
@@ -108,11 +108,7 @@ interface GroupContent {
 
 /** The records of a backup's snapshots, found by the handles its stored contents name. */
 async function recordsOfBackup(backup: string): Promise<{ handles: string[]; records: EtcdSnapshot[] }> {
-  const stored = await readBackupFromBucket(s3, velero, backup);
-  const contents = await stored.itemsOf<{ status?: { snapshotHandle?: string } }>(
-    'volumesnapshotcontents.snapshot.storage.k8s.io',
-  );
-  const handles = contents.map((x) => x.status?.snapshotHandle ?? '');
+  const handles = await storedSnapshotHandles(s3, velero, backup);
   const all = await stack.records(NS);
   const records = handles.flatMap((h) => all.filter((r) => r.spec.members.some((m) => m.snapshotId === h)));
   return { handles, records };
