@@ -10,7 +10,7 @@ import {
   VOLUME_GROUP_SNAPSHOT_VERSIONS,
   volumeGroupSnapshotContents,
 } from '../../../src/informers/resources.ts';
-import { dropManagedFields } from '../../../src/informers/transform.ts';
+import { composeTransform, dropManagedFields } from '../../../src/informers/transform.ts';
 
 describe('resource definitions', () => {
   it('builds core-group and named-group paths, all namespaces or one', () => {
@@ -55,5 +55,22 @@ describe('resource definitions', () => {
       metadata: { name: 'b', annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{}' } },
     };
     expect(dropManagedFields(onlyLastApplied)).toEqual({ metadata: { name: 'b' } });
+  });
+
+  it('caches a Job without its pod template, its deadline, metadata and status kept', () => {
+    const job = {
+      metadata: { name: 'save-1', namespace: 'etcd', uid: 'u', labels: { a: 'b' }, managedFields: [{}] },
+      spec: {
+        activeDeadlineSeconds: 600,
+        backoffLimit: 0,
+        template: { spec: { containers: [{ name: 'agent', args: ['save'] }] } },
+      },
+      status: { conditions: [{ type: 'Complete', status: 'True' }], succeeded: 1 },
+    };
+    expect(composeTransform(jobs.transform)(job as never)).toEqual({
+      metadata: { name: 'save-1', namespace: 'etcd', uid: 'u', labels: { a: 'b' } },
+      spec: { activeDeadlineSeconds: 600, backoffLimit: 0 },
+      status: { conditions: [{ type: 'Complete', status: 'True' }], succeeded: 1 },
+    });
   });
 });
