@@ -113,7 +113,7 @@ try {
   const counters: WriteCounter[] = Array.from({ length: REPLICAS }, () => ({ writes: 0, byMethod: {} }));
   const electors = await startElectors(env.kubeClient);
   const pipelines = counters.map((c, i) =>
-    startCountedPipeline(cluster, env, log, countingClient(env.kubeClient, c), electors[i]),
+    startCountedPipeline(env, log, countingClient(env.kubeClient, c), electors[i]),
   );
   const pipelineWrites = () => counters.reduce((sum, c) => sum + c.writes, 0);
   const jobsByReplica = () => counters.map((c) => c.byMethod['POST jobs'] ?? 0);

@@ -8,7 +8,6 @@ import type { Controller } from '../src/reconcile/controller.ts';
 import { jobName } from '../src/reconcile/snapshot-records/names.ts';
 import type { Logger } from '../src/telemetry/logger.ts';
 import { startPipeline } from '../test/e2e/pipeline/env.ts';
-import type { LocalCluster } from '../test/harness/local-cluster.ts';
 import type { DriverEnv } from '../test/integration/csi/driver-env.ts';
 
 export interface WriteCounter {
@@ -37,13 +36,12 @@ export function countingClient(client: JsonRequester, counter: WriteCounter): Js
 
 /** The e2e's pipeline with the client given (counted), a 1 GiB save's Job limits, and an ownership (a replica's elector) if given. */
 export function startCountedPipeline(
-  cluster: LocalCluster,
   env: DriverEnv,
   log: Logger,
   client: JsonRequester,
   ownership?: Ownership,
 ): Controller {
-  return startPipeline(cluster, env, log, {
+  return startPipeline(env, log, {
     client,
     options: { jobActiveDeadlineSeconds: 600, jobTtlSecondsAfterFinished: 3600 },
     ...(ownership ? { ownership } : {}),

@@ -34,7 +34,7 @@ try {
   console.log(`loaded ${SIZE_MIB} MiB into etcd in ${seconds(performance.now() - loadStart)} s`);
   await restrictNamespace(cluster, NS);
   const env = await startDriver(cluster, { etcdNamespace: NS, log });
-  const pipeline = startPipeline(cluster, env, log);
+  const pipeline = startPipeline(env, log);
   const records = env.factory.informerFor(etcdSnapshotResource);
   await env.factory.waitForSync(AbortSignal.timeout(60_000));
   const volume = await createVolume(env, 'big-data', 'big', NS);

@@ -38,7 +38,7 @@ try {
   await restrictNamespace(cluster, NS);
   const env = await startDriver(cluster, { etcdNamespace: NS, log });
   const counter: WriteCounter = { writes: 0, byMethod: {} };
-  const pipeline = startCountedPipeline(cluster, env, log, countingClient(env.kubeClient, counter));
+  const pipeline = startCountedPipeline(env, log, countingClient(env.kubeClient, counter));
   await env.factory.waitForSync(AbortSignal.timeout(60_000));
   const volumes = await Promise.all(fixtures.map((f) => createVolume(env, `${f.name}-data`, f.name, NS)));
   const csiWritesBefore = env.apiCalls.writes;

@@ -90,11 +90,11 @@ try {
   await prepareNamespace(cluster, NS);
   const env = await startDriver(cluster, { etcdNamespace: NS, log });
   const turns = new ClusterTurns();
-  const pipeline = startPipeline(cluster, env, log, {
+  const pipeline = startPipeline(env, log, {
     turns,
     options: { jobActiveDeadlineSeconds: 1800, jobTtlSecondsAfterFinished: 3600 },
   });
-  const restores = startRestoreController(cluster, env, log, turns, {
+  const restores = startRestoreController(env, log, turns, {
     job: {
       agentImage: AGENT_IMAGE,
       executorServiceAccount: EXECUTOR_SA,

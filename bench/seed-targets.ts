@@ -41,7 +41,7 @@ try {
   const dbSize = status[0]!.Status.dbSize;
   await restrictNamespace(cluster, NS);
   const env = await startDriver(cluster, { etcdNamespace: NS, log });
-  const pipeline = startPipeline(cluster, env, log, {
+  const pipeline = startPipeline(env, log, {
     options: { jobActiveDeadlineSeconds: 900, jobTtlSecondsAfterFinished: 3600 },
   });
   const records = env.factory.informerFor(etcdSnapshotResource);

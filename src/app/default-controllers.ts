@@ -36,7 +36,7 @@ export function defaultControllers(parts: DriverParts): RunnableController[] {
     createEtcdSnapshotController({
       turns,
       client: parts.client,
-      kubeConfig: parts.kubeConfig, // pod log tails of failed Jobs
+      logs: parts.client, // pod log tails of failed Jobs
       informers,
       ownership: parts.ownership,
       logger: parts.log,
@@ -63,7 +63,7 @@ export function defaultControllers(parts: DriverParts): RunnableController[] {
     // The restore engine (docs/restore.md), on the same cluster buckets as the pipeline.
     createEtcdRestoreController({
       client: parts.client,
-      kubeConfig: parts.kubeConfig,
+      logs: parts.client,
       informers,
       ownership: parts.ownership,
       logger: parts.log,

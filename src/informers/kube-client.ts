@@ -64,6 +64,19 @@ export class KubeClient {
 
   /** Sends one request and decodes the JSON answer; throws ApiError on a non-2xx status. */
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    const body = await this.#send(method, path, options);
+    return (body === '' ? undefined : JSON.parse(body)) as T;
+  }
+
+  /** A GET whose answer is text, not JSON (a pod's log); throws ApiError on a non-2xx status. */
+  requestText(
+    path: string,
+    options: Pick<RequestOptions, 'query' | 'signal' | 'timeoutMs'> = {},
+  ): Promise<string> {
+    return this.#send('GET', path, options);
+  }
+
+  async #send(method: string, path: string, options: RequestOptions): Promise<string> {
     const { url, options: reqOptions, transport } = await this.#prepare(path, options.query);
     const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
     if (payload !== undefined) {
@@ -91,7 +104,7 @@ export class KubeClient {
       req.end(payload);
     });
     if (status < 200 || status > 299) throw apiErrorFrom(method, path, status, body);
-    return (body === '' ? undefined : JSON.parse(body)) as T;
+    return body;
   }
 
   /**

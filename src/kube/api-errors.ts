@@ -1,8 +1,7 @@
 // Classifies failures of Kubernetes API calls, so callers decide on kinds (not found, conflict,
-// unavailable…) instead of status numbers and socket error codes. Understands client-node's
-// ApiException and any error carrying `statusCode` and `statusReason` (the informer layer's
-// ApiError).
-import { ApiException } from '@kubernetes/client-node';
+// unavailable…) instead of status numbers and socket error codes. Understands any error carrying
+// `statusCode` and `statusReason` (the informer layer's ApiError, which every API call of the
+// driver throws: it does not use client-node's generated API client or its ApiException).
 
 export type ApiErrorKind =
   | 'not-found'
@@ -36,27 +35,14 @@ const NETWORK_CODES = new Set([
 
 /** The HTTP status of a failed API call, if the API server answered. */
 export function apiStatusCode(err: unknown): number | undefined {
-  if (err instanceof ApiException) return err.code;
   const code = (err as { statusCode?: unknown } | null | undefined)?.statusCode;
   return err instanceof Error && typeof code === 'number' ? code : undefined;
 }
 
 /** The `reason` of the Status object the API server sent with an error, if any. */
 export function apiStatusReason(err: unknown): string | undefined {
-  if (!(err instanceof ApiException)) {
-    const reason = (err as { statusReason?: unknown } | null | undefined)?.statusReason;
-    return err instanceof Error && typeof reason === 'string' ? reason : undefined;
-  }
-  let body: unknown = err.body;
-  if (typeof body === 'string') {
-    try {
-      body = JSON.parse(body);
-    } catch {
-      return undefined;
-    }
-  }
-  const reason = (body as { reason?: unknown } | null | undefined)?.reason;
-  return typeof reason === 'string' ? reason : undefined;
+  const reason = (err as { statusReason?: unknown } | null | undefined)?.statusReason;
+  return err instanceof Error && typeof reason === 'string' ? reason : undefined;
 }
 
 export function apiErrorKind(err: unknown): ApiErrorKind {

@@ -19,6 +19,14 @@ export interface JsonRequester {
   ): Promise<T>;
 }
 
+/** A GET whose answer is text, not JSON (a pod's log): KubeClient's requestText. */
+export interface TextRequester {
+  requestText(
+    path: string,
+    options?: { query?: Record<string, string | number | boolean | undefined>; signal?: AbortSignal },
+  ): Promise<string>;
+}
+
 export type JsonPatchOp =
   | { op: 'add' | 'replace' | 'test'; path: string; value: unknown }
   | { op: 'remove'; path: string };

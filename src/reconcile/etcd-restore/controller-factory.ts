@@ -2,7 +2,6 @@
 // cluster's key — the same bucket as that cluster's snapshots, so one replica runs both and the
 // shared ClusterTurns keeps them one at a time — woken by its restores, its Jobs (by the restore
 // label) and the target's pods (a scale-down or start is watched through them).
-import type { KubeConfig } from '@kubernetes/client-node';
 import { credentialsFromSecret } from '../../etcd/credentials.ts';
 import {
   type DruidEtcd,
@@ -12,7 +11,7 @@ import {
 } from '../../etcd/discovery.ts';
 import type { Job, PersistentVolumeClaim, Pod, StatefulSet } from '../../informers/resources.ts';
 import type { ReadonlyStore } from '../../informers/store-types.ts';
-import type { JsonRequester } from '../../kube/custom-objects.ts';
+import type { JsonRequester, TextRequester } from '../../kube/custom-objects.ts';
 import type { Ownership } from '../../leader/ownership.ts';
 import {
   type EtcdRestore,
@@ -62,7 +61,8 @@ export interface EtcdRestoreControllerDeps {
   turns?: ClusterTurns;
   metrics?: RestoreMetrics;
   controllerMetrics?: ControllerMetrics;
-  kubeConfig?: KubeConfig;
+  /** For pod log tails (text); optional. */
+  logs?: TextRequester;
   /** Overrides (tests). */
   api?: RestoreApi;
   probe?: LiveClusterProbe;
@@ -93,9 +93,7 @@ export function createEtcdRestoreController(deps: EtcdRestoreControllerDeps): Co
       statefulSets: informers.statefulSets.store,
       ...(informers.druidEtcds ? { druidEtcds: informers.druidEtcds.store } : {}),
     },
-    api:
-      deps.api ??
-      kubeRestoreApi(deps.client, { logger, ...(deps.kubeConfig ? { kubeConfig: deps.kubeConfig } : {}) }),
+    api: deps.api ?? kubeRestoreApi(deps.client, { logger, ...(deps.logs ? { logs: deps.logs } : {}) }),
     probe: deps.probe ?? probeLiveCluster,
     parseCredentials: credentialsFromSecret,
     options,

@@ -1,4 +1,3 @@
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { SecretLike } from '../../etcd/credentials.ts';
 import {
   type Pod,
@@ -6,7 +5,7 @@ import {
   VOLUME_GROUP_SNAPSHOT_VERSIONS,
 } from '../../informers/resources.ts';
 import { isAlreadyExists, isNotFound } from '../../kube/api-errors.ts';
-import type { JsonRequester } from '../../kube/custom-objects.ts';
+import type { JsonRequester, TextRequester } from '../../kube/custom-objects.ts';
 import { EventRecorder, type InvolvedObject } from '../../kube/event-recorder.ts';
 import { ETCD_RESTORE, type EtcdRestore } from '../../records/etcd-restore.ts';
 import { ETCD_SNAPSHOT, type EtcdSnapshot, VELERO_EXCLUDED } from '../../records/etcd-snapshot.ts';
@@ -22,7 +21,7 @@ const SNAPSHOT_API = 'snapshot.storage.k8s.io/v1';
 
 export function kubeRestoreApi(
   client: JsonRequester,
-  options: { logger: Logger; kubeConfig?: KubeConfig },
+  options: { logger: Logger; logs?: TextRequester },
 ): RestoreApi {
   // The Job calls every reconciler makes (create-if-absent, get, pods, log tail).
   const jobs = kubeJobApi(client, options);

@@ -2,7 +2,6 @@
 // pipeline's Jobs and pods (mapped to their record), and the snapshot claims (mapped to the
 // records of their cluster). Ownership is decided by the record's etcd cluster, so one replica
 // runs every save of a cluster and one-save-per-cluster needs no coordination between replicas.
-import type { KubeConfig } from '@kubernetes/client-node';
 import { credentialsFromSecret } from '../../etcd/credentials.ts';
 import { type DruidEtcd, etcdClusterIndexer, INDEX_ETCD_CLUSTER } from '../../etcd/discovery.ts';
 import { checkClusterHealth } from '../../etcd/health.ts';
@@ -14,7 +13,7 @@ import {
   type ReadonlyStore,
   type StoredObject,
 } from '../../informers/store-types.ts';
-import type { JsonRequester } from '../../kube/custom-objects.ts';
+import type { JsonRequester, TextRequester } from '../../kube/custom-objects.ts';
 import type { Ownership } from '../../leader/ownership.ts';
 import {
   type EtcdRestore,
@@ -76,7 +75,7 @@ export interface EtcdSnapshotControllerDeps {
   health?: HealthChecker | null;
   parseCredentials?: CredentialsParser;
   /** For pod log tails (text); optional. */
-  kubeConfig?: KubeConfig;
+  logs?: TextRequester;
   /** Overrides the API calls (tests). */
   api?: PipelineApi;
   name?: string;
@@ -121,9 +120,7 @@ export function createEtcdSnapshotController(deps: EtcdSnapshotControllerDeps): 
   const logger = deps.logger.child({ component: 'etcd-snapshot-pipeline' });
   const reconciler = new EtcdSnapshotReconciler({
     stores,
-    api:
-      deps.api ??
-      kubePipelineApi(deps.client, { logger, ...(deps.kubeConfig ? { kubeConfig: deps.kubeConfig } : {}) }),
+    api: deps.api ?? kubePipelineApi(deps.client, { logger, ...(deps.logs ? { logs: deps.logs } : {}) }),
     options,
     metrics: deps.metrics ?? noopPipelineMetrics,
     logger,

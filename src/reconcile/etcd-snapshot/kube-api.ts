@@ -3,9 +3,8 @@
 // treat AlreadyExists as success (names are deterministic: it is the same object); the record's
 // status is written through its status subresource with the resourceVersion read, so a stale
 // writer gets 409.
-import type { KubeConfig } from '@kubernetes/client-node';
 import { isAlreadyExists, isNotFound } from '../../kube/api-errors.ts';
-import type { JsonRequester } from '../../kube/custom-objects.ts';
+import type { JsonRequester, TextRequester } from '../../kube/custom-objects.ts';
 import { EventRecorder } from '../../kube/event-recorder.ts';
 import { ETCD_SNAPSHOT, type EtcdSnapshot } from '../../records/etcd-snapshot.ts';
 import type { Logger } from '../../telemetry/logger.ts';
@@ -18,7 +17,7 @@ const enc = encodeURIComponent;
 
 export interface KubePipelineApiOptions {
   /** Reads pod logs (text, which the JSON client cannot); without it failures carry no log tail. */
-  kubeConfig?: KubeConfig;
+  logs?: TextRequester;
   logger: Logger;
   /** The reporting component of Events. */
   component?: string;

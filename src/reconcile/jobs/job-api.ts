@@ -2,13 +2,11 @@
 // implementation over the shared KubeClient. Creates treat AlreadyExists as success (names are
 // deterministic: it is the same Job, the caller checks its owner); deletes treat NotFound as
 // success and take the pods with them in the background.
-import type { KubeConfig } from '@kubernetes/client-node';
-import { CoreV1Api } from '@kubernetes/client-node';
 import type { SecretLike } from '../../etcd/credentials.ts';
 import type { Job, Pod } from '../../informers/resources.ts';
 import { namespacedKey } from '../../informers/store-types.ts';
 import { isAlreadyExists, isNotFound } from '../../kube/api-errors.ts';
-import type { JsonRequester } from '../../kube/custom-objects.ts';
+import type { JsonRequester, TextRequester } from '../../kube/custom-objects.ts';
 import type { Logger } from '../../telemetry/logger.ts';
 
 export interface JobApi {
@@ -26,7 +24,7 @@ export interface JobApi {
 
 export interface KubeJobApiOptions {
   /** Reads pod logs (text, which the JSON client cannot); without it failures carry no log tail. */
-  kubeConfig?: KubeConfig;
+  logs?: TextRequester;
   logger: Logger;
 }
 
@@ -53,7 +51,6 @@ export async function readSecret(
 const jobsPath = (namespace: string) => `/apis/batch/v1/namespaces/${enc(namespace)}/jobs`;
 
 export function kubeJobApi(client: JsonRequester, options: KubeJobApiOptions): JobApi {
-  const core = options.kubeConfig?.makeApiClient(CoreV1Api);
   return {
     async createJob(job, signal) {
       await client
@@ -89,11 +86,12 @@ export function kubeJobApi(client: JsonRequester, options: KubeJobApiOptions): J
       return list.items ?? [];
     },
     async podLogTail(namespace, pod, lines, signal) {
-      if (!core) return '';
+      if (!options.logs) return '';
       try {
-        signal.throwIfAborted();
-        const text = await core.readNamespacedPodLog({ namespace, name: pod, tailLines: lines });
-        return typeof text === 'string' ? text : '';
+        return await options.logs.requestText(`${corePath(namespace, 'pods')}/${enc(pod)}/log`, {
+          query: { tailLines: lines },
+          signal,
+        });
       } catch (err) {
         options.logger.debug({ err, pod }, 'cannot read the pod log tail');
         return '';

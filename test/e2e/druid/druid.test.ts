@@ -35,7 +35,7 @@ beforeAll(async () => {
   await installCrds(cluster);
   await cluster.kubectl(['create', 'namespace', NS]);
   env = await startDriver(cluster, { etcdNamespace: NS, log, druidCrdPollMs: 1_000 });
-  pipeline = startPipeline(cluster, env, log);
+  pipeline = startPipeline(env, log);
 });
 
 afterAll(async () => {

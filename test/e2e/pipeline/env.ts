@@ -52,7 +52,6 @@ export function pipelineLogger(): Logger {
  * replicas in one process, each replica's bucket elector as its ownership.
  */
 export function startPipeline(
-  cluster: LocalCluster,
   env: DriverEnv,
   log: Logger,
   overrides: {
@@ -80,7 +79,7 @@ export function startPipeline(
     ...(overrides.metrics ? { metrics: overrides.metrics } : {}),
     ownership: overrides.ownership ?? alwaysOwner,
     logger: log,
-    kubeConfig: cluster.kubeConfig,
+    logs: env.kubeClient,
     options: {
       agentImage: AGENT_IMAGE,
       executorServiceAccount: EXECUTOR_SA,

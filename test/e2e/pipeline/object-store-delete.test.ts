@@ -149,7 +149,7 @@ beforeAll(async () => {
   await main.waitHealthy(120_000);
   await restrictNamespace(cluster, NS);
   env = await startDriver(cluster, { etcdNamespace: NS, log });
-  pipeline = startPipeline(cluster, env, log);
+  pipeline = startPipeline(env, log);
   await putSecret('store', storeData());
   await putSecret('store-flaky', storeData());
   volume = await createVolume(env, 'main-data', 'main', NS);
@@ -265,7 +265,7 @@ describe.skipIf(
 
     // The same pipeline, now with the schedule on.
     await pipeline.stop({ deadlineMs: 5_000 });
-    pipeline = startPipeline(cluster, env, log, { options: { remoteVerifyIntervalMs: 5_000 } });
+    pipeline = startPipeline(env, log, { options: { remoteVerifyIntervalMs: 5_000 } });
     const marked = await waitFor(
       'the verify to mark the record',
       async () => {

@@ -74,7 +74,7 @@ beforeAll(async () => {
   await main.waitHealthy(120_000);
   await restrictNamespace(clusterA, NS);
   const envA = await startDriver(clusterA, { etcdNamespace: NS, log });
-  const pipelineA = startPipeline(clusterA, envA, log);
+  const pipelineA = startPipeline(envA, log);
   await createSecret(envA, NS, 'store', s3.storeSecretData({ maxAttempts: '2' }));
   const volume = await createVolume(envA, 'main-data', 'main', NS);
   await putKeys(main, { '/dr/a': '1', '/dr/b': '2' });
@@ -107,7 +107,7 @@ beforeAll(async () => {
   await clusterB.kubectl(['create', 'namespace', NS]);
   const envB = await startDriver(clusterB, { etcdNamespace: NS, log });
   stops.push(() => envB.stop());
-  const pipelineB = startPipeline(clusterB, envB, log);
+  const pipelineB = startPipeline(envB, log);
   stops.push(() => pipelineB.stop({ deadlineMs: 5_000 }));
   await createSecret(envB, NS, 'store', s3.storeSecretData({ maxAttempts: '2' }));
   const importer = startStoreImport(envB, [`${NS}/store`], importLogger);

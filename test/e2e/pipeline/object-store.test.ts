@@ -84,7 +84,7 @@ beforeAll(async () => {
   await main.waitHealthy(120_000);
   await restrictNamespace(cluster, NS);
   env = await startDriver(cluster, { etcdNamespace: NS, log });
-  pipeline = startPipeline(cluster, env, log, { metrics: new PromPipelineMetrics(registry) });
+  pipeline = startPipeline(env, log, { metrics: new PromPipelineMetrics(registry) });
   await createSecret('store', storeData());
   await createSecret('store-wrong-key', storeData({ secretAccessKey: 'not-the-secret-key' }));
   // A port of the host address nobody listens on: the store does not answer.

@@ -66,7 +66,7 @@ beforeAll(async () => {
   for (const f of [main, second, secure, basic, lossy]) await f.waitHealthy(120_000);
   await restrictNamespace(cluster, NS);
   env = await startDriver(cluster, { etcdNamespace: NS, log });
-  pipeline = startPipeline(cluster, env, log);
+  pipeline = startPipeline(env, log);
 });
 
 afterAll(async () => {
@@ -268,7 +268,7 @@ describe.skipIf(
     await pipeline.stop({ deadlineMs: 0, abortGraceMs: 2_000 });
     const first = await create();
     const id = first.group_snapshot.group_snapshot_id;
-    pipeline = startPipeline(cluster, env, log);
+    pipeline = startPipeline(env, log);
     const final = await waitFor(
       'the snapshot to be ready across restarts',
       async () => {
@@ -283,7 +283,7 @@ describe.skipIf(
           // Something moved: crash the controller right here (in-flight work aborted) and start anew.
           seen = state;
           await pipeline.stop({ deadlineMs: 0, abortGraceMs: 2_000 });
-          pipeline = startPipeline(cluster, env, log);
+          pipeline = startPipeline(env, log);
           restarts++;
         }
         return undefined;

@@ -40,7 +40,7 @@ beforeAll(async () => {
   await restrictNamespace(cluster, NS);
   env = await startDriver(cluster, { etcdNamespace: NS, log });
   // A window far longer than the first case needs: its refusal must not become final.
-  pipeline = startPipeline(cluster, env, log, { options: { jobCreateRetryWindowMs: 600_000 } });
+  pipeline = startPipeline(env, log, { options: { jobCreateRetryWindowMs: 600_000 } });
   volume = await createVolume(env, 'main-data', 'main', NS);
 });
 
@@ -166,7 +166,7 @@ describe.skipIf(
   it('a Job refused past the retry window: Failed JOB_CREATION_FAILED, and the CSI answers with the API’s message', async () => {
     await jobQuota(false);
     await pipeline.stop({ deadlineMs: 5_000 });
-    pipeline = startPipeline(cluster, env, log, { options: { jobCreateRetryWindowMs: 10_000 } });
+    pipeline = startPipeline(env, log, { options: { jobCreateRetryWindowMs: 10_000 } });
     await jobQuota(true);
     const { error } = await groupSnapshotUntilDone(env, 'refused', [volume], 120_000);
     expect(error?.code).toBe(13); // INTERNAL

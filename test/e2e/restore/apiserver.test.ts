@@ -47,8 +47,8 @@ beforeAll(async () => {
   await prepareNamespace(cluster, NS);
   env = await startDriver(cluster, { etcdNamespace: NS, log });
   const turns = new ClusterTurns();
-  pipeline = startPipeline(cluster, env, log, { turns });
-  restores = startRestoreController(cluster, env, log, turns);
+  pipeline = startPipeline(env, log, { turns });
+  restores = startRestoreController(env, log, turns);
   await waitFor('the informers to sync', async () =>
     env.factory.informers().every((i) => i.hasSynced) ? true : undefined,
   );

@@ -57,7 +57,7 @@ async function snapshotThenLoseClusterA(a: LocalCluster): Promise<void> {
   await main.waitHealthy(120_000);
   await prepareNamespace(a, NS);
   const envA = await startDriver(a, { etcdNamespace: NS, log });
-  const pipelineA = startPipeline(a, envA, log);
+  const pipelineA = startPipeline(envA, log);
   await createSecret(envA, NS, 'store', s3.storeSecretData({ maxAttempts: '2' }));
   await createSecret(envA, NS, 'copy-key', { key: KEY });
   const volume = await createVolume(envA, 'main-data', 'main', NS);
@@ -93,9 +93,9 @@ beforeAll(async () => {
   envB = await startDriver(clusterB, { etcdNamespace: NS, log });
   stops.push(() => envB.stop());
   const turns = new ClusterTurns();
-  const pipelineB = startPipeline(clusterB, envB, log, { turns });
+  const pipelineB = startPipeline(envB, log, { turns });
   stops.unshift(() => pipelineB.stop({ deadlineMs: 5_000 }));
-  const restores = startRestoreController(clusterB, envB, log, turns, {
+  const restores = startRestoreController(envB, log, turns, {
     snapshotClaim: { defaultStorageClass: 'local-path' },
   });
   stops.unshift(() => restores.stop({ deadlineMs: 5_000 }));

@@ -24,7 +24,6 @@ import { AGENT_IMAGE, EXECUTOR_SA } from '../pipeline/env.ts';
 const RESTORES = '/apis/snapshot.etcd-snapshot-driver.io/v1alpha1/namespaces';
 
 export function startRestoreController(
-  cluster: LocalCluster,
   env: DriverEnv,
   log: Logger,
   turns: ClusterTurns,
@@ -44,7 +43,7 @@ export function startRestoreController(
     },
     ownership: alwaysOwner,
     logger: log,
-    kubeConfig: cluster.kubeConfig,
+    logs: env.kubeClient,
     turns,
     ...(probe ? { probe } : {}),
     options: {

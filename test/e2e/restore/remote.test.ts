@@ -57,8 +57,8 @@ beforeAll(async () => {
   await main.waitHealthy(120_000);
   await prepareNamespace(cluster, NS);
   env = await startDriver(cluster, { etcdNamespace: NS, log });
-  pipeline = startPipeline(cluster, env, log, { turns });
-  restores = startRestoreController(cluster, env, log, turns, {
+  pipeline = startPipeline(env, log, { turns });
+  restores = startRestoreController(env, log, turns, {
     snapshotClaim: { defaultStorageClass: 'local-path' },
   });
   await createSecret('store', s3.storeSecretData({ maxAttempts: '2' }));

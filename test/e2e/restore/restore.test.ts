@@ -44,8 +44,8 @@ beforeAll(async () => {
   await main.waitHealthy(120_000);
   await prepareNamespace(cluster, NS);
   env = await startDriver(cluster, { etcdNamespace: NS, log });
-  pipeline = startPipeline(cluster, env, log, { turns });
-  restores = startRestoreController(cluster, env, log, turns);
+  pipeline = startPipeline(env, log, { turns });
+  restores = startRestoreController(env, log, turns);
   // The CSI server answers NOT_READY until every informer (the restore controller's too) synced.
   await waitFor('the informers to sync', async () =>
     env.factory.informers().every((i) => i.hasSynced) ? true : undefined,
@@ -158,7 +158,7 @@ describe.skipIf(
         async (phase) => {
           // In-flight reconciles aborted at once, the in-memory turns lost: what a SIGKILL leaves.
           await restores.stop({ deadlineMs: 0, abortGraceMs: 2_000 });
-          restores = startRestoreController(cluster, env, log, new ClusterTurns());
+          restores = startRestoreController(env, log, new ClusterTurns());
           killed.push(phase);
         },
       );
@@ -307,7 +307,7 @@ describe.skipIf(
       const counts = view.keyCounts?.map((c, i) => (i === 0 ? { ...c, count: 0 } : c));
       return counts ? { ...view, keyCounts: counts } : view;
     };
-    restores = startRestoreController(cluster, env, log, turns, {}, memberWithoutKeys);
+    restores = startRestoreController(env, log, turns, {}, memberWithoutKeys);
     await putKeys(main, { '/app/kept': 'by-the-rollback' });
     const before = await keysWithValues('/app/');
 

@@ -111,7 +111,7 @@ beforeAll(async () => {
   await restrictNamespace(cluster, NS);
   env = await startDriver(cluster, { etcdNamespace: NS, log });
   vgscDefinition = await discoverVolumeGroupSnapshotContents(env.kubeClient);
-  pipeline = startPipeline(cluster, env, log);
+  pipeline = startPipeline(env, log);
   retention = startRetention(false);
   // The informers made after the factory started (contents, Jobs) must sync before the CSI serves.
   await env.factory.waitForSync(AbortSignal.timeout(60_000));

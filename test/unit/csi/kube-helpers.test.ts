@@ -1,5 +1,5 @@
-import { ApiException } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
+import { ApiError } from '../../../src/informers/errors.ts';
 import { apiErrorKind, isAlreadyExists, isConflict, isNotFound } from '../../../src/kube/api-errors.ts';
 import { startApiHealth } from '../../../src/kube/api-health.ts';
 import { type JsonRequester, namespacedCustomObjects } from '../../../src/kube/custom-objects.ts';
@@ -16,8 +16,8 @@ describe('apiErrorKind', () => {
     [new FakeApiError(422, 'Invalid', ''), 'invalid'],
     [new FakeApiError(429, 'TooManyRequests', ''), 'too-many-requests'],
     [new FakeApiError(503, 'ServiceUnavailable', ''), 'server-error'],
-    [new ApiException(409, 'x', '{"reason":"AlreadyExists"}', {}), 'already-exists'],
-    [new ApiException(404, 'x', { reason: 'NotFound' }, {}), 'not-found'],
+    [new ApiError('POST', '/x', 409, 'AlreadyExists', 'x exists'), 'already-exists'],
+    [new ApiError('GET', '/x', 404, 'NotFound', 'x not found'), 'not-found'],
     [Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }), 'network'],
     [Object.assign(new Error('GET /x: socket hang up'), { name: 'TransportError' }), 'network'],
     [new Error('wrapped', { cause: Object.assign(new Error('reset'), { code: 'ECONNRESET' }) }), 'network'],
