@@ -4,14 +4,14 @@
 // from the same hashing pass.
 //
 // The bytes go through a ring of `maxWritesInFlight + 1` slots of `writeChunkBytes` in one
-// SharedArrayBuffer: each message's blob is copied into the current slot (one copy, and gRPC's
-// buffer is garbage at once), a full slot is handed both to the sink (one write) and to the
+// SharedArrayBuffer: each message's blob is copied from the received HTTP/2 frames into the
+// current slot (the one copy of each byte), a full slot is handed both to the sink (one write) and to the
 // hasher — on a worker thread by default, so hashing runs beside the receive and the writes — and
 // is refilled once both are done. Several writes may be in flight while the next slot fills: a
 // write that stalls on dirty-page throttling must not stop the receive side at once (measured:
 // with one write in flight the agent sat idle 40 % of a 450 MB save). The stream is pulled only
 // as fast as the sink and the hasher drain, so memory stays at the ring's size.
-import type { SnapshotMessage } from '../etcd/client/snapshot-decoder.ts';
+import type { SnapshotMessage } from '../etcd/client/snapshot-frames.ts';
 import { EtcdError } from '../etcd/errors.ts';
 import { inlineHasher, type RangeHasher, workerHasher } from './range-hasher.ts';
 import { TRAILER_BYTES } from './trailer-hash.ts';
@@ -97,16 +97,18 @@ export async function streamSnapshot(
     try {
       for await (const m of messages) {
         messagesSeen++;
-        if (announced === undefined) announced = m.remainingBytes + m.blob.length + TRAILER_BYTES;
+        if (announced === undefined) announced = m.remainingBytes + m.blobBytes + TRAILER_BYTES;
         if (m.version) storageVersion = m.version;
-        for (let from = 0; from < m.blob.length; ) {
-          const n = Math.min(m.blob.length - from, chunkBytes - fill);
-          m.blob.copy(current, fill, from, from + n);
-          fill += n;
-          from += n;
-          if (fill === chunkBytes) await flush();
+        for (const piece of m.blob) {
+          for (let from = 0; from < piece.length; ) {
+            const n = Math.min(piece.length - from, chunkBytes - fill);
+            piece.copy(current, fill, from, from + n);
+            fill += n;
+            from += n;
+            if (fill === chunkBytes) await flush();
+          }
         }
-        size += m.blob.length;
+        size += m.blobBytes;
         options.onProgress?.({ bytes: size, totalBytes: announced });
       }
       await flush();

@@ -1,23 +1,18 @@
 // A minimal etcd v3 client for one endpoint on @grpc/grpc-js: the calls the driver makes
-// (Status, MemberList, Snapshot, Authenticate, and Range/Put for tests and benchmarks). Every call
+// (Status, MemberList, Snapshot, Authenticate, and Range/Put for tests and benchmarks); the
+// Snapshot stream itself on node:http2 (snapshot-http2.ts). Every call
 // takes an AbortSignal and a deadline; failures become EtcdError with a catalog reason
 // (grpc-errors.ts). One client = one member: etcd's simple auth tokens are member-local, so the
 // token is fetched per client, and the snapshot comes from exactly the member asked.
-import {
-  ChannelCredentials,
-  Client,
-  type CallOptions as GrpcCallOptions,
-  Metadata,
-  type ServiceError,
-  status,
-} from '@grpc/grpc-js';
+import { ChannelCredentials, Client, Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import { describeCredentials, type EtcdCredentials } from '../credentials.ts';
 import { EtcdError } from '../errors.ts';
 import { type EtcdCallObserver, observeCall } from './call-observer.ts';
 import { parseEndpoint } from './endpoint.ts';
 import { abortReason, toEtcdError } from './grpc-errors.ts';
 import { etcdMethod } from './proto.ts';
-import { decodeSnapshotResponse, type SnapshotMessage } from './snapshot-decoder.ts';
+import type { SnapshotMessage } from './snapshot-frames.ts';
+import { type SnapshotDial, snapshotOverHttp2 } from './snapshot-http2.ts';
 import { checkServerName, type TlsContext } from './tls-failure.ts';
 
 export interface EtcdCallOptions {
@@ -77,16 +72,12 @@ export function memberIdHex(decimal: string | number | undefined): string {
 }
 
 const GRPC_OPTIONS = {
-  // Chunks are 32 KiB; a generous limit keeps a future etcd with larger chunks working.
+  // Large Range answers (tests and benches count keys) pass; the snapshot is not on grpc-js.
   'grpc.max_receive_message_length': 64 * 1024 * 1024,
   'grpc.initial_reconnect_backoff_ms': 200,
   'grpc.max_reconnect_backoff_ms': 2000,
   // One channel per client object: two clients of one endpoint must not share a broken connection.
   'grpc.use_local_subchannel_pool': 1,
-  // HTTP/2's default 64 KiB window lets etcd send two 32 KiB chunks per round trip: a snapshot
-  // then crawls (53 MB/s on loopback). 8 MiB keeps the pipe full; backpressure still holds
-  // because grpc-js stops reading when the consumer does.
-  'grpc-node.flow_control_window': 8 * 1024 * 1024,
 };
 
 export class EtcdClient {
@@ -97,8 +88,10 @@ export class EtcdClient {
   readonly #callTimeoutMs: number;
   readonly #onCall: EtcdCallObserver | undefined;
   readonly #tls: TlsContext;
+  /** How the Snapshot stream dials the member (node:http2, snapshot-http2.ts). */
+  readonly #snapshotDial: Pick<SnapshotDial, 'target' | 'tls' | 'dialTimeoutMs'>;
   #connected = false;
-  #token: Promise<string | undefined> | undefined;
+  #tokenPromise: Promise<string | undefined> | undefined;
 
   constructor(endpoint: string, options: EtcdClientOptions) {
     this.endpoint = endpoint;
@@ -115,6 +108,20 @@ export class EtcdClient {
       ...(creds.kind !== 'none' && creds.caSource ? { caSource: creds.caSource } : {}),
       hasCa: ca !== undefined,
       hasClientCert: creds.kind === 'tls',
+    };
+    this.#snapshotDial = {
+      target: parsed.target,
+      dialTimeoutMs: this.#dialTimeoutMs,
+      ...(useTls
+        ? {
+            tls: {
+              ...(ca ? { ca } : {}),
+              ...(creds.kind === 'tls' ? { cert: creds.cert, key: creds.key } : {}),
+              ...(parsed.serverName ? { servername: parsed.serverName } : {}),
+              checkServerIdentity: checkServerName,
+            },
+          }
+        : {}),
     };
     let channelCredentials: ChannelCredentials;
     if (useTls) {
@@ -234,33 +241,36 @@ export class EtcdClient {
   /**
    * Maintenance.Snapshot: the messages of the stream, in order, with backpressure (the stream is
    * read only as fast as the consumer iterates). No deadline unless given: a large database takes
-   * as long as it takes; abort through the signal.
+   * as long as it takes; abort through the signal. The stream itself runs on node:http2, not
+   * grpc-js (snapshot-http2.ts); connecting and the token are this client's.
    */
   async *snapshot(options: EtcdCallOptions = {}): AsyncGenerator<SnapshotMessage> {
-    const { signal } = options;
     await this.#ensureConnected(options);
-    const metadata = await this.#metadata(options);
-    const def = etcdMethod<object, unknown>('Maintenance', 'Snapshot');
-    const callOptions: GrpcCallOptions = options.deadline ? { deadline: new Date(options.deadline) } : {};
-    const call = this.#client.makeServerStreamRequest<object, SnapshotMessage>(
-      def.path,
-      def.requestSerialize,
-      decodeSnapshotResponse,
-      {},
-      metadata,
-      callOptions,
-    );
-    const onAbort = () => call.cancel();
-    signal?.addEventListener('abort', onAbort, { once: true });
+    const token = await this.#tokenFor(options);
+    const deadline = options.deadline
+      ? AbortSignal.timeout(Math.max(0, options.deadline - Date.now()))
+      : undefined;
+    const signals = [options.signal, deadline].filter((s): s is AbortSignal => s !== undefined);
+    const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
     try {
-      for await (const message of call as AsyncIterable<SnapshotMessage>) yield message;
+      yield* snapshotOverHttp2({
+        ...this.#snapshotDial,
+        ...(token ? { token } : {}),
+        ...(signal ? { signal } : {}),
+      });
     } catch (err) {
-      if (signal?.aborted) throw abortReason(signal);
+      if (options.signal?.aborted) throw abortReason(options.signal);
+      if (deadline?.aborted) {
+        throw new EtcdError(
+          'ETCD_ENDPOINTS_UNREACHABLE',
+          `snapshot stream at ${this.endpoint}: deadline exceeded`,
+          {
+            endpoint: this.endpoint,
+            cause: err,
+          },
+        );
+      }
       throw toEtcdError(err, this.endpoint, 'snapshot stream', this.#tls);
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
-      // Ends the call when the consumer stopped early (break, throw): etcd stops sending.
-      call.cancel();
     }
   }
 
@@ -281,14 +291,19 @@ export class EtcdClient {
 
   async #metadata(options: EtcdCallOptions): Promise<Metadata> {
     const metadata = new Metadata();
-    if (this.#credentials.kind !== 'basic') return metadata;
-    this.#token ??= this.#authenticate(options).catch((err: unknown) => {
-      this.#token = undefined; // the next call tries again
-      throw err;
-    });
-    const token = await this.#token;
+    const token = await this.#tokenFor(options);
     if (token) metadata.set('token', token);
     return metadata;
+  }
+
+  /** etcd's simple-auth token for this member: fetched once, again after a failure. */
+  async #tokenFor(options: EtcdCallOptions): Promise<string | undefined> {
+    if (this.#credentials.kind !== 'basic') return undefined;
+    this.#tokenPromise ??= this.#authenticate(options).catch((err: unknown) => {
+      this.#tokenPromise = undefined; // the next call tries again
+      throw err;
+    });
+    return this.#tokenPromise;
   }
 
   async #authenticate(options: EtcdCallOptions): Promise<string | undefined> {
@@ -343,7 +358,7 @@ export class EtcdClient {
         err.grpcCode === status.UNAUTHENTICATED &&
         this.#credentials.kind === 'basic'
       ) {
-        this.#token = undefined;
+        this.#tokenPromise = undefined;
         return this.#call<Req, Res>(service, method, request, await this.#metadata(options), options);
       }
       throw err;

@@ -84,7 +84,7 @@ describe('client TLS with server certificates that carry DNS names only', () => 
     expect((await checkClusterHealth(cluster.endpoints, good)).reachableCount).toBe(3);
     const client = new EtcdClient(cluster.endpoints[1] as string, { credentials: good });
     let bytes = 0;
-    for await (const m of client.snapshot()) bytes += m.blob.length;
+    for await (const m of client.snapshot()) bytes += m.blobBytes;
     client.close();
     expect(bytes).toBeGreaterThan(32);
   });
@@ -136,7 +136,7 @@ describe('user and password', () => {
     expect((await checkClusterHealth(cluster.endpoints, creds)).reachableCount).toBe(1);
     const client = new EtcdClient(cluster.endpoints[0] as string, { credentials: creds });
     let bytes = 0;
-    for await (const m of client.snapshot()) bytes += m.blob.length;
+    for await (const m of client.snapshot()) bytes += m.blobBytes;
     client.close();
     expect(bytes).toBeGreaterThan(32);
   });

@@ -5,8 +5,19 @@ import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { type StreamOptions, streamSnapshot as streamWith } from '../../../src/agent/snapshot-stream.ts';
 import { TrailerHasher } from '../../../src/agent/trailer-hash.ts';
-import type { SnapshotMessage } from '../../../src/etcd/client/snapshot-decoder.ts';
+import type { SnapshotMessage } from '../../../src/etcd/client/snapshot-frames.ts';
 import { EtcdError } from '../../../src/etcd/errors.ts';
+
+/** A message whose blob arrived in two pieces, as over 16 KiB HTTP/2 frames. */
+function message(remainingBytes: number, blob: Buffer, version = '3.6.0'): SnapshotMessage {
+  const cut = Math.floor(blob.length / 3);
+  return {
+    remainingBytes,
+    blob: [blob.subarray(0, cut), blob.subarray(cut)],
+    blobBytes: blob.length,
+    version,
+  };
+}
 
 /** Messages as etcd sends them: 32 KiB blobs with remaining_bytes, then the SHA-256 of the data. */
 function etcdStream(db: Buffer, chunk = 32 * 1024): SnapshotMessage[] {
@@ -14,9 +25,9 @@ function etcdStream(db: Buffer, chunk = 32 * 1024): SnapshotMessage[] {
   for (let sent = 0; sent < db.length; ) {
     const blob = db.subarray(sent, sent + chunk);
     sent += blob.length;
-    messages.push({ remainingBytes: db.length - sent, blob, version: '3.6.0' });
+    messages.push(message(db.length - sent, blob));
   }
-  messages.push({ remainingBytes: 0, blob: createHash('sha256').update(db).digest(), version: '3.6.0' });
+  messages.push(message(0, createHash('sha256').update(db).digest()));
   return messages;
 }
 
@@ -90,7 +101,7 @@ describe.each(['worker', 'inline'] as const)('streamSnapshot, hashing %s', (hash
   it('CHECKSUM_MISMATCH when the trailer itself is wrong', async () => {
     const messages = etcdStream(randomBytes(100 * 1024));
     const last = messages[messages.length - 1] as SnapshotMessage;
-    messages[messages.length - 1] = { ...last, blob: Buffer.alloc(32, 7) };
+    messages[messages.length - 1] = message(last.remainingBytes, Buffer.alloc(32, 7));
     expect(await reasonOf(streamSnapshot(iterate(messages), memorySink().sink))).toBe('CHECKSUM_MISMATCH');
   });
 
@@ -125,7 +136,7 @@ describe.each(['worker', 'inline'] as const)('streamSnapshot, hashing %s', (hash
     const db = randomBytes(64 * 1024);
     const messages = etcdStream(db);
     // etcd may send remaining_bytes = 0 with an empty blob before the checksum.
-    messages.splice(messages.length - 1, 0, { remainingBytes: 0, blob: Buffer.alloc(0), version: '' });
+    messages.splice(messages.length - 1, 0, message(0, Buffer.alloc(0), ''));
     const out = memorySink();
     expect((await streamSnapshot(iterate(messages), out.sink)).sizeBytes).toBe(db.length + 32);
   });
@@ -145,9 +156,10 @@ describe.each(['worker', 'inline'] as const)('streamSnapshot, hashing %s', (hash
   it('CHECKSUM_MISMATCH when a byte of the data changed on the way', async () => {
     const db = randomBytes(100 * 1024);
     const messages = etcdStream(db);
-    const flipped = Buffer.from(messages[1]?.blob as Buffer);
+    const second = messages[1] as SnapshotMessage;
+    const flipped = Buffer.concat(second.blob);
     flipped[17] = (flipped[17] as number) ^ 0x01;
-    messages[1] = { ...(messages[1] as SnapshotMessage), blob: flipped };
+    messages[1] = message(second.remainingBytes, flipped);
     expect(await reasonOf(streamSnapshot(iterate(messages), memorySink().sink))).toBe('CHECKSUM_MISMATCH');
   });
 

@@ -1,4 +1,4 @@
-// The wire-level pieces of the etcd client: the hand-written SnapshotResponse decoder against the
+// The wire-level pieces of the etcd client: the hand-written Snapshot stream parser against the
 // generic protobuf encoder of the same proto, endpoint parsing, and gRPC status → catalog reason.
 import { Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
@@ -6,36 +6,79 @@ import { memberOf, parseEndpoint, withServerName } from '../../../src/etcd/clien
 import { memberIdHex, prefixEnd } from '../../../src/etcd/client/etcd-client.ts';
 import { toEtcdError } from '../../../src/etcd/client/grpc-errors.ts';
 import { etcdMethod } from '../../../src/etcd/client/proto.ts';
-import { decodeSnapshotResponse } from '../../../src/etcd/client/snapshot-decoder.ts';
+import { SnapshotFrameParser } from '../../../src/etcd/client/snapshot-frames.ts';
 import type { EtcdError } from '../../../src/etcd/errors.ts';
 
-describe('decodeSnapshotResponse', () => {
+describe('SnapshotFrameParser', () => {
   const encode = etcdMethod<object, object>('Maintenance', 'Snapshot').responseSerialize as (
     v: object,
   ) => Buffer;
+  const frame = (message: Buffer, compressed = 0) => {
+    const prefix = Buffer.alloc(5);
+    prefix[0] = compressed;
+    prefix.writeUInt32BE(message.length, 1);
+    return Buffer.concat([prefix, message]);
+  };
+  const blobA = Buffer.alloc(40_000, 7);
+  const blobB = Buffer.from('the last bytes');
+  const stream = Buffer.concat([
+    frame(
+      encode({
+        header: { cluster_id: '18446744073709551615', member_id: '42', revision: '9', raft_term: '3' },
+        remaining_bytes: '123456789012',
+        blob: blobA,
+        version: '3.6.0',
+      }),
+    ),
+    frame(Buffer.alloc(0)), // an empty message: every field at its default
+    frame(encode({ remaining_bytes: '0', blob: blobB })),
+  ]);
+  const feed = (parser: SnapshotFrameParser, bytes: Buffer, size: (i: number) => number) => {
+    const out = [];
+    for (let pos = 0, i = 0; pos < bytes.length; i++) {
+      const n = Math.max(1, size(i));
+      out.push(...parser.push(bytes.subarray(pos, pos + n)));
+      pos += n;
+    }
+    return out.map((m) => ({ ...m, blob: Buffer.concat(m.blob) }));
+  };
 
-  it('decodes what protobuf encodes, header and unknown-to-us fields skipped', () => {
-    const blob = Buffer.alloc(40_000, 7);
-    const wire = encode({
-      header: { cluster_id: '18446744073709551615', member_id: '42', revision: '9', raft_term: '3' },
-      remaining_bytes: '123456789012',
-      blob,
-      version: '3.6.0',
-    });
-    const m = decodeSnapshotResponse(wire);
-    expect(m.remainingBytes).toBe(123456789012);
-    expect(m.blob.equals(blob)).toBe(true);
-    expect(m.version).toBe('3.6.0');
+  it.each([
+    ['one byte at a time', () => 1],
+    ['7-byte pieces', () => 7],
+    ['16 KiB pieces, as HTTP/2 frames', () => 16_384],
+    ['uneven pieces', (i: number) => [3, 5000, 1, 16_384, 2][i % 5] as number],
+    ['all at once', () => 1 << 20],
+  ])('decodes what protobuf encodes whatever the frames, fed %s', (_, size) => {
+    const parser = new SnapshotFrameParser();
+    const messages = feed(parser, stream, size);
+    expect(messages).toEqual([
+      { remainingBytes: 123456789012, blob: blobA, blobBytes: blobA.length, version: '3.6.0' },
+      { remainingBytes: 0, blob: Buffer.alloc(0), blobBytes: 0, version: '' },
+      { remainingBytes: 0, blob: blobB, blobBytes: blobB.length, version: '' },
+    ]);
+    expect(parser.messages).toBe(3);
+    expect(parser.atBoundary).toBe(true);
   });
 
-  it('gives defaults for an empty message and rejects a truncated one', () => {
-    expect(decodeSnapshotResponse(Buffer.alloc(0))).toEqual({
-      remainingBytes: 0,
-      blob: Buffer.alloc(0),
-      version: '',
-    });
+  it('passes the blob on as views into the pushed bytes, never assembled', () => {
+    const parser = new SnapshotFrameParser();
+    const [m] = parser.push(stream.subarray(0, 30_000));
+    expect(m).toBeUndefined(); // the first message is not complete yet
+    const rest = parser.push(stream.subarray(30_000));
+    expect(rest[0]?.blob.length).toBe(2);
+    expect(rest[0]?.blob[1]?.buffer).toBe(stream.buffer);
+  });
+
+  it('refuses a compressed message, a field running past its message and a message cut off', () => {
+    expect(() => new SnapshotFrameParser().push(frame(encode({ blob: blobB }), 1))).toThrow(/compressed/);
     const wire = encode({ remaining_bytes: '5', blob: Buffer.alloc(100, 1) });
-    expect(() => decodeSnapshotResponse(wire.subarray(0, wire.length - 10))).toThrow(/runs past/);
+    expect(() => new SnapshotFrameParser().push(frame(wire.subarray(0, wire.length - 10)))).toThrow(
+      /runs past the message/,
+    );
+    const cut = new SnapshotFrameParser();
+    cut.push(stream.subarray(0, 100));
+    expect(cut.atBoundary).toBe(false);
   });
 });
 
