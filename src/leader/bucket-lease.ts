@@ -61,6 +61,8 @@ export class BucketLease {
   #cooldownUntil = 0;
   /** The resourceVersion our release wrote; a later one means someone else has acted on it. */
   #releasedVersion: string | undefined;
+  /** Seen past its renew deadline by owns(): being lost, whatever a late renewal answers. */
+  #lapsed = false;
 
   constructor(context: BucketLeaseContext, index: number) {
     this.#c = context;
@@ -77,11 +79,22 @@ export class BucketLease {
 
   /** Held and not being handed over: what the buckets-held gauge counts. */
   get counted(): boolean {
-    return this.#held && !this.#releasing;
+    return this.#held && !this.#releasing && !this.#lapsed;
   }
 
   owns(now: number): boolean {
-    return this.counted && this.#deadline.validAt(now);
+    if (!this.counted) return false;
+    if (this.#deadline.validAt(now)) return true;
+    // The deadline passed and its timer has not run yet (a busy event loop). Whoever asked now
+    // treats the bucket as lost — a controller drops its keys — so it must be lost for good and
+    // announced: a renewal answered late must not make it owned again without an 'acquired',
+    // the one event on which consumers queue a bucket's keys again. After the current call
+    // stack: announcing re-enters the consumers.
+    this.#lapsed = true;
+    queueMicrotask(() => {
+      if (this.#lapsed) this.lose('renew deadline passed');
+    });
+    return false;
   }
 
   standing(now: number): BucketStanding {
@@ -135,6 +148,7 @@ export class BucketLease {
     this.#observed = observe(this.#observed, written, clock.now());
     this.#held = true;
     this.#releasing = false;
+    this.#lapsed = false;
     this.#deadline.extend(sentAt);
     this.#c.metrics.setMasterStatus(this.leaseName, true);
     this.#c.heldChanged();
@@ -166,7 +180,7 @@ export class BucketLease {
     );
     if (updated !== undefined) {
       this.#observed = observe(this.#observed, updated, clock.now());
-      if (this.#held) this.#deadline.extend(sentAt);
+      if (this.#held && !this.#lapsed) this.#deadline.extend(sentAt);
       return;
     }
     // Failed: find out whether someone else holds it now (a 409 means it changed under us).
@@ -190,6 +204,7 @@ export class BucketLease {
     const announced = this.#releasing; // a handover already announced 'lost'
     this.#held = false;
     this.#releasing = false;
+    this.#lapsed = false;
     this.#handingOver = false;
     this.#deadline.clear();
     this.#c.metrics.setMasterStatus(this.leaseName, false);

@@ -220,6 +220,22 @@ describe('BucketElector with one bucket (classic leader election)', () => {
     clock.jump(5_000);
     expect(a.elector.isOwner('k')).toBe(false);
   });
+
+  it('a bucket seen past its deadline is announced lost, and owned again only with an acquired', async () => {
+    // Found at 200 etcd clusters over 3 replicas (bench/many-clusters.ts): under load a renewal
+    // answered after the deadline, before the deadline timer ran. isOwner had said false
+    // meanwhile and the controller had dropped the bucket's keys; the late renewal made it
+    // owned again with nothing announced, so those keys were never queued again.
+    const server = new FakeLeaseServer();
+    const a = replica(server, 'a');
+    a.elector.start();
+    await until(() => a.elector.isOwner('k'), 100);
+    clock.jump(FAST.renewDeadlineMs + 100); // the deadline passed; no timer has run
+    expect(a.elector.isOwner('k')).toBe(false);
+    // The renewals go on and succeed (the Lease is still a's): it must come back announced.
+    await until(() => a.elector.isOwner('k'), 5_000);
+    expect(a.changes.map((c) => c.change.type)).toEqual(['acquired', 'lost', 'acquired']);
+  });
 });
 
 describe('BucketElector with several buckets', () => {
