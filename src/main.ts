@@ -60,7 +60,7 @@ async function main(argv: string[]): Promise<number> {
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
-  // Before the driver's modules load: its KubeConfig without client-node's generated API (~42 MB).
+  // Before the driver's modules load: its KubeConfig without client-node's generated API (26–28 MB).
   const { skipClientNodeGeneratedApi } = await import('./kube/skip-generated-api.ts');
   skipClientNodeGeneratedApi();
   const [{ runDriver }, { readBuildInfo }, { startTracing }] = await Promise.all([

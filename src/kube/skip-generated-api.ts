@@ -2,7 +2,7 @@
 // client (dist/gen/index.js) for one method, makeApiClient, which the driver never calls: it talks
 // to the apiserver through its own client (src/informers/kube-client.ts) and uses KubeConfig only
 // to load the kubeconfig and to apply its TLS and credentials (exec, OIDC and token files still
-// work). The generated API is ~42 MB of a driver's RSS (bench/README.md, "Memory bounded by what
+// work). The generated API is 26–28 MB of the driver's RSS (bench/README.md, "Memory bounded by what
 // the driver manages"). This resolve hook gives that one import a stand-in whose two exports
 // throw, so the driver's process loads the kubeconfig loader without it.
 //
