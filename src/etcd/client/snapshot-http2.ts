@@ -40,12 +40,11 @@ export interface SnapshotDial {
   signal?: AbortSignal;
 }
 
-/** A gRPC status other than OK, in the shape toEtcdError reads (grpc-js's ServiceError). */
+/** A gRPC status other than OK, with the `code` and `details` toEtcdError reads of grpc-js's errors. */
 export class SnapshotStatusError extends Error {
   override name = 'SnapshotStatusError';
   readonly code: number;
   readonly details: string;
-  readonly metadata = {};
   constructor(code: number, details: string) {
     super(`${code} ${details}`);
     this.code = code;
