@@ -9,6 +9,7 @@ import type {
   V1Pod,
   V1StatefulSet,
 } from '@kubernetes/client-node';
+import { cachedJob } from './cached-job.ts';
 import type { StoredObject } from './store-types.ts';
 import type { Wire } from './wire.ts';
 
@@ -91,24 +92,14 @@ export interface UnstructuredObject extends Wire<KubernetesObject> {
   status?: Record<string, unknown>;
 }
 
-/**
- * Drops a cached Job's pod template, in place: two thirds of an agent Job's JSON (the container,
- * its arguments, env, mounts and volumes), and nothing reads it from the cache — the reconcilers
- * read a Job's metadata, its status and `spec.activeDeadlineSeconds`, and never write a cached
- * Job back. A caller that wants the template GETs the Job.
- */
-export function dropJobTemplate(job: Job): Job {
-  if (job.spec) delete (job.spec as { template?: unknown }).template;
-  return job;
-}
-
 export const jobs: ResourceDefinition<Job> = {
   group: 'batch',
   version: 'v1',
   plural: 'jobs',
   kind: 'Job',
   namespaced: true,
-  transform: dropJobTemplate,
+  // Trimmed to what the reconcilers read (cached-job.ts).
+  transform: cachedJob,
 };
 
 export const pods: ResourceDefinition<Pod> = {

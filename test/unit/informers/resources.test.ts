@@ -57,20 +57,67 @@ describe('resource definitions', () => {
     expect(dropManagedFields(onlyLastApplied)).toEqual({ metadata: { name: 'b' } });
   });
 
-  it('caches a Job without its pod template, its deadline, metadata and status kept', () => {
+  it('caches of a Job what the reconcilers read: metadata, the deadline, conditions and counts', () => {
     const job = {
-      metadata: { name: 'save-1', namespace: 'etcd', uid: 'u', labels: { a: 'b' }, managedFields: [{}] },
+      metadata: {
+        name: 'save-1',
+        namespace: 'etcd',
+        uid: 'u',
+        labels: { a: 'b' },
+        ownerReferences: [{ apiVersion: 'v1alpha1', kind: 'EtcdSnapshot', name: 'snap', uid: 'o' }],
+        managedFields: [{}],
+      },
       spec: {
         activeDeadlineSeconds: 600,
         backoffLimit: 0,
+        selector: { matchLabels: { 'batch.kubernetes.io/controller-uid': 'u' } },
         template: { spec: { containers: [{ name: 'agent', args: ['save'] }] } },
       },
-      status: { conditions: [{ type: 'Complete', status: 'True' }], succeeded: 1 },
+      status: {
+        conditions: [
+          {
+            type: 'Failed',
+            status: 'True',
+            reason: 'DeadlineExceeded',
+            message: 'Job was active longer than specified deadline',
+            lastProbeTime: '2026-01-01T00:00:00Z',
+            lastTransitionTime: '2026-01-01T00:00:00Z',
+          },
+        ],
+        startTime: '2026-01-01T00:00:00Z',
+        failed: 1,
+        terminating: 0,
+        uncountedTerminatedPods: {},
+      },
     };
     expect(composeTransform(jobs.transform)(job as never)).toEqual({
-      metadata: { name: 'save-1', namespace: 'etcd', uid: 'u', labels: { a: 'b' } },
-      spec: { activeDeadlineSeconds: 600, backoffLimit: 0 },
-      status: { conditions: [{ type: 'Complete', status: 'True' }], succeeded: 1 },
+      metadata: {
+        name: 'save-1',
+        namespace: 'etcd',
+        uid: 'u',
+        labels: { a: 'b' },
+        ownerReferences: [{ apiVersion: 'v1alpha1', kind: 'EtcdSnapshot', name: 'snap', uid: 'o' }],
+      },
+      spec: { activeDeadlineSeconds: 600 },
+      status: {
+        conditions: [
+          {
+            type: 'Failed',
+            status: 'True',
+            reason: 'DeadlineExceeded',
+            message: 'Job was active longer than specified deadline',
+          },
+        ],
+        failed: 1,
+      },
+    });
+  });
+
+  it('caches a Job with neither a deadline nor a status as an empty spec and no status', () => {
+    const job = { metadata: { name: 'save-2' }, spec: { template: {} } };
+    expect(composeTransform(jobs.transform)(job as never)).toEqual({
+      metadata: { name: 'save-2' },
+      spec: {},
     });
   });
 });
