@@ -75,12 +75,18 @@ export async function* snapshotOverHttp2(dial: SnapshotDial): AsyncGenerator<Sna
     wake = undefined;
     w?.();
   };
-  const fail = (err: unknown) => {
+  const stop = (err: unknown) => {
     failure ??= err;
     notify();
   };
+  // A connection error once the stream has ended (its trailers in) loses nothing: every byte is
+  // queued. The server may close the connection as it likes then, even by a reset.
+  const fail = (err: unknown) => {
+    if (!ended) stop(err);
+  };
   session.on('error', fail);
-  const onAbort = () => fail(signal?.reason);
+  // The caller's abort stops the read whatever was received.
+  const onAbort = () => stop(signal?.reason);
   signal?.addEventListener('abort', onAbort, { once: true });
   const dialTimer = setTimeout(
     () => fail(new Error(`no HTTP/2 connection within ${dial.dialTimeoutMs} ms`)),
