@@ -5,6 +5,7 @@ import { EtcdClient } from '../etcd/client/etcd-client.ts';
 import type { EtcdCredentials } from '../etcd/credentials.ts';
 import type { SaveDeps } from './save.ts';
 import { streamSnapshot } from './snapshot-stream.ts';
+import { writevFully } from './write-fully.ts';
 
 const PROGRESS_EVERY_MS = 5000;
 
@@ -37,23 +38,7 @@ export async function streamToPart(
       client.snapshot({ ...(signal ? { signal } : {}) }),
       {
         // Positioned writes: several may run at once in libuv's pool, in any order.
-        async write(chunks, bytes, position) {
-          const { bytesWritten } = await fh.writev(chunks as Buffer[], position);
-          if (bytesWritten === bytes) return;
-          // A short writev (rare on regular files): the rest, one buffer at a time.
-          let done = bytesWritten;
-          let start = 0;
-          for (const c of chunks) {
-            const end = start + c.length;
-            if (end > done) {
-              let off = Math.max(0, done - start);
-              while (off < c.length)
-                off += (await fh.write(c, off, c.length - off, start + off)).bytesWritten;
-              done = end;
-            }
-            start = end;
-          }
-        },
+        write: (chunks, bytes, position) => writevFully(fh, chunks as Buffer[], bytes, position),
       },
       {
         ...(deps.writeChunkBytes ? { writeChunkBytes: deps.writeChunkBytes } : {}),
