@@ -1,11 +1,11 @@
 // One attempt of `agent save`'s stream: Maintenance.Snapshot from one member into <file>.part in
 // large positioned writes, SHA-256 and etcd's trailer checked as the bytes go by, progress logged.
-import { type FileHandle, open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { EtcdClient } from '../etcd/client/etcd-client.ts';
 import type { EtcdCredentials } from '../etcd/credentials.ts';
+import { openPartFile } from './part-file.ts';
 import type { SaveDeps } from './save.ts';
 import { streamSnapshot } from './snapshot-stream.ts';
-import { writevFully } from './write-fully.ts';
 
 const PROGRESS_EVERY_MS = 5000;
 
@@ -28,7 +28,7 @@ export async function streamToPart(
 ): Promise<StreamedPart> {
   const { log, signal } = deps;
   const client = new EtcdClient(source, { credentials, dialTimeoutMs });
-  const fh = await open(part, 'w', 0o600);
+  const file = await openPartFile(part);
   const started = performance.now();
   const createdAt = new Date().toISOString();
   let lastLog = started;
@@ -38,7 +38,7 @@ export async function streamToPart(
       client.snapshot({ ...(signal ? { signal } : {}) }),
       {
         // Positioned writes: several may run at once in libuv's pool, in any order.
-        write: (chunks, bytes, position) => writevFully(fh, chunks as Buffer[], bytes, position),
+        write: (chunks, bytes, position) => file.write(chunks, bytes, position),
       },
       {
         ...(deps.writeChunkBytes ? { writeChunkBytes: deps.writeChunkBytes } : {}),
@@ -60,10 +60,18 @@ export async function streamToPart(
         },
       },
     );
+    await file.finish(result.sizeBytes);
     const streamSeconds = (performance.now() - started) / 1000;
-    return { sha256: result.sha256, sizeBytes: result.sizeBytes, source, createdAt, streamSeconds, fh };
+    return {
+      sha256: result.sha256,
+      sizeBytes: result.sizeBytes,
+      source,
+      createdAt,
+      streamSeconds,
+      fh: file.fh,
+    };
   } catch (err) {
-    await fh.close();
+    await file.close();
     throw err;
   } finally {
     client.close();

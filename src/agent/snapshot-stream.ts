@@ -13,6 +13,7 @@
 // as fast as the sink and the hasher drain, so memory stays at the ring's size.
 import type { SnapshotMessage } from '../etcd/client/snapshot-frames.ts';
 import { EtcdError } from '../etcd/errors.ts';
+import { alignedRing } from './part-file.ts';
 import { inlineHasher, type RangeHasher, workerHasher } from './range-hasher.ts';
 import { TRAILER_BYTES } from './trailer-hash.ts';
 
@@ -23,6 +24,8 @@ export interface ChunkSink {
   /**
    * Writes `chunks` (`bytes` in all, in order) at byte `position` of the output; several calls
    * may be pending at once. The buffers are ring memory: valid only until the promise settles.
+   * Each call is one slot (one chunk at a multiple of `writeChunkBytes` of page-aligned memory),
+   * which the sink may read to the slot's end (PartFile pads the last write to a block).
    */
   write(chunks: readonly Buffer[], bytes: number, position: number): Promise<void>;
 }
@@ -59,7 +62,8 @@ export async function streamSnapshot(
 ): Promise<StreamResult> {
   const chunkBytes = options.writeChunkBytes ?? DEFAULT_WRITE_CHUNK_BYTES;
   const slots = Math.max(1, options.maxWritesInFlight ?? DEFAULT_WRITES_IN_FLIGHT) + 1;
-  const ring = new SharedArrayBuffer(slots * chunkBytes);
+  // Page-aligned, so that a sink may write its slots past the page cache (part-file.ts).
+  const ring = alignedRing(slots * chunkBytes);
   const hasher: RangeHasher = (options.hashing === 'inline' ? inlineHasher : workerHasher)(ring);
   // What still reads each slot (its write and its hashing); undefined: free.
   const busy: (Promise<void> | undefined)[] = new Array(slots).fill(undefined);
