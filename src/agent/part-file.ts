@@ -50,11 +50,21 @@ const alignedBuffers = new WeakSet<ArrayBufferLike>();
  * SharedArrayBuffer's start is wherever malloc put it). Remembered, so that a PartFile knows
  * which views may go direct.
  */
-export function alignedRing(bytes: number): SharedArrayBuffer {
+export function alignedRing(bytes: number, allocate = wasmMemory): SharedArrayBuffer {
+  try {
+    const ring = allocate(bytes);
+    alignedBuffers.add(ring);
+    return ring;
+  } catch {
+    // V8 reserves address space for WebAssembly memory beyond its size; where a limit on the
+    // process's address space refuses that, the ring is ordinary memory and writes buffered.
+    return new SharedArrayBuffer(bytes);
+  }
+}
+
+function wasmMemory(bytes: number): SharedArrayBuffer {
   const pages = Math.ceil(bytes / 65_536);
-  const ring = new wasm.Memory({ initial: pages, maximum: pages, shared: true }).buffer;
-  alignedBuffers.add(ring);
-  return ring;
+  return new wasm.Memory({ initial: pages, maximum: pages, shared: true }).buffer;
 }
 
 export interface PartFileOptions {

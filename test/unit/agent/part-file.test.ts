@@ -64,6 +64,16 @@ describe('openPartFile', () => {
     expect(written.equals(expected)).toBe(true);
   });
 
+  it('falls back to ordinary memory, written through the page cache, when aligned memory is refused', async () => {
+    const ring = alignedRing(3 * SLOT, () => {
+      throw new RangeError('WebAssembly.Memory(): could not allocate memory');
+    });
+    expect(ring.byteLength).toBe(3 * SLOT);
+    const { direct, written, expected } = await writeAll(join(dir, 'f.part'), slots(ring));
+    expect(direct).toBe(false);
+    expect(written.equals(expected)).toBe(true);
+  });
+
   it('writes everything through the page cache when the filesystem refuses O_DIRECT', async () => {
     const refused = Object.assign(new Error('EINVAL: invalid argument, open'), { code: 'EINVAL' });
     const { direct, written, expected } = await writeAll(join(dir, 'c.part'), slots(alignedRing(3 * SLOT)), {
