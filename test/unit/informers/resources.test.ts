@@ -58,15 +58,22 @@ describe('resource definitions', () => {
   });
 
   it('caches of a Job what the reconcilers read: metadata, the deadline, conditions and counts', () => {
+    const metadata = {
+      name: 'save-1',
+      namespace: 'etcd',
+      uid: 'u',
+      labels: { a: 'b' },
+      ownerReferences: [{ apiVersion: 'v1alpha1', kind: 'EtcdSnapshot', name: 'snap', uid: 'o' }],
+    };
+    const failed = {
+      type: 'Failed',
+      status: 'True',
+      reason: 'DeadlineExceeded',
+      message: 'Job was active longer than specified deadline',
+    };
+    const at = '2026-01-01T00:00:00Z';
     const job = {
-      metadata: {
-        name: 'save-1',
-        namespace: 'etcd',
-        uid: 'u',
-        labels: { a: 'b' },
-        ownerReferences: [{ apiVersion: 'v1alpha1', kind: 'EtcdSnapshot', name: 'snap', uid: 'o' }],
-        managedFields: [{}],
-      },
+      metadata: { ...metadata, managedFields: [{}] },
       spec: {
         activeDeadlineSeconds: 600,
         backoffLimit: 0,
@@ -74,42 +81,17 @@ describe('resource definitions', () => {
         template: { spec: { containers: [{ name: 'agent', args: ['save'] }] } },
       },
       status: {
-        conditions: [
-          {
-            type: 'Failed',
-            status: 'True',
-            reason: 'DeadlineExceeded',
-            message: 'Job was active longer than specified deadline',
-            lastProbeTime: '2026-01-01T00:00:00Z',
-            lastTransitionTime: '2026-01-01T00:00:00Z',
-          },
-        ],
-        startTime: '2026-01-01T00:00:00Z',
+        conditions: [{ ...failed, lastProbeTime: at, lastTransitionTime: at }],
+        startTime: at,
         failed: 1,
         terminating: 0,
         uncountedTerminatedPods: {},
       },
     };
     expect(composeTransform(jobs.transform)(job as never)).toEqual({
-      metadata: {
-        name: 'save-1',
-        namespace: 'etcd',
-        uid: 'u',
-        labels: { a: 'b' },
-        ownerReferences: [{ apiVersion: 'v1alpha1', kind: 'EtcdSnapshot', name: 'snap', uid: 'o' }],
-      },
+      metadata,
       spec: { activeDeadlineSeconds: 600 },
-      status: {
-        conditions: [
-          {
-            type: 'Failed',
-            status: 'True',
-            reason: 'DeadlineExceeded',
-            message: 'Job was active longer than specified deadline',
-          },
-        ],
-        failed: 1,
-      },
+      status: { conditions: [failed], failed: 1 },
     });
   });
 
