@@ -17,6 +17,8 @@ export interface StreamedPart {
   streamSeconds: number;
   /** Still open: the caller syncs and closes it. */
   fh: FileHandle;
+  /** Whether the bytes went past the page cache (O_DIRECT, part-file.ts) or through it. */
+  directWrites: boolean;
 }
 
 export async function streamToPart(
@@ -69,6 +71,7 @@ export async function streamToPart(
       createdAt,
       streamSeconds,
       fh: file.fh,
+      directWrites: file.direct,
     };
   } catch (err) {
     await file.close();

@@ -24,8 +24,9 @@ export interface ChunkSink {
   /**
    * Writes `chunks` (`bytes` in all, in order) at byte `position` of the output; several calls
    * may be pending at once. The buffers are ring memory: valid only until the promise settles.
-   * Each call is one slot (one chunk at a multiple of `writeChunkBytes` of page-aligned memory),
-   * which the sink may read to the slot's end (PartFile pads the last write to a block).
+   * Each call is one slot (one chunk at a multiple of `writeChunkBytes` of the ring, page-aligned
+   * unless refused: part-file.ts), which the sink may read to the slot's end (PartFile pads the
+   * last write to a block).
    */
   write(chunks: readonly Buffer[], bytes: number, position: number): Promise<void>;
 }

@@ -88,6 +88,14 @@ describe('agent on a 3-member cluster', () => {
         .filter(Boolean)
         .every((l) => JSON.parse(l).component === 'agent'),
     ).toBe(true);
+    // Written past the page cache: this machine's filesystem takes O_DIRECT (part-file.test.ts
+    // covers the filesystems that refuse it).
+    const saved = run.stderr
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { message?: string; direct_writes?: boolean })
+      .find((l) => l.message === 'snapshot saved');
+    expect(saved?.direct_writes).toBe(true);
 
     // Restore as an operator would, and serve it.
     const dataDir = join(cluster.dir, 'restored');
