@@ -1,21 +1,20 @@
 // The snapshot's .part file, written past the page cache where the filesystem allows it.
 //
 // Why O_DIRECT: buffered writes copy every byte into page-cache pages the kernel must first
-// allocate, and under the save Job's memory limit those pages are charged to its cgroup and
-// reclaimed while the save runs. On the 2-core development VM that allocation is episodic: the
+// allocate, on the stream's path. On the 2-core development VM that allocation is episodic: the
 // same 1.1 GiB `dd` took 1.0, 4.4 and 7.5 s buffered (almost all kernel time) and 0.6–1.3 s with
 // O_DIRECT (bench/README.md, "Agent save"). The stream's ring is page-aligned memory and its slots
 // are written whole, so each write can go straight to the disk.
 //
-// A write that cannot go direct (a filesystem without O_DIRECT, such as tmpfs; an unaligned
-// offset or buffer) goes through a second, buffered handle on the same file: the kernel keeps the
+// A write that cannot go direct (a filesystem that refuses O_DIRECT; an unaligned offset or
+// buffer) goes through a second, buffered handle on the same file: the kernel keeps the
 // two coherent. The last slot is padded to a block and the file cut to its size at the end.
 import { constants } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { writevFully } from './write-fully.ts';
 
 /** Offsets, lengths and buffer addresses of direct writes are multiples of this. */
-export const DIRECT_ALIGNMENT = 4096;
+const DIRECT_ALIGNMENT = 4096;
 
 export interface PartFile {
   /** The buffered handle: sync, stat and close go through it. */

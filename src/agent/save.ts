@@ -161,7 +161,7 @@ export async function runSave(args: SaveArguments, deps: SaveDeps): Promise<Agen
       });
       const { operation: _operation, ...fields } = result;
       // direct_writes: false on a filesystem that refused O_DIRECT (the save is then slower on a
-      // node whose page cache is costly, and charges the Job's cgroup with page cache).
+      // node whose page-cache allocation is costly).
       deps.log.info(
         { ...fields, phase_seconds: run.phases.seconds, direct_writes: streamed.directWrites },
         'snapshot saved',
