@@ -6,7 +6,8 @@
 // reported to `onCall` (the driver's etcd_operation_* metrics); a verdict of an unhealthy cluster
 // is a ClusterUnhealthyError carrying the member counts (the health gauges).
 import type { EtcdCallObserver } from './client/call-observer.ts';
-import { EtcdClient, type MemberInfo } from './client/etcd-client.ts';
+import { EtcdClient } from './client/etcd-client.ts';
+import type { MemberInfo } from './client/members.ts';
 import type { EtcdCredentials } from './credentials.ts';
 import { EtcdError } from './errors.ts';
 import { assessQuorum, type ClusterHealth, type EndpointProbe } from './quorum.ts';

@@ -3,7 +3,7 @@
 // Quorum = a majority of the voting members answer Status, and they agree on a leader that is a
 // member. Learners do not vote and are never a source.
 import { status } from '@grpc/grpc-js';
-import type { MemberInfo, MemberStatus } from './client/etcd-client.ts';
+import type { MemberInfo, MemberStatus } from './client/members.ts';
 import { ClusterSlowError, ClusterUnhealthyError, EtcdError, isAuthError } from './errors.ts';
 
 export interface MemberHealth {

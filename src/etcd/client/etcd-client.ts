@@ -3,17 +3,21 @@
 // Snapshot stream itself on node:http2 (snapshot-http2.ts). Every call
 // takes an AbortSignal and a deadline; failures become EtcdError with a catalog reason
 // (grpc-errors.ts). One client = one member: etcd's simple auth tokens are member-local, so the
-// token is fetched per client, and the snapshot comes from exactly the member asked.
-import { ChannelCredentials, Client, Metadata, type ServiceError, status } from '@grpc/grpc-js';
+// token is fetched per client (member-token.ts), and the snapshot comes from exactly the member
+// asked. How the member is dialled (TLS, the server name) is dial-settings.ts.
+import { Client, Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import { describeCredentials, type EtcdCredentials } from '../credentials.ts';
 import { EtcdError } from '../errors.ts';
 import { type EtcdCallObserver, observeCall } from './call-observer.ts';
-import { parseEndpoint } from './endpoint.ts';
+import { type DialSettings, dialSettings } from './dial-settings.ts';
 import { abortReason, toEtcdError } from './grpc-errors.ts';
+import { prefixEnd } from './keys.ts';
+import { MemberToken } from './member-token.ts';
+import { type Header, type MemberInfo, type MemberStatus, memberIdHex } from './members.ts';
 import { etcdMethod } from './proto.ts';
 import type { SnapshotMessage } from './snapshot-frames.ts';
-import { type SnapshotDial, snapshotOverHttp2 } from './snapshot-http2.ts';
-import { checkServerName, type TlsContext } from './tls-failure.ts';
+import { snapshotOverHttp2 } from './snapshot-http2.ts';
+import type { TlsContext } from './tls-failure.ts';
 
 export interface EtcdCallOptions {
   signal?: AbortSignal;
@@ -31,55 +35,6 @@ export interface EtcdClientOptions {
   onCall?: EtcdCallObserver;
 }
 
-export interface MemberStatus {
-  endpoint: string;
-  /** Hex, as etcdctl prints member IDs. */
-  memberId: string;
-  clusterId: string;
-  /** Hex; "0" when the member knows no leader. */
-  leaderId: string;
-  version: string;
-  dbSizeBytes: number;
-  dbSizeInUseBytes: number;
-  raftIndex: number;
-  raftTerm: number;
-  raftAppliedIndex: number;
-  /** The member's store revision when it answered (the response header's). */
-  revision: number;
-  isLearner: boolean;
-  /** Alarms and health problems the member reports (NOSPACE, …). */
-  errors: string[];
-}
-
-export interface MemberInfo {
-  id: string;
-  name: string;
-  peerUrls: string[];
-  clientUrls: string[];
-  isLearner: boolean;
-}
-
-interface Header {
-  cluster_id: string;
-  member_id: string;
-  revision: string;
-}
-
-/** uint64 as a decimal string (proto-loader longs: String) → hex, etcdctl's notation. */
-export function memberIdHex(decimal: string | number | undefined): string {
-  if (decimal === undefined || decimal === '') return '0';
-  return BigInt(decimal).toString(16);
-}
-
-const GRPC_OPTIONS = {
-  // Large Range answers (tests and benches count keys) pass; the snapshot is not on grpc-js.
-  'grpc.max_receive_message_length': 64 * 1024 * 1024,
-  'grpc.initial_reconnect_backoff_ms': 200,
-  'grpc.max_reconnect_backoff_ms': 2000,
-  // One channel per client object: two clients of one endpoint must not share a broken connection.
-  'grpc.use_local_subchannel_pool': 1,
-};
-
 export class EtcdClient {
   readonly endpoint: string;
   readonly #client: Client;
@@ -89,9 +44,9 @@ export class EtcdClient {
   readonly #onCall: EtcdCallObserver | undefined;
   readonly #tls: TlsContext;
   /** How the Snapshot stream dials the member (node:http2, snapshot-http2.ts). */
-  readonly #snapshotDial: Pick<SnapshotDial, 'target' | 'tls' | 'dialTimeoutMs'>;
+  readonly #snapshotDial: DialSettings['snapshot'];
   #connected = false;
-  #tokenPromise: Promise<string | undefined> | undefined;
+  readonly #token: MemberToken;
 
   constructor(endpoint: string, options: EtcdClientOptions) {
     this.endpoint = endpoint;
@@ -99,45 +54,19 @@ export class EtcdClient {
     this.#dialTimeoutMs = options.dialTimeoutMs ?? 5000;
     this.#callTimeoutMs = options.callTimeoutMs ?? 10_000;
     this.#onCall = options.onCall;
-    const parsed = parseEndpoint(endpoint);
-    const creds = options.credentials;
-    const ca = creds.kind === 'none' ? undefined : creds.ca;
-    const useTls = parsed.tls ?? (creds.kind === 'tls' || ca !== undefined);
-    this.#tls = {
-      ...(creds.kind !== 'none' && creds.source ? { source: creds.source } : {}),
-      ...(creds.kind !== 'none' && creds.caSource ? { caSource: creds.caSource } : {}),
-      hasCa: ca !== undefined,
-      hasClientCert: creds.kind === 'tls',
-    };
-    this.#snapshotDial = {
-      target: parsed.target,
-      dialTimeoutMs: this.#dialTimeoutMs,
-      ...(useTls
-        ? {
-            tls: {
-              ...(ca ? { ca } : {}),
-              ...(creds.kind === 'tls' ? { cert: creds.cert, key: creds.key } : {}),
-              ...(parsed.serverName ? { servername: parsed.serverName } : {}),
-              checkServerIdentity: checkServerName,
-            },
-          }
-        : {}),
-    };
-    let channelCredentials: ChannelCredentials;
-    if (useTls) {
-      const verify = { checkServerIdentity: checkServerName };
-      channelCredentials =
-        creds.kind === 'tls'
-          ? ChannelCredentials.createSsl(ca ?? null, creds.key, creds.cert, verify)
-          : ChannelCredentials.createSsl(ca ?? null, null, null, verify);
-    } else {
-      channelCredentials = ChannelCredentials.createInsecure();
-    }
-    // The certificate is checked for the member's name, whatever address is dialled (SNI too).
-    const channelOptions = parsed.serverName
-      ? { ...GRPC_OPTIONS, 'grpc.ssl_target_name_override': parsed.serverName }
-      : GRPC_OPTIONS;
-    this.#client = new Client(parsed.target, channelCredentials, channelOptions);
+    const dial = dialSettings(endpoint, options.credentials, this.#dialTimeoutMs);
+    this.#tls = dial.tls;
+    this.#snapshotDial = dial.snapshot;
+    this.#client = new Client(dial.target, dial.channelCredentials, dial.channelOptions);
+    this.#token = new MemberToken(endpoint, options.credentials, (request, callOptions) =>
+      this.#call<{ name: string; password: string }, { token: string }>(
+        'Auth',
+        'Authenticate',
+        request,
+        undefined,
+        callOptions,
+      ),
+    );
   }
 
   toString(): string {
@@ -246,7 +175,7 @@ export class EtcdClient {
    */
   async *snapshot(options: EtcdCallOptions = {}): AsyncGenerator<SnapshotMessage> {
     await this.#ensureConnected(options);
-    const token = await this.#tokenFor(options);
+    const token = await this.#token.get(options);
     const deadline = options.deadline
       ? AbortSignal.timeout(Math.max(0, options.deadline - Date.now()))
       : undefined;
@@ -291,54 +220,9 @@ export class EtcdClient {
 
   async #metadata(options: EtcdCallOptions): Promise<Metadata> {
     const metadata = new Metadata();
-    const token = await this.#tokenFor(options);
+    const token = await this.#token.get(options);
     if (token) metadata.set('token', token);
     return metadata;
-  }
-
-  /** etcd's simple-auth token for this member: fetched once, again after a failure. */
-  async #tokenFor(options: EtcdCallOptions): Promise<string | undefined> {
-    if (this.#credentials.kind !== 'basic') return undefined;
-    this.#tokenPromise ??= this.#authenticate(options).catch((err: unknown) => {
-      this.#tokenPromise = undefined; // the next call tries again
-      throw err;
-    });
-    return this.#tokenPromise;
-  }
-
-  async #authenticate(options: EtcdCallOptions): Promise<string | undefined> {
-    const creds = this.#credentials;
-    if (creds.kind !== 'basic') return undefined;
-    try {
-      const r = await this.#call<{ name: string; password: string }, { token: string }>(
-        'Auth',
-        'Authenticate',
-        { name: creds.username, password: creds.password },
-        undefined,
-        options,
-      );
-      return r.token;
-    } catch (err) {
-      // A cluster without authentication turned on needs no token: go on without one.
-      if (
-        err instanceof EtcdError &&
-        err.grpcCode === status.FAILED_PRECONDITION &&
-        /authentication is not enabled/i.test(err.message)
-      ) {
-        return undefined;
-      }
-      if (err instanceof EtcdError && err.reason === 'AUTH_BASIC_INVALID') {
-        throw new EtcdError(
-          'AUTH_BASIC_INVALID',
-          `etcd at ${this.endpoint} rejected user "${creds.username}": wrong user name or password`,
-          {
-            endpoint: this.endpoint,
-            grpcCode: err.grpcCode,
-          },
-        );
-      }
-      throw err;
-    }
   }
 
   async #unary<Req, Res>(
@@ -358,7 +242,7 @@ export class EtcdClient {
         err.grpcCode === status.UNAUTHENTICATED &&
         this.#credentials.kind === 'basic'
       ) {
-        this.#tokenPromise = undefined;
+        this.#token.forget();
         return this.#call<Req, Res>(service, method, request, await this.#metadata(options), options);
       }
       throw err;
@@ -406,17 +290,4 @@ export class EtcdClient {
     });
     return observeCall(this.#onCall, { service, method, endpoint: this.endpoint, signal }, pending);
   }
-}
-
-/** The smallest key after every key with this prefix (etcd's range_end for a prefix). */
-export function prefixEnd(prefix: Buffer): Buffer {
-  if (prefix.length === 1 && prefix[0] === 0) return Buffer.from([0]); // "\0" to "\0": every key
-  const end = Buffer.from(prefix);
-  for (let i = end.length - 1; i >= 0; i--) {
-    if ((end[i] as number) < 0xff) {
-      end[i] = (end[i] as number) + 1;
-      return end.subarray(0, i + 1);
-    }
-  }
-  return Buffer.from([0]);
 }

@@ -2,7 +2,8 @@
 // the cluster still answers) and at VerifyResult (quorum, leader, revision, keys). Status from
 // every endpoint in parallel, MemberList and the key count from one that answered; one overall
 // deadline, every client closed at the end.
-import { EtcdClient, type MemberInfo, type MemberStatus } from '../../etcd/client/etcd-client.ts';
+import { EtcdClient } from '../../etcd/client/etcd-client.ts';
+import type { MemberInfo, MemberStatus } from '../../etcd/client/members.ts';
 import type { LiveClusterProbe, LiveClusterView } from './ports.ts';
 
 export const probeLiveCluster: LiveClusterProbe = async (endpoints, credentials, options) => {

@@ -1,7 +1,7 @@
 // What the health check tells the health gauges: an unhealthy verdict carries the voting members
 // up and down (so etcd_cluster_has_quorum can read 0); a credential failure carries nothing.
 import { describe, expect, it } from 'vitest';
-import type { MemberInfo, MemberStatus } from '../../../src/etcd/client/etcd-client.ts';
+import type { MemberInfo, MemberStatus } from '../../../src/etcd/client/members.ts';
 import { ClusterUnhealthyError, EtcdError } from '../../../src/etcd/errors.ts';
 import { assessQuorum, type EndpointProbe } from '../../../src/etcd/quorum.ts';
 

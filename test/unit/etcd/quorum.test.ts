@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { MemberInfo, MemberStatus } from '../../../src/etcd/client/etcd-client.ts';
+import type { MemberInfo, MemberStatus } from '../../../src/etcd/client/members.ts';
 import { ClusterSlowError, ClusterUnhealthyError, EtcdError } from '../../../src/etcd/errors.ts';
 import { assessQuorum, type EndpointProbe } from '../../../src/etcd/quorum.ts';
 

@@ -3,8 +3,9 @@
 import { Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { memberOf, parseEndpoint, withServerName } from '../../../src/etcd/client/endpoint.ts';
-import { memberIdHex, prefixEnd } from '../../../src/etcd/client/etcd-client.ts';
 import { toEtcdError } from '../../../src/etcd/client/grpc-errors.ts';
+import { prefixEnd } from '../../../src/etcd/client/keys.ts';
+import { memberIdHex } from '../../../src/etcd/client/members.ts';
 import { etcdMethod } from '../../../src/etcd/client/proto.ts';
 import { SnapshotFrameParser } from '../../../src/etcd/client/snapshot-frames.ts';
 import type { EtcdError } from '../../../src/etcd/errors.ts';

@@ -2,7 +2,7 @@
 // them `unknown`): fed the real assessQuorum's answer, the version and membership readers see
 // what etcd reported, so a renamed field of MemberHealth cannot silently switch them off.
 import { describe, expect, it } from 'vitest';
-import type { MemberInfo, MemberStatus } from '../../../../src/etcd/client/etcd-client.ts';
+import type { MemberInfo, MemberStatus } from '../../../../src/etcd/client/members.ts';
 import { assessQuorum } from '../../../../src/etcd/quorum.ts';
 import { memberIdsOf } from '../../../../src/reconcile/etcd-snapshot/membership-drift.ts';
 import { versionReport } from '../../../../src/reconcile/etcd-snapshot/version-skew.ts';
