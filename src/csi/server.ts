@@ -140,7 +140,9 @@ function adapt(
       log: callLog,
       traceparent,
     };
-    callLog.debug({ request: loggable(call.request) }, 'call');
+    // The request's log copy (secrets stripped, bounded) is made only when it will be written:
+    // every re-call of a pending snapshot passes here.
+    if (callLog.isLevelEnabled('debug')) callLog.debug({ request: loggable(call.request) }, 'call');
 
     const finish = (code: GrpcCodeName | 'OK', reason?: ErrorReason) => {
       if (timer) clearTimeout(timer);
