@@ -14,9 +14,11 @@
 // BENCH_BASELINE=<dir> also runs the agent of another checkout (e.g. `git archive <commit> src`
 // with node_modules linked) in each round, between etcdctl and this agent: a change's effect in
 // the same run. BENCH_VERIFY=0 skips `agent verify`.
+// Where /usr/bin/time exists, etcdctl and each agent save run under it: their user and system CPU
+// seconds and peak RSS (the process's or a waited-for child's, e.g. etcdutl) are printed too.
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -31,21 +33,52 @@ const SIZE_MIB = Number(process.env.BENCH_SIZE_MIB ?? 1024);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const BASELINE = process.env.BENCH_BASELINE;
 const VERIFY = process.env.BENCH_VERIFY !== '0';
+const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+
+interface Cpu {
+  user: number;
+  sys: number;
+  maxRssMiB: number;
+}
+
+/** argv run under /usr/bin/time writing to `out`, when it exists; then `cpuOf(out)` reads it. */
+function underTime(argv: string[], out: string): string[] {
+  return TIME ? [TIME, '-f', '%U %S %M', '-o', out, ...argv] : argv;
+}
+
+function cpuOf(out: string): Cpu | undefined {
+  if (!TIME || !existsSync(out)) return undefined;
+  const fields = readFileSync(out, 'utf8').trim().split('\n').at(-1)?.split(' ').map(Number) ?? [];
+  rmSync(out);
+  const [user, sys, kib] = fields;
+  return user === undefined || sys === undefined || kib === undefined
+    ? undefined
+    : { user, sys, maxRssMiB: kib / 1024 };
+}
+
+const cpuText = (c: Cpu | undefined) =>
+  c
+    ? ` [user ${c.user.toFixed(2)} s, sys ${c.sys.toFixed(2)} s, peak RSS ${c.maxRssMiB.toFixed(0)} MiB]`
+    : '';
 
 /** Runs the agent; resolves with its exit code and the phase seconds of its final log line. */
 function runAgent(
   argv: string[],
   root = PROJECT_ROOT,
+  timeFile?: string,
 ): Promise<{ code: number; phases: Record<string, number> }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(
+    const command = [
       join(PROJECT_ROOT, 'node_modules/.bin/node'),
-      [join(root, 'src/agent/process-entry.ts'), ...argv, '--termination-log=/dev/null'],
-      {
-        env: { ...process.env, PATH: `${toolsBinDir()}:/usr/bin:/bin` },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      },
-    );
+      join(root, 'src/agent/process-entry.ts'),
+      ...argv,
+      '--termination-log=/dev/null',
+    ];
+    const [file, ...args] = timeFile ? underTime(command, timeFile) : command;
+    const child = spawn(file as string, args, {
+      env: { ...process.env, PATH: `${toolsBinDir()}:/usr/bin:/bin` },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => {
       stderr += d;
@@ -108,13 +141,19 @@ try {
     verify: number;
     bytes: number;
     phases: Record<string, number>;
+    ctlCpu: Cpu | undefined;
+    saveCpu: Cpu | undefined;
   }[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
     const ctlFile = join(dir, 'etcdctl', 'snapshot.db');
     mkdirSync(join(dir, 'etcdctl'), { recursive: true });
-    const etcdctl = await timed(() =>
-      execFileAsync(tool('etcdctl'), [`--endpoints=${endpoint}`, 'snapshot', 'save', ctlFile]),
+    const ctlTime = join(dir, 'etcdctl.time');
+    const [ctlCommand, ...ctlArgs] = underTime(
+      [tool('etcdctl'), `--endpoints=${endpoint}`, 'snapshot', 'save', ctlFile],
+      ctlTime,
     );
+    const etcdctl = await timed(() => execFileAsync(ctlCommand as string, ctlArgs));
+    const ctlCpu = cpuOf(ctlTime);
     const bytes = statSync(ctlFile).size;
     rmSync(ctlFile);
     let baseline = 0;
@@ -131,10 +170,16 @@ try {
       rmSync(join(dir, `baseline-${round}`), { recursive: true, force: true });
     }
     const file = join(dir, `agent-${round}`, 'snapshot.db');
+    const saveTime = join(dir, 'agent.time');
     let saved = { code: 0, phases: {} as Record<string, number> };
     const save = await timed(async () => {
-      saved = await runAgent(saveCommand({ endpoints: [endpoint], file, snapshotId: `bench-${round}` }));
+      saved = await runAgent(
+        saveCommand({ endpoints: [endpoint], file, snapshotId: `bench-${round}` }),
+        PROJECT_ROOT,
+        saveTime,
+      );
     });
+    const saveCpu = cpuOf(saveTime);
     if (saved.code !== 0) throw new Error(`agent save exited ${saved.code}`);
     let verified = { code: 0 };
     const verify = VERIFY
@@ -144,13 +189,13 @@ try {
       : 0;
     if (verified.code !== 0) throw new Error(`agent verify exited ${verified.code}`);
     rmSync(join(dir, `agent-${round}`), { recursive: true, force: true });
-    rows.push({ etcdctl, save, baseline, verify, bytes, phases: saved.phases });
+    rows.push({ etcdctl, save, baseline, verify, bytes, phases: saved.phases, ctlCpu, saveCpu });
     const p = saved.phases;
     const base = BASELINE
       ? ` | baseline agent ${baseline.toFixed(2)} s (${(baseline / etcdctl).toFixed(2)}×)`
       : '';
     console.log(
-      `round ${round}: load ${loadavg()[0]?.toFixed(1)} | etcdctl ${etcdctl.toFixed(2)} s${base} | agent save ${save.toFixed(2)} s (${(save / etcdctl).toFixed(2)}×; stream ${p.stream} s, fsync ${p.fsync} s, etcdutl status ${p.check} s, overlapping) | agent verify ${verify.toFixed(2)} s`,
+      `round ${round}: load ${loadavg()[0]?.toFixed(1)} | etcdctl ${etcdctl.toFixed(2)} s${cpuText(ctlCpu)}${base} | agent save ${save.toFixed(2)} s${cpuText(saveCpu)} (${(save / etcdctl).toFixed(2)}×; stream ${p.stream} s, fsync ${p.fsync} s, etcdutl status ${p.check} s, overlapping) | agent verify ${verify.toFixed(2)} s`,
     );
   }
   const mb = (rows[0]?.bytes ?? 0) / 1e6;
@@ -166,6 +211,21 @@ try {
   console.log(
     `  agent save (the pipeline's Job; verifies in-stream, etcdutl status)  ${s.toFixed(2)} s  ${(mb / s).toFixed(0)} MB/s  ${(s / e).toFixed(2)}× etcdctl; median of the rounds' ratios ${ratio.toFixed(2)}× (goal ≤ 1.10×)`,
   );
+  const cpuMedian = (pick: (r: (typeof rows)[number]) => Cpu | undefined) => {
+    const cpus = rows.map(pick).filter((c): c is Cpu => c !== undefined);
+    return cpus.length === rows.length
+      ? cpuText({
+          user: median(cpus.map((c) => c.user)),
+          sys: median(cpus.map((c) => c.sys)),
+          maxRssMiB: median(cpus.map((c) => c.maxRssMiB)),
+        })
+      : '';
+  };
+  if (TIME) {
+    console.log(
+      `  CPU, medians: etcdctl${cpuMedian((r) => r.ctlCpu)}; agent save${cpuMedian((r) => r.saveCpu)}`,
+    );
+  }
   if (BASELINE) {
     const b = median(rows.map((r) => r.baseline));
     const baseRatio = median(rows.map((r) => r.baseline / r.etcdctl));

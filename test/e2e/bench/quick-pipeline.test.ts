@@ -3,6 +3,7 @@
 // the manual runs' business, bench/README.md); the counts that are correctness (every snapshot
 // ready, no overlapping saves of one cluster, the restored key count) are.
 // The benches wait mostly on Jobs and pods, so they run concurrently: each has its own cluster.
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { explain, runBench } from './run-bench.ts';
 
@@ -146,6 +147,11 @@ describe.concurrent('benches, quick mode: snapshot, restore and copy', () => {
       expect(run.code, explain(run)).toBe(0);
       expect(run.output).toMatch(new RegExp(`etcdctl snapshot save\\s+${figure} s`));
       expect(run.output).toMatch(new RegExp(`agent save .*${figure}× etcdctl`));
+      // With /usr/bin/time (Debian's `time`) each side's CPU and peak RSS are printed too.
+      if (existsSync('/usr/bin/time')) {
+        const cpu = `\\[user ${figure} s, sys ${figure} s, peak RSS ${figure} MiB\\]`;
+        expect(run.output).toMatch(new RegExp(`CPU, medians: etcdctl ${cpu}; agent save ${cpu}`));
+      }
     },
     TEST_TIMEOUT_MS,
   );
