@@ -4,17 +4,17 @@
 // csi-snapshotter does — with the CSI server and the pipeline in-process on the local cluster
 // (test/e2e/pipeline/env.ts), save Jobs run by the process kubelet. The fleet grows in steps
 // (BENCH_CLUSTER_STEPS, default 10,50,100,200) and each step runs BENCH_WAVES waves (default 5:
-// 1 000 snapshots at 200). Per step it prints: wall time, the process's CPU per snapshot (the
-// CSI server, informers and pipeline — plus this bench's own CSI calls), API writes per snapshot
-// (goal ≤ 5), p99 of the Create re-calls against p99 of a Probe sent every 100 ms meanwhile (goal
-// ≤ 2×), the process's RSS and the fleet's. At the end: every snapshot ready, one save Job each,
+// 1 000 snapshots at 200). The CSI calls come from a child process (bench/csi-caller.ts), as
+// csi-snapshotter's come from another container. Per step it prints: wall time, the process's
+// CPU per snapshot (the CSI server, informers and pipeline; with BENCH_CALLER=inline also the
+// calls), API writes per snapshot (goal ≤ 5), p99 of the Create re-calls against p99 of a Probe
+// sent every 100 ms meanwhile (goal ≤ 2×), the process's RSS and the fleet's. At the end: every snapshot ready, one save Job each,
 // no two saves of a cluster overlapping. Figures printed, never asserted.
 // BENCH_REPLICAS=3 runs three pipelines on bucket Leases and prints the save Jobs by replica.
 //   node bench/many-clusters.ts     BENCH_CLUSTER_STEPS=2,4 BENCH_WAVES=1 node bench/many-clusters.ts
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
-import type { CreateSnapshotResponse } from '../src/csi/messages.ts';
 import type { JsonRequester } from '../src/kube/custom-objects.ts';
 import { BucketElector, DEFAULT_BUCKETS } from '../src/leader/bucket-elector.ts';
 import { kubeLeaseApi } from '../src/leader/lease-api.ts';
@@ -26,6 +26,7 @@ import {
   installCrds,
   startDriver,
 } from '../test/integration/csi/driver-env.ts';
+import { callInChild, runCallerStep } from './csi-caller.ts';
 import { type EtcdFleet, startEtcdFleet } from './etcd-fleet.ts';
 import { countingClient, startCountedPipeline, type WriteCounter } from './pipeline-common.ts';
 import { saveJobOverlaps } from './save-overlaps.ts';
@@ -36,7 +37,9 @@ const WAVES = Number(process.env.BENCH_WAVES ?? 5);
 // Leases its elector holds (B = 6, default timings), as three driver replicas would.
 const REPLICAS = Number(process.env.BENCH_REPLICAS ?? 1);
 const NS = 'etcd';
-const UNAVAILABLE_OR_ABORTED = new Set([10, 14]);
+// The CSI calls run in a child process, as csi-snapshotter runs in another container
+// (bench/csi-caller.ts); BENCH_CALLER=inline runs them in this process, as before.
+const INLINE_CALLER = process.env.BENCH_CALLER === 'inline';
 
 const p99 = (xs: number[]) => {
   const sorted = [...xs].sort((a, b) => a - b);
@@ -156,51 +159,13 @@ try {
     const jobsBefore = jobsByReplica();
     const cpuBefore = process.cpuUsage();
     const started = performance.now();
-    const recalls: number[] = [];
-    const probes: number[] = [];
-    let probing = true;
-    const probeLoop = (async () => {
-      while (probing) {
-        const t = performance.now();
-        await env.client.Identity.Probe!({});
-        probes.push(performance.now() - t);
-        await sleep(100);
-      }
-    })();
-    for (let wave = 0; wave < WAVES; wave++) {
-      await Promise.all(
-        volumes.map(async (volume) => {
-          const request = {
-            name: `many-${requested++}`,
-            source_volume_id: volume,
-            parameters: { 'storage-class': 'local-path' },
-          };
-          let first = true;
-          for (;;) {
-            const t = performance.now();
-            try {
-              const res = (await env.client.Controller.CreateSnapshot!(request)) as CreateSnapshotResponse;
-              if (!first) recalls.push(performance.now() - t);
-              if (res.snapshot.ready_to_use) return;
-            } catch (err) {
-              const { code, details } = err as { code?: number; details?: string };
-              if (!UNAVAILABLE_OR_ABORTED.has(code ?? -1)) {
-                // A failed snapshot is terminal: counted by reason, not re-called.
-                const reason = /^[A-Z_]+/.exec(details ?? '')?.[0] ?? `gRPC ${code}`;
-                failed.set(reason, (failed.get(reason) ?? 0) + 1);
-                return;
-              }
-            }
-            first = false;
-            await sleep(1_000);
-            if (performance.now() - started > 3_600_000)
-              throw new Error(`${request.name} not ready in 60 min`);
-          }
-        }),
-      );
-    }
-    probing = false;
-    await probeLoop;
+    const callerStep = { endpoint: env.endpoint, volumes, waves: WAVES, firstRequest: requested };
+    const calls = INLINE_CALLER
+      ? { ...(await runCallerStep(env.client, callerStep)), cpuMicros: 0 }
+      : await callInChild(callerStep);
+    requested += calls.requested;
+    for (const [reason, n] of Object.entries(calls.failed)) failed.set(reason, (failed.get(reason) ?? 0) + n);
+    const { recalls, probes } = calls;
     const wall = (performance.now() - started) / 1000;
     const cpu = process.cpuUsage(cpuBefore);
     const snapshots = volumes.length * WAVES;
