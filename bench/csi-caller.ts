@@ -2,7 +2,7 @@
 // CreateSnapshot for each, re-called every second until ready — with a Probe every 100 ms meanwhile.
 // It runs in a child process of its own by default (the sidecar is another container: its gRPC
 // encoding and decoding do not share the driver's event loop), or in the bench's process
-// (BENCH_CALLER=inline, how the figures before 2026-12-07 15:00 UTC were taken).
+// (BENCH_CALLER=inline, how bench/README.md's runs before session 12 were taken).
 //   child: node bench/csi-caller.ts, started by `callInChild`, one step per process.
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -79,15 +79,15 @@ export async function runCallerStep(client: CsiClient, step: CallerStep): Promis
   return result;
 }
 
-/** One step in a child process: its result, and the child's own CPU microseconds. */
-export function callInChild(step: CallerStep): Promise<CallerResult & { cpuMicros: number }> {
+/** One step in a child process. */
+export function callInChild(step: CallerStep): Promise<CallerResult> {
   return new Promise((resolve, reject) => {
     const child = fork(fileURLToPath(import.meta.url), [], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
-    let answer: (CallerResult & { cpuMicros: number }) | undefined;
+    let answer: CallerResult | undefined;
     child.on('message', (m) => {
-      answer = m as CallerResult & { cpuMicros: number };
+      answer = m as CallerResult;
     });
     child.on('error', reject);
     child.on('exit', (code) =>
@@ -103,8 +103,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url) && process.send) {
     runCallerStep(client, step).then(
       (result) => {
         client.close();
-        const cpu = process.cpuUsage();
-        process.send!({ ...result, cpuMicros: cpu.user + cpu.system }, () => process.exit(0));
+        process.send!(result, () => process.exit(0));
       },
       (err: unknown) => {
         console.error(err);

@@ -8,8 +8,9 @@
 // csi-snapshotter's come from another container. Per step it prints: wall time, the process's
 // CPU per snapshot (the CSI server, informers and pipeline; with BENCH_CALLER=inline also the
 // calls), API writes per snapshot (goal ≤ 5), p99 of the Create re-calls against p99 of a Probe
-// sent every 100 ms meanwhile (goal ≤ 2×), the process's RSS and the fleet's. At the end: every snapshot ready, one save Job each,
-// no two saves of a cluster overlapping. Figures printed, never asserted.
+// sent every 100 ms meanwhile (goal ≤ 2×), the process's RSS and the fleet's. At the end: every
+// snapshot ready, one save Job each, no two saves of a cluster overlapping. Figures printed,
+// never asserted.
 // BENCH_REPLICAS=3 runs three pipelines on bucket Leases and prints the save Jobs by replica.
 //   node bench/many-clusters.ts     BENCH_CLUSTER_STEPS=2,4 BENCH_WAVES=1 node bench/many-clusters.ts
 import { loadavg } from 'node:os';
@@ -160,9 +161,7 @@ try {
     const cpuBefore = process.cpuUsage();
     const started = performance.now();
     const callerStep = { endpoint: env.endpoint, volumes, waves: WAVES, firstRequest: requested };
-    const calls = INLINE_CALLER
-      ? { ...(await runCallerStep(env.client, callerStep)), cpuMicros: 0 }
-      : await callInChild(callerStep);
+    const calls = INLINE_CALLER ? await runCallerStep(env.client, callerStep) : await callInChild(callerStep);
     requested += calls.requested;
     for (const [reason, n] of Object.entries(calls.failed)) failed.set(reason, (failed.get(reason) ?? 0) + n);
     const { recalls, probes } = calls;
